@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a machine with only Python 3 and make:
+#   make run    the main job, offline, on the bundled demo
+#   make test   ruff and the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint bench clean help
+
+help:
+	@echo "make run    replay the bundled demo (simulated tiers, offline) and print the results"
+	@echo "make test   install dev extras, run ruff and pytest"
+	@echo "make bench  run the benchmarks in bench/ and append to bench/RESULTS.md"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/routeeval run evalsets/support.jsonl --logs evalsets/support-logs.jsonl --out reports/demo
+
+test: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(DEV_STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .routeeval reports/demo .pytest_cache .ruff_cache

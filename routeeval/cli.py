@@ -1,0 +1,143 @@
+"""The ``routeeval`` command line: each command parses, makes one library call, renders.
+
+Heavy libraries (litellm, pandas, sklearn) are imported inside the functions that need them so
+``routeeval --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from routeeval.errors import RouteEvalError
+
+app = typer.Typer(
+    name="routeeval",
+    help="Measure how much of your LLM bill routing saves without losing accuracy, then ship the policy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cache_app = typer.Typer(help="Response cache housekeeping.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+CONFIG_OPTION = typer.Option(
+    Path("routeeval.toml"), "--config", "-c", help="Config file (tiers, replay, scoring, optimize)."
+)
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout instead of tables.")
+
+
+def handle_errors(command):
+    """Turn RouteEvalError into one line on stderr and its documented exit code; no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RouteEvalError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: completed calls are saved in the cache; rerun to resume.", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+@app.command()
+@handle_errors
+def run(
+    evalset: Path = typer.Argument(..., help="Eval set: JSONL (canonical), CSV or Parquet."),
+    logs: Path | None = typer.Option(None, "--logs", help="Sampled production logs (no gold)."),
+    config: Path = CONFIG_OPTION,
+    out: Path | None = typer.Option(None, "--out", help="Run folder [default: reports/<evalset>-<UTC time>]."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", help="Stop issuing new calls once spend (actual + in flight) would pass this USD."
+    ),
+    as_json: bool = JSON_OPTION,
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Replay EVALSET against every tier, score it, and write outcomes and a summary."""
+    from routeeval.config import load_config
+    from routeeval.evaluate import run_evaluation
+    from routeeval.progress import RichReplayProgress
+
+    settings = load_config(config)
+    show = progress and not as_json
+
+    def make_progress(label: str):
+        return RichReplayProgress(label, simulated=settings.simulated) if show else None
+
+    result = run_evaluation(
+        evalset, logs_path=logs, config=settings, out_dir=out, max_cost_usd=max_cost, progress=make_progress
+    )
+    if as_json:
+        typer.echo(json.dumps(result.summary, indent=2))
+        return
+    from routeeval.report.terminal import render_run
+
+    render_run(result, _console())
+
+
+def _cache_path(config: Path, path: Path | None) -> Path:
+    if path is not None:
+        return path
+    from routeeval.config import ReplayConfig, load_config
+
+    return Path(load_config(config).replay.cache if config.exists() else ReplayConfig().cache)
+
+
+@cache_app.command("stats")
+@handle_errors
+def cache_stats(
+    config: Path = CONFIG_OPTION,
+    path: Path | None = typer.Option(None, "--path", help="Cache file [default: from the config]."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """How many responses are cached, what they cost, and the file size."""
+    from routeeval.cache import ResponseCache
+
+    with ResponseCache(_cache_path(config, path)) as cache:
+        stats = cache.stats()
+    if as_json:
+        typer.echo(json.dumps(stats, indent=2))
+        return
+    from routeeval.report.terminal import cache_table
+
+    _console().print(cache_table(stats))
+
+
+@cache_app.command("clear")
+@handle_errors
+def cache_clear(
+    config: Path = CONFIG_OPTION,
+    path: Path | None = typer.Option(None, "--path", help="Cache file [default: from the config]."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete every cached response (the next run pays for its calls again)."""
+    from routeeval.cache import ResponseCache
+
+    cache_path = _cache_path(config, path)
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Delete every response cached in {cache_path}?", abort=True)
+    with ResponseCache(cache_path) as cache:
+        removed = cache.clear()
+    typer.echo(f"cleared {removed} cached responses from {cache_path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

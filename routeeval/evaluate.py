@@ -1,0 +1,333 @@
+"""The ``routeeval run`` pipeline: load -> replay -> score -> outcomes (-> optimize -> report).
+
+Each step is a library function; this module only wires them in order and writes the run folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from routeeval import __version__
+from routeeval import columns as C
+from routeeval.cache import ResponseCache
+from routeeval.config import Config, Tier, load_config
+from routeeval.errors import ConfigError, DataError
+from routeeval.data import EvalSet, LogSet, Query, load_eval_set, load_logs
+from routeeval.pricing import TierPrice, cost_map_version, price_tiers
+from routeeval.replay import CallRequest, CallResult, ReplayProgress, ReplayReport, replay_calls
+from routeeval.scoring import Scorer, exact, judge_messages, make_scorer, parse_judge_score
+from routeeval.sim import SimRow
+
+ProgressFactory = Callable[[str], ReplayProgress | None]
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    outcomes_path: Path
+    summary_path: Path
+    summary: dict
+    replay: ReplayReport
+    judge_replay: ReplayReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.summary.get("simulated"))
+
+
+def default_out_dir(evalset_path: str | Path, now: dt.datetime | None = None) -> Path:
+    now = now or dt.datetime.now(dt.UTC)
+    return Path("reports") / f"{Path(evalset_path).stem}-{now.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def run_evaluation(
+    evalset_path: str | Path,
+    *,
+    logs_path: str | Path | None = None,
+    config: Config | None = None,
+    config_path: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    max_cost_usd: float | None = None,
+    progress: ProgressFactory | None = None,
+    completion_fn=None,
+) -> RunResult:
+    """Replay an eval set (and optional logs) against every tier and write scored outcomes."""
+    config = config or load_config(config_path)
+    if max_cost_usd is not None:
+        config = _with_budget(config, max_cost_usd)
+    prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
+    eval_set = load_eval_set(evalset_path)
+    log_set = load_logs(logs_path) if logs_path is not None else None
+    scorers = _row_scorers(eval_set, config)
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
+    progress = progress or (lambda _label: None)
+
+    requests = build_requests(eval_set, log_set, config.tiers)
+    with ResponseCache(config.replay.cache) as cache:
+        report = replay_calls(requests, prices, config.replay, cache, progress=progress("replay"))
+        by_key = {(r.row_id, r.tier): r for r in report.results}
+        scored = _score_eval_rows(eval_set, config, scorers, by_key)
+        judge_report = None
+        judge_rows = [item for item in scored if item[2] is not None and item[2].name == "judge"]
+        if judge_rows:
+            judge_report = _run_judge(judge_rows, eval_set, config, prices, cache, progress, report)
+        records = [_record(q, result, score, spec) for q, result, _s, score, spec in _flatten(scored)]
+        if log_set is not None:
+            records += _score_log_rows(log_set, config, by_key)
+
+    from routeeval.outcomes import outcomes_frame, write_outcomes
+    from routeeval.stats import summarize_tiers
+
+    frame = outcomes_frame(records)
+    simulated = config.simulated
+    metadata = {
+        "version": __version__,
+        "simulated": simulated,
+        "cost_map_version": cost_map_version(),
+        "evalset_sha256": eval_set.sha256,
+    }
+    outcomes_path = write_outcomes(frame, out_dir / "outcomes.parquet", metadata)
+    tier_names = [t.name for t in config.tiers]
+    single_tiers = summarize_tiers(frame, tier_names, config.optimize.confidence, source=C.SOURCE_EVAL)
+    summary = _summary(config, prices, eval_set, log_set, frame, single_tiers, report, judge_report)
+    summary_path = out_dir / "summary.json"
+    summary_path.write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    notes = []
+    if report.stopped_by_budget:
+        notes.append(
+            f"stopped issuing calls at ${report.spent_usd:.4f} of the ${report.budget_usd:.4f} budget; "
+            f"{report.skipped_budget} calls were not made and are recorded as errors."
+        )
+    return RunResult(out_dir, outcomes_path, summary_path, summary, report, judge_report, notes)
+
+
+def build_requests(eval_set: EvalSet, log_set: LogSet | None, tiers: tuple[Tier, ...]) -> list[CallRequest]:
+    """Every (row, tier) call, eval rows first. Simulated tiers get the row's answer key."""
+    requests = []
+    wrong = _wrong_answers(eval_set.rows)
+    for row in eval_set.rows:
+        sim_row = SimRow(reference=_first(row.reference), wrong_answer=wrong.get(row.row_id), label=row.label)
+        requests += [CallRequest(row.row_id, tier, list(row.messages), sim_row) for tier in tiers]
+    if log_set is not None:
+        responses = [r.response for r in log_set.records if r.response]
+        for record in log_set.records:
+            others = [r for r in responses if r != record.response]
+            wrong_answer = others[_stable_index(record.query.row_id, len(others))] if others else None
+            sim_row = SimRow(reference=record.response, wrong_answer=wrong_answer, label=None)
+            requests += [CallRequest(record.query.row_id, t, list(record.query.messages), sim_row) for t in tiers]
+    return requests
+
+
+def _wrong_answers(rows: list[Query]) -> dict[str, str]:
+    """A plausible wrong answer per row: the reference of another row with the same intent."""
+    by_intent: dict[str | None, list[str]] = {}
+    for row in rows:
+        reference = _first(row.reference)
+        if reference is not None:
+            by_intent.setdefault(row.intent, []).append(reference)
+    every = [ref for refs in by_intent.values() for ref in refs]
+    wrong = {}
+    for row in rows:
+        own = _first(row.reference)
+        pool = [r for r in by_intent.get(row.intent, []) if r != own] or [r for r in every if r != own]
+        if pool:
+            wrong[row.row_id] = pool[_stable_index(row.row_id, len(pool))]
+    return wrong
+
+
+def _row_scorers(eval_set: EvalSet, config: Config) -> dict[str, Scorer]:
+    default = make_scorer(config.scoring.scorer)
+    scorers = {}
+    for row in eval_set.rows:
+        if row.scorer:
+            try:
+                scorers[row.row_id] = make_scorer(row.scorer)
+            except ConfigError as exc:
+                raise DataError(eval_set.path, str(exc), line=row.line, field="scorer") from None
+        else:
+            scorers[row.row_id] = default
+    return scorers
+
+
+def _score_eval_rows(eval_set, config, scorers, by_key):
+    """[(query, [(tier, result)], scorer, scores-by-tier, spec)]; judge scores are filled in later."""
+    scored = []
+    for row in eval_set.rows:
+        scorer = scorers[row.row_id]
+        results = [(tier.name, by_key[(row.row_id, tier.name)]) for tier in config.tiers]
+        scores = {}
+        if scorer.name != "judge":
+            for tier_name, result in results:
+                scores[tier_name] = scorer(result.response, row.reference) if result.ok else None
+        scored.append((row, results, scorer, scores, scorer.spec))
+    return scored
+
+
+def _flatten(scored):
+    for row, results, scorer, scores, spec in scored:
+        for tier_name, result in results:
+            yield row, result, scorer, scores.get(tier_name), spec
+
+
+def _run_judge(judge_rows, eval_set, config, prices, cache, progress, report) -> ReplayReport:
+    """Score with an LLM judge: one cached call per (row, tier) answer; strict score parsing."""
+    requests, targets = [], []
+    for row, results, scorer, scores, _spec in judge_rows:
+        judge_tier = config.tier(scorer.args.get("tier") or config.scoring.judge_tier)
+        for tier_name, result in results:
+            if not result.ok:
+                continue
+            messages = judge_messages(row.text, result.response, row.reference, config.scoring.judge_rubric)
+            sim_row = None
+            if judge_tier.simulated:
+                # A simulated judge agrees with exact match as often as its skill allows.
+                right = bool(exact()(result.response, row.reference))
+                verdicts = ("SCORE: 10", "SCORE: 0") if right else ("SCORE: 0", "SCORE: 10")
+                sim_row = SimRow(reference=verdicts[0], wrong_answer=verdicts[1], label="easy")
+            requests.append(CallRequest(f"{row.row_id}::judge::{tier_name}", judge_tier, messages, sim_row))
+            targets.append((scores, tier_name))
+    judge_report = replay_calls(requests, prices, config.replay, cache, progress=progress("judge"))
+    for (scores, tier_name), result in zip(targets, judge_report.results, strict=True):
+        scores[tier_name] = parse_judge_score(result.response) if result.ok else None
+    return judge_report
+
+
+def _score_log_rows(log_set: LogSet, config: Config, by_key) -> list[dict]:
+    """Log rows have no gold: score agreement with the strongest tier's (or production's) answer."""
+    scorer = make_scorer(config.scoring.scorer)
+    if scorer.name == "judge":
+        scorer = exact()  # judging agreement needs no judge: compare answers directly
+    strongest = config.optimize.baseline or config.tiers[-1].name
+    against = "production" if config.scoring.log_reference == "production" else strongest
+    spec = f"agreement({scorer.spec}, against={against!r})"
+    records = []
+    for log in log_set.records:
+        if against == "production":
+            reference = log.response
+        else:
+            anchor = by_key[(log.query.row_id, strongest)]
+            reference = anchor.response if anchor.ok else None
+        for tier in config.tiers:
+            result = by_key[(log.query.row_id, tier.name)]
+            score = scorer(result.response, reference) if result.ok and reference is not None else None
+            records.append(_record(log.query, result, score, spec, source=C.SOURCE_LOG))
+    return records
+
+
+def _record(query: Query, result: CallResult, score, spec: str, source: str = C.SOURCE_EVAL) -> dict:
+    value = query.input_value
+    return {
+        C.ROW_ID: query.row_id,
+        C.TIER: result.tier,
+        C.RESPONSE: result.response,
+        C.SCORE: score,
+        C.COST_USD: result.cost_usd,
+        C.LATENCY_MS: result.latency_ms,
+        C.PROMPT_TOKENS: result.prompt_tokens,
+        C.COMPLETION_TOKENS: result.completion_tokens,
+        C.ERROR: result.error,
+        C.CACHED: result.cached,
+        C.INPUT: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False),
+        C.INTENT: query.intent,
+        C.LABEL: query.label,
+        C.SPLIT: query.split,
+        C.SOURCE: source,
+        C.SCORER: spec,
+        C.LOGPROB_MEAN: result.logprob_mean,
+        C.REFERENCE: _reference_text(query.reference),
+    }
+
+
+def _summary(config, prices, eval_set, log_set, frame, single_tiers, report, judge_report) -> dict:
+    from routeeval.stats import summarize_tiers
+
+    baseline_name = config.optimize.baseline or _most_accurate(single_tiers)
+    baseline = next((t for t in single_tiers if t["tier"] == baseline_name), None)
+    summary = {
+        "routeeval_version": __version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "simulated": config.simulated,
+        "cost_map_version": cost_map_version(),
+        "evalset": {"path": str(eval_set.path), "sha256": eval_set.sha256, "rows": len(eval_set.rows)},
+        "tiers": [_tier_entry(t, prices[t.name]) for t in config.tiers],
+        "baseline": {
+            "tier": baseline_name,
+            "accuracy": baseline["accuracy"] if baseline else None,
+            "cost_per_1k_usd": baseline["cost_per_1k_usd"] if baseline else None,
+        },
+        "single_tiers": single_tiers,
+        "replay": _replay_entry(report),
+        "judge_replay": _replay_entry(judge_report) if judge_report else None,
+        "holdout": None,
+    }
+    if log_set is not None:
+        summary["logs"] = {
+            "path": str(log_set.path),
+            "sha256": log_set.sha256,
+            "rows": len(log_set.records),
+            "agreement": summarize_tiers(
+                frame, [t.name for t in config.tiers], config.optimize.confidence, source=C.SOURCE_LOG
+            ),
+        }
+    return summary
+
+
+def _tier_entry(tier: Tier, price: TierPrice) -> dict:
+    return {
+        "name": tier.name,
+        "model": tier.model,
+        "price_in_per_mtok": price.price_in_per_mtok,
+        "price_out_per_mtok": price.price_out_per_mtok,
+        "price_source": price.source,
+        "simulated": tier.simulated,
+    }
+
+
+def _replay_entry(report: ReplayReport) -> dict:
+    return {
+        "calls": len(report.results),
+        "calls_made": report.calls_made,
+        "cache_hits": report.cache_hits,
+        "retries": report.retries,
+        "errors": report.errors,
+        "spent_usd": report.spent_usd,
+        "budget_usd": report.budget_usd,
+        "skipped_budget": report.skipped_budget,
+        "wall_s": round(report.wall_s, 3),
+    }
+
+
+def _most_accurate(single_tiers: list[dict]) -> str | None:
+    scored = [t for t in single_tiers if t["accuracy"] is not None]
+    if not scored:
+        return None
+    # Ties go to the cheaper tier: never pay more for the same accuracy.
+    return max(scored, key=lambda t: (t["accuracy"], -(t["cost_per_1k_usd"] or 0.0)))["tier"]
+
+
+def _with_budget(config: Config, max_cost_usd: float) -> Config:
+    from dataclasses import replace
+
+    return replace(config, replay=replace(config.replay, max_cost_usd=max_cost_usd))
+
+
+def _first(reference) -> str | None:
+    if isinstance(reference, list):
+        return reference[0] if reference else None
+    return reference
+
+
+def _reference_text(reference) -> str | None:
+    if reference is None or isinstance(reference, str):
+        return reference
+    return json.dumps(reference, ensure_ascii=False)
+
+
+def _stable_index(text: str, n: int) -> int:
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % n

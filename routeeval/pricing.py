@@ -1,0 +1,100 @@
+"""Prices per tier: litellm's bundled cost map, overridden by explicit prices in the config.
+
+An unpriced model is an error at start-up, never a silent $0. litellm is imported here (and only
+through :func:`import_litellm`), offline and with its bundled cost map, so no run ever fetches a
+price list from the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from routeeval.config import SIM_PROVIDER, Tier
+from routeeval.errors import ConfigError
+
+_COST_MAP_FILE = "model_prices_and_context_window_backup.json"
+
+
+@cache
+def import_litellm():
+    """Import litellm for offline use: the bundled cost map, no telemetry, no debug banners."""
+    # litellm reads these once, at import time; they only ever point it at its own bundled files.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+    os.environ.setdefault("LITELLM_TELEMETRY", "False")
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    litellm.set_verbose = False
+    return litellm
+
+
+@dataclass(frozen=True)
+class TierPrice:
+    tier: str
+    model: str
+    price_in_per_mtok: float
+    price_out_per_mtok: float
+    source: str  # "config" or "litellm cost map"
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.price_in_per_mtok + completion_tokens * self.price_out_per_mtok) / 1e6
+
+
+def price_tiers(tiers: tuple[Tier, ...] | list[Tier]) -> dict[str, TierPrice]:
+    """Price every tier, or raise ConfigError naming the first one without a price."""
+    return {tier.name: price_tier(tier) for tier in tiers}
+
+
+def price_tier(tier: Tier) -> TierPrice:
+    if tier.price_in_per_mtok is not None and tier.price_out_per_mtok is not None:
+        return TierPrice(tier.name, tier.model, tier.price_in_per_mtok, tier.price_out_per_mtok, "config")
+    lookup = cost_map_model(tier.model)
+    found = lookup_cost_map(lookup)
+    if found is None:
+        raise ConfigError(
+            f"tier '{tier.name}': model '{lookup}' has no price in litellm's cost map ({cost_map_version()}); "
+            "set price_in_per_mtok and price_out_per_mtok for this tier in routeeval.toml."
+        )
+    price_in, price_out = found
+    return TierPrice(tier.name, tier.model, price_in, price_out, "litellm cost map")
+
+
+def cost_map_model(model: str) -> str:
+    """The model id to look up: a simulated tier is priced like the model it stands for."""
+    prefix = SIM_PROVIDER + "/"
+    return model[len(prefix) :] if model.startswith(prefix) else model
+
+
+def lookup_cost_map(model: str) -> tuple[float, float] | None:
+    """USD per 1M (input, output) tokens from litellm's bundled cost map, or None when unpriced."""
+    litellm = import_litellm()
+    # get_model_info prints a provider banner to stdout on a miss; keep our output clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            info = litellm.get_model_info(model)
+        except Exception:  # litellm raises several unrelated types for "not mapped"
+            return None
+    price_in = info.get("input_cost_per_token")
+    price_out = info.get("output_cost_per_token")
+    if price_in is None or price_out is None:
+        return None
+    return float(price_in) * 1e6, float(price_out) * 1e6
+
+
+@cache
+def cost_map_version() -> str:
+    """'litellm X.Y.Z, cost map <sha256 prefix>' — recorded in every output."""
+    from importlib.metadata import version
+
+    litellm = import_litellm()
+    path = Path(litellm.__file__).parent / _COST_MAP_FILE
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "unknown"
+    return f"litellm {version('litellm')}, cost map {digest}"

@@ -1,0 +1,420 @@
+"""Replay queries against model tiers through litellm: async, cached, resumable, priced.
+
+litellm's own retries are off; ours are exponential backoff with full jitter, honouring
+``Retry-After`` on 429 and retrying 5xx, connection errors and timeouts. A semaphore bounds
+concurrency. Every completed call is committed to the cache before it is counted, so a killed
+run loses only the calls in flight. A call that finally fails becomes a result with an ``error``
+and no response — never a wrong answer — and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import math
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from routeeval.cache import CachedResponse, ResponseCache, cache_key
+from routeeval.config import ReplayConfig, Tier
+from routeeval.errors import ConfigError
+from routeeval.pricing import TierPrice, import_litellm
+from routeeval.sim import SIM_METADATA_KEY, SimRow, register_simulated_provider
+
+CompletionFn = Callable[..., Awaitable[Any]]
+BUDGET_SKIP = "not called: the --max-cost budget was reached"
+_DEFAULT_COMPLETION_TOKENS = 256  # spend estimate for a call in flight when max_tokens is not set
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One model call to make (or find in the cache)."""
+
+    row_id: str
+    tier: Tier
+    messages: list[dict]
+    sim_row: SimRow | None = None
+
+    @property
+    def params(self) -> dict:
+        return dict(self.tier.params)
+
+    @property
+    def key(self) -> str:
+        params = self.params
+        if self.tier.simulated and self.sim_row is not None:
+            # The simulator's answer depends on the row's answer key; keep it in the key.
+            params[SIM_METADATA_KEY] = self.sim_row.as_dict()
+        return cache_key(self.tier.model, self.messages, params)
+
+
+@dataclass
+class CallResult:
+    row_id: str
+    tier: str
+    response: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_usd: float | None
+    latency_ms: float | None
+    logprobs: list[float] | None = None
+    error: str | None = None
+    cached: bool = False
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def logprob_mean(self) -> float | None:
+        return sum(self.logprobs) / len(self.logprobs) if self.logprobs else None
+
+
+@dataclass
+class ReplayReport:
+    results: list[CallResult]
+    calls_made: int = 0  # calls that reached a provider this run (including ones that failed)
+    cache_hits: int = 0
+    spent_usd: float = 0.0  # money actually spent this run (cache hits cost nothing)
+    budget_usd: float | None = None
+    skipped_budget: int = 0
+    errors: int = 0
+    wall_s: float = 0.0
+    retries: int = 0
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def stopped_by_budget(self) -> bool:
+        return self.skipped_budget > 0
+
+
+class ReplayProgress(Protocol):
+    def start(self, total: int, cache_hits: int) -> None: ...
+    def advance(self, result: CallResult, spent_usd: float) -> None: ...
+    def finish(self) -> None: ...
+
+
+def replay_calls(
+    requests: list[CallRequest],
+    prices: dict[str, TierPrice],
+    settings: ReplayConfig,
+    cache: ResponseCache,
+    *,
+    progress: ReplayProgress | None = None,
+    completion_fn: CompletionFn | None = None,
+) -> ReplayReport:
+    """Run every request (cache first) and return results in request order."""
+    api_keys = resolve_api_keys({r.tier.name: r.tier for r in requests}.values())
+    return asyncio.run(
+        _Replayer(requests, prices, settings, cache, api_keys, progress, completion_fn).run()
+    )
+
+
+def resolve_api_keys(tiers) -> dict[str, str | None]:
+    """API keys by tier name, read from the variables the config names (never from the config)."""
+    keys: dict[str, str | None] = {}
+    for tier in tiers:
+        if tier.api_key_env:
+            value = os.environ.get(tier.api_key_env)
+            if not value:
+                raise ConfigError(
+                    f"tier '{tier.name}': environment variable {tier.api_key_env} is not set "
+                    "(named by api_key_env in routeeval.toml)."
+                )
+            keys[tier.name] = value
+        else:
+            keys[tier.name] = None
+    return keys
+
+
+class _Replayer:
+    def __init__(self, requests, prices, settings, cache, api_keys, progress, completion_fn):
+        self.requests = requests
+        self.prices = prices
+        self.settings = settings
+        self.cache = cache
+        self.api_keys = api_keys
+        self.progress = progress
+        self.completion_fn = completion_fn
+        self.report = ReplayReport(results=[], budget_usd=settings.max_cost_usd)
+        self.in_flight_usd = 0.0
+        self.budget_reached = False
+        self.completion_tokens_seen: dict[str, list[int]] = {}
+        self.rng = random.Random()
+
+    async def run(self) -> ReplayReport:
+        started = time.perf_counter()
+        keys = [r.key for r in self.requests]
+        hits = self.cache.get_many(sorted(set(keys)))
+        results: list[CallResult | None] = [None] * len(self.requests)
+        pending: dict[str, list[int]] = {}  # identical requests are made once and shared
+        for index, (request, key) in enumerate(zip(self.requests, keys, strict=True)):
+            if key in hits:
+                results[index] = self._from_cache(request, hits[key])
+            else:
+                pending.setdefault(key, []).append(index)
+        self.report.cache_hits = sum(r is not None for r in results)
+        if self.progress:
+            self.progress.start(len(self.requests), self.report.cache_hits)
+            for result in results:
+                if result is not None:
+                    self.progress.advance(result, 0.0)
+
+        if pending:
+            if self.completion_fn is None:
+                litellm = import_litellm()
+                if any(r.tier.simulated for r in self.requests):
+                    register_simulated_provider(litellm)
+                self.completion_fn = litellm.acompletion
+            semaphore = asyncio.Semaphore(self.settings.concurrency)
+
+            async def one(key: str, indexes: list[int]) -> None:
+                request = self.requests[indexes[0]]
+                result = await self._call(request, key, semaphore)
+                for position, index in enumerate(indexes):
+                    shared = result if position == 0 else _shared_copy(result, self.requests[index].row_id)
+                    results[index] = shared
+                    if self.progress:
+                        self.progress.advance(shared, self.report.spent_usd)
+
+            await asyncio.gather(*(one(key, indexes) for key, indexes in pending.items()))
+
+        self.report.results = [r for r in results if r is not None]
+        self.report.errors = sum(1 for r in self.report.results if not r.ok)
+        self.report.wall_s = time.perf_counter() - started
+        if self.progress:
+            self.progress.finish()
+        return self.report
+
+    def _from_cache(self, request: CallRequest, hit: CachedResponse) -> CallResult:
+        return CallResult(
+            row_id=request.row_id,
+            tier=request.tier.name,
+            response=hit.response,
+            prompt_tokens=hit.prompt_tokens,
+            completion_tokens=hit.completion_tokens,
+            cost_usd=hit.cost_usd,
+            latency_ms=hit.latency_ms,
+            logprobs=hit.logprobs,
+            cached=True,
+        )
+
+    def _estimate_usd(self, request: CallRequest) -> float:
+        price = self.prices[request.tier.name]
+        prompt_tokens = math.ceil(sum(len(str(m.get("content", ""))) for m in request.messages) / 4)
+        completion_tokens = request.tier.params.get("max_tokens")
+        if completion_tokens is None:
+            seen = self.completion_tokens_seen.get(request.tier.name)
+            completion_tokens = max(seen) if seen else _DEFAULT_COMPLETION_TOKENS
+        return price.cost_usd(prompt_tokens, int(completion_tokens))
+
+    async def _call(self, request: CallRequest, key: str, semaphore: asyncio.Semaphore) -> CallResult:
+        async with semaphore:
+            estimate = self._estimate_usd(request)
+            budget = self.settings.max_cost_usd
+            if self.budget_reached or (
+                budget is not None and self.report.spent_usd + self.in_flight_usd + estimate > budget
+            ):
+                self.budget_reached = True
+                self.report.skipped_budget += 1
+                return _failed(request, BUDGET_SKIP, attempts=0)
+            self.in_flight_usd += estimate
+            try:
+                result = await self._call_with_retries(request)
+            finally:
+                self.in_flight_usd -= estimate
+            if result.ok:
+                self.cache.put(
+                    key,
+                    request.tier.model,
+                    CachedResponse(
+                        result.response or "",
+                        result.prompt_tokens or 0,
+                        result.completion_tokens or 0,
+                        result.cost_usd or 0.0,
+                        result.latency_ms or 0.0,
+                        result.logprobs,
+                    ),
+                )
+                self.report.spent_usd += result.cost_usd or 0.0
+                self.completion_tokens_seen.setdefault(request.tier.name, []).append(
+                    result.completion_tokens or 0
+                )
+            return result
+
+    async def _call_with_retries(self, request: CallRequest) -> CallResult:
+        tier = request.tier
+        kwargs: dict[str, Any] = dict(tier.params)
+        kwargs.update(timeout=self.settings.timeout_s, num_retries=0, max_retries=0)
+        if tier.api_base:
+            kwargs["api_base"] = tier.api_base
+        api_key = self.api_keys.get(tier.name)
+        if api_key:
+            kwargs["api_key"] = api_key
+        if tier.simulated:
+            context = request.sim_row.as_dict() if request.sim_row else {}
+            context["skill"] = tier.skill
+            kwargs["metadata"] = {SIM_METADATA_KEY: context}
+
+        attempts = self.settings.retries + 1
+        last_error = "unknown error"
+        for attempt in range(attempts):
+            self.report.calls_made += 1
+            if attempt:
+                self.report.retries += 1
+            started = time.perf_counter()
+            try:
+                response = await asyncio.wait_for(
+                    self.completion_fn(model=tier.model, messages=request.messages, **kwargs),
+                    timeout=self.settings.timeout_s,
+                )
+            except (TimeoutError, asyncio.TimeoutError):
+                retryable, wait_s = True, None
+                last_error = f"Timeout: no answer within {self.settings.timeout_s:g}s"
+            except Exception as exc:  # classified below; anything unknown is not retried
+                retryable, wait_s = _classify(exc)
+                last_error = _redact(f"{type(exc).__name__}: {_first_line(exc)}", api_key)
+            else:
+                latency_ms = (time.perf_counter() - started) * 1000
+                return self._result(request, response, latency_ms, attempt + 1)
+            if not retryable or attempt == attempts - 1:
+                break
+            await asyncio.sleep(self._backoff_s(attempt, wait_s))
+        kind = last_error.split(":", 1)[0]
+        self.report.errors_by_kind[kind] = self.report.errors_by_kind.get(kind, 0) + 1
+        suffix = f" (after {attempt + 1} attempts)" if attempt else ""
+        return _failed(request, last_error + suffix, attempts=attempt + 1)
+
+    def _backoff_s(self, attempt: int, retry_after_s: float | None) -> float:
+        if retry_after_s is not None:
+            return min(max(retry_after_s, 0.0), self.settings.backoff_max_s)
+        ceiling = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2**attempt)
+        return self.rng.uniform(0, ceiling)
+
+    def _result(self, request: CallRequest, response: Any, latency_ms: float, attempts: int) -> CallResult:
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        usage = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        hidden = getattr(response, "_hidden_params", None) or {}
+        if "routeeval_latency_ms" in hidden:  # a simulated tier reports its modelled latency
+            latency_ms = float(hidden["routeeval_latency_ms"])
+        logprobs = hidden.get("routeeval_logprobs") or _token_logprobs(choice)
+        price = self.prices[request.tier.name]
+        return CallResult(
+            row_id=request.row_id,
+            tier=request.tier.name,
+            response=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=price.cost_usd(prompt_tokens, completion_tokens),
+            latency_ms=round(latency_ms, 3),
+            logprobs=logprobs,
+            attempts=attempts,
+        )
+
+
+def _failed(request: CallRequest, error: str, attempts: int) -> CallResult:
+    return CallResult(
+        row_id=request.row_id,
+        tier=request.tier.name,
+        response=None,
+        prompt_tokens=None,
+        completion_tokens=None,
+        cost_usd=None,
+        latency_ms=None,
+        error=error,
+        attempts=attempts,
+    )
+
+
+def _shared_copy(result: CallResult, row_id: str) -> CallResult:
+    copy = CallResult(**{**result.__dict__, "row_id": row_id})
+    copy.cached = result.ok  # answered by the identical request made for another row
+    return copy
+
+
+def _token_logprobs(choice: Any) -> list[float] | None:
+    logprobs = getattr(choice, "logprobs", None)
+    if logprobs is None:
+        return None
+    content = logprobs.get("content") if isinstance(logprobs, dict) else getattr(logprobs, "content", None)
+    if not content:
+        return None
+    values = []
+    for token in content:
+        value = token.get("logprob") if isinstance(token, dict) else getattr(token, "logprob", None)
+        if value is not None:
+            values.append(float(value))
+    return values or None
+
+
+_RETRYABLE_NAMES = {
+    "RateLimitError",
+    "Timeout",
+    "APITimeoutError",
+    "APIConnectionError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "BadGatewayError",
+}
+
+
+def _classify(exc: BaseException) -> tuple[bool, float | None]:
+    """(retryable, seconds the provider asked us to wait)."""
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    if "Missing credentials" in str(exc) or name == "AuthenticationError":
+        return False, None  # litellm wraps a missing key as a 500; retrying cannot help
+    if status == 429 or name == "RateLimitError":
+        return True, retry_after_s(exc)
+    if name in _RETRYABLE_NAMES or (isinstance(status, int) and status >= 500):
+        return True, None
+    return False, None
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """Seconds from a ``retry-after-ms`` or ``Retry-After`` header on the error, if any."""
+    for headers in _error_headers(exc):
+        lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+        if "retry-after-ms" in lowered:
+            try:
+                return float(lowered["retry-after-ms"]) / 1000
+            except ValueError:
+                pass
+        value = lowered.get("retry-after")
+        if value is None:
+            continue
+        try:
+            return float(value)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - time.time())
+    return None
+
+
+def _error_headers(exc: BaseException):
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers:
+        yield headers
+    for name in ("litellm_response_headers", "headers"):
+        headers = getattr(exc, name, None)
+        if headers:
+            yield headers
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else "no message"
+
+
+def _redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
