@@ -162,9 +162,7 @@ def _parse_tier(raw: Any, index: int, where: str) -> Tier:
     if not isinstance(params, dict):
         raise ConfigError(f"{here}: key 'params' must be a table, e.g. {{ temperature = 0 }}.")
     if "api_key" in params:
-        raise ConfigError(
-            f"{here}: never put an API key in the config; set 'api_key_env' to the NAME of the variable."
-        )
+        raise ConfigError(f"{here}: never put an API key in the config; set 'api_key_env' to the NAME of the variable.")
     return Tier(
         name=raw["name"],
         model=raw["model"],
@@ -191,11 +189,8 @@ def _parse_section(raw: dict[str, Any], name: str, cls: type, where: str):
             if not isinstance(value, list):
                 raise ConfigError(f"{where}: [{name}] key '{key}' must be a list.")
             value = tuple(value)
-        elif isinstance(default, bool) or (default is not None and not isinstance(value, type(default))):
-            if not (isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)):
-                raise ConfigError(
-                    f"{where}: [{name}] key '{key}' must be {type(default).__name__}, got {value!r}."
-                )
+        elif default is not None and not _same_kind(value, default):
+            raise ConfigError(f"{where}: [{name}] key '{key}' must be {type(default).__name__}, got {value!r}.")
         values[key] = float(value) if isinstance(default, float) else value
     return cls(**values)
 
@@ -212,9 +207,7 @@ def _check(config: Config, where: str) -> None:
         raise ConfigError(f"{where}: [replay] key 'max_cost_usd' must be non-negative.")
     scorer_name = config.scoring.scorer.split("(", 1)[0].strip()
     if scorer_name not in KNOWN_SCORERS:
-        raise ConfigError(
-            f"{where}: unknown scorer '{scorer_name}'; choose from: {', '.join(KNOWN_SCORERS)}."
-        )
+        raise ConfigError(f"{where}: unknown scorer '{scorer_name}'; choose from: {', '.join(KNOWN_SCORERS)}.")
     if scorer_name == "judge" and not config.scoring.judge_tier:
         raise ConfigError(f"{where}: [scoring] scorer 'judge' needs 'judge_tier', the tier that judges.")
     if config.scoring.log_reference not in ("strongest", "production"):
@@ -232,9 +225,15 @@ def _check(config: Config, where: str) -> None:
 def _reject_unknown(raw: dict[str, Any], valid: set[str], where: str, section: str) -> None:
     for key in raw:
         if key not in valid:
-            raise ConfigError(
-                f"{where}: unknown key '{key}' in {section}; valid keys: {', '.join(sorted(valid))}."
-            )
+            raise ConfigError(f"{where}: unknown key '{key}' in {section}; valid keys: {', '.join(sorted(valid))}.")
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(value, bool) != isinstance(default, bool):
+        return False
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
 
 
 def _float_or_none(value: Any) -> float | None:

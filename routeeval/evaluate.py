@@ -16,11 +16,11 @@ from routeeval import __version__
 from routeeval import columns as C
 from routeeval.cache import ResponseCache
 from routeeval.config import Config, Tier, load_config
-from routeeval.errors import ConfigError, DataError
 from routeeval.data import EvalSet, LogSet, Query, load_eval_set, load_logs
+from routeeval.errors import ConfigError, DataError
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
 from routeeval.replay import CallRequest, CallResult, ReplayProgress, ReplayReport, replay_calls
-from routeeval.scoring import Scorer, exact, judge_messages, make_scorer, parse_judge_score
+from routeeval.scoring import Scorer, exact, make_scorer, parse_judge_score
 from routeeval.sim import SimRow
 
 ProgressFactory = Callable[[str], ReplayProgress | None]
@@ -141,17 +141,27 @@ def _wrong_answers(rows: list[Query]) -> dict[str, str]:
     return wrong
 
 
+def _make_scorer(spec: str, config: Config) -> Scorer:
+    return make_scorer(spec, judge_tier=config.scoring.judge_tier, judge_rubric=config.scoring.judge_rubric)
+
+
 def _row_scorers(eval_set: EvalSet, config: Config) -> dict[str, Scorer]:
-    default = make_scorer(config.scoring.scorer)
+    default = _make_scorer(config.scoring.scorer, config)
     scorers = {}
     for row in eval_set.rows:
         if row.scorer:
             try:
-                scorers[row.row_id] = make_scorer(row.scorer)
+                scorers[row.row_id] = _make_scorer(row.scorer, config)
             except ConfigError as exc:
                 raise DataError(eval_set.path, str(exc), line=row.line, field="scorer") from None
         else:
             scorers[row.row_id] = default
+        scorer = scorers[row.row_id]
+        if scorer.name != "judge" and row.reference is not None:
+            try:  # check the reference suits its scorer before paying for any call
+                scorer(_first(row.reference), row.reference)
+            except ConfigError as exc:
+                raise DataError(eval_set.path, str(exc), line=row.line, field="reference") from None
     return scorers
 
 
@@ -164,7 +174,10 @@ def _score_eval_rows(eval_set, config, scorers, by_key):
         scores = {}
         if scorer.name != "judge":
             for tier_name, result in results:
-                scores[tier_name] = scorer(result.response, row.reference) if result.ok else None
+                try:
+                    scores[tier_name] = scorer(result.response, row.reference) if result.ok else None
+                except ConfigError as exc:  # a reference that does not suit its scorer
+                    raise DataError(eval_set.path, str(exc), line=row.line, field="reference") from None
         scored.append((row, results, scorer, scores, scorer.spec))
     return scored
 
@@ -179,11 +192,11 @@ def _run_judge(judge_rows, eval_set, config, prices, cache, progress, report) ->
     """Score with an LLM judge: one cached call per (row, tier) answer; strict score parsing."""
     requests, targets = [], []
     for row, results, scorer, scores, _spec in judge_rows:
-        judge_tier = config.tier(scorer.args.get("tier") or config.scoring.judge_tier)
+        judge_tier = config.tier(scorer.tier)
         for tier_name, result in results:
             if not result.ok:
                 continue
-            messages = judge_messages(row.text, result.response, row.reference, config.scoring.judge_rubric)
+            messages = scorer.messages(row.text, result.response, row.reference)
             sim_row = None
             if judge_tier.simulated:
                 # A simulated judge agrees with exact match as often as its skill allows.
@@ -200,7 +213,7 @@ def _run_judge(judge_rows, eval_set, config, prices, cache, progress, report) ->
 
 def _score_log_rows(log_set: LogSet, config: Config, by_key) -> list[dict]:
     """Log rows have no gold: score agreement with the strongest tier's (or production's) answer."""
-    scorer = make_scorer(config.scoring.scorer)
+    scorer = _make_scorer(config.scoring.scorer, config)
     if scorer.name == "judge":
         scorer = exact()  # judging agreement needs no judge: compare answers directly
     strongest = config.optimize.baseline or config.tiers[-1].name

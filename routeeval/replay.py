@@ -110,9 +110,7 @@ def replay_calls(
 ) -> ReplayReport:
     """Run every request (cache first) and return results in request order."""
     api_keys = resolve_api_keys({r.tier.name: r.tier for r in requests}.values())
-    return asyncio.run(
-        _Replayer(requests, prices, settings, cache, api_keys, progress, completion_fn).run()
-    )
+    return asyncio.run(_Replayer(requests, prices, settings, cache, api_keys, progress, completion_fn).run())
 
 
 def resolve_api_keys(tiers) -> dict[str, str | None]:
@@ -242,9 +240,7 @@ class _Replayer:
                     ),
                 )
                 self.report.spent_usd += result.cost_usd or 0.0
-                self.completion_tokens_seen.setdefault(request.tier.name, []).append(
-                    result.completion_tokens or 0
-                )
+                self.completion_tokens_seen.setdefault(request.tier.name, []).append(result.completion_tokens or 0)
             return result
 
     async def _call_with_retries(self, request: CallRequest) -> CallResult:
@@ -273,7 +269,7 @@ class _Replayer:
                     self.completion_fn(model=tier.model, messages=request.messages, **kwargs),
                     timeout=self.settings.timeout_s,
                 )
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 retryable, wait_s = True, None
                 last_error = f"Timeout: no answer within {self.settings.timeout_s:g}s"
             except Exception as exc:  # classified below; anything unknown is not retried

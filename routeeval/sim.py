@@ -151,8 +151,10 @@ def _make_handler(litellm):
             model_response = kwargs["model_response"]
             metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
             context = metadata.get(SIM_METADATA_KEY) or {}
-            row = SimRow(**{k: context.get(k) for k in ("reference", "wrong_answer", "label")},
-                         seed=int(context.get("seed") or 0))
+            row = SimRow(
+                **{k: context.get(k) for k in ("reference", "wrong_answer", "label")},
+                seed=int(context.get("seed") or 0),
+            )
             answer = simulate(model, messages, row, context.get("skill"))
             model_response.choices[0].message.content = answer.text
             model_response.choices[0].finish_reason = "stop"

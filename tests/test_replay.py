@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import TEST_KEY_ENV
 
 from routeeval.cache import ResponseCache
@@ -27,9 +26,7 @@ def _tier(server, model: str, name: str | None = None, **params) -> Tier:
 
 
 def _requests(tier: Tier, n: int, prefix: str = "q") -> list[CallRequest]:
-    return [
-        CallRequest(f"{prefix}{i}", tier, [{"role": "user", "content": f"question number {i}"}]) for i in range(n)
-    ]
+    return [CallRequest(f"{prefix}{i}", tier, [{"role": "user", "content": f"question number {i}"}]) for i in range(n)]
 
 
 def _prices(*tiers: Tier) -> dict[str, TierPrice]:

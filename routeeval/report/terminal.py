@@ -61,9 +61,7 @@ def render_run(result, console) -> None:
     summary = result.summary
     console.print(tier_table(summary))
     if summary.get("logs"):
-        console.print(
-            tier_table(summary, title="Agreement on production logs (no gold)", key="logs")
-        )
+        console.print(tier_table(summary, title="Agreement on production logs (no gold)", key="logs"))
     replay = summary["replay"]
     console.print(
         f"replay: {replay['calls']} calls, {replay['cache_hits']} from cache, "
@@ -73,7 +71,9 @@ def render_run(result, console) -> None:
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     if result.simulated:
-        console.print("[bold yellow]SIMULATED:[/bold yellow] tiers answered from routeeval's simulator, not real models.")
+        console.print(
+            "[bold yellow]SIMULATED:[/bold yellow] tiers answered from routeeval's simulator, not real models."
+        )
     console.print(f"wrote {result.outcomes_path}")
     console.print(f"wrote {result.summary_path}")
 

@@ -1,0 +1,768 @@
+"""Load and validate eval sets and production logs from JSONL, CSV or Parquet.
+
+JSONL is the canonical form: one JSON object per line. CSV and Parquet carry the same columns;
+in CSV, a cell holding a JSON list (``input``, ``messages``, ``reference``) or a JSON object
+(``metadata``) is decoded, and empty cells count as absent. Every problem is a ``DataError``
+naming the file, the line (the row, for Parquet) and the field, and saying what was expected.
+
+Logs come in three shapes, detected per record: routeeval's own (``input`` or ``messages``,
+``model``, ``response``, token counts, ``cost_usd``, ``latency_ms``), OpenAI chat-completion
+records (``{"request": ..., "response": ...}`` or the flat ``{"messages", "choices", "usage"}``),
+and rows exported from litellm's ``LiteLLM_SpendLogs`` table.
+
+pandas and pyarrow are imported only inside the Parquet reader, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from routeeval.columns import (
+    COMPLETION_TOKENS,
+    COST_USD,
+    INPUT,
+    INTENT,
+    LABEL,
+    LATENCY_MS,
+    PROMPT_TOKENS,
+    REFERENCE,
+    RESPONSE,
+    SCORER,
+    SPLIT,
+)
+from routeeval.errors import DataError
+
+# Field names of the eval-set and log file contracts that are not outcome columns.
+ID = "id"
+METADATA = "metadata"
+MESSAGES = "messages"
+TIMESTAMP = "timestamp"
+MODEL = "model"
+
+ROLES = ("system", "user", "assistant", "tool")
+LABELS = ("easy", "hard")
+SPLITS = ("train", "test")
+
+# Roles that chat APIs use for the same thing; accepted in logs only.
+_LOG_ROLE_ALIASES = {"developer": "system", "function": "tool"}
+_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+_ACCEPTED = ".jsonl, .json (JSON Lines), .csv or .parquet"
+_BOM = b"\xef\xbb\xbf"
+# CSV cells that hold numbers in log files (routeeval, OpenAI and litellm column names).
+_CSV_NUMBER_FIELDS = frozenset(
+    {
+        PROMPT_TOKENS,
+        COMPLETION_TOKENS,
+        COST_USD,
+        LATENCY_MS,
+        "total_tokens",
+        "spend",
+        "request_duration_ms",
+        "created",
+    }
+)
+_TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query: an eval-set row, or the request half of a log record."""
+
+    row_id: str
+    messages: tuple[dict, ...]
+    reference: str | list[str] | None = None
+    intent: str | None = None
+    label: str | None = None
+    scorer: str | None = None
+    split: str | None = None
+    metadata: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+    line: int = 0
+
+    @property
+    def text(self) -> str:
+        """The content of the last user message."""
+        for message in reversed(self.messages):
+            if message["role"] == "user":
+                return message["content"]
+        return ""
+
+    @property
+    def input_value(self) -> str | list[dict]:
+        """The input as given: a string when it was one user message and nothing else, else the messages."""
+        if len(self.messages) == 1 and set(self.messages[0]) == {"role", "content"}:
+            (message,) = self.messages
+            if message["role"] == "user":
+                return message["content"]
+        return [dict(message) for message in self.messages]
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One production call: the query, the model that answered, and what it cost."""
+
+    query: Query
+    timestamp: str | None
+    model: str | None
+    response: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_usd: float | None
+    latency_ms: float | None
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    path: str
+    sha256: str
+    rows: list[Query]
+
+
+@dataclass(frozen=True)
+class LogSet:
+    path: str
+    sha256: str
+    records: list[LogRecord]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_eval_set(path: str | Path) -> EvalSet:
+    """Read and validate an eval set; raise DataError at the first problem."""
+    path_text, sha256, row_word, records = _read_records(path, "an eval set file")
+    rows: list[Query] = []
+    first_seen: dict[str, int] = {}
+    for line, values in records:
+        where = _Where(path_text, line, row_word)
+        query = _parse_eval_row(where, values)
+        _check_unique(where, query.row_id, first_seen)
+        rows.append(query)
+    return EvalSet(path=path_text, sha256=sha256, rows=rows)
+
+
+def load_logs(path: str | Path) -> LogSet:
+    """Read and validate production logs of any accepted shape; raise DataError at the first problem."""
+    path_text, sha256, row_word, records = _read_records(path, "a log file")
+    out: list[LogRecord] = []
+    first_seen: dict[str, int] = {}
+    for line, values in records:
+        where = _Where(path_text, line, row_word)
+        record = _parse_log_row(where, values)
+        _check_unique(where, record.query.row_id, first_seen)
+        out.append(record)
+    return LogSet(path=path_text, sha256=sha256, records=out)
+
+
+# --- where a problem is ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Where:
+    path: str
+    line: int
+    row_word: str
+
+    def error(self, problem: str, field_name: str | None = None) -> DataError:
+        return DataError(self.path, problem, line=self.line, field=field_name, row_word=self.row_word)
+
+
+def _check_unique(where: _Where, row_id: str, first_seen: dict[str, int]) -> None:
+    if row_id in first_seen:
+        raise where.error(f"duplicates {row_id!r} first seen on {where.row_word} {first_seen[row_id]}", ID)
+    first_seen[row_id] = where.line
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: strings quoted (and cut short), numbers as written, else the type."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return _type_name(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# --- reading files into (line, dict) records ------------------------------------------------------
+
+
+def _read_records(path: str | Path, what: str) -> tuple[str, str, str, list[tuple[int, dict]]]:
+    """Return (path as text, sha256, "line" or "row", [(line, record)]) for a JSONL, CSV or Parquet file."""
+    path_text = str(path)
+    file_path = Path(path)
+    if not file_path.exists():
+        raise DataError(path_text, "no such file")
+    if file_path.is_dir():
+        raise DataError(path_text, f"is a directory; expected {what} (.jsonl, .csv or .parquet)")
+    suffix = file_path.suffix.lower()
+    kind = _FORMATS.get(suffix)
+    if kind is None:
+        got = f"'{suffix}' files" if suffix else "a file without an extension"
+        raise DataError(path_text, f"cannot read {got}; expected {_ACCEPTED}")
+    if kind == "parquet":
+        records = _read_parquet(path_text, file_path)
+        return path_text, file_sha256(file_path), "row", records
+    try:
+        raw = file_path.read_bytes()
+    except OSError as exc:
+        raise DataError(path_text, f"cannot be read ({exc.strerror or exc})") from exc
+    sha256 = hashlib.sha256(raw).hexdigest()
+    text = _decode_utf8(path_text, raw)
+    records = _read_jsonl(path_text, text) if kind == "jsonl" else _read_csv(path_text, text)
+    return path_text, sha256, "line", records
+
+
+def _decode_utf8(path_text: str, raw: bytes) -> str:
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        problem = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {column})"
+        raise DataError(path_text, problem, line=line) from exc
+
+
+def _read_jsonl(path_text: str, text: str) -> list[tuple[int, dict]]:
+    records: list[tuple[int, dict]] = []
+    for index, line_text in enumerate(text.split("\n")):
+        if not line_text.strip():
+            continue
+        line = index + 1
+        try:
+            value = json.loads(line_text)
+        except json.JSONDecodeError as exc:
+            if not records:
+                _reject_single_document(path_text, text)
+            problem = f"not valid JSON ({exc.msg} at column {exc.colno})"
+            raise DataError(path_text, problem, line=line) from exc
+        if not isinstance(value, dict):
+            raise DataError(path_text, f"expected a JSON object, got {_type_name(value)}", line=line)
+        records.append((line, value))
+    if not records:
+        raise DataError(path_text, "the file is empty; expected one JSON object per line")
+    return records
+
+
+def _reject_single_document(path_text: str, text: str) -> None:
+    """A pretty-printed JSON file fails on its first line; say what it is instead."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return
+    kind = "array" if isinstance(document, list) else "object"  # only these can span lines
+    problem = f"holds a single multi-line JSON {kind}; expected one JSON object per line (JSON Lines)"
+    raise DataError(path_text, problem)
+
+
+def _read_csv(path_text: str, text: str) -> list[tuple[int, dict]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[tuple[int, dict]] = []
+    header: list[str] | None = None
+    header_line = 0
+    last_line = 0
+    try:
+        for cells in reader:
+            line = last_line + 1
+            last_line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = _csv_header(path_text, line, cells)
+                header_line = line
+                continue
+            if len(cells) != len(header):
+                problem = f"has {len(cells)} cells but the header (line {header_line}) names {len(header)} columns"
+                raise DataError(path_text, problem, line=line)
+            where = _Where(path_text, line, "line")
+            values = {
+                name: _csv_cell(where, name, cell)
+                for name, cell in zip(header, cells, strict=True)
+                if name and cell != ""
+            }
+            records.append((line, values))
+    except csv.Error as exc:
+        raise DataError(path_text, f"not valid CSV ({exc})", line=last_line + 1) from exc
+    if header is None:
+        raise DataError(
+            path_text, "the file is empty; expected a header line naming the columns, then one row per line"
+        )
+    if not records:
+        raise DataError(path_text, "the file has a header but no rows", line=header_line)
+    return records
+
+
+def _csv_header(path_text: str, line: int, cells: list[str]) -> list[str]:
+    header = [cell.strip() for cell in cells]
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise DataError(path_text, f"column {name!r} appears twice in the header", line=line)
+        seen.add(name)
+    return header
+
+
+def _csv_cell(where: _Where, name: str, cell: str) -> Any:
+    """Decode the cells CSV cannot type: JSON lists and objects, and numbers in log columns."""
+    stripped = cell.strip()
+    if name in (INPUT, MESSAGES) and stripped.startswith("["):
+        decoded = _json_or_none(stripped)
+        if isinstance(decoded, list) and decoded and all(isinstance(item, dict) for item in decoded):
+            return decoded
+    elif name == REFERENCE and stripped.startswith("["):
+        decoded = _json_or_none(stripped)
+        if isinstance(decoded, list):
+            return decoded
+    elif name == METADATA:
+        decoded = _json_or_none(stripped)
+        if isinstance(decoded, dict):
+            return decoded
+        raise where.error(f"must be a JSON object, got {_show(cell)}", name)
+    elif name in _CSV_NUMBER_FIELDS:
+        try:
+            return int(stripped)
+        except ValueError:
+            pass
+        try:
+            return float(stripped)
+        except ValueError:
+            raise where.error(f"must be a non-negative number, got {_show(cell)}", name) from None
+    return cell
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def _read_parquet(path_text: str, file_path: Path) -> list[tuple[int, dict]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(file_path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(path_text, f"not a readable Parquet file ({reason})") from exc
+    records: list[tuple[int, dict]] = []
+    for index, row in enumerate(table.to_pylist()):
+        values = {}
+        for name, value in row.items():
+            plain = _parquet_value(name, value)
+            if plain is not None:
+                values[name] = plain
+        records.append((index + 1, values))
+    if not records:
+        raise DataError(path_text, "the file has no rows")
+    return records
+
+
+def _parquet_value(name: str, value: Any) -> Any:
+    """Make Arrow's datetimes, decimals, NaN (missing floats) and maps (pairs) plain JSON values."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if name == METADATA and isinstance(value, list) and all(isinstance(item, tuple) for item in value):
+        return dict(value)
+    if name == METADATA and isinstance(value, str):
+        decoded = _json_or_none(value)
+        return decoded if isinstance(decoded, dict) else value
+    return value
+
+
+# --- eval-set rows --------------------------------------------------------------------------------
+
+
+def _parse_eval_row(where: _Where, record: dict) -> Query:
+    values = dict(record)
+    for required in (ID, INPUT):
+        if required not in values:
+            raise where.error(f"is missing; each {where.row_word} needs 'id' and 'input'.", required)
+    row_id = _parse_id(where, values.pop(ID), ID)
+    messages = _parse_messages(where, values.pop(INPUT), INPUT, lenient=False)
+    return Query(
+        row_id=row_id,
+        messages=messages,
+        reference=_parse_reference(where, values.pop(REFERENCE, None)),
+        intent=_optional_str(where, values.pop(INTENT, None), INTENT),
+        label=_parse_choice(where, values.pop(LABEL, None), LABEL, LABELS),
+        scorer=_optional_str(where, values.pop(SCORER, None), SCORER),
+        split=_parse_choice(where, values.pop(SPLIT, None), SPLIT, SPLITS),
+        metadata=_parse_metadata(where, values.pop(METADATA, None), METADATA),
+        extra=values,
+        line=where.line,
+    )
+
+
+def _parse_id(where: _Where, value: Any, name: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise where.error(f"must be a non-empty string, got {_type_name(value)}", name)
+    text = str(value)
+    if not text.strip():
+        raise where.error("must be a non-empty string, got an empty string", name)
+    return text
+
+
+def _parse_messages(where: _Where, value: Any, name: str, *, lenient: bool) -> tuple[dict, ...]:
+    """A string becomes one user message; a list must be chat messages with at least one user turn.
+
+    ``lenient`` (logs) also takes content given as a list of text parts or null, and the
+    ``developer``/``function`` role names.
+    """
+    empty = "is empty; expected a non-empty string or a list of chat messages"
+    if isinstance(value, str):
+        if not value.strip():
+            raise where.error(empty, name)
+        return ({"role": "user", "content": value},)
+    if not isinstance(value, list):
+        raise where.error(f"must be a string or a list of chat messages, got {_type_name(value)}", name)
+    if not value:
+        raise where.error(empty, name)
+    messages = []
+    for index, item in enumerate(value):
+        at = f"{name}[{index}]"
+        if not isinstance(item, dict):
+            problem = f"must be a chat message object with 'role' and 'content', got {_type_name(item)}"
+            raise where.error(problem, at)
+        message = {key: part for key, part in item.items() if part is not None or key == "content"}
+        for key in ("role", "content"):
+            if key not in message:
+                raise where.error("is missing; each message needs 'role' and 'content'.", f"{at}.{key}")
+        role = message["role"]
+        if lenient and isinstance(role, str):
+            role = _LOG_ROLE_ALIASES.get(role, role)
+        if role not in ROLES:
+            raise where.error(f"must be one of {', '.join(ROLES)}, got {_show(role)}", f"{at}.role")
+        content = _content_text(message["content"]) if lenient else message["content"]
+        if lenient and content is None:
+            content = ""
+        if not isinstance(content, str):
+            raise where.error(f"must be a string, got {_type_name(content)}", f"{at}.content")
+        message["role"] = role
+        message["content"] = content
+        messages.append(message)
+    if not any(message["role"] == "user" for message in messages):
+        raise where.error("has no message with role 'user'; expected at least one", name)
+    return tuple(messages)
+
+
+def _content_text(content: Any) -> Any:
+    """Join the text parts of a multi-part content list; anything else is returned unchanged."""
+    if not isinstance(content, list):
+        return content
+    texts = [
+        part["text"]
+        for part in content
+        if isinstance(part, dict) and part.get("type", "text") in _TEXT_PART_TYPES and isinstance(part.get("text"), str)
+    ]
+    return "\n".join(texts)
+
+
+def _parse_reference(where: _Where, value: Any) -> str | list[str] | None:
+    expected = "must be a string or a list of strings"
+    if value is None or isinstance(value, str):
+        return value
+    if _is_number(value):
+        return _number_text(where, value, REFERENCE)
+    if not isinstance(value, list):
+        raise where.error(f"{expected}, got {_type_name(value)}", REFERENCE)
+    if not value:
+        raise where.error(f"{expected}, got an empty list", REFERENCE)
+    answers = []
+    for index, item in enumerate(value):
+        if isinstance(item, str):
+            answers.append(item)
+        elif _is_number(item):
+            answers.append(_number_text(where, item, f"{REFERENCE}[{index}]"))
+        else:
+            raise where.error(f"{expected}, got a list holding {_type_name(item)}", REFERENCE)
+    return answers
+
+
+def _number_text(where: _Where, value: int | float, name: str) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise where.error(f"must be a string or a finite number, got {value!r}", name)
+    return str(value)
+
+
+def _optional_str(where: _Where, value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise where.error(f"must be a string, got {_type_name(value)}", name)
+    return value or None
+
+
+def _parse_choice(where: _Where, value: Any, name: str, choices: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() in choices:
+        return value.strip().lower()
+    expected = " or ".join(f"'{choice}'" for choice in choices)
+    raise where.error(f"must be {expected}, got {_show(value)}", name)
+
+
+def _parse_metadata(where: _Where, value: Any, name: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise where.error(f"must be an object, got {_type_name(value)}", name)
+    return dict(value)
+
+
+# --- log records ----------------------------------------------------------------------------------
+
+
+def _parse_log_row(where: _Where, record: dict) -> LogRecord:
+    """Bring a record of any accepted shape to routeeval's log fields, then validate those."""
+    if "request_id" in record and ("startTime" in record or "spend" in record):
+        values, names = _from_litellm(where, record)
+    elif "request" in record or "choices" in record:
+        values, names = _from_openai(where, record)
+    else:
+        values, names = dict(record), {}
+
+    def name(key: str) -> str:
+        return names.get(key, key)
+
+    raw_id = values.pop(ID, None)
+    row_id = f"log-{where.line}" if raw_id is None else _parse_id(where, raw_id, name(ID))
+    if values.get(MESSAGES) is not None:
+        messages = _parse_messages(where, values.pop(MESSAGES), name(MESSAGES), lenient=True)
+    elif values.get(INPUT) is not None:
+        messages = _parse_messages(where, values.pop(INPUT), name(INPUT), lenient=True)
+    else:
+        raise where.error(f"is missing; each {where.row_word} needs 'input' or 'messages'.", INPUT)
+    timestamp = values.pop(TIMESTAMP, None)
+    if timestamp is not None:
+        _parse_timestamp(where, timestamp, name(TIMESTAMP))
+    model = _optional_str(where, values.pop(MODEL, None), name(MODEL))
+    response = _optional_str(where, values.pop(RESPONSE, None), name(RESPONSE))
+    prompt_tokens = _parse_count(where, values.pop(PROMPT_TOKENS, None), name(PROMPT_TOKENS))
+    completion_tokens = _parse_count(where, values.pop(COMPLETION_TOKENS, None), name(COMPLETION_TOKENS))
+    cost_usd = _parse_amount(where, values.pop(COST_USD, None), name(COST_USD))
+    latency_ms = _parse_amount(where, values.pop(LATENCY_MS, None), name(LATENCY_MS))
+    metadata = _parse_metadata(where, values.pop(METADATA, None), name(METADATA))
+    query = Query(row_id=row_id, messages=messages, metadata=metadata, extra=values, line=where.line)
+    return LogRecord(
+        query=query,
+        timestamp=timestamp,
+        model=model,
+        response=response,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=cost_usd,
+        latency_ms=latency_ms,
+    )
+
+
+def _parse_timestamp(where: _Where, value: Any, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise where.error(f"must be an ISO 8601 date and time, got {_type_name(value)}", name)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise where.error(f"must be an ISO 8601 date and time, got {_show(value)}", name) from None
+
+
+def _parse_count(where: _Where, value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if not _is_number(value) or value < 0 or (isinstance(value, float) and not value.is_integer()):
+        raise where.error(f"must be a non-negative integer, got {_show(value)}", name)
+    return int(value)
+
+
+def _parse_amount(where: _Where, value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise where.error(f"must be a non-negative number, got {_show(value)}", name)
+    return float(value)
+
+
+def _from_openai(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
+    """``{"request": {...}, "response": {chat.completion}}``, or flat ``{"messages", "choices", "usage"}``."""
+    values = dict(record)
+    names: dict[str, str] = {}
+    if "request" in values:
+        request = _decoded(values.pop("request"))
+        if not isinstance(request, dict):
+            problem = f"must be an object holding 'model' and 'messages', got {_type_name(request)}"
+            raise where.error(problem, "request")
+        for key in (MODEL, MESSAGES, METADATA):
+            if values.get(key) is None and request.get(key) is not None:
+                values[key] = request[key]
+                names[key] = f"request.{key}"
+        completion = _decoded(values.pop(RESPONSE, None))
+        if completion is None:
+            completion = {}
+        if not isinstance(completion, dict):
+            problem = f"must be a chat completion object with 'choices' and 'usage', got {_type_name(completion)}"
+            raise where.error(problem, RESPONSE)
+        prefix = "response."
+        for key in (ID, MODEL):
+            if values.get(key) is None and completion.get(key) is not None:
+                values[key] = completion[key]
+                names[key] = prefix + key
+    else:
+        completion = {key: _decoded(values.pop(key)) for key in ("choices", "usage", "created") if key in values}
+        prefix = ""
+    _apply_completion(where, completion, prefix, values, names)
+    return values, names
+
+
+def _apply_completion(where: _Where, completion: dict, prefix: str, values: dict, names: dict[str, str]) -> None:
+    """Copy the answer, token counts and creation time of a chat.completion object into log fields."""
+    if completion.get("choices") is not None and values.get(RESPONSE) is None:
+        values[RESPONSE] = _choice_text(where, completion["choices"], prefix + "choices")
+    usage = completion.get("usage")
+    if usage is not None:
+        if not isinstance(usage, dict):
+            problem = f"must be an object with 'prompt_tokens' and 'completion_tokens', got {_type_name(usage)}"
+            raise where.error(problem, prefix + "usage")
+        for key in (PROMPT_TOKENS, COMPLETION_TOKENS):
+            if values.get(key) is None and usage.get(key) is not None:
+                values[key] = usage[key]
+                names[key] = f"{prefix}usage.{key}"
+    created = completion.get("created")
+    if created is not None and values.get(TIMESTAMP) is None:
+        if not _is_number(created) or not math.isfinite(created) or created < 0:
+            raise where.error(f"must be a Unix time in seconds, got {_show(created)}", prefix + "created")
+        values[TIMESTAMP] = datetime.fromtimestamp(created, UTC).isoformat()
+
+
+def _choice_text(where: _Where, choices: Any, name: str) -> str | None:
+    if not isinstance(choices, list):
+        raise where.error(f"must be a list, got {_type_name(choices)}", name)
+    if not choices:
+        return None
+    first = choices[0]
+    if not isinstance(first, dict):
+        raise where.error(f"must be an object, got {_type_name(first)}", f"{name}[0]")
+    if first.get("message") is None:
+        text, at = first.get("text"), f"{name}[0].text"  # legacy text completions
+    elif isinstance(first["message"], dict):
+        text, at = _content_text(first["message"].get("content")), f"{name}[0].message.content"
+    else:
+        raise where.error(f"must be an object, got {_type_name(first['message'])}", f"{name}[0].message")
+    if text is not None and not isinstance(text, str):
+        raise where.error(f"must be a string, got {_type_name(text)}", at)
+    return text
+
+
+def _from_litellm(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
+    """A row of litellm's LiteLLM_SpendLogs table (the proxy's spend log), as exported to JSON/CSV/Parquet.
+
+    JSON columns (``messages``, ``response``, ``metadata``, ``proxy_server_request``) may be
+    JSON-encoded strings. Recent proxies keep the prompt in ``proxy_server_request`` (the request
+    body) and leave ``messages`` as ``{}``; both are read.
+    """
+    values = dict(record)
+    names = {ID: "request_id", TIMESTAMP: "startTime", COST_USD: "spend"}
+    values[ID] = values.pop("request_id")
+    start, end = values.pop("startTime", None), values.pop("endTime", None)
+    duration_ms = values.pop("request_duration_ms", None)
+    if start is not None:
+        values[TIMESTAMP] = start
+    if start is not None and end is not None:
+        started = _as_utc(_parse_timestamp(where, start, "startTime"))
+        ended = _as_utc(_parse_timestamp(where, end, "endTime"))
+        if ended < started:
+            raise where.error(f"is before 'startTime' ({end} < {start})", "endTime")
+        values[LATENCY_MS] = (ended - started).total_seconds() * 1000.0
+        names[LATENCY_MS] = "endTime"
+    elif duration_ms is not None:
+        values[LATENCY_MS] = duration_ms
+        names[LATENCY_MS] = "request_duration_ms"
+    if "spend" in values:
+        values[COST_USD] = values.pop("spend")
+    if values.get(MODEL) == "":
+        values[MODEL] = None
+
+    messages = _decoded(values.pop(MESSAGES, None))
+    request_body = _decoded(values.pop("proxy_server_request", None))
+    if messages not in (None, {}, [], ""):
+        values[MESSAGES] = messages
+    elif isinstance(request_body, dict):
+        for key in (MESSAGES, INPUT, "prompt"):
+            if request_body.get(key) not in (None, {}, [], ""):
+                values[MESSAGES] = request_body[key]
+                names[MESSAGES] = f"proxy_server_request.{key}"
+                break
+    if values.get(MESSAGES) is None:
+        problem = (
+            "is empty and proxy_server_request holds no prompt; "
+            "expected stored prompts (litellm's store_prompts_in_spend_logs setting)"
+        )
+        raise where.error(problem, MESSAGES)
+
+    raw_response = values.pop(RESPONSE, None)
+    values[RESPONSE] = _litellm_response_text(where, raw_response, _decoded(raw_response))
+    if METADATA in values:
+        values[METADATA] = _decoded(values[METADATA])
+    return values, names
+
+
+def _litellm_response_text(where: _Where, raw: Any, decoded: Any) -> str | None:
+    """The stored response is a plain string, a chat.completion, a Responses-API object, or ``{}``."""
+    if decoded in (None, {}, "", []):
+        return None
+    if isinstance(decoded, dict) and "choices" in decoded:
+        return _choice_text(where, decoded["choices"], "response.choices")
+    if isinstance(decoded, dict) and isinstance(decoded.get("output"), list):
+        texts = [
+            _content_text(item.get("content"))
+            for item in decoded["output"]
+            if isinstance(item, dict) and item.get("type") == "message"
+        ]
+        return "\n".join(text for text in texts if isinstance(text, str))
+    if isinstance(raw, str):
+        return raw  # plain text, even when it happens to be JSON
+    raise where.error(f"must be a string or a chat completion object, got {_type_name(decoded)}", RESPONSE)
+
+
+def _decoded(value: Any) -> Any:
+    """Decode a JSON-encoded object or list stored as a string; leave anything else as it is."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        decoded = _json_or_none(value)
+        if decoded is not None:
+            return decoded
+    return value
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

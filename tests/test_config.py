@@ -1,0 +1,120 @@
+"""routeeval.toml parsing: the contract keys, defaults, and one-line errors for mistakes."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT, write_config
+
+from routeeval.config import load_config
+from routeeval.errors import ConfigError
+
+
+def test_bundled_demo_config_is_simulated_and_ordered():
+    config = load_config(ROOT / "routeeval.toml")
+    assert [t.name for t in config.tiers] == ["small", "medium", "large"]
+    assert config.simulated and all(t.simulated for t in config.tiers)
+    assert config.replay.cache == ".routeeval/cache.sqlite"
+    assert config.scoring.scorer == "exact"
+
+
+def test_example_real_provider_config_loads():
+    config = load_config(ROOT / "examples" / "routeeval.openai-anthropic.toml")
+    assert [t.model for t in config.tiers] == [
+        "openai/gpt-4o-mini",
+        "anthropic/claude-haiku-4-5",
+        "openai/gpt-4o",
+    ]
+    assert not config.simulated
+    assert config.tiers[0].api_key_env == "OPENAI_API_KEY"
+    assert config.scoring.judge_tier == "large"
+
+
+def test_full_config_round_trip(tmp_path):
+    path = write_config(
+        tmp_path / "r.toml",
+        [
+            {"name": "s", "model": "openai/gpt-4o-mini", "params": {"temperature": 0, "max_tokens": 64}},
+            {
+                "name": "l",
+                "model": "openai/my-finetune",
+                "price_in_per_mtok": 3,
+                "price_out_per_mtok": 12.5,
+                "api_base": "http://127.0.0.1:9/v1",
+                "api_key_env": "MY_KEY",
+            },
+        ],
+        replay={"concurrency": 4, "timeout_s": 10, "retries": 2, "max_cost_usd": 1.5, "cache": "c.sqlite"},
+        scoring={"scorer": "numeric(abs_tol=0.5)"},
+        optimize={"baseline": "l", "max_drop": 0.02, "routers": ["knn", "cascade"]},
+    )
+    config = load_config(path)
+    small, large = config.tiers
+    assert small.params == {"temperature": 0, "max_tokens": 64}
+    assert large.price_in_per_mtok == 3.0 and large.price_out_per_mtok == 12.5
+    assert large.api_base == "http://127.0.0.1:9/v1" and large.api_key_env == "MY_KEY"
+    assert config.replay.timeout_s == 10.0 and config.replay.max_cost_usd == 1.5
+    assert config.optimize.routers == ("knn", "cascade") and config.optimize.max_drop == 0.02
+
+
+@pytest.mark.parametrize(
+    ("tiers", "sections", "message"),
+    [
+        ([], {}, "{p}: no [[tier]] tables; define at least one tier, cheapest first."),
+        ([{"name": "a"}], {}, "{p} [[tier]] #1: key 'model' is missing; each tier needs 'name' and 'model'."),
+        (
+            [{"name": "a", "model": "m", "modle": "x"}],
+            {},
+            "{p}: unknown key 'modle' in [[tier]] #1; valid keys: api_base, api_key_env, model, name, params, "
+            "price_in_per_mtok, price_out_per_mtok, skill.",
+        ),
+        (
+            [{"name": "a", "model": "m"}, {"name": "a", "model": "n"}],
+            {},
+            "{p}: tier name 'a' is used more than once; tier names must be unique.",
+        ),
+        (
+            [{"name": "a", "model": "m", "price_in_per_mtok": 1}],
+            {},
+            "{p} [[tier]] #1: set both 'price_in_per_mtok' and 'price_out_per_mtok', or neither.",
+        ),
+        (
+            [{"name": "a", "model": "m", "params": {"api_key": "sk-oops"}}],
+            {},
+            "{p} [[tier]] #1: never put an API key in the config; set 'api_key_env' to the NAME of the variable.",
+        ),
+        (
+            [{"name": "a", "model": "m"}],
+            {"optimize": {"routers": ["clasifier"]}},
+            "{p}: unknown router 'clasifier'; choose from: cascade, classifier, knn, llm, static.",
+        ),
+        (
+            [{"name": "a", "model": "m"}],
+            {"scoring": {"scorer": "judge"}},
+            "{p}: [scoring] scorer 'judge' needs 'judge_tier', the tier that judges.",
+        ),
+        (
+            [{"name": "a", "model": "m"}],
+            {"optimize": {"baseline": "big"}},
+            "{p}: unknown tier 'big'; choose from: a.",
+        ),
+        (
+            [{"name": "a", "model": "m"}],
+            {"replay": {"concurrency": "lots"}},
+            "{p}: [replay] key 'concurrency' must be int, got 'lots'.",
+        ),
+    ],
+)
+def test_config_errors_name_the_place(tmp_path, tiers, sections, message):
+    path = write_config(tmp_path / "bad.toml", tiers, **sections)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == message.format(p=path)
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[tier]\nname = 'x'\n")
+    with pytest.raises(ConfigError, match=r"not valid TOML"):
+        load_config(bad)

@@ -1,0 +1,37 @@
+"""Prices: litellm's bundled cost map, config overrides, and no silent $0."""
+
+from __future__ import annotations
+
+import pytest
+
+from routeeval.config import Tier
+from routeeval.errors import ConfigError
+from routeeval.pricing import cost_map_version, price_tier
+
+
+def test_cost_map_prices_real_and_simulated_models_alike():
+    real = price_tier(Tier("s", "openai/gpt-4o-mini"))
+    simulated = price_tier(Tier("s", "routeeval-sim/gpt-4o-mini"))
+    assert (real.price_in_per_mtok, real.price_out_per_mtok) == pytest.approx((0.15, 0.60))
+    assert (simulated.price_in_per_mtok, simulated.price_out_per_mtok) == pytest.approx((0.15, 0.60))
+    assert real.source == "litellm cost map"
+    assert real.cost_usd(1_000_000, 1_000_000) == pytest.approx(0.75)
+
+
+def test_config_prices_override_the_cost_map():
+    price = price_tier(Tier("l", "openai/gpt-4o", price_in_per_mtok=1.0, price_out_per_mtok=4.0))
+    assert price.source == "config"
+    assert price.cost_usd(500, 250) == pytest.approx((500 * 1.0 + 250 * 4.0) / 1e6)
+
+
+def test_unpriced_model_is_an_error_not_zero():
+    with pytest.raises(ConfigError) as info:
+        price_tier(Tier("mystery", "openai/my-private-finetune"))
+    assert str(info.value).startswith("tier 'mystery': model 'openai/my-private-finetune' has no price")
+    assert "set price_in_per_mtok and price_out_per_mtok" in str(info.value)
+
+
+def test_cost_map_version_names_litellm_and_the_map():
+    version = cost_map_version()
+    assert version.startswith("litellm 1.110.")
+    assert "cost map " in version and "unknown" not in version
