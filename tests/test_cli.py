@@ -1,0 +1,167 @@
+"""The command line: exit codes and the exact one-line messages people see (no tracebacks)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import DATA, ROOT
+from typer.testing import CliRunner
+
+from routeeval.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture()
+def demo_config(in_tmp):
+    shutil.copy(ROOT / "routeeval.toml", in_tmp / "routeeval.toml")
+    return in_tmp / "routeeval.toml"
+
+
+def _write(path, text: str | bytes):
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = '{"id": "a", "input": "hi", "reference": "Hello!"}\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "missing.jsonl",
+            GOOD + '{"id": "b", "reference": "x"}\n',
+            "{p} line 2: field 'input' is missing; each line needs 'id' and 'input'.",
+        ),
+        (
+            "badjson.jsonl",
+            GOOD + '{"id": "b" "input": "x"}\n',
+            "{p} line 2: not valid JSON (Expecting ',' delimiter at column 12)",
+        ),
+        (
+            "type.jsonl",
+            GOOD + '{"id": "b", "input": "x", "reference": {"a": 1}}\n',
+            "{p} line 2: field 'reference' must be a string or a list of strings, got dict",
+        ),
+        (
+            "dup.jsonl",
+            GOOD + '{"id": "a", "input": "x"}\n',
+            "{p} line 2: field 'id' duplicates 'a' first seen on line 1",
+        ),
+        ("empty.jsonl", "\n\n", "{p}: the file is empty; expected one JSON object per line"),
+        (
+            "bytes.jsonl",
+            GOOD.encode() + b'{"id": "b", "input": "caf\xff"}\n',
+            "{p} line 2: not valid UTF-8 (byte 0xff at column 26)",
+        ),
+        (
+            "label.jsonl",
+            '{"id": "a", "input": "hi", "label": "medium"}\n',
+            "{p} line 1: field 'label' must be 'easy' or 'hard', got 'medium'",
+        ),
+        ("notes.txt", GOOD, "{p}: cannot read '.txt' files; expected .jsonl, .json (JSON Lines), .csv or .parquet"),
+    ],
+)
+def test_bad_eval_set_is_one_line_exit_2(demo_config, name, content, message):
+    path = _write(demo_config.parent / name, content)
+    result = _run("run", path.name)
+    assert result.exit_code == 2
+    assert result.stderr == "error: " + message.format(p=path.name) + "\n"
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_and_directory(demo_config):
+    result = _run("run", "nope.jsonl")
+    assert (result.exit_code, result.stderr) == (2, "error: nope.jsonl: no such file\n")
+    (demo_config.parent / "adir").mkdir()
+    result = _run("run", "adir")
+    assert result.exit_code == 2
+    assert result.stderr == "error: adir: is a directory; expected an eval set file (.jsonl, .csv or .parquet)\n"
+
+
+def test_bad_logs_file_is_named(demo_config):
+    _write(demo_config.parent / "logs.jsonl", '{"id": "l1", "input": "hi", "cost_usd": -1}\n')
+    result = _run("run", DATA / "mini_eval.jsonl", "--logs", "logs.jsonl")
+    assert result.exit_code == 2
+    assert result.stderr == "error: logs.jsonl line 1: field 'cost_usd' must be a non-negative number, got -1\n"
+
+
+def test_config_errors_exit_2(in_tmp):
+    result = _run("run", DATA / "mini_eval.jsonl")
+    assert result.exit_code == 2
+    assert result.stderr == "error: routeeval.toml: no such config file; pass --config or create routeeval.toml.\n"
+    _write(in_tmp / "routeeval.toml", '[[tier]]\nname = "x"\nmodel = "openai/not-a-real-model-zz"\n')
+    result = _run("run", DATA / "mini_eval.jsonl")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: tier 'x': model 'openai/not-a-real-model-zz' has no price in litellm's")
+
+
+def test_reference_that_does_not_suit_its_scorer_is_named_before_any_call(demo_config):
+    path = _write(
+        demo_config.parent / "num.jsonl", '{"id": "a", "input": "2+2?", "reference": "four", "scorer": "numeric"}\n'
+    )
+    result = _run("run", path.name)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: num.jsonl line 1: ")
+    assert not (demo_config.parent / ".routeeval").exists(), "no call may be made (or cache opened) first"
+    assert "Traceback" not in result.output
+
+
+def test_run_writes_outcomes_and_summary_and_says_simulated(demo_config):
+    result = _run("run", DATA / "mini_eval.jsonl", "--logs", DATA / "mini_logs.jsonl", "--out", "out", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "SIMULATED" in result.stdout
+    summary = json.loads((demo_config.parent / "out" / "summary.json").read_text())
+    assert summary["simulated"] is True
+    assert [t["tier"] for t in summary["single_tiers"]] == ["small", "medium", "large"]
+    assert summary["evalset"]["rows"] == 12 and summary["logs"]["rows"] == 4
+    assert summary["cost_map_version"].startswith("litellm 1.110.")
+    assert (demo_config.parent / "out" / "outcomes.parquet").exists()
+
+    # --json prints the same summary for machines; the rerun is served from the cache.
+    again = _run("run", DATA / "mini_eval.jsonl", "--out", "out2", "--json")
+    assert again.exit_code == 0
+    data = json.loads(again.stdout)
+    assert data["replay"]["cache_hits"] == data["replay"]["calls"] == 36
+    assert data["replay"]["calls_made"] == 0
+
+
+def test_cache_stats_and_clear(demo_config):
+    _run("run", DATA / "mini_eval.jsonl", "--out", "out", "--no-progress")
+    stats = _run("cache", "stats", "--json")
+    assert stats.exit_code == 0
+    assert json.loads(stats.stdout)["entries"] == 36
+    cleared = _run("cache", "clear", "--yes")
+    assert cleared.stdout == "cleared 36 cached responses from .routeeval/cache.sqlite\n"
+    assert json.loads(_run("cache", "stats", "--json").stdout)["entries"] == 0
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["run", "--help"], ["cache", "--help"], ["cache", "stats", "--help"]):
+        result = _run(*args)
+        assert result.exit_code == 0 and "Usage" in result.stdout
+    for name, command in _commands(app):
+        assert command.help or command.callback.__doc__, f"command {name} has no help"
+
+
+def _commands(typer_app):
+    import typer.main
+
+    group = typer.main.get_command(typer_app)
+
+    def walk(command, prefix=""):
+        for name, sub in getattr(command, "commands", {}).items():
+            yield prefix + name, sub
+            yield from walk(sub, prefix + name + " ")
+
+    return list(walk(group))
