@@ -21,8 +21,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rendering it with rich costs ~130 ms of imports per call
 )
-cache_app = typer.Typer(help="Response cache housekeeping.", no_args_is_help=True)
+cache_app = typer.Typer(help="Response cache housekeeping.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(cache_app, name="cache")
 
 CONFIG_OPTION = typer.Option(

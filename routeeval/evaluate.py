@@ -217,7 +217,7 @@ def _score_log_rows(log_set: LogSet, config: Config, by_key) -> list[dict]:
     if scorer.name == "judge":
         scorer = exact()  # judging agreement needs no judge: compare answers directly
     strongest = config.optimize.baseline or config.tiers[-1].name
-    against = "production" if config.scoring.log_reference == "production" else strongest
+    against = _log_reference(config)
     spec = f"agreement({scorer.spec}, against={against!r})"
     records = []
     for log in log_set.records:
@@ -231,6 +231,13 @@ def _score_log_rows(log_set: LogSet, config: Config, by_key) -> list[dict]:
             score = scorer(result.response, reference) if result.ok and reference is not None else None
             records.append(_record(log.query, result, score, spec, source=C.SOURCE_LOG))
     return records
+
+
+def _log_reference(config: Config) -> str:
+    """What log rows are scored against: the recorded production answer, or the strongest tier's."""
+    if config.scoring.log_reference == "production":
+        return "production"
+    return config.optimize.baseline or config.tiers[-1].name
 
 
 def _record(query: Query, result: CallResult, score, spec: str, source: str = C.SOURCE_EVAL) -> dict:
@@ -284,6 +291,7 @@ def _summary(config, prices, eval_set, log_set, frame, single_tiers, report, jud
             "path": str(log_set.path),
             "sha256": log_set.sha256,
             "rows": len(log_set.records),
+            "reference_tier": _log_reference(config),
             "agreement": summarize_tiers(
                 frame, [t.name for t in config.tiers], config.optimize.confidence, source=C.SOURCE_LOG
             ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -74,7 +75,20 @@ def cost_map_model(model: str) -> str:
 
 
 def lookup_cost_map(model: str) -> tuple[float, float] | None:
-    """USD per 1M (input, output) tokens from litellm's bundled cost map, or None when unpriced."""
+    """USD per 1M (input, output) tokens from litellm's bundled cost map, or None when unpriced.
+
+    The map is read straight from litellm's bundled JSON, so a fully cached run never pays the
+    seconds it takes to import litellm; only ids the plain lookup misses ask litellm itself.
+    """
+    table = _bundled_cost_map()
+    provider, _, bare = model.partition("/") if "/" in model else ("", "", model)
+    for key in (model, bare):
+        entry = table.get(key)
+        if not isinstance(entry, dict) or key == bare and provider and entry.get("litellm_provider") != provider:
+            continue
+        found = _prices_of(entry)
+        if found is not None:
+            return found
     litellm = import_litellm()
     # get_model_info prints a provider banner to stdout on a miss; keep our output clean.
     with contextlib.redirect_stdout(io.StringIO()):
@@ -82,11 +96,31 @@ def lookup_cost_map(model: str) -> tuple[float, float] | None:
             info = litellm.get_model_info(model)
         except Exception:  # litellm raises several unrelated types for "not mapped"
             return None
-    price_in = info.get("input_cost_per_token")
-    price_out = info.get("output_cost_per_token")
+    return _prices_of(info)
+
+
+def _prices_of(entry) -> tuple[float, float] | None:
+    price_in = entry.get("input_cost_per_token")
+    price_out = entry.get("output_cost_per_token")
     if price_in is None or price_out is None:
         return None
     return float(price_in) * 1e6, float(price_out) * 1e6
+
+
+@cache
+def _cost_map_path() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or spec.origin is None:
+        raise ConfigError("litellm is not installed; run `make run` or `pip install -e .` first.")
+    return Path(spec.origin).parent / _COST_MAP_FILE
+
+
+@cache
+def _bundled_cost_map() -> dict:
+    path = _cost_map_path()
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 @cache
@@ -94,7 +128,6 @@ def cost_map_version() -> str:
     """'litellm X.Y.Z, cost map <sha256 prefix>' — recorded in every output."""
     from importlib.metadata import version
 
-    litellm = import_litellm()
-    path = Path(litellm.__file__).parent / _COST_MAP_FILE
+    path = _cost_map_path()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "unknown"
     return f"litellm {version('litellm')}, cost map {digest}"

@@ -20,7 +20,6 @@ class RichReplayProgress:
             MofNCompleteColumn,
             Progress,
             TextColumn,
-            TimeElapsedColumn,
             TimeRemainingColumn,
         )
 
@@ -29,11 +28,9 @@ class RichReplayProgress:
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("calls  cache hits {task.fields[hits]}  errors {task.fields[errors]}"),
-            TextColumn("${task.fields[spent]:.4f} spent"),
-            TimeElapsedColumn(),
+            TextColumn("cached {task.fields[hits]} · errors {task.fields[errors]} · ${task.fields[spent]:.4f}"),
             TextColumn("ETA"),
-            TimeRemainingColumn(),
+            TimeRemainingColumn(compact=True),
             console=console,
             transient=False,
         )

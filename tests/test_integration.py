@@ -97,4 +97,3 @@ def test_api_key_never_written_or_printed(tmp_path):
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     down = next(t for t in summary["single_tiers"] if t["tier"] == "down")
     assert down["errors"] == N_ROWS and down["accuracy"] is None
-

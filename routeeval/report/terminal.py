@@ -29,25 +29,23 @@ def tier_table(summary: dict, *, title: str | None = None, key: str = "single_ti
         title_justify="left",
     )
     table.add_column("tier")
-    table.add_column("model")
-    table.add_column(label, justify="right")
-    table.add_column("95% CI", justify="right")
-    table.add_column("$ / 1k queries", justify="right")
+    table.add_column(f"{label} [95% CI]", justify="right")
+    table.add_column("$/1k queries", justify="right")
     table.add_column("p50 ms", justify="right")
     table.add_column("p95 ms", justify="right")
     table.add_column("errors", justify="right")
+    table.caption = "models: " + ", ".join(
+        f"{name}={t['model'].removeprefix('routeeval-sim/')}" + (" (simulated)" if t.get("simulated") else "")
+        for name, t in models.items()
+    )
+    table.caption_justify = "left"
     rows = summary.get(key) if key == "single_tiers" else (summary.get("logs") or {}).get("agreement", [])
     for row in rows or []:
-        tier = models.get(row["tier"], {})
         low, high = row["accuracy_ci"]
-        model = tier.get("model", "")
-        if tier.get("simulated"):
-            model += " (simulated)"
+        interval = f" [{low * 100:.1f}–{high * 100:.1f}]" if low is not None else ""
         table.add_row(
             row["tier"],
-            model,
-            _share(row["accuracy"]),
-            f"{_share(low)}–{_share(high)}" if low is not None else "—",
+            _share(row["accuracy"]) + interval,
             _money(row["cost_per_1k_usd"]),
             _ms(row["latency_p50_ms"]),
             _ms(row["latency_p95_ms"]),
@@ -61,7 +59,10 @@ def render_run(result, console) -> None:
     summary = result.summary
     console.print(tier_table(summary))
     if summary.get("logs"):
-        console.print(tier_table(summary, title="Agreement on production logs (no gold)", key="logs"))
+        anchor = summary["logs"].get("reference_tier")
+        console.print(
+            tier_table(summary, title=f"Agreement with {anchor}'s answers on production logs (no gold)", key="logs")
+        )
     replay = summary["replay"]
     console.print(
         f"replay: {replay['calls']} calls, {replay['cache_hits']} from cache, "

@@ -1,0 +1,847 @@
+"""Sweep router knobs, keep the Pareto frontier, score it (AIQ, APGR, CPT) and pick a policy with confidence.
+
+Vocabulary
+----------
+A :class:`Candidate` is one router variant's out-of-fold view of every row: for each row and each *option*
+(a tier, or a cascade's stop point; cheapest first) the score, cost and latency the row gets if it ends
+there. A *rule* turns one knob value into one option per row:
+
+* ``threshold`` -- the row ends at the first option ``k`` with ``accept[row, k] >= knob``, else at the last;
+* ``utility`` -- the row ends at ``argmax_k(utility_prob[row, k] - knob * option_cost[k])`` (ties: cheapest);
+* ``fixed`` -- no knob; the row ends at ``fixed[row]`` (static rules, the llm router, a single tier).
+
+An :class:`OperatingPoint` is a candidate's aggregate at one knob value. Sweeps never loop over knob values:
+each rule is written as "row moves past option k when its breakpoint is below the knob", so sorting the
+breakpoints and taking cumulative sums of the per-row changes gives every knob value at once, for N options.
+
+Failed calls are errors, not wrong answers: a NaN score is left out of accuracy (accuracy is the mean score
+over rows whose chosen option has a score) and a NaN cost is left out of the cost average.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from routeeval.stats import mean_ci, quantile
+
+THRESHOLD = "threshold"
+UTILITY = "utility"
+FIXED = "fixed"
+RULES = (THRESHOLD, UTILITY, FIXED)
+
+# Working-set budget (array elements) for the chunked parts: the utility fallback and row-mode bootstrap.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+@dataclass(eq=False)
+class Candidate:
+    """One router variant's out-of-fold view of every row (``n`` rows, ``K`` options, ``T`` tiers).
+
+    Exactly one of ``accept`` (threshold rule), ``utility_prob`` (utility rule) or ``fixed`` (no knob) is set.
+
+    Attributes:
+        router: router kind ("classifier", "knn", "cascade", "static", "llm", "random", "tier", ...).
+        variant: which variant of it ("threshold", "utility", "small>large", a tier name, ...).
+        options: the K options, cheapest first (tier names, or a cascade's stop points).
+        score: n x K, the row's score (0-1) if it ends at option k; NaN marks a failed call.
+        cost: n x K, USD if it ends at option k (a cascade's is cumulative; an llm router's own call included).
+        latency: n x K, milliseconds if it ends at option k.
+        tier_calls: K x T, calls to each tier that ending at option k implies (a cascade calls several).
+            Default: the identity, when the options are the tiers.
+        accept: n x K, threshold rule scores (the last column is never consulted). NaN never accepts.
+        utility_prob: n x K, utility rule probabilities (e.g. P(option k answers correctly)). NaN is never chosen.
+        option_cost: K, the expected USD per option used by the utility rule. Default: mean of ``cost[:, k]``.
+        fixed: n ints, the option each row ends at, for a router with no knob.
+        tiers: the T tier names of ``tier_calls`` columns. Default: ``options``.
+    """
+
+    router: str
+    variant: str
+    options: list[str]
+    score: np.ndarray
+    cost: np.ndarray
+    latency: np.ndarray
+    tier_calls: np.ndarray | None = None
+    accept: np.ndarray | None = None
+    utility_prob: np.ndarray | None = None
+    option_cost: np.ndarray | None = None
+    fixed: np.ndarray | None = None
+    tiers: list[str] | None = None
+
+    def __post_init__(self):
+        self.options = list(self.options)
+        self.score = _matrix(self.score, "score", None, len(self.options))
+        n_rows, n_options = self.score.shape
+        self.cost = _matrix(self.cost, "cost", n_rows, n_options)
+        self.latency = _matrix(self.latency, "latency", n_rows, n_options)
+        if self.tier_calls is None:
+            self.tier_calls = np.eye(n_options)
+        self.tier_calls = np.asarray(self.tier_calls, dtype=float)
+        if self.tier_calls.ndim != 2 or self.tier_calls.shape[0] != n_options:
+            raise ValueError(f"tier_calls must be K x T with K={n_options}; got shape {self.tier_calls.shape}")
+        self.tiers = list(self.options if self.tiers is None else self.tiers)
+        if len(self.tiers) != self.tier_calls.shape[1]:
+            raise ValueError(f"tiers names {len(self.tiers)} tiers but tier_calls has {self.tier_calls.shape[1]}")
+        given = [name for name in ("accept", "utility_prob", "fixed") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"candidate {self.router}/{self.variant} needs exactly one of accept, utility_prob, fixed; got {given}"
+            )
+        if self.accept is not None:
+            self.accept = _matrix(self.accept, "accept", n_rows, n_options)
+        if self.utility_prob is not None:
+            self.utility_prob = _matrix(self.utility_prob, "utility_prob", n_rows, n_options)
+            if self.option_cost is None:
+                self.option_cost = _column_means(self.cost)
+            self.option_cost = np.asarray(self.option_cost, dtype=float).reshape(-1)
+            if self.option_cost.shape != (n_options,) or not np.isfinite(self.option_cost).all():
+                raise ValueError(f"option_cost must be {n_options} finite numbers; got {self.option_cost}")
+        if self.fixed is not None:
+            self.fixed = np.asarray(self.fixed).astype(np.intp, copy=False).reshape(-1)
+            if self.fixed.shape != (n_rows,) or (
+                self.fixed.size and not 0 <= self.fixed.min() <= self.fixed.max() < n_options
+            ):
+                raise ValueError(f"fixed must be {n_rows} option indexes in 0..{n_options - 1}")
+
+    @property
+    def rule(self) -> str:
+        """ "threshold", "utility" or "fixed"."""
+        if self.accept is not None:
+            return THRESHOLD
+        return UTILITY if self.utility_prob is not None else FIXED
+
+    @property
+    def n_rows(self) -> int:
+        return self.score.shape[0]
+
+
+@dataclass(eq=False)
+class OperatingPoint:
+    """A candidate's aggregate at one knob value.
+
+    ``tier_share`` maps each tier to its calls per query (0-1; sums to 1 for one-call routers, to more for a
+    cascade). ``decisions`` (n option indexes), ``accuracy_ci`` and the latency percentiles are filled only for
+    the points that need them (:func:`complete_point`); sweeps leave them None to stay light.
+    """
+
+    router: str
+    variant: str
+    knob: float | None
+    accuracy: float
+    cost_per_1k_usd: float
+    tier_share: dict[str, float]
+    decisions: np.ndarray | None = None
+    rule: str = FIXED
+    n_scored: int = 0
+    accuracy_ci: tuple[float, float] | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+
+
+# ----------------------------------------------------------------------------------------------- sweeps
+
+
+def sweep_threshold(candidate: Candidate, max_points: int | None = 200) -> list[OperatingPoint]:
+    """Every operating point of the threshold rule, exactly, without a loop over thresholds.
+
+    A row ends at the first option whose running maximum of ``accept`` reaches the knob, so it has moved past
+    option ``k`` exactly when ``runmax[row, k] < knob``. The knob values evaluated are the distinct breakpoints
+    (``runmax`` values; the smallest puts every row on option 0) plus ``+inf`` (every row on the last option).
+    When there are more than ``max_points`` of them, ``max_points - 1`` breakpoints spaced by quantile of all
+    breakpoints are used instead (each still evaluated exactly); ``max_points=None`` keeps them all.
+    """
+    _require_rule(candidate, THRESHOLD)
+    boundaries = _threshold_boundaries(candidate.accept)
+    values = np.sort(boundaries.ravel(), kind="stable")  # per-column sorted runs: the stable sort merges them
+    distinct = values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
+    if max_points is None or distinct.size < max_points:
+        knobs = distinct
+    else:
+        positions = np.linspace(0, values.size - 1, max(max_points - 1, 1)).round().astype(np.intp)
+        knobs = np.unique(values[positions])
+    knobs = np.unique(np.append(knobs, np.inf))
+    totals = _totals_at(candidate, boundaries, knobs)
+    return _points(candidate, THRESHOLD, knobs, totals)
+
+
+def sweep_utility(candidate: Candidate, lambdas: Sequence[float] | np.ndarray | None = None) -> list[OperatingPoint]:
+    """Operating points of the utility rule ``argmax_k(prob - lambda * option_cost_k)`` at each ``lambda``.
+
+    ``lambda`` is accuracy per USD (per query). With option costs strictly increasing (the usual case) each row
+    has exact breakpoints: it ends at option ``>= k`` exactly when ``lambda < beta_k``, with
+    ``beta_k = max_{j >= k} min_{i < k} (p_j - p_i) / (c_j - c_i)``; sorting those gives every ``lambda`` at once.
+    Otherwise the decisions are computed by broadcasting over ``lambda`` in chunks.
+
+    The default grid is 0 plus 99 log-spaced values from the 1st percentile of the positive breakpoints to just
+    past the largest, where every row has moved to the cheapest option.
+    """
+    _require_rule(candidate, UTILITY)
+    prob = _never_nan(candidate.utility_prob)
+    option_cost = candidate.option_cost
+    lambdas = _default_lambdas(prob, option_cost) if lambdas is None else np.asarray(lambdas, dtype=float).reshape(-1)
+    lambdas = np.unique(lambdas)
+    if np.all(np.diff(option_cost) > 0):
+        boundaries = -_utility_breakpoints(prob, option_cost)  # moved past k  <=>  -beta_{k+1} < -lambda
+        totals = _totals_at(candidate, boundaries, -lambdas)
+    else:
+        totals = _totals_from_decision_chunks(candidate, _utility_decision_chunks(prob, option_cost, lambdas))
+    return _points(candidate, UTILITY, lambdas, totals)
+
+
+def evaluate_fixed(candidate: Candidate) -> OperatingPoint:
+    """The single operating point of a router with no knob (its decisions are kept)."""
+    _require_rule(candidate, FIXED)
+    decisions = candidate.fixed
+    totals = _totals_from_decision_chunks(candidate, [(slice(None), decisions[:, None])])
+    (point,) = _points(candidate, FIXED, np.array([np.nan]), totals)
+    point.knob = None
+    point.decisions = decisions.copy()
+    return point
+
+
+def sweep_candidate(
+    candidate: Candidate, *, max_points: int | None = 200, lambdas: Sequence[float] | None = None
+) -> list[OperatingPoint]:
+    """The operating points of any candidate, whichever its rule."""
+    if candidate.rule == THRESHOLD:
+        return sweep_threshold(candidate, max_points)
+    if candidate.rule == UTILITY:
+        return sweep_utility(candidate, lambdas)
+    return [evaluate_fixed(candidate)]
+
+
+def decisions_at(candidate: Candidate, knob: float | None, rule: str | None = None) -> np.ndarray:
+    """The option index each row ends at for one knob value (n ints), recomputed from the candidate."""
+    rule = rule or candidate.rule
+    _require_rule(candidate, rule)
+    if rule == FIXED:
+        return candidate.fixed.copy()
+    if knob is None:
+        raise ValueError(f"the {rule} rule needs a knob value")
+    if rule == THRESHOLD:
+        return np.count_nonzero(_threshold_boundaries(candidate.accept) < knob, axis=1).astype(np.intp)
+    values = _never_nan(candidate.utility_prob) - knob * candidate.option_cost
+    return np.argmax(values, axis=1).astype(np.intp)
+
+
+def point_rows(candidate: Candidate, decisions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row (score, cost_usd, latency_ms) at the given decisions, for confidence intervals and percentiles."""
+    rows = np.arange(candidate.n_rows)
+    decisions = np.asarray(decisions, dtype=np.intp)
+    return candidate.score[rows, decisions], candidate.cost[rows, decisions], candidate.latency[rows, decisions]
+
+
+def complete_point(candidate: Candidate, point: OperatingPoint, confidence: float = 0.95) -> OperatingPoint:
+    """A copy of ``point`` with its decisions, accuracy CI (see ``stats.mean_ci``) and p50/p95 latency."""
+    decisions = point.decisions if point.decisions is not None else decisions_at(candidate, point.knob, point.rule)
+    score, _, latency = point_rows(candidate, decisions)
+    _, low, high = mean_ci(score, confidence)
+    return replace(
+        point,
+        decisions=decisions,
+        accuracy_ci=(low, high),
+        latency_p50_ms=quantile(latency, 0.5),
+        latency_p95_ms=quantile(latency, 0.95),
+    )
+
+
+def single_tier_candidates(tiers: Sequence[str], score, cost, latency) -> list[Candidate]:
+    """One fixed candidate per tier (router "tier", variant = the tier's name) from n x T matrices."""
+    score = np.asarray(score, dtype=float)
+    return [
+        Candidate("tier", tier, list(tiers), score, cost, latency, fixed=np.full(score.shape[0], index))
+        for index, tier in enumerate(tiers)
+    ]
+
+
+# ------------------------------------------------------------------------------------------- frontier
+
+
+def pareto_frontier(points: Iterable[OperatingPoint]) -> list[OperatingPoint]:
+    """The non-dominated points (no other point is as cheap and at least as accurate), sorted by cost.
+
+    Of several points with the same cost and accuracy the first given is kept. NaN points are dropped.
+    """
+    points = [p for p in points if math.isfinite(p.accuracy) and math.isfinite(p.cost_per_1k_usd)]
+    if not points:
+        return []
+    cost = np.array([p.cost_per_1k_usd for p in points])
+    accuracy = np.array([p.accuracy for p in points])
+    order = np.lexsort((np.arange(len(points)), -accuracy, cost))
+    best_before = np.maximum.accumulate(np.r_[-np.inf, accuracy[order][:-1]])
+    return [points[i] for i in order[accuracy[order] > best_before]]
+
+
+def zero_router_hull(single: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """RouterBench's zero router: the vertices of the non-decreasing convex hull of single tiers' (cost, accuracy).
+
+    Any point on a segment is reached by randomly mixing its two end tiers; beyond the most accurate tier the
+    curve stays flat.
+    """
+    pairs = [(float(cost), float(accuracy)) for cost, accuracy in single]
+    x, y = _nondecreasing_hull([p[0] for p in pairs], [p[1] for p in pairs])
+    return list(zip(x.tolist(), y.tolist(), strict=True))
+
+
+def aiq(costs, accuracies, cost_range: tuple[float, float] | None = None) -> float:
+    """RouterBench's AIQ: area under the non-decreasing convex hull of (cost, accuracy), over the cost range.
+
+    The hull is extended flat to the right end of the range and counts as 0 left of its cheapest point (the
+    router cannot operate there). ``cost_range`` defaults to the points' own (min, max) cost; pass a shared
+    range to compare routers. An empty range gives the hull's value at that cost.
+    """
+    x, y = _nondecreasing_hull(costs, accuracies)
+    if x.size == 0:
+        return math.nan
+    low, high = (float(x[0]), float(x[-1])) if cost_range is None else map(float, cost_range)
+    if high <= low:
+        return float(np.interp(high, x, y)) if high >= x[0] else 0.0
+    start = max(low, float(x[0]))
+    if high <= start:
+        return 0.0
+    grid = np.concatenate(([start], x[(x > start) & (x < high)], [high]))
+    return float(_trapezoid(np.interp(grid, x, y), grid) / (high - low))
+
+
+def apgr(strong_share, accuracy, weak_accuracy: float, strong_accuracy: float, grid: str = "quantile11") -> float:
+    """RouteLLM's average performance gap recovered: PGR integrated over the strong-call share (trapezoid).
+
+    ``PGR = (accuracy - weak_accuracy) / (strong_accuracy - weak_accuracy)``. Like RouteLLM, the area is divided
+    by the span of shares covered (0..1 for a full sweep), so it is the mean PGR over that span.
+
+    ``grid="quantile11"`` reproduces RouteLLM's evaluation, which uses 11 operating points at router-score
+    quantiles 0, 10, ..., 100%: for each share 0, 0.1, ..., 1 the point with the smallest share at or above it
+    (the largest if none) is taken. ``grid="fine"`` uses every point given.
+    """
+    x, pgr = _pgr_curve(strong_share, accuracy, weak_accuracy, strong_accuracy)
+    if x.size == 0:
+        return math.nan
+    if grid == "quantile11":
+        picks = np.minimum(np.searchsorted(x, np.linspace(0.0, 1.0, 11), side="left"), x.size - 1)
+        x, pgr = x[np.unique(picks)], pgr[np.unique(picks)]
+    elif grid != "fine":
+        raise ValueError(f"unknown APGR grid {grid!r}; choose from: fine, quantile11")
+    span = x[-1] - x[0]
+    return float(_trapezoid(pgr, x) / span) if span > 0 else float(pgr.mean())
+
+
+def cpt(cost, accuracy, weak_accuracy: float, strong_accuracy: float, target: float) -> float:
+    """RouteLLM's call-performance threshold: the least cost whose PGR reaches ``target`` (0.5 for CPT(50%)).
+
+    ``cost`` is any cost axis (the share of strong calls, or dollars per 1k queries); the answer is in its
+    unit. Points are ordered by cost and the curve interpolated linearly between the last point below the
+    target and the first at or above it. NaN when no point reaches it.
+    """
+    x, pgr = _pgr_curve(cost, accuracy, weak_accuracy, strong_accuracy)
+    reached = np.flatnonzero(pgr >= target)
+    if reached.size == 0:
+        return math.nan
+    j = reached[0]
+    if j == 0:
+        return float(x[0])
+    fraction = (target - pgr[j - 1]) / (pgr[j] - pgr[j - 1])
+    return float(x[j - 1] + fraction * (x[j] - x[j - 1]))
+
+
+# ------------------------------------------------------------------------------------------ bootstrap
+
+
+def paired_bootstrap(
+    score,
+    baseline_score,
+    cost,
+    *,
+    baseline_cost=None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    max_blocks: int = 5000,
+) -> dict:
+    """Paired percentile bootstrap of a routed policy against the baseline, on the same rows.
+
+    Each resample draws rows with replacement; with more than ``max_blocks`` rows, the rows are first split
+    into ``max_blocks`` random blocks (seeded) and whole blocks are drawn, which keeps 1M rows fast and gives
+    the same intervals for independent rows. Ratios are taken per resample, so NaN rows drop out pairwise.
+
+    Returns a dict; each ``(estimate, low, high)`` is the full-sample estimate and a **two-sided** interval at
+    ``confidence`` (quantiles (1 - c)/2 and (1 + c)/2 of the resamples):
+
+    * ``accuracy`` -- mean score over rows with a score; ``baseline_accuracy`` likewise for the baseline;
+    * ``accuracy_drop`` -- baseline minus policy accuracy over rows where both have a score (positive = worse);
+    * ``accuracy_drop_upper`` -- the **one-sided** upper bound of the drop at ``confidence`` (the
+      ``confidence`` quantile): the drop is below it with that confidence. Selection compares this to max_drop;
+    * ``cost_per_1k_usd`` -- USD per 1,000 queries over rows with a known cost;
+    * ``savings_share`` (when ``baseline_cost`` is given) -- ``1 - policy cost / baseline cost`` over rows
+      where both costs are known;
+    * ``n_rows``, ``n_paired``, ``n_resamples``, ``confidence``, ``mode`` ("rows" or "blocks").
+    """
+    score = np.asarray(score, dtype=float)
+    resampler = _Resampler(score.size, n_resamples=n_resamples, seed=seed, max_blocks=max_blocks)
+    return _bootstrap(resampler, score, baseline_score, cost, baseline_cost, confidence)
+
+
+# ------------------------------------------------------------------------------------------ selection
+
+
+@dataclass(eq=False)
+class Selection:
+    """The chosen operating point and why.
+
+    ``rule`` states the selection rule in words (for provenance); ``reason`` says what happened, plainly,
+    including when nothing qualified and the baseline was chosen (``qualified`` False). ``bootstrap`` is the
+    :func:`paired_bootstrap` result of the chosen point against the baseline; ``checked`` lists the points
+    examined with their drop bounds.
+    """
+
+    point: OperatingPoint
+    baseline: OperatingPoint
+    qualified: bool
+    rule: str
+    reason: str
+    bootstrap: dict
+    checked: list[dict] = field(default_factory=list)
+
+
+def select_policy(
+    frontier: Sequence[OperatingPoint],
+    candidates: Iterable[Candidate],
+    baseline: Candidate,
+    *,
+    max_drop: float = 0.01,
+    confidence: float = 0.95,
+    budget_per_1k_usd: float | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    max_blocks: int = 5000,
+) -> Selection:
+    """Pick the operating point to ship.
+
+    Without a budget: the cheapest frontier point, no dearer than the baseline, whose one-sided upper
+    ``confidence`` bound of the accuracy drop versus the baseline is at most ``max_drop`` (paired bootstrap on
+    the same rows; every point uses the same resamples). With ``budget_per_1k_usd``: the most accurate frontier
+    point costing at most the budget. When nothing qualifies, the baseline is chosen and ``reason`` says so.
+
+    ``candidates`` must hold the candidate behind every frontier point (matched on router and variant);
+    ``baseline`` is a fixed candidate, usually the most accurate single tier. Scanning many points and keeping
+    the first that passes favours lucky points; report hold-out metrics alongside.
+    """
+    _require_rule(baseline, FIXED)
+    by_key = {(c.router, c.variant): c for c in candidates}
+    by_key.setdefault((baseline.router, baseline.variant), baseline)
+    baseline_point = complete_point(baseline, evaluate_fixed(baseline), confidence)
+    baseline_score, baseline_cost, _ = point_rows(baseline, baseline.fixed)
+    resampler = _Resampler(baseline.n_rows, n_resamples=n_resamples, seed=seed, max_blocks=max_blocks)
+    name = _label(baseline_point)
+
+    def measure(point: OperatingPoint) -> tuple[OperatingPoint, dict]:
+        candidate = by_key.get((point.router, point.variant))
+        if candidate is None:
+            raise ValueError(f"no candidate given for frontier point {point.router}/{point.variant}")
+        if candidate.n_rows != baseline.n_rows:
+            raise ValueError(
+                f"{point.router}/{point.variant} has {candidate.n_rows} rows; baseline has {baseline.n_rows}"
+            )
+        point = complete_point(candidate, point, confidence)
+        score, cost, _ = point_rows(candidate, point.decisions)
+        return point, _bootstrap(resampler, score, baseline_score, cost, baseline_cost, confidence)
+
+    def fall_back(rule: str, reason: str, checked: list[dict]) -> Selection:
+        boot = _bootstrap(resampler, baseline_score, baseline_score, baseline_cost, baseline_cost, confidence)
+        return Selection(baseline_point, baseline_point, False, rule, reason, boot, checked)
+
+    ordered = sorted(frontier, key=lambda p: (p.cost_per_1k_usd, -p.accuracy))
+    if budget_per_1k_usd is not None:
+        rule = f"most accurate frontier point with cost <= ${budget_per_1k_usd:g} per 1k queries"
+        affordable = [p for p in ordered if p.cost_per_1k_usd <= budget_per_1k_usd]
+        if not affordable:
+            cheapest = f"${ordered[0].cost_per_1k_usd:.4g}" if ordered else "none"
+            reason = (
+                f"no frontier point costs <= ${budget_per_1k_usd:g} per 1k queries (cheapest: {cheapest}); "
+                f"chose the baseline {name}"
+            )
+            return fall_back(rule, reason, [])
+        best = max(affordable, key=lambda p: (p.accuracy, -p.cost_per_1k_usd))
+        point, boot = measure(best)
+        reason = (
+            f"{_label(point)} is the most accurate point within budget: accuracy {point.accuracy:.4f}, "
+            f"${point.cost_per_1k_usd:.4g} per 1k queries"
+        )
+        return Selection(point, baseline_point, True, rule, reason, boot, [_checked(point, boot, True)])
+
+    rule = (
+        f"cheapest frontier point whose accuracy drop vs the baseline {name} has a one-sided upper "
+        f"{confidence:.0%} bound <= {max_drop:g} (paired bootstrap, {n_resamples} resamples, seed {seed})"
+    )
+    checked = []
+    for candidate_point in ordered:
+        if candidate_point.cost_per_1k_usd > baseline_point.cost_per_1k_usd:
+            break
+        point, boot = measure(candidate_point)
+        qualifies = boot["accuracy_drop_upper"] <= max_drop
+        checked.append(_checked(point, boot, qualifies))
+        if qualifies:
+            saving = (
+                1 - point.cost_per_1k_usd / baseline_point.cost_per_1k_usd if baseline_point.cost_per_1k_usd else 0.0
+            )
+            reason = (
+                f"{_label(point)} is the cheapest qualifying point: drop {boot['accuracy_drop'][0]:.4f} "
+                f"(upper {confidence:.0%} bound {boot['accuracy_drop_upper']:.4f} <= {max_drop:g}), "
+                f"${point.cost_per_1k_usd:.4g} per 1k queries, savings {saving:.1%}"
+            )
+            return Selection(point, baseline_point, True, rule, reason, boot, checked)
+    if checked:
+        best = min(checked, key=lambda row: row["accuracy_drop_upper"])
+        detail = f"smallest bound: {best['label']} at {best['accuracy_drop_upper']:.4f}"
+    else:
+        detail = "no frontier point costs less than the baseline"
+    reason = (
+        f"nothing qualifies: no frontier point up to the baseline's cost has an accuracy-drop upper "
+        f"{confidence:.0%} bound <= {max_drop:g} ({detail}); chose the baseline {name}"
+    )
+    return fall_back(rule, reason, checked)
+
+
+# ------------------------------------------------------------------------------------------- internals
+
+
+def _matrix(values, name: str, n_rows: int | None, n_options: int) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 1 and n_options == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[1] != n_options or (n_rows is not None and array.shape[0] != n_rows):
+        expected = f"{'n' if n_rows is None else n_rows} x {n_options}"
+        raise ValueError(f"{name} must be {expected} (rows x options); got shape {array.shape}")
+    return array
+
+
+def _column_means(values: np.ndarray) -> np.ndarray:
+    known = ~np.isnan(values)
+    totals = np.where(known, values, 0.0).sum(axis=0)
+    counts = known.sum(axis=0)
+    return np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
+
+
+def _require_rule(candidate: Candidate, rule: str) -> None:
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose from: {', '.join(RULES)}")
+    if candidate.rule != rule:
+        raise ValueError(f"candidate {candidate.router}/{candidate.variant} uses the {candidate.rule} rule, not {rule}")
+
+
+def _never_nan(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), -np.inf, values)
+
+
+def _threshold_boundaries(accept: np.ndarray) -> np.ndarray:
+    """n x (K-1): the row has moved past option k exactly when ``boundaries[row, k] < threshold``."""
+    return np.maximum.accumulate(_never_nan(accept[:, :-1]), axis=1)
+
+
+def _utility_breakpoints(prob: np.ndarray, option_cost: np.ndarray) -> np.ndarray:
+    """n x (K-1): column k-1 holds beta_k, the row ends at an option >= k exactly when lambda < beta_k.
+
+    Option j beats a cheaper option i when ``p_j - lambda c_j > p_i - lambda c_i``, i.e. lambda < R_ij =
+    (p_j - p_i) / (c_j - c_i); the row ends at or past k when some j >= k beats every i < k (ties go cheaper).
+    """
+    n_rows, n_options = prob.shape
+    beta = np.full((n_rows, n_options - 1), -np.inf)
+    with np.errstate(invalid="ignore"):
+        for j in range(1, n_options):
+            running = np.full(n_rows, np.inf)
+            for i in range(j):
+                gain = prob[:, j] - prob[:, i]
+                gain[np.isnan(gain)] = -np.inf  # both unknown: a tie, which the cheaper option wins
+                running = np.minimum(running, gain / (option_cost[j] - option_cost[i]))
+                beta[:, i] = np.maximum(beta[:, i], running)
+    return beta
+
+
+def _default_lambdas(prob: np.ndarray, option_cost: np.ndarray) -> np.ndarray:
+    cheapest = int(np.argmin(option_cost))
+    dearer = np.flatnonzero(option_cost > option_cost[cheapest])
+    if dearer.size == 0:
+        return np.array([0.0])
+    with np.errstate(invalid="ignore"):
+        ratios = (prob[:, dearer] - prob[:, [cheapest]]) / (option_cost[dearer] - option_cost[cheapest])
+    ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
+    if ratios.size == 0:
+        return np.array([0.0])
+    top = float(ratios.max()) * 1.01
+    bottom = min(float(np.quantile(ratios, 0.01)), top / 10)
+    return np.concatenate(([0.0], np.geomspace(bottom, top, 99)))
+
+
+def _totals_at(candidate: Candidate, boundaries: np.ndarray, knobs: np.ndarray) -> dict:
+    """Sums at each knob when a row moves from option k to k+1 exactly when ``boundaries[row, k] < knob``.
+
+    ``boundaries`` must be non-decreasing along k, so the row ends at option #(boundaries < knob). Its value is
+    then ``x[row, 0] + sum_k [boundaries[row, k] < knob] * (x[row, k+1] - x[row, k])``: one sort and one
+    cumulative sum per option boundary, then a binary search per knob.
+    """
+    n_rows, n_options = candidate.score.shape
+    knobs = np.asarray(knobs, dtype=float)
+    columns = _stat_columns(candidate)
+    totals = {name: np.full(knobs.size, column(0).sum()) for name, column in columns.items()}
+    past = np.empty((n_options - 1, knobs.size), dtype=np.int64)
+    for k in range(n_options - 1):
+        order = np.argsort(boundaries[:, k], kind="stable")
+        past[k] = np.searchsorted(boundaries[order, k], knobs, side="left")
+        for name, column in columns.items():
+            change = (column(k + 1) - column(k))[order]
+            totals[name] += np.concatenate(([0.0], np.cumsum(change)))[past[k]]
+    rows_at = np.empty((knobs.size, n_options))
+    rows_at[:, 0] = n_rows - (past[0] if n_options > 1 else 0)
+    if n_options > 1:
+        rows_at[:, 1:-1] = (past[:-1] - past[1:]).T
+        rows_at[:, -1] = past[-1]
+    totals["rows_at"] = rows_at
+    return totals
+
+
+def _stat_columns(candidate: Candidate) -> dict:
+    """Per-option column getters of the additive statistics (NaN score / cost left out, and counted)."""
+    score, cost = candidate.score, candidate.cost
+    return {
+        "score_sum": lambda k: np.nan_to_num(score[:, k], nan=0.0),
+        "score_n": lambda k: (~np.isnan(score[:, k])).astype(float),
+        "cost_sum": lambda k: np.nan_to_num(cost[:, k], nan=0.0),
+        "cost_n": lambda k: (~np.isnan(cost[:, k])).astype(float),
+    }
+
+
+def _utility_decision_chunks(prob: np.ndarray, option_cost: np.ndarray, lambdas: np.ndarray):
+    """Yield (rows, decisions rows x L) for the utility rule by broadcasting, a bounded chunk of rows at a time."""
+    n_rows, n_options = prob.shape
+    step = max(1, _CHUNK_ELEMENTS // max(lambdas.size, 1))
+    for start in range(0, n_rows, step):
+        rows = slice(start, min(start + step, n_rows))
+        best = prob[rows, 0, None] - lambdas[None, :] * option_cost[0]
+        choice = np.zeros(best.shape, dtype=np.intp)
+        for k in range(1, n_options):
+            value = prob[rows, k, None] - lambdas[None, :] * option_cost[k]
+            better = value > best
+            best = np.where(better, value, best)
+            choice[better] = k
+        yield rows, choice
+
+
+def _totals_from_decision_chunks(candidate: Candidate, chunks) -> dict:
+    """Sums for explicit decisions given as (rows, decisions rows x L) chunks."""
+    n_options = candidate.score.shape[1]
+    totals = None
+    for rows, choice in chunks:
+        if totals is None:
+            width = choice.shape[1]
+            totals = {name: np.zeros(width) for name in ("score_sum", "score_n", "cost_sum", "cost_n")}
+            totals["rows_at"] = np.zeros((width, n_options))
+        for name, values in (("score", candidate.score[rows]), ("cost", candidate.cost[rows])):
+            picked = np.take_along_axis(values, choice, axis=1)
+            known = ~np.isnan(picked)
+            totals[f"{name}_sum"] += np.where(known, picked, 0.0).sum(axis=0)
+            totals[f"{name}_n"] += known.sum(axis=0)
+        offsets = choice + n_options * np.arange(choice.shape[1])[None, :]
+        totals["rows_at"] += np.bincount(offsets.ravel(), minlength=choice.shape[1] * n_options).reshape(-1, n_options)
+    return totals
+
+
+def _points(candidate: Candidate, rule: str, knobs: np.ndarray, totals: dict) -> list[OperatingPoint]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.where(totals["score_n"] > 0, totals["score_sum"] / totals["score_n"], np.nan)
+        cost = np.where(totals["cost_n"] > 0, 1000 * totals["cost_sum"] / totals["cost_n"], np.nan)
+    shares = totals["rows_at"] @ candidate.tier_calls / max(candidate.n_rows, 1)
+    return [
+        OperatingPoint(
+            router=candidate.router,
+            variant=candidate.variant,
+            knob=float(knobs[i]),
+            accuracy=float(accuracy[i]),
+            cost_per_1k_usd=float(cost[i]),
+            tier_share=dict(zip(candidate.tiers, shares[i].tolist(), strict=True)),
+            rule=rule,
+            n_scored=int(totals["score_n"][i]),
+        )
+        for i in range(knobs.size)
+    ]
+
+
+def _nondecreasing_hull(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of the upper convex hull from the cheapest point to the (cheapest) most accurate one."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    y = np.asarray(y, dtype=float).reshape(-1)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if x.size == 0:
+        return x, y
+    order = np.lexsort((-y, x))
+    x, y = x[order], y[order]
+    first = np.r_[True, x[1:] != x[:-1]]  # the best accuracy at each cost
+    x, y = x[first], y[first]
+    top = int(np.argmax(y)) + 1
+    hull: list[tuple[float, float]] = []
+    for point in zip(x[:top].tolist(), y[:top].tolist(), strict=True):
+        while len(hull) >= 2 and _cross(hull[-2], hull[-1], point) >= 0:
+            hull.pop()
+        hull.append(point)
+    return np.array([p[0] for p in hull]), np.array([p[1] for p in hull])
+
+
+def _cross(o, a, b) -> float:
+    """> 0 when a lies below the segment o-b (a is not on the upper hull)."""
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def _pgr_curve(cost, accuracy, weak_accuracy: float, strong_accuracy: float) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(cost, dtype=float).reshape(-1)
+    y = np.asarray(accuracy, dtype=float).reshape(-1)
+    if x.shape != y.shape:
+        raise ValueError(f"cost and accuracy must have the same length; got {x.size} and {y.size}")
+    if strong_accuracy == weak_accuracy:
+        raise ValueError("PGR is undefined when the strong and weak accuracies are equal")
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    order = np.lexsort((y, x))
+    return x[order], (y[order] - weak_accuracy) / (strong_accuracy - weak_accuracy)
+
+
+def _trapezoid(y: np.ndarray, x: np.ndarray) -> float:
+    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
+
+
+def _label(point: OperatingPoint) -> str:
+    if point.router == "tier":
+        return f"tier '{point.variant}'"
+    knob = "" if point.knob is None else f" @ {point.knob:.6g}"
+    return f"{point.router}/{point.variant}{knob}"
+
+
+def _checked(point: OperatingPoint, boot: dict, qualifies: bool) -> dict:
+    return {
+        "label": _label(point),
+        "router": point.router,
+        "variant": point.variant,
+        "knob": point.knob,
+        "accuracy": point.accuracy,
+        "cost_per_1k_usd": point.cost_per_1k_usd,
+        "accuracy_drop": boot["accuracy_drop"][0],
+        "accuracy_drop_upper": boot["accuracy_drop_upper"],
+        "qualifies": qualifies,
+    }
+
+
+class _Resampler:
+    """One seeded resampling plan (rows, or random blocks of rows), shared by every point compared with it.
+
+    Every resample is a vector of draw counts over the units (rows or blocks); a statistic's resampled sums are
+    those counts times the units' sums, a matrix product. Counts are kept when they fit in memory, else
+    regenerated chunk by chunk from the same seed.
+    """
+
+    def __init__(self, n_rows: int, *, n_resamples: int, seed: int, max_blocks: int):
+        if n_resamples < 1 or max_blocks < 1:
+            raise ValueError("n_resamples and max_blocks must be at least 1")
+        rng = np.random.default_rng(seed)
+        self.n_rows, self.n_resamples = n_rows, n_resamples
+        if n_rows <= max_blocks:
+            self.mode, self.n_units, self.block = "rows", n_rows, None
+        else:
+            self.mode, self.n_units = "blocks", max_blocks
+            self.block = np.empty(n_rows, dtype=np.intp)
+            self.block[rng.permutation(n_rows)] = np.arange(n_rows) * max_blocks // n_rows
+        self._count_seed = int(rng.integers(2**63))
+        self._step = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(self.n_units, 1)))
+        self._kept = [] if n_resamples * self.n_units <= 2 * _CHUNK_ELEMENTS else None
+
+    def _count_chunks(self):
+        if self._kept:
+            yield from self._kept
+            return
+        rng = np.random.default_rng(self._count_seed)
+        units = self.n_units
+        if units == 0:
+            yield np.zeros((self.n_resamples, 0))
+            return
+        for start in range(0, self.n_resamples, self._step):
+            size = min(self._step, self.n_resamples - start)
+            draws = rng.integers(0, units, size=(size, units)) + units * np.arange(size)[:, None]
+            counts = np.bincount(draws.ravel(), minlength=size * units).reshape(size, units).astype(float)
+            if self._kept is not None:
+                self._kept.append(counts)
+            yield counts
+
+    def sums(self, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(full-sample sums S, resampled sums B x S) of the per-row columns."""
+        if self.block is None:
+            units = np.column_stack(columns) if columns[0].size else np.zeros((0, len(columns)))
+        else:
+            units = np.column_stack([np.bincount(self.block, weights=c, minlength=self.n_units) for c in columns])
+        resampled = np.vstack([counts @ units for counts in self._count_chunks()])
+        return units.sum(axis=0), resampled
+
+
+def _bootstrap(resampler: _Resampler, score, baseline_score, cost, baseline_cost, confidence: float) -> dict:
+    score = np.asarray(score, dtype=float).reshape(-1)
+    baseline_score = np.asarray(baseline_score, dtype=float).reshape(-1)
+    cost = np.asarray(cost, dtype=float).reshape(-1)
+    if not score.size == baseline_score.size == cost.size == resampler.n_rows:
+        raise ValueError(
+            f"score, baseline_score and cost need {resampler.n_rows} rows each; "
+            f"got {score.size}, {baseline_score.size}, {cost.size}"
+        )
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1; got {confidence}")
+    known, baseline_known, cost_known = ~np.isnan(score), ~np.isnan(baseline_score), ~np.isnan(cost)
+    paired = known & baseline_known
+    columns = [
+        np.where(known, score, 0.0),
+        known.astype(float),
+        np.where(baseline_known, baseline_score, 0.0),
+        baseline_known.astype(float),
+        np.where(paired, baseline_score - score, 0.0),
+        paired.astype(float),
+        np.where(cost_known, cost, 0.0),
+        cost_known.astype(float),
+    ]
+    if baseline_cost is not None:
+        baseline_cost = np.asarray(baseline_cost, dtype=float).reshape(-1)
+        both = cost_known & ~np.isnan(baseline_cost)
+        columns += [np.where(both, cost, 0.0), np.where(both, baseline_cost, 0.0)]
+    full, boot = resampler.sums(columns)
+
+    def ratio(numerator, denominator):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+    low_q, high_q = (1 - confidence) / 2, (1 + confidence) / 2
+
+    def interval(index_num: int, index_den: int, scale: float = 1.0) -> tuple[float, float, float]:
+        estimate = float(ratio(full[index_num], full[index_den])) * scale
+        draws = ratio(boot[:, index_num], boot[:, index_den]) * scale
+        if np.isnan(draws).all():
+            return estimate, math.nan, math.nan
+        low, high = np.nanquantile(draws, [low_q, high_q])
+        return estimate, float(low), float(high)
+
+    drop_draws = ratio(boot[:, 4], boot[:, 5])
+    result = {
+        "accuracy": interval(0, 1),
+        "baseline_accuracy": interval(2, 3),
+        "accuracy_drop": interval(4, 5),
+        "accuracy_drop_upper": float(np.nanquantile(drop_draws, confidence))
+        if not np.isnan(drop_draws).all()
+        else math.nan,
+        "cost_per_1k_usd": interval(6, 7, 1000.0),
+        "n_rows": int(resampler.n_rows),
+        "n_paired": int(full[5]),
+        "n_resamples": int(resampler.n_resamples),
+        "confidence": float(confidence),
+        "mode": resampler.mode,
+    }
+    if baseline_cost is not None:
+        estimate, low, high = interval(8, 9)
+        # savings = 1 - cost ratio: the bounds swap.
+        result["savings_share"] = (1 - estimate, 1 - high, 1 - low)
+    return result
