@@ -22,6 +22,7 @@ LAYERS = [
     {"replay"},
     {"scoring"},
     {"outcomes"},
+    {"importers"},
     {"stats"},
     {"evaluate", "progress", "report"},
     {"cli"},
