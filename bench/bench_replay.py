@@ -38,8 +38,12 @@ def main() -> None:
     litellm = import_litellm()
     with LoopbackServer() as server, tempfile.TemporaryDirectory() as tmp:
         tier = Tier(
-            "t", "openai/plain", price_in_per_mtok=1.0, price_out_per_mtok=2.0,
-            api_base=server.base_url, api_key_env="ROUTEEVAL_BENCH_KEY",
+            "t",
+            "openai/plain",
+            price_in_per_mtok=1.0,
+            price_out_per_mtok=2.0,
+            api_base=server.base_url,
+            api_key_env="ROUTEEVAL_BENCH_KEY",
         )
         prices = {"t": TierPrice("t", tier.model, 1.0, 2.0, "config")}
 
@@ -52,8 +56,12 @@ def main() -> None:
             async def one(i: int) -> None:
                 async with semaphore:
                     await litellm.acompletion(
-                        model=tier.model, api_base=server.base_url, api_key="sk-bench",
-                        messages=[{"role": "user", "content": f"raw query {i}"}], num_retries=0, max_retries=0,
+                        model=tier.model,
+                        api_base=server.base_url,
+                        api_key="sk-bench",
+                        messages=[{"role": "user", "content": f"raw query {i}"}],
+                        num_retries=0,
+                        max_retries=0,
                     )
 
             await asyncio.gather(*(one(i) for i in range(n)))
