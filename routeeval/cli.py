@@ -90,6 +90,27 @@ def run(
     render_run(result, _console())
 
 
+@app.command("import")
+@handle_errors
+def import_(
+    dataset: str = typer.Argument(..., help="Which public format: routerbench, routellm or llmrouter."),
+    path: Path = typer.Argument(..., help="The dataset's folder or file (see ../shared/data/*/SOURCE.md)."),
+    out: Path = typer.Option(..., "--out", help="Outcomes Parquet file to write."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Convert public per-model result tables into an outcomes table."""
+    from routeeval.importers import import_outcomes
+
+    result = import_outcomes(dataset, path, out)
+    if as_json:
+        typer.echo(json.dumps({"out": str(result.out), **result.metadata}, indent=2, default=str))
+        return
+    typer.echo(
+        f"wrote {result.out}: {result.n_queries:,} queries × {len(result.tiers)} tiers = {result.n_rows:,} rows "
+        f"(tiers, cheapest first: {', '.join(result.tiers)})"
+    )
+
+
 def _cache_path(config: Path, path: Path | None) -> Path:
     if path is not None:
         return path

@@ -52,7 +52,7 @@ class Candidate:
         latency: n x K, milliseconds if it ends at option k.
         tier_calls: K x T, calls to each tier that ending at option k implies (a cascade calls several).
             Default: the identity, when the options are the tiers.
-        accept: n x K, threshold rule scores (the last column is never consulted). NaN never accepts.
+        accept: n x K, threshold rule scores (the last column is never read). NaN never accepts (above -inf).
         utility_prob: n x K, utility rule probabilities (e.g. P(option k answers correctly)). NaN is never chosen.
         option_cost: K, the expected USD per option used by the utility rule. Default: mean of ``cost[:, k]``.
         fixed: n ints, the option each row ends at, for a router with no knob.
@@ -150,13 +150,15 @@ def sweep_threshold(candidate: Candidate, max_points: int | None = 200) -> list[
 
     A row ends at the first option whose running maximum of ``accept`` reaches the knob, so it has moved past
     option ``k`` exactly when ``runmax[row, k] < knob``. The knob values evaluated are the distinct breakpoints
-    (``runmax`` values; the smallest puts every row on option 0) plus ``+inf`` (every row on the last option).
+    (``runmax`` values; the smallest keeps every row with an accept score on option 0) plus ``+inf`` (every row
+    on the last option).
     When there are more than ``max_points`` of them, ``max_points - 1`` breakpoints spaced by quantile of all
     breakpoints are used instead (each still evaluated exactly); ``max_points=None`` keeps them all.
     """
     _require_rule(candidate, THRESHOLD)
     boundaries = _threshold_boundaries(candidate.accept)
-    values = np.sort(boundaries.ravel(), kind="stable")  # per-column sorted runs: the stable sort merges them
+    values = np.sort(boundaries.ravel(order="F"))
+    values = values[values > -np.inf]  # -inf comes from NaN accepts: such a row escalates at every threshold
     distinct = values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
     if max_points is None or distinct.size < max_points:
         knobs = distinct
@@ -223,7 +225,11 @@ def decisions_at(candidate: Candidate, knob: float | None, rule: str | None = No
     if knob is None:
         raise ValueError(f"the {rule} rule needs a knob value")
     if rule == THRESHOLD:
-        return np.count_nonzero(_threshold_boundaries(candidate.accept) < knob, axis=1).astype(np.intp)
+        boundaries = _threshold_boundaries(candidate.accept)
+        decisions = np.zeros(candidate.n_rows, dtype=np.intp)
+        for k in range(boundaries.shape[1]):
+            decisions += boundaries[:, k] < knob
+        return decisions
     values = _never_nan(candidate.utility_prob) - knob * candidate.option_cost
     return np.argmax(values, axis=1).astype(np.intp)
 
@@ -292,7 +298,8 @@ def aiq(costs, accuracies, cost_range: tuple[float, float] | None = None) -> flo
 
     The hull is extended flat to the right end of the range and counts as 0 left of its cheapest point (the
     router cannot operate there). ``cost_range`` defaults to the points' own (min, max) cost; pass a shared
-    range to compare routers. An empty range gives the hull's value at that cost.
+    range to compare routers (RouterBench's own script uses ``(0, largest cost of all routers)``). An empty
+    range gives the hull's value at that cost.
     """
     x, y = _nondecreasing_hull(costs, accuracies)
     if x.size == 0:
@@ -315,13 +322,15 @@ def apgr(strong_share, accuracy, weak_accuracy: float, strong_accuracy: float, g
 
     ``grid="quantile11"`` reproduces RouteLLM's evaluation, which uses 11 operating points at router-score
     quantiles 0, 10, ..., 100%: for each share 0, 0.1, ..., 1 the point with the smallest share at or above it
-    (the largest if none) is taken. ``grid="fine"`` uses every point given.
+    (the largest if none) is taken; given every breakpoint (``sweep_threshold(..., max_points=None)``) this
+    gives RouteLLM's number exactly. ``grid="fine"`` uses every point given.
     """
     x, pgr = _pgr_curve(strong_share, accuracy, weak_accuracy, strong_accuracy)
     if x.size == 0:
         return math.nan
     if grid == "quantile11":
-        picks = np.minimum(np.searchsorted(x, np.linspace(0.0, 1.0, 11), side="left"), x.size - 1)
+        targets = np.linspace(0.0, 1.0, 11) - 1e-9  # linspace gives 0.7000000000000001; 700/1000 rows is 0.7
+        picks = np.minimum(np.searchsorted(x, targets, side="left"), x.size - 1)
         x, pgr = x[np.unique(picks)], pgr[np.unique(picks)]
     elif grid != "fine":
         raise ValueError(f"unknown APGR grid {grid!r}; choose from: fine, quantile11")
@@ -470,23 +479,23 @@ def select_policy(
             f"{_label(point)} is the most accurate point within budget: accuracy {point.accuracy:.4f}, "
             f"${point.cost_per_1k_usd:.4g} per 1k queries"
         )
-        return Selection(point, baseline_point, True, rule, reason, boot, [_checked(point, boot, True)])
+        checked = [_checked(point, boot["accuracy_drop"][0], boot["accuracy_drop_upper"], True)]
+        return Selection(point, baseline_point, True, rule, reason, boot, checked)
 
     rule = (
         f"cheapest frontier point whose accuracy drop vs the baseline {name} has a one-sided upper "
         f"{confidence:.0%} bound <= {max_drop:g} (paired bootstrap, {n_resamples} resamples, seed {seed})"
     )
+    affordable = [p for p in ordered if p.cost_per_1k_usd <= baseline_point.cost_per_1k_usd]
+    drop, upper = _drop_bounds(affordable, by_key, baseline_score, resampler, confidence)
     checked = []
-    for candidate_point in ordered:
-        if candidate_point.cost_per_1k_usd > baseline_point.cost_per_1k_usd:
-            break
-        point, boot = measure(candidate_point)
-        qualifies = boot["accuracy_drop_upper"] <= max_drop
-        checked.append(_checked(point, boot, qualifies))
+    for index, candidate_point in enumerate(affordable):
+        qualifies = bool(upper[index] <= max_drop)
+        checked.append(_checked(candidate_point, drop[index], upper[index], qualifies))
         if qualifies:
-            saving = (
-                1 - point.cost_per_1k_usd / baseline_point.cost_per_1k_usd if baseline_point.cost_per_1k_usd else 0.0
-            )
+            point, boot = measure(candidate_point)
+            base_cost = baseline_point.cost_per_1k_usd
+            saving = 1 - point.cost_per_1k_usd / base_cost if base_cost else 0.0
             reason = (
                 f"{_label(point)} is the cheapest qualifying point: drop {boot['accuracy_drop'][0]:.4f} "
                 f"(upper {confidence:.0%} bound {boot['accuracy_drop_upper']:.4f} <= {max_drop:g}), "
@@ -494,7 +503,7 @@ def select_policy(
             )
             return Selection(point, baseline_point, True, rule, reason, boot, checked)
     if checked:
-        best = min(checked, key=lambda row: row["accuracy_drop_upper"])
+        best = min(checked, key=lambda row: (math.isnan(row["accuracy_drop_upper"]), row["accuracy_drop_upper"]))
         detail = f"smallest bound: {best['label']} at {best['accuracy_drop_upper']:.4f}"
     else:
         detail = "no frontier point costs less than the baseline"
@@ -503,6 +512,80 @@ def select_policy(
         f"{confidence:.0%} bound <= {max_drop:g} ({detail}); chose the baseline {name}"
     )
     return fall_back(rule, reason, checked)
+
+
+def _drop_bounds(
+    points: Sequence[OperatingPoint], by_key: dict, baseline_score: np.ndarray, resampler, confidence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(drop estimate, one-sided upper bound) of every point at once, with the resampler's shared resamples.
+
+    For each candidate the per-unit sums of the paired drop at all of its points come from one pass of
+    :func:`_totals_at` split by resampling unit; one matrix product then resamples every point. The numbers
+    equal :func:`paired_bootstrap`'s ``accuracy_drop`` and ``accuracy_drop_upper`` for each point.
+    """
+    n_units = resampler.n_units
+    drop_sums = np.zeros((len(points), n_units))
+    paired_counts = np.zeros((len(points), n_units))
+    baseline_known = ~np.isnan(baseline_score)
+    groups = resampler.groups
+    by_candidate: dict[tuple[str, str], list[int]] = {}
+    for index, point in enumerate(points):
+        by_candidate.setdefault((point.router, point.variant), []).append(index)
+    for key, indexes in by_candidate.items():
+        candidate = by_key.get(key)
+        if candidate is None:
+            raise ValueError(f"no candidate given for frontier point {key[0]}/{key[1]}")
+        if candidate.n_rows != resampler.n_rows:
+            raise ValueError(f"{key[0]}/{key[1]} has {candidate.n_rows} rows; baseline has {resampler.n_rows}")
+        score = candidate.score
+        columns = {
+            "drop": lambda k, score=score: np.where(
+                ~np.isnan(score[:, k]) & baseline_known, baseline_score - score[:, k], 0.0
+            ),
+            "paired": lambda k, score=score: (~np.isnan(score[:, k]) & baseline_known).astype(float),
+        }
+        boundaries, knobs = _knob_boundaries(candidate, [points[i] for i in indexes])
+        if boundaries is not None:
+            totals = _totals_at(candidate, boundaries, knobs, columns, groups=groups, n_groups=n_units)
+            drop_sums[indexes], paired_counts[indexes] = totals["drop"], totals["paired"]
+            continue
+        for index in indexes:
+            point = points[index]
+            decisions = (
+                point.decisions if point.decisions is not None else decisions_at(candidate, point.knob, point.rule)
+            )
+            chosen, _, _ = point_rows(candidate, decisions)
+            paired = ~np.isnan(chosen) & baseline_known
+            drop_sums[index] = np.bincount(
+                groups, weights=np.where(paired, baseline_score - chosen, 0.0), minlength=n_units
+            )
+            paired_counts[index] = np.bincount(groups, weights=paired.astype(float), minlength=n_units)
+    estimate = _ratio(drop_sums.sum(axis=1), paired_counts.sum(axis=1))
+    draws = _ratio(resampler.resample(drop_sums.T), resampler.resample(paired_counts.T))
+    upper = np.full(len(points), np.nan)
+    defined = ~np.isnan(draws).all(axis=0)
+    if defined.any():
+        upper[defined] = np.nanquantile(draws[:, defined], confidence, axis=0)
+    return estimate, upper
+
+
+def _knob_boundaries(candidate: Candidate, points: list[OperatingPoint]):
+    """(boundaries, knobs) to evaluate these points of one candidate in a single pass, or (None, None)."""
+    if candidate.rule == FIXED or any(p.decisions is not None or p.knob is None for p in points):
+        return None, None
+    knobs = np.array([p.knob for p in points], dtype=float)
+    if candidate.rule == THRESHOLD:
+        return _threshold_boundaries(candidate.accept), knobs
+    if np.all(np.diff(candidate.option_cost) > 0):
+        return -_utility_breakpoints(_never_nan(candidate.utility_prob), candidate.option_cost), -knobs
+    return None, None
+
+
+def _ratio(numerator, denominator):
+    """numerator / denominator, NaN where the denominator is 0."""
+    numerator, denominator = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    safe = np.where(denominator > 0, denominator, 1.0)
+    return np.where(denominator > 0, numerator / safe, np.nan)
 
 
 # ------------------------------------------------------------------------------------------- internals
@@ -537,8 +620,18 @@ def _never_nan(values: np.ndarray) -> np.ndarray:
 
 
 def _threshold_boundaries(accept: np.ndarray) -> np.ndarray:
-    """n x (K-1): the row has moved past option k exactly when ``boundaries[row, k] < threshold``."""
-    return np.maximum.accumulate(_never_nan(accept[:, :-1]), axis=1)
+    """n x (K-1), column-major: the row has moved past option k exactly when ``boundaries[row, k] < threshold``.
+
+    That is the running maximum of ``accept`` along the options (NaN never accepts).
+    """
+    n_rows, n_options = accept.shape
+    boundaries = np.empty((n_rows, max(n_options - 1, 0)), order="F")
+    running = np.full(n_rows, -np.inf)
+    for k in range(n_options - 1):
+        column = accept[:, k]
+        running = np.fmax(running, column)  # fmax ignores NaN
+        boundaries[:, k] = running
+    return boundaries
 
 
 def _utility_breakpoints(prob: np.ndarray, option_cost: np.ndarray) -> np.ndarray:
@@ -575,30 +668,60 @@ def _default_lambdas(prob: np.ndarray, option_cost: np.ndarray) -> np.ndarray:
     return np.concatenate(([0.0], np.geomspace(bottom, top, 99)))
 
 
-def _totals_at(candidate: Candidate, boundaries: np.ndarray, knobs: np.ndarray) -> dict:
-    """Sums at each knob when a row moves from option k to k+1 exactly when ``boundaries[row, k] < knob``.
+def _totals_at(
+    candidate: Candidate,
+    boundaries: np.ndarray,
+    knobs: np.ndarray,
+    columns: dict | None = None,
+    groups: np.ndarray | None = None,
+    n_groups: int = 1,
+) -> dict:
+    """Sums at every knob when a row moves from option k to k+1 exactly when ``boundaries[row, k] < knob``.
 
-    ``boundaries`` must be non-decreasing along k, so the row ends at option #(boundaries < knob). Its value is
-    then ``x[row, 0] + sum_k [boundaries[row, k] < knob] * (x[row, k+1] - x[row, k])``: one sort and one
-    cumulative sum per option boundary, then a binary search per knob.
+    ``boundaries`` is non-decreasing along k, so a row ends at option #(boundaries < knob) and a per-row statistic
+    there is ``x[row, 0] + sum_k [boundaries[row, k] < knob] * (x[row, k+1] - x[row, k])``. Each row's change at
+    boundary k is binned by the first knob that passes it, and a cumulative sum over the knobs gives every
+    knob at once. ``columns`` maps names to per-option column getters (default: score and cost sums and
+    counts); with ``groups`` (n ints < ``n_groups``) each sum is also split by group (knobs x groups arrays).
+    Without groups the result also has ``rows_at`` (knobs x K).
     """
     n_rows, n_options = candidate.score.shape
     knobs = np.asarray(knobs, dtype=float)
-    columns = _stat_columns(candidate)
-    totals = {name: np.full(knobs.size, column(0).sum()) for name, column in columns.items()}
-    past = np.empty((n_options - 1, knobs.size), dtype=np.int64)
+    sorter = np.argsort(knobs, kind="stable")
+    sorted_knobs = knobs[sorter]
+    columns = _stat_columns(candidate) if columns is None else columns
+    width = knobs.size
+    offsets = 0 if groups is None else groups
+
+    def binned(bucket, weights):
+        flat = np.bincount(bucket * n_groups + offsets, weights=weights, minlength=(width + 1) * n_groups)
+        return np.cumsum(flat.reshape(width + 1, n_groups)[:width], axis=0)
+
+    totals = {}
+    for name, column in columns.items():
+        first = column(0)
+        if groups is None:
+            start = np.full((width, 1), first.sum())
+        else:
+            start = np.broadcast_to(np.bincount(groups, weights=first, minlength=n_groups), (width, n_groups))
+        totals[name] = start.copy()
+    past = np.zeros((max(n_options - 1, 0), width))
     for k in range(n_options - 1):
-        order = np.argsort(boundaries[:, k], kind="stable")
-        past[k] = np.searchsorted(boundaries[order, k], knobs, side="left")
+        bucket = np.searchsorted(sorted_knobs, boundaries[:, k], side="right")  # first knob this row passes
+        if groups is None:
+            past[k] = np.cumsum(np.bincount(bucket, minlength=width + 1)[:width])
         for name, column in columns.items():
-            change = (column(k + 1) - column(k))[order]
-            totals[name] += np.concatenate(([0.0], np.cumsum(change)))[past[k]]
-    rows_at = np.empty((knobs.size, n_options))
-    rows_at[:, 0] = n_rows - (past[0] if n_options > 1 else 0)
-    if n_options > 1:
-        rows_at[:, 1:-1] = (past[:-1] - past[1:]).T
-        rows_at[:, -1] = past[-1]
-    totals["rows_at"] = rows_at
+            totals[name] += binned(bucket, column(k + 1) - column(k))
+    unsorted = np.empty_like(sorter)
+    unsorted[sorter] = np.arange(width)
+    totals = {name: value[unsorted] if groups is not None else value[unsorted, 0] for name, value in totals.items()}
+    if groups is None:
+        rows_at = np.empty((width, n_options))
+        rows_at[:, 0] = n_rows - (past[0] if n_options > 1 else 0)
+        if n_options > 1:
+            rows_at[:, 1:-1] = (past[:-1] - past[1:]).T
+            rows_at[:, -1] = past[-1]
+        totals["rows_at"] = rows_at[unsorted]
     return totals
 
 
@@ -718,7 +841,7 @@ def _label(point: OperatingPoint) -> str:
     return f"{point.router}/{point.variant}{knob}"
 
 
-def _checked(point: OperatingPoint, boot: dict, qualifies: bool) -> dict:
+def _checked(point: OperatingPoint, drop: float, upper: float, qualifies: bool) -> dict:
     return {
         "label": _label(point),
         "router": point.router,
@@ -726,8 +849,8 @@ def _checked(point: OperatingPoint, boot: dict, qualifies: bool) -> dict:
         "knob": point.knob,
         "accuracy": point.accuracy,
         "cost_per_1k_usd": point.cost_per_1k_usd,
-        "accuracy_drop": boot["accuracy_drop"][0],
-        "accuracy_drop_upper": boot["accuracy_drop_upper"],
+        "accuracy_drop": float(drop),
+        "accuracy_drop_upper": float(upper),
         "qualifies": qualifies,
     }
 
@@ -772,14 +895,25 @@ class _Resampler:
                 self._kept.append(counts)
             yield counts
 
+    @property
+    def groups(self) -> np.ndarray:
+        """The resampling unit of each row."""
+        return np.arange(self.n_rows) if self.block is None else self.block
+
+    def unit_sums(self, columns: list[np.ndarray]) -> np.ndarray:
+        """units x S: each per-row column summed within each unit."""
+        if self.block is None:
+            return np.column_stack(columns) if self.n_rows else np.zeros((0, len(columns)))
+        return np.column_stack([np.bincount(self.block, weights=c, minlength=self.n_units) for c in columns])
+
+    def resample(self, units: np.ndarray) -> np.ndarray:
+        """B x S resampled sums of unit sums (units x S)."""
+        return np.vstack([counts @ units for counts in self._count_chunks()])
+
     def sums(self, columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(full-sample sums S, resampled sums B x S) of the per-row columns."""
-        if self.block is None:
-            units = np.column_stack(columns) if columns[0].size else np.zeros((0, len(columns)))
-        else:
-            units = np.column_stack([np.bincount(self.block, weights=c, minlength=self.n_units) for c in columns])
-        resampled = np.vstack([counts @ units for counts in self._count_chunks()])
-        return units.sum(axis=0), resampled
+        units = self.unit_sums(columns)
+        return units.sum(axis=0), self.resample(units)
 
 
 def _bootstrap(resampler: _Resampler, score, baseline_score, cost, baseline_cost, confidence: float) -> dict:
@@ -811,21 +945,17 @@ def _bootstrap(resampler: _Resampler, score, baseline_score, cost, baseline_cost
         columns += [np.where(both, cost, 0.0), np.where(both, baseline_cost, 0.0)]
     full, boot = resampler.sums(columns)
 
-    def ratio(numerator, denominator):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
-
     low_q, high_q = (1 - confidence) / 2, (1 + confidence) / 2
 
     def interval(index_num: int, index_den: int, scale: float = 1.0) -> tuple[float, float, float]:
-        estimate = float(ratio(full[index_num], full[index_den])) * scale
-        draws = ratio(boot[:, index_num], boot[:, index_den]) * scale
+        estimate = float(_ratio(full[index_num], full[index_den])) * scale
+        draws = _ratio(boot[:, index_num], boot[:, index_den]) * scale
         if np.isnan(draws).all():
             return estimate, math.nan, math.nan
         low, high = np.nanquantile(draws, [low_q, high_q])
         return estimate, float(low), float(high)
 
-    drop_draws = ratio(boot[:, 4], boot[:, 5])
+    drop_draws = _ratio(boot[:, 4], boot[:, 5])
     result = {
         "accuracy": interval(0, 1),
         "baseline_accuracy": interval(2, 3),

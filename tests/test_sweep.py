@@ -1,0 +1,488 @@
+"""Sweeps, frontier, AIQ/APGR/CPT, the paired bootstrap and selection, against hand-computed and brute-force cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from routeeval.sweep import (
+    Candidate,
+    OperatingPoint,
+    aiq,
+    apgr,
+    complete_point,
+    cpt,
+    decisions_at,
+    evaluate_fixed,
+    paired_bootstrap,
+    pareto_frontier,
+    point_rows,
+    select_policy,
+    single_tier_candidates,
+    sweep_candidate,
+    sweep_threshold,
+    sweep_utility,
+    zero_router_hull,
+)
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _brute_threshold(accept, knob):
+    """The rule as written: the first option whose accept reaches the knob, else the last."""
+    n_rows, n_options = accept.shape
+    decisions = np.full(n_rows, n_options - 1)
+    for row in range(n_rows):
+        for k in range(n_options - 1):
+            if accept[row, k] >= knob:  # NaN never accepts
+                decisions[row] = k
+                break
+    return decisions
+
+
+def _brute_utility(prob, option_cost, lam):
+    n_rows, n_options = prob.shape
+    decisions = np.zeros(n_rows, dtype=int)
+    for row in range(n_rows):
+        best = -math.inf
+        for k in range(n_options):
+            value = -math.inf if math.isnan(prob[row, k]) else prob[row, k] - lam * option_cost[k]
+            if value > best:
+                best, decisions[row] = value, k
+    return decisions
+
+
+def _brute_point(candidate, decisions):
+    rows = np.arange(candidate.n_rows)
+    score = candidate.score[rows, decisions]
+    cost = candidate.cost[rows, decisions]
+    shares = candidate.tier_calls[decisions].mean(axis=0)
+    return np.nanmean(score), 1000 * np.nanmean(cost), shares
+
+
+def _random_candidate(rng, n_rows, n_options, rule, *, nan_share=0.1, rounded=False, option_cost=None):
+    score = (rng.random((n_rows, n_options)) < np.linspace(0.4, 0.9, n_options)).astype(float)
+    score[rng.random((n_rows, n_options)) < nan_share] = np.nan
+    cost = np.cumsum(rng.uniform(0.5, 1.5, (n_rows, n_options)), axis=1) * 1e-3
+    latency = rng.gamma(2.0, 200.0, (n_rows, n_options))
+    signal = rng.random((n_rows, n_options))
+    if rounded:
+        signal = signal.round(1)  # many ties
+    signal[rng.random((n_rows, n_options)) < nan_share / 2] = np.nan
+    options = [f"t{k}" for k in range(n_options)]
+    if rule == "threshold":
+        return Candidate("classifier", "threshold", options, score, cost, latency, accept=signal)
+    return Candidate(
+        "classifier", "utility", options, score, cost, latency, utility_prob=signal, option_cost=option_cost
+    )
+
+
+def _check_against_brute(candidate, points, brute_decisions):
+    assert points
+    for point in points:
+        decisions = brute_decisions(point.knob)
+        accuracy, cost, shares = _brute_point(candidate, decisions)
+        assert point.accuracy == pytest.approx(accuracy, abs=1e-12)
+        assert point.cost_per_1k_usd == pytest.approx(cost, rel=1e-12)
+        assert list(point.tier_share.values()) == pytest.approx(list(shares), abs=1e-12)
+        assert point.n_scored == int(
+            np.count_nonzero(~np.isnan(candidate.score[np.arange(candidate.n_rows), decisions]))
+        )
+        np.testing.assert_array_equal(decisions_at(candidate, point.knob), decisions)
+
+
+# -------------------------------------------------------------------------------- threshold sweep
+
+
+def test_threshold_sweep_two_options_by_hand():
+    accept = np.array([[0.9, 0], [0.2, 0], [0.5, 0], [0.7, 0]], dtype=float)
+    score = np.array([[1, 1], [0, 1], [1, 1], [0, 0]], dtype=float)
+    cost = np.tile([0.001, 0.01], (4, 1))
+    candidate = Candidate("classifier", "threshold", ["small", "large"], score, cost, cost * 1000, accept=accept)
+
+    points = sweep_threshold(candidate)
+
+    assert [p.knob for p in points] == [0.2, 0.5, 0.7, 0.9, math.inf]
+    assert [p.accuracy for p in points] == pytest.approx([0.5, 0.75, 0.75, 0.75, 0.75])
+    assert [p.cost_per_1k_usd for p in points] == pytest.approx([1.0, 3.25, 5.5, 7.75, 10.0])
+    assert [p.tier_share["large"] for p in points] == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
+    assert [p.tier_share["small"] for p in points] == pytest.approx([1, 0.75, 0.5, 0.25, 0.0])
+    assert all(p.rule == "threshold" and p.decisions is None for p in points)
+
+
+def test_threshold_sweep_three_option_cascade_by_hand():
+    # Running max of accept: row0 [0.3, 0.8], row1 [0.6, 0.7], row2 [0.1, 0.2]; the last column is never read.
+    accept = np.array([[0.3, 0.8, 9], [0.6, 0.7, 9], [0.1, 0.2, 9]])
+    score = np.array([[0, 1, 1], [1, np.nan, 1], [0, 0, 1]])
+    cost = np.array([[1, 3, 6]] * 3) * 1e-3  # cumulative: a cascade pays for every tier it tried
+    calls = np.tril(np.ones((3, 3)))  # stopping at k means tiers 0..k were called
+    candidate = Candidate(
+        "cascade", "a>b>c", ["a", "a>b", "a>b>c"], score, cost, cost, tier_calls=calls, accept=accept,
+        tiers=["a", "b", "c"],
+    )  # fmt: skip
+
+    points = sweep_threshold(candidate)
+
+    assert [p.knob for p in points] == [0.1, 0.2, 0.3, 0.6, 0.7, 0.8, math.inf]
+    assert [p.accuracy for p in points] == pytest.approx([1 / 3, 1 / 3, 2 / 3, 1, 1, 1, 1])
+    assert [p.n_scored for p in points] == [3, 3, 3, 3, 2, 3, 3]  # the failed call is not a wrong answer
+    assert [p.cost_per_1k_usd for p in points] == pytest.approx([1, 5 / 3, 8 / 3, 10 / 3, 4, 5, 6])
+    assert [p.tier_share["a"] for p in points] == pytest.approx([1] * 7)
+    assert [p.tier_share["b"] for p in points] == pytest.approx([0, 1 / 3, 1 / 3, 2 / 3, 1, 1, 1])
+    assert [p.tier_share["c"] for p in points] == pytest.approx([0, 0, 1 / 3, 1 / 3, 1 / 3, 2 / 3, 1])
+    np.testing.assert_array_equal(decisions_at(candidate, 0.7), [1, 1, 2])
+
+
+@pytest.mark.parametrize("n_options", [2, 3, 5])
+@pytest.mark.parametrize("rounded", [False, True])
+def test_threshold_sweep_equals_brute_force(n_options, rounded):
+    rng = np.random.default_rng(n_options + 10 * rounded)
+    candidate = _random_candidate(rng, 80, n_options, "threshold", rounded=rounded)
+
+    points = sweep_threshold(candidate, max_points=None)
+
+    _check_against_brute(candidate, points, lambda knob: _brute_threshold(candidate.accept, knob))
+    distinct = np.unique(np.fmax.accumulate(np.nan_to_num(candidate.accept[:, :-1], nan=-np.inf), axis=1))
+    assert len(points) == np.isfinite(distinct).sum() + 1  # every distinct breakpoint, plus +inf
+
+
+def test_threshold_sweep_caps_points_and_stays_exact():
+    rng = np.random.default_rng(7)
+    candidate = _random_candidate(rng, 500, 3, "threshold")
+
+    points = sweep_threshold(candidate, max_points=12)
+
+    assert len(points) <= 12
+    assert points[-1].knob == math.inf and points[-1].tier_share["t2"] == pytest.approx(1.0)
+    assert points[0].tier_share["t0"] > 0.9  # the smallest breakpoint: only never-accepting rows move
+    _check_against_brute(candidate, points, lambda knob: _brute_threshold(candidate.accept, knob))
+
+
+def test_threshold_sweep_of_100k_rows_by_5_options_runs():
+    rng = np.random.default_rng(0)
+    candidate = _random_candidate(rng, 100_000, 5, "threshold", nan_share=0.01)
+
+    points = sweep_threshold(candidate)
+
+    assert 100 < len(points) <= 200
+    costs = [p.cost_per_1k_usd for p in points]
+    assert costs == sorted(costs)  # a higher threshold only escalates
+    assert points[-1].tier_share["t4"] == pytest.approx(1.0)
+    middle = points[len(points) // 2]
+    accuracy, cost, _ = _brute_point(candidate, decisions_at(candidate, middle.knob))
+    assert middle.accuracy == pytest.approx(accuracy) and middle.cost_per_1k_usd == pytest.approx(cost)
+
+
+# ---------------------------------------------------------------------------------- utility sweep
+
+
+@pytest.mark.parametrize("n_options", [2, 3, 5])
+def test_utility_sweep_equals_brute_force(n_options):
+    rng = np.random.default_rng(100 + n_options)
+    candidate = _random_candidate(rng, 80, n_options, "utility")
+
+    points = sweep_utility(candidate)
+
+    assert len(points) == 100 and points[0].knob == 0.0
+    _check_against_brute(
+        candidate, points, lambda lam: _brute_utility(candidate.utility_prob, candidate.option_cost, lam)
+    )
+    np.testing.assert_allclose(candidate.option_cost, np.nanmean(candidate.cost, axis=0))
+
+
+def test_utility_default_grid_ends_with_every_row_on_the_cheapest_option():
+    rng = np.random.default_rng(5)
+    candidate = _random_candidate(rng, 200, 4, "utility", nan_share=0.0)
+
+    points = sweep_utility(candidate)
+
+    assert points[-1].tier_share["t0"] == pytest.approx(1.0)
+    at_zero = np.argmax(candidate.utility_prob, axis=1)  # lambda = 0: the most probable option
+    np.testing.assert_array_equal(decisions_at(candidate, 0.0), at_zero)
+
+
+def test_utility_sweep_with_unordered_option_costs_broadcasts():
+    rng = np.random.default_rng(9)
+    option_cost = np.array([2e-3, 1e-3, 1e-3, 5e-3])  # not strictly increasing: no exact breakpoints
+    candidate = _random_candidate(rng, 60, 4, "utility", option_cost=option_cost)
+    lambdas = np.array([0, 10, 50, 100, 300, 1000, 5000])
+
+    points = sweep_utility(candidate, lambdas)
+
+    assert [p.knob for p in points] == lambdas.tolist()
+    _check_against_brute(candidate, points, lambda lam: _brute_utility(candidate.utility_prob, option_cost, lam))
+
+
+def test_fixed_router_and_single_tiers():
+    score = np.array([[1, 1], [0, 1], [np.nan, 0]])
+    cost = np.array([[1, 4], [1, 4], [1, 4]]) * 1e-3
+    latency = np.array([[10, 100], [20, 200], [30, 300]])
+    static = Candidate("static", "rules", ["small", "large"], score, cost, latency, fixed=[0, 1, 0])
+
+    point = evaluate_fixed(static)
+
+    assert point.knob is None and point.accuracy == pytest.approx(1.0) and point.n_scored == 2
+    assert point.cost_per_1k_usd == pytest.approx(2.0)
+    assert point.tier_share == pytest.approx({"small": 2 / 3, "large": 1 / 3})
+    np.testing.assert_array_equal(point.decisions, [0, 1, 0])
+    small, large = single_tier_candidates(["small", "large"], score, cost, latency)
+    assert (large.router, large.variant) == ("tier", "large")
+    assert sweep_candidate(large)[0].accuracy == pytest.approx(2 / 3)
+    done = complete_point(static, point)
+    assert done.latency_p50_ms == pytest.approx(30) and done.accuracy_ci[1] == pytest.approx(1.0)
+    rows_score, rows_cost, rows_latency = point_rows(static, point.decisions)
+    np.testing.assert_array_equal(rows_latency, [10, 200, 30])
+
+
+def test_candidate_validation():
+    score = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="exactly one of accept, utility_prob, fixed"):
+        Candidate("x", "y", ["a", "b"], score, score, score, accept=score, fixed=[0, 0, 0])
+    with pytest.raises(ValueError, match="cost must be 3 x 2"):
+        Candidate("x", "y", ["a", "b"], score, np.zeros((3, 3)), score, accept=score)
+    with pytest.raises(ValueError, match="fixed must be 3 option indexes"):
+        Candidate("x", "y", ["a", "b"], score, score, score, fixed=[0, 2, 0])
+    candidate = Candidate("x", "y", ["a", "b"], score, score, score, accept=score)
+    with pytest.raises(ValueError, match="uses the threshold rule, not utility"):
+        sweep_utility(candidate)
+
+
+# ------------------------------------------------------------------------------ frontier and AIQ
+
+
+def _point(cost, accuracy, name="r"):
+    return OperatingPoint(name, "v", None, accuracy, cost, {})
+
+
+def test_pareto_frontier_keeps_non_dominated_points_sorted_by_cost():
+    points = [
+        _point(3, 0.8, "c"),
+        _point(1, 0.6, "a"),
+        _point(2, 0.55, "dominated"),
+        _point(2, 0.7, "b"),
+        _point(4, 0.8, "same accuracy, dearer"),
+        _point(1, 0.5, "same cost, worse"),
+        _point(5, math.nan, "failed"),
+        _point(6, 0.9, "d"),
+    ]
+
+    frontier = pareto_frontier(points)
+
+    assert [p.router for p in frontier] == ["a", "b", "c", "d"]
+
+
+def test_zero_router_hull():
+    assert zero_router_hull([(2, 0.6), (1, 0.5), (4, 0.9), (5, 0.85)]) == [(1, 0.5), (4, 0.9)]
+    assert zero_router_hull([(1, 0.5), (2, 0.8), (4, 0.9)]) == [(1, 0.5), (2, 0.8), (4, 0.9)]
+    assert zero_router_hull([(1, 0.9), (2, 0.8)]) == [(1, 0.9)]  # the cheapest is also the best
+
+
+def test_aiq_hand_cases():
+    # Trapezoid: (0, 0.5) to (1, 1): area 0.75 over a range of 1.
+    assert aiq([0, 1], [0.5, 1.0]) == pytest.approx(0.75)
+    # Triangle then flat: (0, 0) to (2, 1), flat to 4: (1 + 2) / 4; the dominated (1, 0.2) and (3, 0.9) change nothing.
+    assert aiq([0, 2, 1, 3], [0, 1, 0.2, 0.9], cost_range=(0, 4)) == pytest.approx(0.75)
+    # Nothing left of the cheapest point: (1, 1) over (0, 2) is 1 * 1 / 2.
+    assert aiq([1], [1.0], cost_range=(0, 2)) == pytest.approx(0.5)
+    # The zero router's AIQ is the AIQ of the single tiers.
+    single = [(1, 0.5), (2, 0.6), (4, 0.9)]
+    hull_area = (0.5 + 0.9) / 2 * 3  # the hull is the single segment (1, 0.5)-(4, 0.9)
+    assert aiq(*zip(*single, strict=True)) == pytest.approx(hull_area / 3)
+
+
+# ---------------------------------------------------------------------------------------- APGR/CPT
+
+
+def test_apgr_and_cpt_by_hand():
+    share, accuracy = [0, 0.5, 1], [0.5, 0.8, 0.9]  # PGR 0, 0.75, 1
+
+    assert apgr(share, accuracy, 0.5, 0.9, grid="fine") == pytest.approx(0.625)
+    assert apgr(share, accuracy, 0.5, 0.9) == pytest.approx(0.625)
+    assert cpt(share, accuracy, 0.5, 0.9, 0.5) == pytest.approx(1 / 3)
+    assert cpt(share, accuracy, 0.5, 0.9, 0.8) == pytest.approx(0.6)
+    assert cpt([10, 20, 40], accuracy, 0.5, 0.9, 0.8) == pytest.approx(24)  # dollars work the same way
+    assert math.isnan(cpt(share, [0.5, 0.6, 0.7], 0.5, 0.9, 0.8))
+
+
+def _two_tier_rows(rng, n_rows):
+    weak = (rng.random(n_rows) < 0.5).astype(float)
+    strong = (rng.random(n_rows) < 0.8).astype(float)
+    return np.column_stack([weak, strong])
+
+
+def test_apgr_of_a_random_router_is_one_half():
+    rng = np.random.default_rng(11)
+    score = _two_tier_rows(rng, 20_000)
+    cost = np.tile([1e-4, 1e-3], (score.shape[0], 1))
+    random_scores = rng.random((score.shape[0], 2))  # accept the weak tier when a coin reaches the threshold
+    candidate = Candidate("random", "coin", ["weak", "strong"], score, cost, cost, accept=random_scores)
+    points = sweep_threshold(candidate, max_points=None)
+    share = [p.tier_share["strong"] for p in points]
+    accuracy = [p.accuracy for p in points]
+    weak, strong = score.mean(axis=0)
+
+    assert apgr(share, accuracy, weak, strong, grid="fine") == pytest.approx(0.5, abs=0.02)
+    assert apgr(share, accuracy, weak, strong) == pytest.approx(0.5, abs=0.03)
+    assert cpt(share, accuracy, weak, strong, 0.5) == pytest.approx(0.5, abs=0.05)
+
+
+def test_apgr_quantile11_reproduces_routellm():
+    rng = np.random.default_rng(12)
+    n_rows = 1000
+    score = _two_tier_rows(rng, n_rows)
+    win_rate = np.clip(0.5 * (score[:, 1] - score[:, 0]) + rng.normal(0.5, 0.3, n_rows), 0, 1)
+    # RouteLLM: thresholds at the 0, 10, ..., 100% quantiles; strong when win_rate >= t (> t for the last).
+    thresholds = np.quantile(win_rate, np.linspace(0, 1, 11))
+    shares, accuracies = [], []
+    for i, t in enumerate(thresholds):
+        strong = win_rate >= t if i < 10 else win_rate > t
+        shares.append(strong.mean())
+        accuracies.append(np.where(strong, score[:, 1], score[:, 0]).mean())
+    order = np.argsort(shares)
+    shares, accuracies = np.array(shares)[order], np.array(accuracies)[order]
+    weak, strong = score.mean(axis=0)
+    auc = np.trapezoid(accuracies, shares)
+    routellm = (auc - weak * (shares[-1] - shares[0])) / ((strong - weak) * (shares[-1] - shares[0]))
+    # The same router as a candidate: stay on the weak tier while 1 - win_rate reaches the threshold.
+    cost = np.tile([1e-4, 1e-3], (n_rows, 1))
+    accept = np.column_stack([1 - win_rate, np.zeros(n_rows)])
+    points = sweep_threshold(Candidate("bert", "t", ["weak", "strong"], score, cost, cost, accept=accept), None)
+
+    ours = apgr([p.tier_share["strong"] for p in points], [p.accuracy for p in points], weak, strong)
+
+    assert ours == pytest.approx(routellm, abs=1e-12)
+
+
+# -------------------------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_matches_a_known_bernoulli():
+    rng = np.random.default_rng(21)
+    n_rows = 2000
+    score = (rng.random(n_rows) < 0.7).astype(float)
+    baseline = (rng.random(n_rows) < 0.7).astype(float)
+    cost = np.full(n_rows, 2e-4)
+
+    result = paired_bootstrap(score, baseline, cost, baseline_cost=cost * 2)
+
+    estimate, low, high = result["accuracy"]
+    assert estimate == pytest.approx(score.mean())
+    assert low < 0.7 < high
+    assert high - low == pytest.approx(2 * 1.96 * math.sqrt(0.21 / n_rows), rel=0.2)
+    drop, drop_low, drop_high = result["accuracy_drop"]
+    assert drop == pytest.approx(baseline.mean() - score.mean())
+    assert drop_low < drop < result["accuracy_drop_upper"] < drop_high  # one-sided 95% sits inside two-sided 95%
+    assert result["cost_per_1k_usd"] == pytest.approx((0.2, 0.2, 0.2))
+    assert result["savings_share"] == pytest.approx((0.5, 0.5, 0.5))
+    assert result["mode"] == "rows" and result["n_resamples"] == 1000
+    assert paired_bootstrap(score, baseline, cost) == paired_bootstrap(score, baseline, cost)  # seeded
+
+
+def test_bootstrap_drops_failed_calls_pairwise():
+    score = np.array([1, 0, np.nan, 1, 1.0] * 40)
+    baseline = np.array([1, 1, 1, np.nan, 1.0] * 40)
+
+    result = paired_bootstrap(score, baseline, np.ones(200) * 1e-3, n_resamples=200)
+
+    assert result["accuracy"][0] == pytest.approx(3 / 4)
+    assert result["baseline_accuracy"][0] == pytest.approx(1.0)
+    assert result["accuracy_drop"][0] == pytest.approx(1 / 3)  # rows 0, 1 and 4 have both scores
+    assert result["n_paired"] == 120
+
+
+def test_block_bootstrap_agrees_with_row_bootstrap():
+    rng = np.random.default_rng(22)
+    n_rows = 200_000
+    score = (rng.random(n_rows) < 0.7).astype(float)
+    baseline = np.where(rng.random(n_rows) < 0.9, score, 1 - score)
+    cost = rng.gamma(2.0, 1e-4, n_rows)
+
+    blocks = paired_bootstrap(score, baseline, cost, n_resamples=400)
+    rows = paired_bootstrap(score, baseline, cost, n_resamples=400, max_blocks=n_rows)
+
+    assert (blocks["mode"], rows["mode"]) == ("blocks", "rows")
+    for key in ("accuracy", "accuracy_drop", "cost_per_1k_usd"):
+        assert blocks[key][0] == pytest.approx(rows[key][0])
+        assert blocks[key][2] - blocks[key][1] == pytest.approx(rows[key][2] - rows[key][1], rel=0.15)
+    expected_width = 2 * 1.96 * math.sqrt(0.21 / n_rows)
+    assert blocks["accuracy"][2] - blocks["accuracy"][1] == pytest.approx(expected_width, rel=0.15)
+
+
+# -------------------------------------------------------------------------------------- selection
+
+
+def _selection_case(seed=31, n_rows=3000, weak_accuracy=0.9):
+    """Two tiers; the weak tier fails on 'hard' rows, and the router sees a noisy hardness signal."""
+    rng = np.random.default_rng(seed)
+    hard = rng.random(n_rows) < 1 - weak_accuracy
+    strong = (rng.random(n_rows) < 0.95).astype(float)
+    weak = np.where(hard, 0.0, strong)
+    score = np.column_stack([weak, strong])
+    cost = np.tile([1e-4, 1e-3], (n_rows, 1))
+    latency = np.tile([100.0, 400.0], (n_rows, 1))
+    accept = np.column_stack([np.where(hard, 0.3, 0.7) + rng.normal(0, 0.15, n_rows), np.zeros(n_rows)])
+    router = Candidate("classifier", "threshold", ["small", "large"], score, cost, latency, accept=accept)
+    tiers = single_tier_candidates(["small", "large"], score, cost, latency)
+    return router, tiers
+
+
+def test_selection_picks_the_cheapest_point_whose_drop_bound_qualifies():
+    router, (small, large) = _selection_case()
+    frontier = pareto_frontier(sweep_threshold(router) + [evaluate_fixed(small), evaluate_fixed(large)])
+
+    selection = select_policy(frontier, [router, small, large], large, max_drop=0.01, confidence=0.95)
+
+    assert selection.qualified
+    assert selection.point.router == "classifier" and selection.point.cost_per_1k_usd < 1.0
+    assert selection.bootstrap["accuracy_drop_upper"] <= 0.01
+    assert [row["qualifies"] for row in selection.checked] == [False] * (len(selection.checked) - 1) + [True]
+    assert all(row["accuracy_drop_upper"] > 0.01 for row in selection.checked[:-1])
+    assert selection.rule == (
+        "cheapest frontier point whose accuracy drop vs the baseline tier 'large' has a one-sided upper 95% bound "
+        "<= 0.01 (paired bootstrap, 1000 resamples, seed 0)"
+    )
+    assert "is the cheapest qualifying point" in selection.reason
+    # The bound the scan used is the paired bootstrap of that point's rows, and the point is fully described.
+    score, cost, _ = point_rows(router, selection.point.decisions)
+    direct = paired_bootstrap(score, large.score[:, 1], cost, baseline_cost=large.cost[:, 1])
+    assert selection.checked[-1]["accuracy_drop_upper"] == pytest.approx(direct["accuracy_drop_upper"])
+    assert selection.bootstrap["savings_share"] == pytest.approx(direct["savings_share"])
+    assert selection.point.latency_p95_ms == pytest.approx(400.0)
+    assert selection.baseline.variant == "large"
+
+
+def test_selection_says_when_nothing_qualifies_and_keeps_the_baseline():
+    router, (small, large) = _selection_case(weak_accuracy=0.6)
+    frontier = pareto_frontier(sweep_threshold(router) + [evaluate_fixed(small)])  # the baseline left out
+    frontier = [p for p in frontier if p.tier_share["large"] < 0.5]
+
+    selection = select_policy(frontier, [router, small], large, max_drop=0.01)
+
+    assert not selection.qualified
+    assert selection.point is selection.baseline and selection.point.variant == "large"
+    assert selection.reason.startswith("nothing qualifies: no frontier point up to the baseline's cost")
+    assert selection.reason.endswith("chose the baseline tier 'large'")
+    assert selection.bootstrap["accuracy_drop"] == (0.0, 0.0, 0.0)
+    assert selection.checked and not any(row["qualifies"] for row in selection.checked)
+
+
+def test_selection_under_a_budget():
+    router, (small, large) = _selection_case()
+    frontier = pareto_frontier(sweep_threshold(router) + [evaluate_fixed(small), evaluate_fixed(large)])
+
+    selection = select_policy(frontier, [router, small, large], large, budget_per_1k_usd=0.5)
+
+    affordable = [p for p in frontier if p.cost_per_1k_usd <= 0.5]
+    assert selection.qualified
+    assert selection.point.cost_per_1k_usd <= 0.5
+    assert selection.point.accuracy == max(p.accuracy for p in affordable)
+    assert selection.rule == "most accurate frontier point with cost <= $0.5 per 1k queries"
+
+    broke = select_policy(frontier, [router, small, large], large, budget_per_1k_usd=0.01)
+
+    assert not broke.qualified and broke.point.variant == "large"
+    assert broke.reason == (
+        "no frontier point costs <= $0.01 per 1k queries (cheapest: $0.1); chose the baseline tier 'large'"
+    )
