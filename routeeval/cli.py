@@ -30,6 +30,36 @@ CONFIG_OPTION = typer.Option(
     Path("routeeval.toml"), "--config", "-c", help="Config file (tiers, replay, scoring, optimize)."
 )
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout instead of tables.")
+MAX_DROP_OPTION = typer.Option(
+    None, "--max-drop", help="Largest accuracy drop vs the baseline tolerated, 0-1 [default: 0.01]."
+)
+CONFIDENCE_OPTION = typer.Option(None, "--confidence", help="Confidence for the drop's upper bound [default: 0.95].")
+BUDGET_OPTION = typer.Option(
+    None, "--budget-per-1k", help="Instead: the most accurate policy costing at most this USD per 1,000 queries."
+)
+BASELINE_OPTION = typer.Option(None, "--baseline", help="Tier to compare against [default: the most accurate].")
+HOLDOUT_OPTION = typer.Option(
+    None, "--holdout-share", help="Hold out this share of rows (0-1) from selection; measure the policy on them."
+)
+ROUTERS_OPTION = typer.Option(None, "--router", help="Router to try (repeat the option); default: all in the config.")
+
+
+def _overrides(max_drop, confidence, budget, baseline, holdout_share, routers) -> dict:
+    if routers:
+        from routeeval.config import KNOWN_ROUTERS
+        from routeeval.errors import ConfigError
+
+        for router in routers:
+            if router not in KNOWN_ROUTERS:
+                raise ConfigError(f"unknown router '{router}'; choose from: {', '.join(KNOWN_ROUTERS)}.")
+    return {
+        "max_drop": max_drop,
+        "confidence": confidence,
+        "budget_per_1k_usd": budget,
+        "baseline": baseline,
+        "holdout_share": holdout_share,
+        "routers": list(routers) if routers else None,
+    }
 
 
 def handle_errors(command):
@@ -65,10 +95,16 @@ def run(
     max_cost: float | None = typer.Option(
         None, "--max-cost", help="Stop issuing new calls once spend (actual + in flight) would pass this USD."
     ),
+    max_drop: float | None = MAX_DROP_OPTION,
+    confidence: float | None = CONFIDENCE_OPTION,
+    budget_per_1k: float | None = BUDGET_OPTION,
+    baseline: str | None = BASELINE_OPTION,
+    holdout_share: float | None = HOLDOUT_OPTION,
+    router: list[str] | None = ROUTERS_OPTION,
     as_json: bool = JSON_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
-    """Replay EVALSET against every tier, score it, and write outcomes and a summary."""
+    """The whole loop: replay EVALSET against every tier, score, optimize, write the policy and report."""
     from routeeval.config import load_config
     from routeeval.evaluate import run_evaluation
     from routeeval.progress import RichReplayProgress
@@ -79,8 +115,15 @@ def run(
     def make_progress(label: str):
         return RichReplayProgress(label, simulated=settings.simulated) if show else None
 
+    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router)
     result = run_evaluation(
-        evalset, logs_path=logs, config=settings, out_dir=out, max_cost_usd=max_cost, progress=make_progress
+        evalset,
+        logs_path=logs,
+        config=settings,
+        out_dir=out,
+        max_cost_usd=max_cost,
+        progress=make_progress,
+        overrides=overrides,
     )
     if as_json:
         typer.echo(json.dumps(result.summary, indent=2))
@@ -88,6 +131,56 @@ def run(
     from routeeval.report.terminal import render_run
 
     render_run(result, _console())
+
+
+@app.command()
+@handle_errors
+def optimize(
+    outcomes: Path = typer.Argument(..., help="Outcomes Parquet (from `run` or `import`)."),
+    out: Path | None = typer.Option(None, "--out", help="Run folder [default: reports/<outcomes>-<UTC time>]."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Config for [optimize] settings and tier prices (optional)."
+    ),
+    max_drop: float | None = MAX_DROP_OPTION,
+    confidence: float | None = CONFIDENCE_OPTION,
+    budget_per_1k: float | None = BUDGET_OPTION,
+    baseline: str | None = BASELINE_OPTION,
+    holdout_share: float | None = HOLDOUT_OPTION,
+    router: list[str] | None = ROUTERS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The optimizer half on an existing outcomes table: frontier, selection, policy.json, summary.json."""
+    from routeeval.config import load_config
+    from routeeval.evaluate import optimize_file
+
+    settings = load_config(config) if config is not None else None
+    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router)
+    result = optimize_file(outcomes, config=settings, out_dir=out, overrides=overrides)
+    if as_json:
+        typer.echo(json.dumps(result.summary, indent=2))
+        return
+    from routeeval.report.terminal import render_run
+
+    render_run(result, _console())
+
+
+@app.command()
+@handle_errors
+def route(
+    policy: Path = typer.Argument(..., help="A policy.json written by `run` or `optimize`."),
+    text: str = typer.Argument(..., help="The query to route."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """One runtime decision for TEXT under POLICY, exactly as production would make it."""
+    from routeeval.policy import load_router
+
+    decision = load_router(policy).route(text)
+    if as_json:
+        from dataclasses import asdict
+
+        typer.echo(json.dumps(asdict(decision), indent=2))
+        return
+    typer.echo(f"{decision.tier} ({decision.model})  score={decision.score}  {decision.reason}")
 
 
 @app.command("import")

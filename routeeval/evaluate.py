@@ -15,7 +15,7 @@ from pathlib import Path
 from routeeval import __version__
 from routeeval import columns as C
 from routeeval.cache import ResponseCache
-from routeeval.config import Config, Tier, load_config
+from routeeval.config import Config, OptimizeConfig, Tier, load_config
 from routeeval.data import EvalSet, LogSet, Query, load_eval_set, load_logs
 from routeeval.errors import ConfigError, DataError
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
@@ -35,6 +35,7 @@ class RunResult:
     replay: ReplayReport
     judge_replay: ReplayReport | None = None
     notes: list[str] = field(default_factory=list)
+    policy_path: Path | None = None
 
     @property
     def simulated(self) -> bool:
@@ -55,7 +56,7 @@ def run_evaluation(
     out_dir: str | Path | None = None,
     max_cost_usd: float | None = None,
     progress: ProgressFactory | None = None,
-    completion_fn=None,
+    overrides: dict | None = None,
 ) -> RunResult:
     """Replay an eval set (and optional logs) against every tier and write scored outcomes."""
     config = config or load_config(config_path)
@@ -65,6 +66,7 @@ def run_evaluation(
     eval_set = load_eval_set(evalset_path)
     log_set = load_logs(logs_path) if logs_path is not None else None
     scorers = _row_scorers(eval_set, config)
+    settings = _optimize_settings(config.optimize, overrides or {})
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
     progress = progress or (lambda _label: None)
 
@@ -80,31 +82,152 @@ def run_evaluation(
         records = [_record(q, result, score, spec) for q, result, _s, score, spec in _flatten(scored)]
         if log_set is not None:
             records += _score_log_rows(log_set, config, by_key)
+        llm_calls = None
+        if "llm" in settings.routers:
+            llm_calls = _run_llm_router(eval_set, config, settings, prices, cache, progress)
 
     from routeeval.outcomes import outcomes_frame, write_outcomes
-    from routeeval.stats import summarize_tiers
 
     frame = outcomes_frame(records)
-    simulated = config.simulated
+    tier_entries = [_tier_entry(t, prices[t.name]) for t in config.tiers]
     metadata = {
         "version": __version__,
-        "simulated": simulated,
+        "simulated": json.dumps(config.simulated),
         "cost_map_version": cost_map_version(),
         "evalset_sha256": eval_set.sha256,
+        "evalset_path": str(eval_set.path),
+        "tiers": json.dumps(tier_entries),
     }
     outcomes_path = write_outcomes(frame, out_dir / "outcomes.parquet", metadata)
-    tier_names = [t.name for t in config.tiers]
-    single_tiers = summarize_tiers(frame, tier_names, config.optimize.confidence, source=C.SOURCE_EVAL)
-    summary = _summary(config, prices, eval_set, log_set, frame, single_tiers, report, judge_report)
-    summary_path = out_dir / "summary.json"
-    summary_path.write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report)
     notes = []
     if report.stopped_by_budget:
         notes.append(
             f"stopped issuing calls at ${report.spent_usd:.4f} of the ${report.budget_usd:.4f} budget; "
             f"{report.skipped_budget} calls were not made and are recorded as errors."
         )
-    return RunResult(out_dir, outcomes_path, summary_path, summary, report, judge_report, notes)
+    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls)
+    summary_path = _write_summary(summary, out_dir)
+    return RunResult(out_dir, outcomes_path, summary_path, summary, report, judge_report, notes, result.policy_path)
+
+
+def optimize_file(
+    outcomes_path: str | Path,
+    *,
+    config: Config | None = None,
+    out_dir: str | Path | None = None,
+    overrides: dict | None = None,
+) -> RunResult:
+    """`routeeval optimize`: the optimizer half on an existing outcomes table (replayed or imported)."""
+    from routeeval.outcomes import read_outcomes, read_outcomes_metadata
+
+    frame = read_outcomes(outcomes_path)
+    metadata = read_outcomes_metadata(outcomes_path)
+    tier_entries = _tiers_from(frame, metadata, config)
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir(outcomes_path)
+    base = config.optimize if config is not None else OptimizeConfig()
+    settings = _optimize_settings(base, overrides or {})
+    simulated = any(t.get("simulated") for t in tier_entries)
+    names = [t["name"] for t in tier_entries]
+    from routeeval.stats import summarize_tiers
+
+    eval_rows = frame[frame[C.SOURCE].fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
+    summary = {
+        "routeeval_version": __version__,
+        "created_at": _now(),
+        "simulated": simulated,
+        "cost_map_version": metadata.get("cost_map_version"),
+        "outcomes": {"path": str(outcomes_path), "rows": len(frame)},
+        "evalset": {
+            "path": metadata.get("evalset_path") or metadata.get("dataset") or str(outcomes_path),
+            "sha256": metadata.get("evalset_sha256"),
+            "rows": int(eval_rows[C.ROW_ID].nunique()),
+        },
+        "tiers": tier_entries,
+        "single_tiers": summarize_tiers(frame, names, settings.confidence, source=C.SOURCE_EVAL),
+    }
+    notes: list[str] = []
+    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, None)
+    summary_path = _write_summary(summary, out_dir)
+    return RunResult(out_dir, Path(outcomes_path), summary_path, summary, None, None, notes, result.policy_path)
+
+
+def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls):
+    """Run the optimizer and merge its frontier, metrics, chosen point and hold-out into ``summary``."""
+    from routeeval.optimize import optimize_outcomes
+
+    provenance = {
+        "evalset_sha256": summary["evalset"]["sha256"],
+        "rows": summary["evalset"]["rows"],
+        "cost_map_version": summary.get("cost_map_version"),
+        "simulated": summary.get("simulated"),
+    }
+    result = optimize_outcomes(
+        frame,
+        tiers=tier_entries,
+        settings=settings,
+        provenance=provenance,
+        out_dir=out_dir,
+        llm_calls=llm_calls,
+        where=str(summary.get("outcomes", {}).get("path", "outcomes")),
+    )
+    summary.update(result.summary)
+    summary["policy_path"] = str(result.policy_path) if result.policy_path else None
+    notes += result.notes
+    summary["notes"] = list(notes)
+    return result
+
+
+def _write_summary(summary: dict, out_dir: Path) -> Path:
+    path = Path(out_dir) / "summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _optimize_settings(base: OptimizeConfig, overrides: dict) -> OptimizeConfig:
+    from dataclasses import replace
+
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if "routers" in values:
+        values["routers"] = tuple(values["routers"])
+    settings = replace(base, **values)
+    if not 0 < settings.confidence < 1:
+        raise ConfigError(f"--confidence must be between 0 and 1, got {settings.confidence:g}.")
+    if settings.max_drop < 0:
+        raise ConfigError(f"--max-drop must be 0 or more, got {settings.max_drop:g}.")
+    return settings
+
+
+def _tiers_from(frame, metadata: dict, config: Config | None) -> list[dict]:
+    """Tier entries, cheapest first: from the run that wrote the outcomes, the config, or the data."""
+    present = [str(t) for t in frame[C.TIER].dropna().unique()]
+    if "tiers" in metadata:
+        stored = json.loads(metadata["tiers"])
+        if stored and isinstance(stored[0], dict):
+            return [t for t in stored if t["name"] in present]
+        ordered = [str(t) for t in stored if str(t) in present]
+    elif config is not None and {t.name for t in config.tiers} >= set(present):
+        prices = price_tiers(config.tiers)
+        return [_tier_entry(t, prices[t.name]) for t in config.tiers if t.name in present]
+    else:
+        means = frame.groupby(C.TIER)[C.COST_USD].mean().sort_values(kind="stable")
+        ordered = [str(t) for t in means.index]
+    return [
+        {
+            "name": name,
+            "model": name,
+            "price_in_per_mtok": None,
+            "price_out_per_mtok": None,
+            "price_source": "outcomes (cost per call as recorded)",
+            "simulated": False,
+        }
+        for name in ordered
+    ]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def build_requests(eval_set: EvalSet, log_set: LogSet | None, tiers: tuple[Tier, ...]) -> list[CallRequest]:
@@ -211,6 +334,32 @@ def _run_judge(judge_rows, eval_set, config, prices, cache, progress, report) ->
     return judge_report
 
 
+def _run_llm_router(eval_set, config, settings, prices, cache, progress):
+    """Ask the llm router's tier to triage every eval row (cached like any call)."""
+    from routeeval.optimize import LLMRouterCalls
+    from routeeval.routers import LLMRouter
+
+    names = [t.name for t in config.tiers]
+    router = LLMRouter(tiers=tuple(names), classifier_tier=settings.llm_router_tier or names[0])
+    router.fit(intents=[row.intent for row in eval_set.rows])
+    tier = config.tier(router.classifier_tier_)
+    requests = []
+    for row in eval_set.rows:
+        sim_row = None
+        if tier.simulated and row.label in ("easy", "hard"):
+            # A simulated triage model knows the row's label as often as its skill allows.
+            other = "hard" if row.label == "easy" else "easy"
+            sim_row = SimRow(reference=row.label, wrong_answer=other, label=row.label)
+        requests.append(CallRequest(row.row_id, tier, router.request(row.input_value), sim_row))
+    report = replay_calls(requests, prices, config.replay, cache, progress=progress("llm router"))
+    return LLMRouterCalls(
+        router=router,
+        answers={r.row_id: r.response for r in report.results},
+        cost_usd={r.row_id: r.cost_usd for r in report.results if r.ok},
+        latency_ms={r.row_id: r.latency_ms for r in report.results if r.ok},
+    )
+
+
 def _score_log_rows(log_set: LogSet, config: Config, by_key) -> list[dict]:
     """Log rows have no gold: score agreement with the strongest tier's (or production's) answer."""
     scorer = _make_scorer(config.scoring.scorer, config)
@@ -264,14 +413,16 @@ def _record(query: Query, result: CallResult, score, spec: str, source: str = C.
     }
 
 
-def _summary(config, prices, eval_set, log_set, frame, single_tiers, report, judge_report) -> dict:
+def _summary(config, prices, eval_set, log_set, frame, report, judge_report) -> dict:
     from routeeval.stats import summarize_tiers
 
+    tier_names = [t.name for t in config.tiers]
+    single_tiers = summarize_tiers(frame, tier_names, config.optimize.confidence, source=C.SOURCE_EVAL)
     baseline_name = config.optimize.baseline or _most_accurate(single_tiers)
     baseline = next((t for t in single_tiers if t["tier"] == baseline_name), None)
     summary = {
         "routeeval_version": __version__,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_at": _now(),
         "simulated": config.simulated,
         "cost_map_version": cost_map_version(),
         "evalset": {"path": str(eval_set.path), "sha256": eval_set.sha256, "rows": len(eval_set.rows)},

@@ -140,9 +140,10 @@ def test_cache_stats_and_clear(demo_config):
     _run("run", DATA / "mini_eval.jsonl", "--out", "out", "--no-progress")
     stats = _run("cache", "stats", "--json")
     assert stats.exit_code == 0
-    assert json.loads(stats.stdout)["entries"] == 36
+    # 12 rows x 3 tiers, plus the llm router's 12 triage calls
+    assert json.loads(stats.stdout)["entries"] == 48
     cleared = _run("cache", "clear", "--yes")
-    assert cleared.stdout == "cleared 36 cached responses from .routeeval/cache.sqlite\n"
+    assert cleared.stdout == "cleared 48 cached responses from .routeeval/cache.sqlite\n"
     assert json.loads(_run("cache", "stats", "--json").stdout)["entries"] == 0
 
 

@@ -1,0 +1,572 @@
+"""The optimizer half: outcomes -> out-of-fold router scores -> sweeps -> frontier -> selection -> policy.
+
+Learned routers are judged only on out-of-fold scores (seeded K-fold cross-fitting); the router that
+is exported is refit on every selection row. With a hold-out (a ``split`` column with ``test`` rows,
+or ``holdout_share``), selection never sees the held-out rows and the chosen policy is measured on
+them afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from routeeval.config import OptimizeConfig
+from routeeval.errors import ConfigError, DataError
+from routeeval.policy import build_policy, write_policy
+from routeeval.routers import (
+    CascadeRouter,
+    ClassifierRouter,
+    KnnRouter,
+    RouterData,
+    StaticRouter,
+    cascade_options,
+    cross_fit,
+    oracle_choice,
+    pivot_outcomes,
+    walk_cascade,
+)
+from routeeval.runtime import Router
+from routeeval.sweep import (
+    Candidate,
+    OperatingPoint,
+    aiq,
+    apgr,
+    complete_point,
+    cpt,
+    evaluate_fixed,
+    paired_bootstrap,
+    pareto_frontier,
+    select_policy,
+    single_tier_candidates,
+    sweep_candidate,
+    zero_router_hull,
+)
+
+LEARNED = ("classifier", "knn", "cascade")
+_MIN_ROWS_FOR_LEARNING = 20
+
+
+@dataclass
+class LLMRouterCalls:
+    """The llm router's answers for each row (by row id), and the cost and latency of asking."""
+
+    router: object  # a fitted routeeval.routers.LLMRouter
+    answers: dict[str, str | None]
+    cost_usd: dict[str, float]
+    latency_ms: dict[str, float]
+
+
+@dataclass
+class OptimizeResult:
+    summary: dict  # frontier, metrics, chosen, holdout, baseline: the optimizer's part of summary.json
+    policy: dict
+    policy_path: Path | None
+    notes: list[str] = field(default_factory=list)
+    frontier: list[OperatingPoint] = field(default_factory=list)
+    points: list[OperatingPoint] = field(default_factory=list)
+
+
+def optimize_outcomes(
+    frame,
+    *,
+    tiers: list[dict],
+    settings: OptimizeConfig,
+    provenance: dict | None = None,
+    out_dir: str | Path | None = None,
+    llm_calls: LLMRouterCalls | None = None,
+    where: str = "outcomes",
+) -> OptimizeResult:
+    """Fit and sweep every configured router on the eval rows of ``frame``; select and export a policy.
+
+    ``tiers``: ``{name, model, price_in_per_mtok, price_out_per_mtok}`` dicts, cheapest first.
+    """
+    tier_names = [t["name"] for t in tiers]
+    data = pivot_outcomes(frame, tier_names)
+    if data.n_rows < 2:
+        raise DataError(where, f"has {data.n_rows} eval rows; the optimizer needs at least 2")
+    notes: list[str] = []
+    select_rows, test_rows = _holdout_split(data, settings)
+    train = data.subset(select_rows)
+    baseline_name = settings.baseline or _most_accurate(train, tier_names)
+    if baseline_name not in tier_names:
+        raise ConfigError(f"unknown baseline tier '{baseline_name}'; choose from: {', '.join(tier_names)}.")
+
+    builders = _Builders(train, settings, notes, llm_calls)
+    singles = single_tier_candidates(tier_names, train.score, train.cost_usd, train.latency_ms)
+    candidates: list[Candidate] = list(singles)
+    for router in settings.routers:
+        candidates += builders.build(router)
+
+    points: list[OperatingPoint] = []
+    for candidate in candidates:
+        points += sweep_candidate(candidate)
+    frontier = pareto_frontier(points)
+    baseline = singles[tier_names.index(baseline_name)]
+    selection = select_policy(
+        frontier,
+        candidates,
+        baseline,
+        max_drop=settings.max_drop,
+        confidence=settings.confidence,
+        budget_per_1k_usd=settings.budget_per_1k_usd,
+        n_resamples=settings.bootstrap,
+        seed=settings.seed,
+    )
+    if not selection.qualified:
+        notes.append(selection.reason)
+
+    by_key = {(c.router, c.variant): c for c in candidates}
+    chosen_candidate = by_key[(selection.point.router, selection.point.variant)]
+    chosen = complete_point(chosen_candidate, selection.point, settings.confidence)
+    exported = builders.export(chosen, chosen_candidate)
+
+    single_points = [complete_point(c, evaluate_fixed(c), settings.confidence) for c in singles]
+    oracle = _oracle_point(train, settings.confidence)
+    summary = {
+        "baseline": _baseline_entry(single_points[tier_names.index(baseline_name)]),
+        "frontier": [
+            _point_entry(complete_point(by_key[(p.router, p.variant)], p, settings.confidence)) for p in frontier
+        ],
+        "oracle": _point_entry(oracle),
+        "zero_router": [{"cost_per_1k_usd": c, "accuracy": a} for c, a in _zero_hull(single_points)],
+        "metrics": _metrics(points, single_points, tier_names),
+        "chosen": _chosen_entry(chosen, selection),
+        "selection": {
+            "rule": selection.rule,
+            "reason": selection.reason,
+            "qualified": selection.qualified,
+            "rows": train.n_rows,
+            "max_drop": settings.max_drop,
+            "confidence": settings.confidence,
+            "budget_per_1k_usd": settings.budget_per_1k_usd,
+        },
+        "routers": sorted({c.router for c in candidates if c.router != "tier"}),
+        "holdout": None,
+    }
+
+    router_obj, kind, knob = exported
+    guards = {
+        "fallback_tier": baseline_name,
+        "daily_cost_ceiling_usd": settings.daily_cost_ceiling_usd,
+        "max_escalations": settings.max_escalations,
+    }
+    expected = {k: summary["chosen"][k] for k in ("accuracy", "accuracy_ci", "accuracy_drop", "accuracy_drop_ci")}
+    expected.update(
+        cost_per_1k_usd=summary["chosen"]["cost_per_1k_usd"],
+        savings_share=summary["chosen"]["savings_share"],
+        tier_share=summary["chosen"]["tier_share"],
+        router=chosen.router,
+        variant=chosen.variant,
+    )
+    provenance = {**(provenance or {}), "selection_rule": selection.rule, "rows": train.n_rows}
+    policy = build_policy(router_obj, kind, knob, tiers, guards=guards, expected=expected, provenance=provenance)
+    summary["chosen"]["policy_kind"] = kind
+    summary["chosen"]["policy_knob"] = knob
+    summary["chosen"]["runtime_parity_share"] = _parity(router_obj, kind, knob, train, policy)
+
+    if test_rows is not None and test_rows.size:
+        summary["holdout"] = _holdout(data.subset(test_rows), policy, kind, baseline_name, tier_names, settings)
+
+    policy_path = None
+    if out_dir is not None:
+        policy_path = write_policy(policy, Path(out_dir) / "policy.json")
+    return OptimizeResult(summary, policy, policy_path, notes, frontier, points)
+
+
+# ------------------------------------------------------------------------------------- candidates
+
+
+class _Builders:
+    """Builds each router's out-of-fold candidates, and refits the chosen one for export."""
+
+    def __init__(self, data: RouterData, settings: OptimizeConfig, notes: list[str], llm_calls):
+        self.data = data
+        self.settings = settings
+        self.notes = notes
+        self.llm_calls = llm_calls
+        self.tiers = list(data.tiers)
+        self.folds = min(settings.folds, data.n_rows)
+
+    def build(self, router: str) -> list[Candidate]:
+        if len(self.tiers) < 2:
+            note = "only one tier: there is nothing to route, so no router was fit"
+            if note not in self.notes:
+                self.notes.append(note)
+            return []
+        if router in LEARNED and self.data.n_rows < max(_MIN_ROWS_FOR_LEARNING, self.folds):
+            self.notes.append(f"{router} router skipped: {self.data.n_rows} rows are too few to cross-fit")
+            return []
+        return getattr(self, f"_build_{router}")()
+
+    def _factory(self, router: str) -> Callable:
+        seed = self.settings.seed
+        if router == "classifier":
+            return lambda: ClassifierRouter(tiers=tuple(self.tiers), random_state=seed)
+        if router == "knn":
+            return lambda: KnnRouter(tiers=tuple(self.tiers))
+        return lambda: CascadeRouter(
+            tiers=tuple(self.tiers), max_escalations=self.settings.max_escalations, random_state=seed
+        )
+
+    def _scored(self, router: str):
+        data = self.data
+        return cross_fit(
+            self._factory(router),
+            data.inputs,
+            data.score,
+            folds=self.folds,
+            random_state=self.settings.seed,
+            fit_params={"cost_usd": data.cost_usd},
+        )
+
+    def _probability_candidates(self, router: str) -> list[Candidate]:
+        data = self.data
+        probability = self._scored(router)
+        common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
+        return [
+            Candidate(router, "threshold", accept=probability, **common),
+            Candidate(router, "utility", utility_prob=probability, **common),
+        ]
+
+    def _build_classifier(self) -> list[Candidate]:
+        return self._probability_candidates("classifier")
+
+    def _build_knn(self) -> list[Candidate]:
+        return self._probability_candidates("knn")
+
+    def _build_static(self) -> list[Candidate]:
+        router = self._static_router().fit()
+        data = self.data
+        accept = router.accept_scores(data.inputs)
+        return [Candidate("static", "length", self.tiers, data.score, data.cost_usd, data.latency_ms, accept=accept)]
+
+    def _static_router(self) -> StaticRouter:
+        return StaticRouter(tiers=tuple(self.tiers), rules=tuple(self.settings.static_rules))
+
+    def _build_cascade(self) -> list[Candidate]:
+        data = self.data
+        hints = {"responses": data.responses, "logprob_mean": data.logprob_mean}
+        confidence = cross_fit(
+            self._factory("cascade"),
+            data.inputs,
+            data.score,
+            folds=self.folds,
+            random_state=self.settings.seed,
+            fit_params=hints,
+            predict_params=hints,
+        )
+        candidates = []
+        for order in self._cascade_orders():
+            cap = min(self.settings.max_escalations, len(order) - 1)
+            options = cascade_options(confidence, data.score, data.cost_usd, data.latency_ms, order, cap, self.tiers)
+            variant = ">".join(self.tiers[t] for t in order)
+            candidates.append(Candidate("cascade", variant, **options))
+        return candidates
+
+    def _cascade_orders(self) -> list[list[int]]:
+        """Each cheaper tier escalating to the strongest, and (up to 4 tiers) the full chain."""
+        last = len(self.tiers) - 1
+        orders = [[t, last] for t in range(last)]
+        if 2 < len(self.tiers) <= 4:
+            orders.append(list(range(len(self.tiers))))
+        return orders
+
+    def _build_llm(self) -> list[Candidate]:
+        calls = self.llm_calls
+        if calls is None:
+            self.notes.append(
+                "llm router skipped: it needs model calls; `routeeval run` makes them, `optimize` on a table cannot"
+            )
+            return []
+        data = self.data
+        answers = [calls.answers.get(row_id) for row_id in data.row_ids]
+        fixed = calls.router.decide(answers)
+        extra_cost = np.array([calls.cost_usd.get(r, np.nan) for r in data.row_ids])[:, None]
+        extra_latency = np.array([calls.latency_ms.get(r, np.nan) for r in data.row_ids])[:, None]
+        return [
+            Candidate(
+                "llm",
+                calls.router.classifier_tier_,
+                self.tiers,
+                data.score,
+                data.cost_usd + np.nan_to_num(extra_cost),
+                data.latency_ms + np.nan_to_num(extra_latency),
+                fixed=fixed,
+            )
+        ]
+
+    def export(self, point: OperatingPoint, candidate: Candidate):
+        """(fitted router or policy section, kind, knob) for the chosen point, refit on every selection row."""
+        data = self.data
+        router = point.router
+        if router == "tier":
+            index = self.tiers.index(point.variant)
+            static = StaticRouter(tiers=tuple(self.tiers), default_tier=self.tiers[index], long_tier=self.tiers[-1])
+            return static.fit(), "static", {"length_cutoff_chars": None}
+        if router == "static":
+            return self._static_router().fit(), "static", StaticRouter.knob_from_threshold(point.knob)
+        if router in ("classifier", "knn"):
+            fitted = self._factory(router)().fit(data.inputs, data.score, cost_usd=data.cost_usd)
+            if point.rule == "threshold":
+                return fitted, router, {"rule": "threshold", "threshold": _finite(point.knob)}
+            return fitted, router, {"rule": "utility", "lambda": _finite(point.knob)}
+        if router == "cascade":
+            order = point.variant.split(">")
+            fitted = CascadeRouter(
+                tiers=tuple(self.tiers),
+                order=tuple(order),
+                max_escalations=self.settings.max_escalations,
+                random_state=self.settings.seed,
+            ).fit(data.inputs, data.score, responses=data.responses, logprob_mean=data.logprob_mean)
+            return fitted, "cascade", {"threshold": _finite(point.knob)}
+        if router == "llm":
+            return self.llm_calls.router, "llm", {}
+        raise ValueError(f"cannot export router {router!r}")
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _holdout_split(data: RouterData, settings: OptimizeConfig):
+    """(selection rows, held-out rows or None): the ``split`` column wins over ``holdout_share``."""
+    splits = np.array([s if isinstance(s, str) else "" for s in data.splits]) if data.splits else None
+    if splits is not None and (splits == "test").any() and (splits != "test").any():
+        return np.flatnonzero(splits != "test"), np.flatnonzero(splits == "test")
+    share = settings.holdout_share
+    if share:
+        if not 0 < share < 1:
+            raise ConfigError(f"holdout share must be between 0 and 1, got {share:g}.")
+        order = np.random.default_rng(settings.seed).permutation(data.n_rows)
+        n_test = max(1, int(round(share * data.n_rows)))
+        return np.sort(order[n_test:]), np.sort(order[:n_test])
+    return np.arange(data.n_rows), None
+
+
+def _most_accurate(data: RouterData, tier_names: list[str]) -> str:
+    means = [
+        np.nanmean(data.score[:, t]) if np.isfinite(data.score[:, t]).any() else -1.0 for t in range(len(tier_names))
+    ]
+    costs = [
+        np.nanmean(data.cost_usd[:, t]) if np.isfinite(data.cost_usd[:, t]).any() else math.inf
+        for t in range(len(tier_names))
+    ]
+    best = max(range(len(tier_names)), key=lambda t: (round(means[t], 12), -costs[t]))
+    return tier_names[best]
+
+
+def _oracle_point(data: RouterData, confidence: float) -> OperatingPoint:
+    fixed = oracle_choice(data.correct(), data.cost_usd)
+    candidate = Candidate(
+        "oracle", "cheapest correct", data.tiers, data.score, data.cost_usd, data.latency_ms, fixed=fixed
+    )
+    return complete_point(candidate, evaluate_fixed(candidate), confidence)
+
+
+def _zero_hull(single_points: list[OperatingPoint]) -> list[tuple[float, float]]:
+    return zero_router_hull([(p.cost_per_1k_usd, p.accuracy) for p in single_points])
+
+
+def _metrics(points: list[OperatingPoint], single_points: list[OperatingPoint], tier_names: list[str]) -> dict:
+    """AIQ per router (RouterBench) and, for two tiers, APGR and CPT (RouteLLM)."""
+    costs = [p.cost_per_1k_usd for p in single_points]
+    cost_range = (min(costs), max(costs))
+    hull = _zero_hull(single_points)
+    by_router: dict[str, list[OperatingPoint]] = {}
+    for point in points:
+        if point.router != "tier":
+            by_router.setdefault(point.router, []).append(point)
+    metrics: dict = {
+        "aiq": {
+            r: _clean(
+                aiq(
+                    [p.cost_per_1k_usd for p in ps] + costs,
+                    [p.accuracy for p in ps] + [s.accuracy for s in single_points],
+                    cost_range,
+                )
+            )
+            for r, ps in sorted(by_router.items())
+        },
+        "zero_router_aiq": _clean(aiq([c for c, _ in hull], [a for _, a in hull], cost_range)),
+        "apgr": {},
+        "apgr_fine": {},
+        "cpt50": {},
+        "cpt80": {},
+        "cpt50_usd_per_1k": {},
+        "cpt80_usd_per_1k": {},
+    }
+    if len(tier_names) == 2:
+        weak, strong = single_points[0].accuracy, single_points[1].accuracy
+        for router, ps in sorted(by_router.items()):
+            share = [p.tier_share.get(tier_names[1], 0.0) for p in ps] + [0.0, 1.0]
+            dollars = [p.cost_per_1k_usd for p in ps] + costs
+            accuracy = [p.accuracy for p in ps] + [weak, strong]
+            metrics["apgr"][router] = _clean(apgr(share, accuracy, weak, strong, grid="quantile11"))
+            metrics["apgr_fine"][router] = _clean(apgr(share, accuracy, weak, strong, grid="fine"))
+            metrics["cpt50"][router] = _clean(cpt(share, accuracy, weak, strong, 0.5))
+            metrics["cpt80"][router] = _clean(cpt(share, accuracy, weak, strong, 0.8))
+            metrics["cpt50_usd_per_1k"][router] = _clean(cpt(dollars, accuracy, weak, strong, 0.5))
+            metrics["cpt80_usd_per_1k"][router] = _clean(cpt(dollars, accuracy, weak, strong, 0.8))
+    return metrics
+
+
+def _point_entry(point: OperatingPoint) -> dict:
+    return {
+        "router": point.router,
+        "variant": point.variant,
+        "rule": point.rule,
+        "knob": _clean(point.knob) if point.knob is not None else None,
+        "accuracy": _clean(point.accuracy),
+        "accuracy_ci": [_clean(v) for v in point.accuracy_ci] if point.accuracy_ci else None,
+        "cost_per_1k_usd": _clean(point.cost_per_1k_usd),
+        "tier_share": {k: _clean(v) for k, v in point.tier_share.items()},
+        "latency_p50_ms": _clean(point.latency_p50_ms),
+        "latency_p95_ms": _clean(point.latency_p95_ms),
+    }
+
+
+def _baseline_entry(point: OperatingPoint) -> dict:
+    return {
+        "tier": point.variant,
+        "accuracy": _clean(point.accuracy),
+        "accuracy_ci": [_clean(v) for v in point.accuracy_ci],
+        "cost_per_1k_usd": _clean(point.cost_per_1k_usd),
+    }
+
+
+def _chosen_entry(point: OperatingPoint, selection) -> dict:
+    boot = selection.bootstrap
+    entry = _point_entry(point)
+    drop = boot["accuracy_drop"]
+    entry.update(
+        accuracy_ci=[_clean(boot["accuracy"][1]), _clean(boot["accuracy"][2])],
+        accuracy_drop=_clean(drop[0]),
+        accuracy_drop_ci=[_clean(drop[1]), _clean(drop[2])],
+        accuracy_drop_upper=_clean(boot["accuracy_drop_upper"]),
+        cost_per_1k_usd_ci=[_clean(boot["cost_per_1k_usd"][1]), _clean(boot["cost_per_1k_usd"][2])],
+        qualified=selection.qualified,
+    )
+    savings = boot.get("savings_share")
+    if savings is not None:
+        entry.update(savings_share=_clean(savings[0]), savings_share_ci=[_clean(savings[1]), _clean(savings[2])])
+    else:
+        base = selection.baseline.cost_per_1k_usd
+        entry.update(savings_share=_clean(1 - point.cost_per_1k_usd / base) if base else None, savings_share_ci=None)
+    return entry
+
+
+def _route_rows(policy: dict, kind: str, data: RouterData) -> tuple[np.ndarray, np.ndarray]:
+    """What the runtime decides on each row: (final tier index, tiers tried), through runtime.Router."""
+    runtime = Router.load(policy)
+    index = {name: i for i, name in enumerate(data.tiers)}
+    finals, tried = [], []
+    for row, query in enumerate(data.inputs):
+        if kind == "cascade":
+            decision = runtime.route(query)
+            steps = 1
+            while True:
+                tier = index[decision.tier]
+                mean_logprob = data.logprob_mean[row, tier]
+                escalate = runtime.should_escalate(
+                    decision.tier,
+                    logprobs=float(mean_logprob) if np.isfinite(mean_logprob) else None,
+                    response=data.responses[row, tier],
+                    query=query,
+                )
+                if escalate is None:
+                    break
+                decision, steps = escalate, steps + 1
+            finals.append(index[decision.tier])
+            tried.append(steps)
+        else:
+            decision = runtime.route(query)
+            finals.append(index[decision.tier])
+            tried.append(1)
+    return np.array(finals), np.array(tried)
+
+
+def _parity(router_obj, kind, knob, data: RouterData, exported_policy) -> float | None:
+    """Share of rows (up to 2,000) where the runtime's decision equals the refit router's."""
+    if exported_policy is None or kind == "llm":
+        return None
+    rows = np.arange(min(data.n_rows, 2000))
+    sample = data.subset(rows)
+    finals, _ = _route_rows(exported_policy, kind, sample)
+    offline = _offline_decisions(router_obj, kind, knob, sample)
+    return float((finals == offline).mean())
+
+
+def _offline_decisions(router_obj, kind, knob, data: RouterData) -> np.ndarray:
+    if kind == "cascade":
+        confidence = router_obj.predict_proba(data.inputs, responses=data.responses, logprob_mean=data.logprob_mean)
+        final, _ = walk_cascade(confidence, router_obj.order_, float(knob["threshold"]), router_obj.cap())
+        return final
+    return np.asarray(router_obj.decide(data.inputs, knob))
+
+
+def _holdout(test: RouterData, policy: dict, kind: str, baseline: str, tier_names: list[str], settings) -> dict:
+    """The exported policy measured on rows the selection never saw, against the baseline tier."""
+    rows = np.arange(test.n_rows)
+    if kind == "llm":
+        return {"rows": test.n_rows, "chosen": None, "note": "the llm router's hold-out needs its calls"}
+    finals, tried = _route_rows(policy, kind, test)
+    score = test.score[rows, finals]
+    if kind == "cascade":
+        order = policy["router"]["order"]
+        steps = [tier_names.index(t) for t in order]
+        cost = np.zeros(test.n_rows)
+        latency = np.zeros(test.n_rows)
+        for row in rows:
+            used = steps[: tried[row]]
+            cost[row] = np.nansum(test.cost_usd[row, used])
+            latency[row] = np.nansum(test.latency_ms[row, used])
+    else:
+        cost = test.cost_usd[rows, finals]
+        latency = test.latency_ms[rows, finals]
+    base = tier_names.index(baseline)
+    boot = paired_bootstrap(
+        score,
+        test.score[:, base],
+        cost,
+        baseline_cost=test.cost_usd[:, base],
+        n_resamples=settings.bootstrap,
+        confidence=settings.confidence,
+        seed=settings.seed,
+    )
+    share = {name: float(np.mean(finals == i)) for i, name in enumerate(tier_names)}
+    chosen = {
+        "accuracy": _clean(boot["accuracy"][0]),
+        "accuracy_ci": [_clean(boot["accuracy"][1]), _clean(boot["accuracy"][2])],
+        "accuracy_drop": _clean(boot["accuracy_drop"][0]),
+        "accuracy_drop_ci": [_clean(boot["accuracy_drop"][1]), _clean(boot["accuracy_drop"][2])],
+        "cost_per_1k_usd": _clean(boot["cost_per_1k_usd"][0]),
+        "savings_share": _clean(boot["savings_share"][0]) if "savings_share" in boot else None,
+        "savings_share_ci": [_clean(boot["savings_share"][1]), _clean(boot["savings_share"][2])]
+        if "savings_share" in boot
+        else None,
+        "tier_share": share,
+        "latency_p50_ms": _clean(float(np.nanquantile(latency, 0.5))),
+        "latency_p95_ms": _clean(float(np.nanquantile(latency, 0.95))),
+        "baseline_accuracy": _clean(float(np.nanmean(test.score[:, base]))),
+    }
+    return {"rows": test.n_rows, "chosen": chosen}
+
+
+def _finite(value: float) -> float:
+    """Knob values for JSON: +/-inf become the largest finite floats (same decisions on quantized scores)."""
+    if value is None or math.isnan(value):
+        return 0.0
+    if math.isinf(value):
+        return math.copysign(1e308, value)
+    return float(value)
+
+
+def _clean(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value

@@ -1,0 +1,49 @@
+"""Routers: each scores every query per tier (out-of-fold through ``cross_fit``) and exports a policy.
+
+| router | scores | knob | module |
+|---|---|---|---|
+| ``StaticRouter`` | rules as written, then a length cut-off | ``length_cutoff_chars`` | ``static`` |
+| ``ClassifierRouter`` | P(tier correct), logistic regression on TF-IDF | ``threshold`` or ``lambda`` | ``classifier`` |
+| ``KnnRouter`` | P(tier correct), nearest neighbours' outcomes | ``threshold`` or ``lambda`` | ``knn`` |
+| ``CascadeRouter`` | confidence in each tier's answer | ``threshold`` | ``cascade`` |
+| ``LLMRouter`` | a cheap tier's easy/hard answer | -- | ``llm`` |
+
+Baselines (single tier, random mix, oracle) are in ``baselines``. Importing this package imports
+neither numpy nor scikit-learn; they load when a router is fit.
+"""
+
+from routeeval.routers.base import cross_fit, feature_matrix
+from routeeval.routers.baselines import oracle_choice, random_mix_choice, single_tier_choice
+from routeeval.routers.cascade import CascadeRouter, cascade_options, walk_cascade
+from routeeval.routers.classifier import ClassifierRouter
+from routeeval.routers.data import RouterData, decode_input, pivot_outcomes
+from routeeval.routers.knn import KnnRouter
+from routeeval.routers.llm import LLMRouter
+from routeeval.routers.static import StaticRouter
+
+ROUTERS = {
+    "cascade": CascadeRouter,
+    "classifier": ClassifierRouter,
+    "knn": KnnRouter,
+    "llm": LLMRouter,
+    "static": StaticRouter,
+}
+
+__all__ = [
+    "ROUTERS",
+    "CascadeRouter",
+    "ClassifierRouter",
+    "KnnRouter",
+    "LLMRouter",
+    "RouterData",
+    "StaticRouter",
+    "cascade_options",
+    "cross_fit",
+    "decode_input",
+    "feature_matrix",
+    "oracle_choice",
+    "pivot_outcomes",
+    "random_mix_choice",
+    "single_tier_choice",
+    "walk_cascade",
+]

@@ -1,0 +1,181 @@
+"""What every router shares: scikit-learn style parameters, the feature matrix, cross-fitting.
+
+Routers follow scikit-learn's conventions without importing it at module level: ``__init__`` only
+stores its arguments, ``fit`` returns ``self``, learned state ends in ``_``, randomness comes only
+through ``random_state``. Scores are quantized exactly as the runtime quantizes them
+(:func:`routeeval.runtime.quantize`), so offline and runtime decisions agree even when a threshold
+sits exactly on an observed score.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from routeeval.runtime import QUANTUM, query_text
+
+
+class RouterBase:
+    """``get_params`` / ``set_params`` / ``repr`` from the ``__init__`` signature, as in scikit-learn."""
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [name for name in signature.parameters if name != "self"]
+
+    def get_params(self, deep: bool = False) -> dict:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> RouterBase:
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"unknown parameter '{name}' for {type(self).__name__}; valid: {', '.join(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = inspect.signature(type(self).__init__).parameters
+        changed = [
+            f"{name}={value!r}" for name, value in self.get_params().items() if value is not defaults[name].default
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _check_fitted(self, attribute: str) -> None:
+        if not hasattr(self, attribute):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+
+def tier_names(tiers, n_tiers: int) -> list[str]:
+    """The tier names a router was given, or "0", "1", ... when it was given none."""
+    if tiers is None:
+        return [str(i) for i in range(n_tiers)]
+    names = [str(t) for t in tiers]
+    if len(names) != n_tiers:
+        raise ValueError(f"got {len(names)} tier names for targets with {n_tiers} tiers")
+    return names
+
+
+def target_matrix(y, n_rows: int):
+    """n x T float array of correctness in {0, 1}, NaN where unknown (a failed call); scores >= 0.5 count as 1."""
+    import numpy as np
+
+    array = np.asarray(y, dtype=float)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.shape[0] != n_rows:
+        raise ValueError(f"targets have {array.shape[0]} rows for {n_rows} queries")
+    return np.where(np.isnan(array), np.nan, (array >= 0.5).astype(float))
+
+
+def feature_matrix(featurizer, queries, dense: bool = True):
+    """scipy CSR of ``featurizer.vector`` for each query: the numbers the runtime computes, by construction."""
+    import numpy as np
+    from scipy import sparse
+
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for number, query in enumerate(queries):
+        try:
+            text, turns = query_text(query)
+        except ValueError as exc:
+            raise ValueError(f"query {number}: {exc}") from None
+        ids, values = featurizer.vector(text, turns, dense=dense)
+        indices += ids
+        data += values
+        indptr.append(len(indices))
+    width = featurizer.n_features if dense and featurizer.dense else featurizer.n_tfidf
+    matrix = sparse.csr_matrix(
+        (np.asarray(data, dtype=float), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+        shape=(len(indptr) - 1, width),
+    )
+    matrix.sort_indices()
+    return matrix
+
+
+def quantize_array(values):
+    """numpy twin of :func:`routeeval.runtime.quantize`: the same IEEE operations, so the same bits."""
+    import numpy as np
+
+    return np.floor(np.asarray(values, dtype=float) * QUANTUM + 0.5) / QUANTUM
+
+
+def sigmoid_array(z):
+    """numpy twin of :func:`routeeval.runtime.sigmoid` (same two branches)."""
+    import numpy as np
+
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    positive = z >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-z[positive]))
+    e = np.exp(z[~positive])
+    out[~positive] = e / (1.0 + e)
+    return out
+
+
+def choose_tiers(scores, knob: dict, costs):
+    """Vectorised :func:`routeeval.runtime.choose_tier` over rows of an n x T score array."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    rule = knob.get("rule", "threshold")
+    if rule == "threshold":
+        passed = scores >= float(knob["threshold"])
+        return np.where(passed.any(axis=1), passed.argmax(axis=1), scores.shape[1] - 1)
+    if rule == "utility":
+        utilities = scores - float(knob["lambda"]) * np.asarray(costs, dtype=float)[None, :]
+        return utilities.argmax(axis=1)
+    raise ValueError(f"unknown rule {rule!r}; choose from: threshold, utility")
+
+
+def take_rows(values, index):
+    """Rows ``index`` of a list or an array."""
+    if isinstance(values, list | tuple):
+        return [values[i] for i in index]
+    return values[index]
+
+
+def cross_fit(
+    router_factory,
+    texts,
+    targets,
+    folds: int = 5,
+    random_state: int = 0,
+    fit_params: dict | None = None,
+    predict_params: dict | None = None,
+):
+    """Out-of-fold scores: each row's n x T scores come from a router fit on the other folds only.
+
+    ``router_factory()`` returns a fresh unfitted router; rows are split by a seeded, shuffled
+    K-fold. ``fit_params`` / ``predict_params`` map keyword names to per-row values (lists or arrays
+    with one entry per row, e.g. ``cost_usd`` or ``responses``) that are split with the rows. The
+    router you export is fit on all rows separately.
+    """
+    import numpy as np
+    from sklearn.model_selection import KFold
+
+    texts = list(texts)
+    n_rows = len(texts)
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2, got {folds}")
+    if n_rows < folds:
+        raise ValueError(f"{n_rows} rows cannot be split into {folds} folds")
+    fit_params = fit_params or {}
+    predict_params = predict_params or {}
+    out = None
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=random_state)
+    targets = np.asarray(targets, dtype=float)
+    for train, test in splitter.split(np.arange(n_rows)):
+        router = router_factory()
+        router.fit(
+            take_rows(texts, train),
+            targets[train],
+            **{name: take_rows(values, train) for name, values in fit_params.items()},
+        )
+        scores = router.predict_proba(
+            take_rows(texts, test), **{name: take_rows(values, test) for name, values in predict_params.items()}
+        )
+        if out is None:
+            out = np.full((n_rows, scores.shape[1]), np.nan)
+        out[test] = scores
+    return out

@@ -1,0 +1,228 @@
+"""Cascade router: try the cheapest tier first; accept its answer when confidence >= theta, else escalate.
+
+A tier's confidence is exp(mean token log-probability) when the outcomes carry log-probabilities
+for most of its rows, else a verifier: a logistic regression over features of the query and of
+the tier's answer, predicting that the answer is correct (fit out-of-fold through ``cross_fit``).
+A tier with neither signal gets its accuracy as a constant confidence.
+"""
+
+from __future__ import annotations
+
+from routeeval.routers.base import (
+    RouterBase,
+    feature_matrix,
+    quantize_array,
+    sigmoid_array,
+    target_matrix,
+    tier_names,
+)
+from routeeval.runtime import TextFeaturizer
+
+SOURCES = ("auto", "logprob", "verifier")
+
+
+class CascadeRouter(RouterBase):
+    """Confidence per (row, tier) and the escalation walk over ``order`` (tier names; default: all, as given)."""
+
+    def __init__(
+        self,
+        tiers: tuple[str, ...] | None = None,
+        order: tuple[str, ...] | None = None,
+        max_escalations: int = 2,
+        confidence: str = "auto",
+        min_logprob_share: float = 0.5,
+        C: float = 4.0,
+        featurizer: dict | None = None,
+        response_featurizer: dict | None = None,
+        max_iter: int = 1000,
+        random_state: int = 0,
+    ) -> None:
+        self.tiers = tiers
+        self.order = order
+        self.max_escalations = max_escalations
+        self.confidence = confidence
+        self.min_logprob_share = min_logprob_share
+        self.C = C
+        self.featurizer = featurizer
+        self.response_featurizer = response_featurizer
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X, y, responses=None, logprob_mean=None) -> CascadeRouter:
+        """``responses`` and ``logprob_mean``: n x T, the answer text and mean token logprob of each call."""
+        import numpy as np
+        from scipy import sparse
+        from sklearn.linear_model import LogisticRegression
+
+        if self.confidence not in SOURCES:
+            raise ValueError(f"confidence is {self.confidence!r}; choose from: {', '.join(SOURCES)}")
+        X = list(X)
+        targets = target_matrix(y, len(X))
+        n_rows, n_tiers = targets.shape
+        self.tiers_ = tier_names(self.tiers, n_tiers)
+        order = list(self.order) if self.order is not None else list(self.tiers_)
+        unknown = [name for name in order if name not in self.tiers_]
+        if unknown or not order:
+            raise ValueError(f"order names unknown tiers {unknown}; tiers are: {', '.join(self.tiers_)}")
+        self.order_ = [self.tiers_.index(name) for name in order]
+        logprobs = _matrix(logprob_mean, n_rows, n_tiers, float)
+        answers = _answers(responses, n_rows, n_tiers)
+
+        self.sources_ = []
+        self.constant_ = np.zeros(n_tiers)
+        for tier in range(n_tiers):
+            known = ~np.isnan(targets[:, tier])
+            share = float((~np.isnan(logprobs[known, tier])).mean()) if known.any() else 0.0
+            has_answers = any(isinstance(a, str) for a in answers[known, tier])
+            labels = targets[known, tier]
+            if self.confidence != "verifier" and share >= self.min_logprob_share and share > 0:
+                self.sources_.append("logprob")
+            elif self.confidence != "logprob" and has_answers and np.unique(labels).size == 2:
+                self.sources_.append("verifier")
+            else:
+                self.sources_.append("constant")
+                self.constant_[tier] = float(quantize_array(labels.mean() if labels.size else 0.0))
+
+        self.featurizer_ = None
+        self.response_featurizer_ = None
+        self.coef_ = {}
+        self.intercept_ = {}
+        verifier_tiers = [t for t, source in enumerate(self.sources_) if source == "verifier"]
+        if verifier_tiers:
+            self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
+            texts = [a for t in verifier_tiers for a in answers[:, t] if isinstance(a, str)]
+            self.response_featurizer_ = TextFeaturizer(**(self.response_featurizer or {})).fit(texts)
+            query_matrix = feature_matrix(self.featurizer_, X)
+            for tier in verifier_tiers:
+                usable = ~np.isnan(targets[:, tier]) & np.array([isinstance(a, str) for a in answers[:, tier]])
+                rows = np.flatnonzero(usable)
+                answer_matrix = feature_matrix(self.response_featurizer_, [answers[i, tier] for i in rows])
+                features = sparse.hstack([query_matrix[rows], answer_matrix], format="csr")
+                model = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
+                model.fit(features, targets[rows, tier])
+                self.coef_[tier] = model.coef_[0]
+                self.intercept_[tier] = float(model.intercept_[0])
+        return self
+
+    def predict_proba(self, X, responses=None, logprob_mean=None):
+        """n x T confidence that each tier's answer is correct, quantized like the runtime's; 0 without a signal."""
+        import numpy as np
+        from scipy import sparse
+
+        self._check_fitted("sources_")
+        X = list(X)
+        n_rows, n_tiers = len(X), len(self.tiers_)
+        logprobs = _matrix(logprob_mean, n_rows, n_tiers, float)
+        answers = _answers(responses, n_rows, n_tiers)
+        scores = np.zeros((n_rows, n_tiers))
+        query_matrix = None
+        for tier, source in enumerate(self.sources_):
+            if source == "constant":
+                scores[:, tier] = self.constant_[tier]
+            elif source == "logprob":
+                column = logprobs[:, tier]
+                with np.errstate(invalid="ignore"):
+                    values = quantize_array(np.exp(np.minimum(column, 0.0)))
+                scores[:, tier] = np.where(np.isnan(column), 0.0, values)
+            else:
+                if query_matrix is None:
+                    query_matrix = feature_matrix(self.featurizer_, X)
+                rows = np.flatnonzero([isinstance(a, str) for a in answers[:, tier]])
+                if rows.size == 0:
+                    continue
+                answer_matrix = feature_matrix(self.response_featurizer_, [answers[i, tier] for i in rows])
+                features = sparse.hstack([query_matrix[rows], answer_matrix], format="csr")
+                z = features @ self.coef_[tier] + self.intercept_[tier]
+                scores[rows, tier] = quantize_array(sigmoid_array(z))
+        return scores
+
+    def decide(self, X, knob: dict, responses=None, logprob_mean=None, max_escalations: int | None = None):
+        """(final tier index, number of tiers tried) per query when escalating below ``knob["threshold"]``."""
+
+        confidence = self.predict_proba(X, responses=responses, logprob_mean=logprob_mean)
+        return walk_cascade(confidence, self.order_, float(knob["threshold"]), self.cap(max_escalations))
+
+    def cap(self, max_escalations: int | None = None) -> int:
+        """Escalations allowed: the router's cap, the guard's (when given) and the order's length."""
+        caps = [self.max_escalations, len(self.order_) - 1]
+        if max_escalations is not None:
+            caps.append(max_escalations)
+        return max(0, min(caps))
+
+    def to_policy(self) -> dict:
+        self._check_fitted("sources_")
+        confidence = []
+        for tier, source in enumerate(self.sources_):
+            if source == "verifier":
+                entry = {"source": "verifier", "intercept": self.intercept_[tier], "coef": self.coef_[tier].tolist()}
+            elif source == "constant":
+                entry = {"source": "constant", "value": float(self.constant_[tier])}
+            else:
+                entry = {"source": "logprob"}
+            confidence.append(entry)
+        return {
+            "order": [self.tiers_[t] for t in self.order_],
+            "max_escalations": int(self.max_escalations),
+            "confidence": confidence,
+            "featurizer": self.featurizer_.to_dict() if self.featurizer_ else None,
+            "response_featurizer": self.response_featurizer_.to_dict() if self.response_featurizer_ else None,
+        }
+
+
+def walk_cascade(confidence, order: list[int], threshold: float, cap: int):
+    """(final tier, tiers tried) per row: stop at the first step whose confidence >= threshold, or at step ``cap``."""
+    import numpy as np
+
+    n_rows = confidence.shape[0]
+    final = np.full(n_rows, order[cap])
+    tried = np.full(n_rows, cap + 1)
+    for step in range(cap - 1, -1, -1):
+        accept = confidence[:, order[step]] >= threshold
+        final[accept] = order[step]
+        tried[accept] = step + 1
+    return final, tried
+
+
+def cascade_options(confidence, score, cost_usd, latency_ms, order: list[int], cap: int, tier_names: list[str]) -> dict:
+    """A cascade as sweep options: option k = "stop after trying order[0..k]" (k = 0..cap).
+
+    Returns keyword arguments for ``routeeval.sweep.Candidate``: ``options``, ``score`` (the last tried
+    tier's), ``cost`` and ``latency`` (summed over the tiers tried; a failed call adds nothing),
+    ``accept`` (the confidence in the tier at each step), ``tier_calls`` and ``tiers``. The sweep's
+    threshold rule on these is exactly :func:`walk_cascade`, and so the runtime's ``should_escalate``.
+    """
+    import numpy as np
+
+    steps = list(order[: cap + 1])
+    n_tiers = len(tier_names)
+    tier_calls = np.zeros((len(steps), n_tiers))
+    for k in range(len(steps)):
+        tier_calls[k, steps[: k + 1]] = 1.0
+    return {
+        "options": [">".join(tier_names[t] for t in steps[: k + 1]) for k in range(len(steps))],
+        "score": np.asarray(score, dtype=float)[:, steps],
+        "cost": np.nancumsum(np.asarray(cost_usd, dtype=float)[:, steps], axis=1),
+        "latency": np.nancumsum(np.asarray(latency_ms, dtype=float)[:, steps], axis=1),
+        "accept": np.asarray(confidence, dtype=float)[:, steps],
+        "tier_calls": tier_calls,
+        "tiers": list(tier_names),
+    }
+
+
+def _matrix(values, n_rows: int, n_tiers: int, dtype):
+    import numpy as np
+
+    if values is None:
+        return np.full((n_rows, n_tiers), np.nan)
+    return np.asarray(values, dtype=dtype).reshape(n_rows, n_tiers)
+
+
+def _answers(values, n_rows: int, n_tiers: int):
+    import numpy as np
+
+    out = np.empty((n_rows, n_tiers), dtype=object)
+    if values is not None:
+        array = np.asarray(values, dtype=object).reshape(n_rows, n_tiers)
+        for index, value in np.ndenumerate(array):
+            out[index] = value if isinstance(value, str) else None
+    return out

@@ -1,0 +1,114 @@
+"""Classifier router: TF-IDF features and, per tier, a logistic regression for P(that tier answers correctly).
+
+Two decision rules read the same scores: ``threshold`` (the cheapest tier with P >= theta, else the
+last tier) and ``utility`` (the tier with the largest P - lambda x expected cost per call).
+"""
+
+from __future__ import annotations
+
+from routeeval.routers.base import (
+    RouterBase,
+    choose_tiers,
+    feature_matrix,
+    quantize_array,
+    sigmoid_array,
+    target_matrix,
+    tier_names,
+)
+from routeeval.runtime import TextFeaturizer
+
+
+class ClassifierRouter(RouterBase):
+    """Per-tier logistic regression over :class:`routeeval.runtime.TextFeaturizer` features.
+
+    A tier that is always right (or always wrong) on the rows it is fit on gets that constant P.
+    ``featurizer`` holds :class:`TextFeaturizer` arguments.
+    """
+
+    def __init__(
+        self,
+        tiers: tuple[str, ...] | None = None,
+        C: float = 4.0,
+        featurizer: dict | None = None,
+        max_iter: int = 1000,
+        random_state: int = 0,
+    ) -> None:
+        self.tiers = tiers
+        self.C = C
+        self.featurizer = featurizer
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X, y, cost_usd=None) -> ClassifierRouter:
+        """``X``: queries (strings or chat messages); ``y``: n x T correctness (NaN for a failed call);
+        ``cost_usd``: n x T cost per call, whose per-tier mean the utility rule uses."""
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        X = list(X)
+        targets = target_matrix(y, len(X))
+        n_tiers = targets.shape[1]
+        self.tiers_ = tier_names(self.tiers, n_tiers)
+        self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
+        matrix = feature_matrix(self.featurizer_, X)
+        self.coef_ = np.zeros((n_tiers, matrix.shape[1]))
+        self.intercept_ = np.zeros(n_tiers)
+        self.constant_ = [None] * n_tiers
+        for tier in range(n_tiers):
+            known = ~np.isnan(targets[:, tier])
+            labels = targets[known, tier]
+            if np.unique(labels).size < 2:
+                self.constant_[tier] = float(quantize_array(labels.mean() if labels.size else 0.0))
+                continue
+            model = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
+            model.fit(matrix[known], labels)
+            self.coef_[tier] = model.coef_[0]
+            self.intercept_[tier] = model.intercept_[0]
+        self.expected_cost_usd_ = _mean_cost(cost_usd, len(X), n_tiers)
+        return self
+
+    def predict_proba(self, X):
+        """n x T P(correct) per tier, quantized like the runtime's."""
+        import numpy as np
+
+        self._check_fitted("coef_")
+        matrix = feature_matrix(self.featurizer_, list(X))
+        scores = quantize_array(sigmoid_array(matrix @ self.coef_.T + self.intercept_[None, :]))
+        for tier, constant in enumerate(self.constant_):
+            if constant is not None:
+                scores[:, tier] = constant
+        return np.asarray(scores)
+
+    def decide(self, X, knob: dict):
+        """Tier index per query under ``knob``: ``{"rule": "threshold", "threshold": t}`` or
+        ``{"rule": "utility", "lambda": l}``."""
+        return choose_tiers(self.predict_proba(X), knob, self.expected_cost_usd_)
+
+    def to_policy(self) -> dict:
+        """The plain-numbers ``router`` section of a classifier policy."""
+        self._check_fitted("coef_")
+        models = []
+        for tier, constant in enumerate(self.constant_):
+            if constant is not None:
+                models.append({"constant": constant})
+            else:
+                models.append({"intercept": float(self.intercept_[tier]), "coef": self.coef_[tier].tolist()})
+        return {
+            "featurizer": self.featurizer_.to_dict(),
+            "expected_cost_usd": [float(c) for c in self.expected_cost_usd_],
+            "models": models,
+        }
+
+
+def _mean_cost(cost_usd, n_rows: int, n_tiers: int):
+    """Mean cost per call of each tier (0 where unknown)."""
+    import numpy as np
+
+    if cost_usd is None:
+        return np.zeros(n_tiers)
+    costs = np.asarray(cost_usd, dtype=float).reshape(n_rows, n_tiers)
+    with np.errstate(invalid="ignore"):
+        known = ~np.isnan(costs)
+        totals = np.where(known, costs, 0.0).sum(axis=0)
+        counts = known.sum(axis=0)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)

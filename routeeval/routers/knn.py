@@ -1,0 +1,117 @@
+"""k-nearest-neighbours router: cosine over the same l2-normalised TF-IDF features, neighbours vote per tier.
+
+P(tier correct) = (correct neighbours + prior x (k - neighbours with a known outcome)) / k, where the
+prior is the tier's accuracy on the fitted rows: a query with fewer than k neighbours sharing a term
+(or neighbours whose call failed) leans on the tier's base rate. Neighbours are ranked by quantized
+similarity, then by row order, exactly as the runtime's inverted index ranks them.
+"""
+
+from __future__ import annotations
+
+from routeeval.routers.base import (
+    RouterBase,
+    choose_tiers,
+    feature_matrix,
+    quantize_array,
+    target_matrix,
+    tier_names,
+)
+from routeeval.routers.classifier import _mean_cost
+from routeeval.runtime import TextFeaturizer
+
+
+class KnnRouter(RouterBase):
+    """``n_neighbors`` nearest fitted rows by cosine similarity of TF-IDF vectors (dense features left out).
+
+    The policy stores every fitted row's sparse vector (not its text) and outcomes, so its size grows
+    with the rows: ~ rows x terms per query numbers.
+    """
+
+    def __init__(
+        self,
+        tiers: tuple[str, ...] | None = None,
+        n_neighbors: int = 15,
+        featurizer: dict | None = None,
+        chunk_rows: int = 2048,
+    ) -> None:
+        self.tiers = tiers
+        self.n_neighbors = n_neighbors
+        self.featurizer = featurizer
+        self.chunk_rows = chunk_rows
+
+    def fit(self, X, y, cost_usd=None) -> KnnRouter:
+        import numpy as np
+
+        X = list(X)
+        if self.n_neighbors < 1:
+            raise ValueError(f"n_neighbors must be at least 1, got {self.n_neighbors}")
+        targets = target_matrix(y, len(X))
+        n_tiers = targets.shape[1]
+        self.tiers_ = tier_names(self.tiers, n_tiers)
+        self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
+        self.docs_ = feature_matrix(self.featurizer_, X, dense=False)
+        self.correct_ = targets
+        with np.errstate(invalid="ignore"):
+            prior = np.nanmean(np.where(np.isnan(targets).all(axis=0)[None, :], 0.0, targets), axis=0)
+        self.prior_ = np.nan_to_num(prior, nan=0.0)
+        self.expected_cost_usd_ = _mean_cost(cost_usd, len(X), n_tiers)
+        return self
+
+    def neighbours(self, X) -> list:
+        """Per query, the fitted rows voting for it (best first)."""
+        import numpy as np
+
+        self._check_fitted("docs_")
+        queries = feature_matrix(self.featurizer_, list(X), dense=False)
+        docs_t = self.docs_.T.tocsc()
+        found = []
+        for start in range(0, queries.shape[0], self.chunk_rows):
+            similarity = (queries[start : start + self.chunk_rows] @ docs_t).tocsr()
+            for row in range(similarity.shape[0]):
+                low, high = similarity.indptr[row], similarity.indptr[row + 1]
+                sims = quantize_array(similarity.data[low:high])
+                cols = similarity.indices[low:high]
+                keep = sims > 0
+                sims, cols = sims[keep], cols[keep]
+                order = np.lexsort((cols, -sims))[: self.n_neighbors]
+                found.append(cols[order])
+        return found
+
+    def predict_proba(self, X):
+        """n x T P(correct) per tier from the neighbours' outcomes, quantized like the runtime's."""
+        import numpy as np
+
+        k = self.n_neighbors
+        neighbours = self.neighbours(X)
+        scores = np.empty((len(neighbours), self.correct_.shape[1]))
+        for row, cols in enumerate(neighbours):
+            votes = self.correct_[cols]
+            total = np.nansum(votes, axis=0)
+            valid = (~np.isnan(votes)).sum(axis=0)
+            scores[row] = (total + self.prior_ * (k - valid)) / k
+        return quantize_array(scores)
+
+    def decide(self, X, knob: dict):
+        return choose_tiers(self.predict_proba(X), knob, self.expected_cost_usd_)
+
+    def to_policy(self) -> dict:
+        import numpy as np
+
+        self._check_fitted("docs_")
+        docs = self.docs_
+        rows = [
+            [
+                docs.indices[docs.indptr[i] : docs.indptr[i + 1]].tolist(),
+                docs.data[docs.indptr[i] : docs.indptr[i + 1]].tolist(),
+            ]
+            for i in range(docs.shape[0])
+        ]
+        correct = [[None if np.isnan(v) else int(v) for v in row] for row in self.correct_]
+        return {
+            "featurizer": self.featurizer_.to_dict(),
+            "n_neighbors": int(self.n_neighbors),
+            "prior": [float(p) for p in self.prior_],
+            "expected_cost_usd": [float(c) for c in self.expected_cost_usd_],
+            "docs": rows,
+            "correct": correct,
+        }

@@ -1,0 +1,979 @@
+"""The runtime router: load a ``policy.json`` and route queries in production.
+
+Standard library only, and self-contained: this one file may be copied into a service on its own.
+
+    from routeeval.runtime import Router
+
+    router = Router.load("policy.json")
+    decision = router.route("where is my invoice?")   # Decision(tier="small", model=..., score=..., reason=...)
+    router.record_spend(0.0004)                       # feeds the daily cost-ceiling guard
+
+The same :class:`TextFeaturizer` turns text into features offline (when routers are fit) and here, so
+offline and runtime decisions agree by construction. Probabilities, similarities and confidences are
+quantized to 1e-9 (:func:`quantize`) on both sides, so a threshold placed exactly at an observed score
+decides the same way whichever side computed the score.
+
+``route`` never raises on a query: anything odd (None, a number, an empty string, a malformed
+message list) goes to the policy's ``guards.fallback_tier`` with a reason. Loading raises
+:class:`PolicyError` when the policy has another schema version, was modified after it was written
+(checksum), or is malformed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import math
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import chain, repeat
+from operator import itemgetter, mul
+from pathlib import Path
+from typing import Any
+
+try:  # CPython's C helper behind Counter, without Counter's per-call overhead
+    from collections import _count_elements
+except ImportError:  # pragma: no cover - other Pythons
+
+    def _count_elements(mapping, iterable):
+        for item in iterable:
+            mapping[item] = mapping.get(item, 0) + 1
+
+
+SCHEMA = "routeeval.policy/v1"
+KINDS = ("cascade", "classifier", "knn", "llm", "static")
+ON_CEILING = ("cheapest", "fallback")
+RULES = ("threshold", "utility")
+QUANTUM = 1e9  # scores are quantized to 1/QUANTUM in both paths (see quantize)
+TF_MODES = ("binary", "sublinear", "raw")
+DENSE_FEATURES = ("log_chars", "turns", "has_code", "has_digit", "has_question")
+CEILING_REASON = "daily cost ceiling reached"
+
+_WORD_RE = re.compile(r"(?u)\b\w\w+\b")
+_CODE_MARKERS = ("```", "def ", "import ", "#include", "=>", "</", "{", "};", ");")
+_DIGIT_RE = re.compile(r"\d")
+_ANSWER_WORD_RE = re.compile(r"[\w.\-]+")
+_TOKEN_CACHE_SIZE = 50_000
+_SECONDS_PER_DAY = 86_400
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be loaded or trusted (wrong schema version, modified, malformed)."""
+
+
+def quantize(value: float) -> float:
+    """Round a score to 1e-9 with plain IEEE operations (numpy's ``floor(x*1e9+0.5)/1e9`` gives the same bits)."""
+    return math.floor(value * QUANTUM + 0.5) / QUANTUM
+
+
+def sigmoid(z: float) -> float:
+    """Logistic function, stable for large ``|z|``; the offline routers use the same two branches."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def policy_checksum(policy: dict) -> str:
+    """``sha256:<hex>`` of the canonical JSON of ``policy`` without its ``checksum`` field."""
+    body = {key: value for key, value in policy.items() if key != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def query_text(query: Any) -> tuple[str, int]:
+    """(text, number of user turns) of a query: a string, or a list of chat messages ``{role, content}``.
+
+    For messages the text is the last user message (its text parts when the content is a list of
+    parts). Raises ValueError saying what is odd about the query.
+    """
+    if isinstance(query, str):
+        return query, 1
+    if isinstance(query, list | tuple):
+        text = None
+        turns = 0
+        for number, message in enumerate(query, start=1):
+            if not isinstance(message, dict) or "role" not in message:
+                raise ValueError(f"message {number} is not a chat message with 'role' and 'content'")
+            if message["role"] == "user":
+                turns += 1
+                text = _content_text(message.get("content"), number)
+        if text is None:
+            raise ValueError("the message list has no user message")
+        return text, turns
+    raise ValueError(f"query is {type(query).__name__}; expected a string or a list of chat messages")
+
+
+def _content_text(content: Any, number: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+        return "\n".join(parts)
+    raise ValueError(f"message {number} has content of type {type(content).__name__}; expected a string")
+
+
+class _TokenCache(dict):
+    """Whitespace token -> (its words, ids of its in-vocabulary words and character n-grams).
+
+    Words (runs of ``\\w``) and ``char_wb`` n-grams never cross whitespace, so both depend on the token
+    alone; caching them per token makes featurizing cost per token rather than per character.
+    """
+
+    def __init__(self, featurizer: TextFeaturizer) -> None:
+        super().__init__()
+        self.unigrams = featurizer._unigram_index
+        self.chars = featurizer._char_index
+        self.char_sizes = _sizes(featurizer.char_ngrams)
+        self.oov_only = featurizer.char_scope == "oov"
+
+    def __missing__(self, token: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        words = tuple(_WORD_RE.findall(token))
+        get = self.unigrams.get
+        ids = tuple(j for j in map(get, words) if j is not None)
+        if self.chars and not (self.oov_only and ids):
+            get = self.chars.get
+            ids += tuple(j for j in map(get, _char_terms(token, self.char_sizes)) if j is not None)
+        entry = (words, ids)
+        if len(self) < _TOKEN_CACHE_SIZE:
+            self[token] = entry
+        return entry
+
+
+def _word_grams(words: list[str], sizes: tuple[int, ...]):
+    """Word n-grams as lookup keys: the word itself for n = 1, a tuple of n words otherwise."""
+    for n in sizes:
+        if n == 1:
+            yield from words
+        elif n == 2:
+            yield from zip(words, words[1:], strict=False)
+        else:
+            yield from zip(*(words[i:] for i in range(n)), strict=False)
+
+
+def _char_terms(token: str, sizes: tuple[int, ...]):
+    padded = " " + token + " "
+    for n in sizes:
+        for start in range(len(padded) - n + 1):
+            yield padded[start : start + n]
+
+
+def _term_text(key) -> str:
+    return key if isinstance(key, str) else " ".join(key)
+
+
+def _term_key(term: str):
+    return tuple(term.split(" ")) if " " in term else term
+
+
+class TextFeaturizer:
+    """TF-IDF over word and character n-grams plus a few dense features; the one featurizer of routeeval.
+
+    * words: lowercased tokens of ``(?u)\\b\\w\\w+\\b``; n-grams in ``word_ngrams``, stored as words joined by
+      a space;
+    * characters: ``char_wb``-style n-grams (sizes ``char_ngrams``) of each whitespace token padded with a
+      space each side. With ``char_scope="oov"`` (the default) only tokens holding no in-vocabulary word
+      get them: typos, codes and rare words, where word features say nothing. This keeps a query's
+      feature count, and so the runtime's cost, near its word count; ``"all"`` gives every token;
+    * each block keeps terms seen in at least ``min_df`` documents (a count, or a share when < 1) and at
+      most ``max_df`` (a share), the ``max_*_features`` most frequent by document frequency;
+    * weight = tf x idf, with smooth idf = ln((1 + n) / (1 + df)) + 1 and tf = 1 for a present term
+      (``tf="binary"``, the default: cheapest at runtime, and queries rarely repeat a term),
+      1 + ln(count) (``"sublinear"``) or the count (``"raw"``); the word and character terms together
+      are l2-normalised, so the TF-IDF part of a vector has unit norm;
+    * dense features after the TF-IDF block (not normalised): ln(1 + characters) / 10,
+      min(user turns, 10) / 10, and 0/1 flags for code, digits and a question mark.
+
+    Feature ids: word terms ``[0, n_word)``, character terms ``[n_word, n_tfidf)``, dense features
+    ``[n_tfidf, n_features)``.
+    """
+
+    def __init__(
+        self,
+        word_ngrams: tuple[int, int] | None = (1, 2),
+        char_ngrams: tuple[int, int] | None = (3, 4),
+        char_scope: str = "oov",
+        min_df: float = 2,
+        max_df: float = 1.0,
+        max_word_features: int | None = 20_000,
+        max_char_features: int | None = 20_000,
+        tf: str = "binary",
+        dense: bool = True,
+    ) -> None:
+        if char_scope not in ("oov", "all"):
+            raise ValueError(f"char_scope is {char_scope!r}; choose from: oov, all")
+        if tf not in TF_MODES:
+            raise ValueError(f"tf is {tf!r}; choose from: {', '.join(TF_MODES)}")
+        self.word_ngrams = tuple(word_ngrams) if word_ngrams else None
+        self.char_ngrams = tuple(char_ngrams) if char_ngrams else None
+        self.char_scope = char_scope
+        self.min_df = min_df
+        self.max_df = max_df
+        self.max_word_features = max_word_features
+        self.max_char_features = max_char_features
+        self.tf = tf
+        self.dense = dense
+        self.word_vocabulary_: list[str] = []
+        self.char_vocabulary_: list[str] = []
+        self.idf_: list[float] = []
+        self.n_docs_ = 0
+        self._prepare()
+
+    @property
+    def n_word(self) -> int:
+        return len(self.word_vocabulary_)
+
+    @property
+    def n_tfidf(self) -> int:
+        return len(self.word_vocabulary_) + len(self.char_vocabulary_)
+
+    @property
+    def n_features(self) -> int:
+        return self.n_tfidf + (len(DENSE_FEATURES) if self.dense else 0)
+
+    # -- fitting (offline) ---------------------------------------------------------------------
+    def fit(self, queries) -> TextFeaturizer:
+        """Learn the vocabularies and idf from ``queries`` (strings or chat-message lists)."""
+        word_sizes = _sizes(self.word_ngrams)
+        char_sizes = _sizes(self.char_ngrams)
+        token_words: dict[str, tuple[str, ...]] = {}
+        docs = []
+        word_df: Counter = Counter()
+        for query in queries:
+            text, _ = query_text(query)
+            tokens = text.lower().split()
+            for token in tokens:
+                if token not in token_words:
+                    token_words[token] = tuple(_WORD_RE.findall(token))
+            docs.append(tokens)
+            if word_sizes:
+                words = list(chain.from_iterable(token_words[t] for t in tokens))
+                word_df.update(set(_word_grams(words, word_sizes)))
+        n_docs = len(docs)
+        word_vocabulary = self._select(word_df, n_docs, self.max_word_features)
+        unigrams = {key for key in word_vocabulary if isinstance(key, str)}
+        char_df: Counter = Counter()
+        if char_sizes:
+            for tokens in docs:
+                if self.char_scope == "oov":
+                    tokens = [t for t in tokens if not any(w in unigrams for w in token_words[t])]
+                char_df.update(set(chain.from_iterable(_char_terms(t, char_sizes) for t in tokens)))
+        char_vocabulary = self._select(char_df, n_docs, self.max_char_features)
+        self.n_docs_ = n_docs
+        self.word_vocabulary_ = [_term_text(key) for key in word_vocabulary]
+        self.char_vocabulary_ = list(char_vocabulary)
+        self.idf_ = [
+            math.log((1 + n_docs) / (1 + df)) + 1.0
+            for df in chain((word_df[k] for k in word_vocabulary), (char_df[t] for t in char_vocabulary))
+        ]
+        self._prepare()
+        return self
+
+    def _select(self, df: Counter, n_docs: int, max_features: int | None) -> list:
+        low = self.min_df if self.min_df >= 1 else math.ceil(self.min_df * n_docs)
+        high = self.max_df * n_docs
+        kept = [(key, _term_text(key), count) for key, count in df.items() if low <= count <= high]
+        if max_features is not None and len(kept) > max_features:
+            kept.sort(key=lambda item: (-item[2], item[1]))
+            kept = kept[:max_features]
+        kept.sort(key=lambda item: item[1])
+        return [key for key, _, _ in kept]
+
+    def _prepare(self) -> None:
+        n_word = len(self.word_vocabulary_)
+        self._word_index = {_term_key(term): j for j, term in enumerate(self.word_vocabulary_)}
+        self._unigram_index = {key: j for key, j in self._word_index.items() if isinstance(key, str)}
+        self._char_index = {term: n_word + j for j, term in enumerate(self.char_vocabulary_)}
+        self._ngram_sizes = tuple(n for n in _sizes(self.word_ngrams) if n > 1) if self._word_index else ()
+        self._tokens = _TokenCache(self)
+        self._tf = [0.0]
+        self._idf_squared = [v * v for v in self.idf_]
+
+    # -- transforming (offline and runtime) ----------------------------------------------------
+    def transform_one(self, query) -> dict[int, float]:
+        """Sparse feature vector of one query as ``{feature id: value}``; ValueError for an odd query."""
+        ids, values = self.vector(*query_text(query))
+        return dict(zip(ids, values, strict=True))
+
+    def transform_many(self, queries) -> list[dict[int, float]]:
+        """``transform_one`` of each query (the numbers are the same, by construction)."""
+        return [self.transform_one(query) for query in queries]
+
+    def vector(self, text: str, turns: int = 1, dense: bool = True) -> tuple[list[int], list[float]]:
+        """(feature ids, values) of ``text``: the TF-IDF terms, then the non-zero dense features when ``dense``."""
+        ids, raw, scale = self.tfidf(text)
+        values = list(map(mul, raw, repeat(scale, len(raw))))
+        if dense and self.dense:
+            base = self.n_tfidf
+            for offset, value in enumerate(self.dense_values(text, turns)):
+                if value:
+                    ids.append(base + offset)
+                    values.append(value)
+        return ids, values
+
+    def terms(self, text: str) -> list[int]:
+        """Ids of the in-vocabulary terms of ``text``, once per occurrence."""
+        entries = list(map(self._tokens.__getitem__, text.lower().split()))
+        found = list(chain.from_iterable(map(_second, entries)))
+        if self._ngram_sizes:
+            words = list(chain.from_iterable(map(_first, entries)))
+            get = self._word_index.get
+            for n in self._ngram_sizes:
+                if n == 2:
+                    keys = zip(words, words[1:], strict=False)
+                else:
+                    keys = zip(*(words[i:] for i in range(n)), strict=False)
+                found += [j for j in map(get, keys) if j is not None]
+        return found
+
+    def tfidf(self, text: str) -> tuple[list[int], list[float], float]:
+        """(term ids, tf x idf before normalising, l2 scale): the vector's TF-IDF part is ``raw x scale``."""
+        found = self.terms(text)
+        if not found:
+            return [], [], 0.0
+        if self.tf == "binary":
+            present = set(found)
+            return list(present), list(map(self.idf_.__getitem__, present)), self.binary_scale(present)
+        counts: dict[int, int] = {}
+        _count_elements(counts, found)
+        ids = list(counts)
+        table = self._tf_table(len(found))
+        raw = list(map(mul, map(table.__getitem__, counts.values()), map(self.idf_.__getitem__, ids)))
+        return ids, raw, 1.0 / math.sqrt(sum(map(mul, raw, raw)))
+
+    def binary_scale(self, present) -> float:
+        """1 / l2 norm of the binary-tf vector holding the term ids in ``present``."""
+        return 1.0 / math.sqrt(sum(map(self._idf_squared.__getitem__, present)))
+
+    def _tf_table(self, largest: int) -> list[float]:
+        table = self._tf
+        while len(table) <= largest:
+            count = len(table)
+            table.append(1.0 + math.log(count) if self.tf == "sublinear" else float(count))
+        return table
+
+    def dense_values(self, text: str, turns: int) -> list[float]:
+        """The dense features in ``DENSE_FEATURES`` order (zeros included)."""
+        return [
+            math.log1p(len(text)) / 10.0,
+            min(turns, 10) / 10.0,
+            1.0 if any(map(text.__contains__, _CODE_MARKERS)) else 0.0,
+            1.0 if _DIGIT_RE.search(text) else 0.0,
+            1.0 if "?" in text else 0.0,
+        ]
+
+    # -- plain numbers -------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "word_ngrams": list(self.word_ngrams) if self.word_ngrams else None,
+            "char_ngrams": list(self.char_ngrams) if self.char_ngrams else None,
+            "char_scope": self.char_scope,
+            "min_df": self.min_df,
+            "max_df": self.max_df,
+            "max_word_features": self.max_word_features,
+            "max_char_features": self.max_char_features,
+            "tf": self.tf,
+            "dense": self.dense,
+            "n_docs": self.n_docs_,
+            "word_vocabulary": list(self.word_vocabulary_),
+            "char_vocabulary": list(self.char_vocabulary_),
+            "idf": list(self.idf_),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TextFeaturizer:
+        featurizer = cls(
+            word_ngrams=data["word_ngrams"],
+            char_ngrams=data["char_ngrams"],
+            char_scope=data["char_scope"],
+            min_df=data["min_df"],
+            max_df=data["max_df"],
+            max_word_features=data["max_word_features"],
+            max_char_features=data["max_char_features"],
+            tf=data["tf"],
+            dense=bool(data["dense"]),
+        )
+        featurizer.n_docs_ = int(data["n_docs"])
+        featurizer.word_vocabulary_ = [str(t) for t in data["word_vocabulary"]]
+        featurizer.char_vocabulary_ = [str(t) for t in data["char_vocabulary"]]
+        featurizer.idf_ = [float(v) for v in data["idf"]]
+        if len(featurizer.idf_) != featurizer.n_tfidf:
+            raise ValueError(f"idf has {len(featurizer.idf_)} values for {featurizer.n_tfidf} terms")
+        featurizer._prepare()
+        return featurizer
+
+
+_first = itemgetter(0)
+_second = itemgetter(1)
+
+
+def _sizes(ngrams) -> tuple[int, ...]:
+    if not ngrams:
+        return ()
+    low, high = int(ngrams[0]), int(ngrams[1])
+    return tuple(range(low, high + 1))
+
+
+@dataclass(slots=True)
+class Decision:
+    """One routing decision. ``score`` is the P(correct), similarity vote or confidence behind it, if any."""
+
+    tier: str
+    model: str
+    score: float | None
+    reason: str
+    kind: str
+    fallback: bool = False
+    ceiling_reached: bool = False
+    escalations: int = 0
+    tier_scores: tuple[float, ...] | None = None
+
+
+# -- static rules (shared with routeeval.routers.static) ----------------------------------------
+@dataclass(frozen=True)
+class StaticRule:
+    tier: int
+    regex: re.Pattern | None
+    keywords: tuple[str, ...]
+    min_chars: int | None
+    max_chars: int | None
+    metadata: tuple[tuple[str, Any], ...]
+
+    def matches(self, text: str, low: str, metadata: dict | None) -> bool:
+        if self.min_chars is not None and len(text) < self.min_chars:
+            return False
+        if self.max_chars is not None and len(text) > self.max_chars:
+            return False
+        if self.keywords and not any(keyword in low for keyword in self.keywords):
+            return False
+        if self.regex is not None and self.regex.search(text) is None:
+            return False
+        if self.metadata:
+            if not isinstance(metadata, dict):
+                return False
+            return all(key in metadata and metadata[key] == value for key, value in self.metadata)
+        return True
+
+
+RULE_KEYS = ("tier", "regex", "keywords", "min_chars", "max_chars", "metadata", "name")
+
+
+def compile_rules(rules: list[dict], tier_names: list[str]) -> list[StaticRule]:
+    """Static rules as written (first match wins; every condition in a rule must hold). ValueError names the rule."""
+    compiled = []
+    for number, rule in enumerate(rules, start=1):
+        if not isinstance(rule, dict):
+            raise ValueError(f"static rule #{number} must be an object, got {type(rule).__name__}")
+        unknown = sorted(set(rule) - set(RULE_KEYS))
+        if unknown:
+            raise ValueError(
+                f"static rule #{number} has unknown key '{unknown[0]}'; valid keys: {', '.join(RULE_KEYS)}"
+            )
+        if rule.get("tier") not in tier_names:
+            raise ValueError(
+                f"static rule #{number} has tier {rule.get('tier')!r}; choose from: {', '.join(tier_names)}"
+            )
+        conditions = [key for key in ("regex", "keywords", "min_chars", "max_chars", "metadata") if key in rule]
+        if not conditions:
+            raise ValueError(f"static rule #{number} has no condition; give regex, keywords, min/max_chars or metadata")
+        try:
+            regex = re.compile(rule["regex"]) if rule.get("regex") is not None else None
+        except (re.error, TypeError) as exc:
+            raise ValueError(f"static rule #{number} has a bad regex ({exc})") from None
+        keywords = rule.get("keywords") or []
+        if isinstance(keywords, str) or not all(isinstance(k, str) and k for k in keywords):
+            raise ValueError(f"static rule #{number}: 'keywords' must be a list of non-empty strings")
+        for key in ("min_chars", "max_chars"):
+            value = rule.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"static rule #{number}: '{key}' must be a non-negative integer")
+        metadata = rule.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise ValueError(f"static rule #{number}: 'metadata' must be an object of key: value to match")
+        compiled.append(
+            StaticRule(
+                tier=tier_names.index(rule["tier"]),
+                regex=regex,
+                keywords=tuple(k.lower() for k in keywords),
+                min_chars=rule.get("min_chars"),
+                max_chars=rule.get("max_chars"),
+                metadata=tuple(sorted(metadata.items())),
+            )
+        )
+    return compiled
+
+
+def match_rules(rules: list[StaticRule], text: str, metadata: dict | None) -> int:
+    """Index of the first matching rule, or -1."""
+    low = text.lower()
+    for number, rule in enumerate(rules):
+        if rule.matches(text, low, metadata):
+            return number
+    return -1
+
+
+def parse_llm_answer(answer: Any, mapping: dict[str, str]) -> str | None:
+    """The tier the router model's answer names: the first word of it found in ``mapping`` (case-insensitive)."""
+    if not isinstance(answer, str):
+        return None
+    for word in _ANSWER_WORD_RE.findall(answer.lower()):
+        word = word.strip(".-")
+        if word in mapping:
+            return mapping[word]
+    return None
+
+
+def fill_llm_prompt(template: str, text: str) -> str:
+    return template.replace("{query}", text)
+
+
+def logprob_confidence(logprobs: Any) -> float | None:
+    """exp(mean token log-probability), quantized: a float is taken as the mean, a list as token logprobs."""
+    if isinstance(logprobs, bool):
+        return None
+    if isinstance(logprobs, int | float):
+        mean = float(logprobs)
+    elif isinstance(logprobs, list | tuple) and logprobs:
+        try:
+            mean = math.fsum(float(v) for v in logprobs) / len(logprobs)
+        except (TypeError, ValueError):
+            return None
+    else:
+        return None
+    if math.isnan(mean):
+        return None
+    return quantize(math.exp(min(mean, 0.0)))
+
+
+# -- the router ------------------------------------------------------------------------------------
+class Router:
+    """A loaded policy. Build it with :meth:`Router.load`."""
+
+    def __init__(self, policy: dict, where: str = "policy", clock=time.time) -> None:
+        self.where = where
+        self.policy = policy
+        self.kind = policy["kind"]
+        self.knob = dict(policy.get("knob") or {})
+        self._clock = clock
+        self._spend_lock = threading.Lock()
+        self._spend_by_day: dict[int, float] = {}
+        try:
+            self._load_tiers(policy)
+            self._load_guards(policy.get("guards") or {})
+            getattr(self, f"_load_{self.kind}")(policy["router"])
+            self._route_kind = getattr(self, f"_route_{self.kind}")
+        except PolicyError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            problem = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise PolicyError(f"{where}: malformed {self.kind} policy ({problem}).") from None
+
+    # -- loading -------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path_or_dict, clock=time.time) -> Router:
+        """Load a policy from a path or an already parsed dict; PolicyError when it cannot be trusted."""
+        if isinstance(path_or_dict, dict):
+            where = "policy"
+            policy = path_or_dict
+        else:
+            where = str(path_or_dict)
+            try:
+                raw = Path(path_or_dict).read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise PolicyError(f"{where}: no such file.") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise PolicyError(f"{where}: cannot be read ({exc}).") from None
+            try:
+                policy = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise PolicyError(f"{where}: not valid JSON ({exc}).") from None
+            if not isinstance(policy, dict):
+                raise PolicyError(f"{where}: expected a JSON object with 'schema': '{SCHEMA}'.")
+        schema = policy.get("schema")
+        if schema != SCHEMA:
+            if schema is None:
+                raise PolicyError(f"{where} has no 'schema' key; this runtime reads {SCHEMA}.")
+            raise PolicyError(f"{where} has schema {schema}; this runtime reads {SCHEMA}.")
+        checksum = policy.get("checksum")
+        if not isinstance(checksum, str):
+            raise PolicyError(f"{where} has no checksum; write policies with routeeval (write_policy).")
+        try:
+            actual = policy_checksum(policy)
+        except (TypeError, ValueError) as exc:
+            raise PolicyError(f"{where}: not plain JSON numbers and strings ({exc}).") from None
+        if actual != checksum:
+            raise PolicyError(
+                f"{where} was modified after routeeval wrote it: its checksum is {actual}, "
+                f"the file says {checksum}; export it again with routeeval optimize."
+            )
+        if policy.get("kind") not in KINDS:
+            raise PolicyError(f"{where} has kind {policy.get('kind')!r}; this runtime knows: {', '.join(KINDS)}.")
+        return cls(policy, where=where, clock=clock)
+
+    def _load_tiers(self, policy: dict) -> None:
+        tiers = policy["tiers"]
+        if not isinstance(tiers, list) or not tiers:
+            raise PolicyError(f"{self.where}: 'tiers' must be a non-empty list of {{name, model, ...}}.")
+        self.tier_names = [str(t["name"]) for t in tiers]
+        self.models = [str(t["model"]) for t in tiers]
+        if len(set(self.tier_names)) != len(self.tier_names):
+            raise PolicyError(f"{self.where}: tier names must be unique.")
+
+    def _tier(self, name: Any, what: str) -> int:
+        if name not in self.tier_names:
+            raise PolicyError(
+                f"{self.where}: {what} is {name!r}; the policy's tiers are: {', '.join(self.tier_names)}."
+            )
+        return self.tier_names.index(name)
+
+    def _load_guards(self, guards: dict) -> None:
+        self.fallback = self._tier(guards.get("fallback_tier", self.tier_names[-1]), "guards.fallback_tier")
+        ceiling = guards.get("daily_cost_ceiling_usd")
+        self.ceiling_usd = None if ceiling is None else float(ceiling)
+        self.max_escalations = int(guards.get("max_escalations", len(self.tier_names) - 1))
+        on_ceiling = guards.get("on_ceiling", "cheapest")
+        if on_ceiling not in ON_CEILING:
+            raise PolicyError(f"{self.where}: guards.on_ceiling is {on_ceiling!r}; choose from: cheapest, fallback.")
+        self.ceiling_tier = 0 if on_ceiling == "cheapest" else self.fallback
+
+    def _per_tier(self, values: list, what: str) -> list:
+        if not isinstance(values, list) or len(values) != len(self.tier_names):
+            raise PolicyError(f"{self.where}: {what} must have one entry per tier ({len(self.tier_names)}).")
+        return values
+
+    def _load_rule_knob(self) -> None:
+        rule = self.knob.get("rule", "threshold")
+        if rule not in RULES:
+            raise PolicyError(f"{self.where}: knob.rule is {rule!r}; choose from: threshold, utility.")
+        self.rule = rule
+        self.threshold = float(self.knob["threshold"]) if rule == "threshold" else None
+        self.lam = float(self.knob["lambda"]) if rule == "utility" else None
+
+    def _load_static(self, section: dict) -> None:
+        try:
+            self.rules = compile_rules(section.get("rules") or [], self.tier_names)
+        except ValueError as exc:
+            raise PolicyError(f"{self.where}: {exc}.") from None
+        self.default_tier = self._tier(section.get("default_tier", self.tier_names[0]), "router.default_tier")
+        self.long_tier = self._tier(section.get("long_tier", self.tier_names[-1]), "router.long_tier")
+        cutoff = self.knob.get("length_cutoff_chars")
+        self.cutoff = None if cutoff is None else int(cutoff)
+
+    def _load_classifier(self, section: dict) -> None:
+        self.featurizer = TextFeaturizer.from_dict(section["featurizer"])
+        self._load_rule_knob()
+        self.costs = [float(c) for c in self._per_tier(section["expected_cost_usd"], "router.expected_cost_usd")]
+        featurizer = self.featurizer
+        base = featurizer.n_tfidf
+        self.models_lr = []  # per tier: (constant, term weights, dense weights, intercept)
+        for entry in self._per_tier(section["models"], "router.models"):
+            if entry.get("constant") is not None:
+                self.models_lr.append((float(entry["constant"]), None, None, 0.0))
+                continue
+            coef = [float(c) for c in entry["coef"]]
+            if len(coef) != featurizer.n_features:
+                raise PolicyError(
+                    f"{self.where}: a model has {len(coef)} coefficients for {featurizer.n_features} features."
+                )
+            terms = coef[:base]
+            if featurizer.tf == "binary":  # a present term's value is idf x scale: fold idf into the weight
+                terms = list(map(mul, featurizer.idf_, terms))
+            self.models_lr.append((None, terms, coef[base:], float(entry["intercept"])))
+
+    def _load_knn(self, section: dict) -> None:
+        self.featurizer = TextFeaturizer.from_dict(section["featurizer"])
+        self._load_rule_knob()
+        self.costs = [float(c) for c in self._per_tier(section["expected_cost_usd"], "router.expected_cost_usd")]
+        self.k = int(section["n_neighbors"])
+        self.prior = [float(p) for p in self._per_tier(section["prior"], "router.prior")]
+        self.correct = [
+            tuple(None if v is None else int(v) for v in row) for row in section["correct"]
+        ]  # docs x tiers, None where the call failed
+        postings: dict[int, tuple[list[int], list[float]]] = {}
+        docs = section["docs"]
+        if len(docs) != len(self.correct):
+            raise PolicyError(f"{self.where}: router.docs and router.correct differ in length.")
+        for doc, (ids, values) in enumerate(docs):
+            for j, v in zip(ids, values, strict=True):
+                entry = postings.get(j)
+                if entry is None:
+                    postings[j] = entry = ([], [])
+                entry[0].append(doc)
+                entry[1].append(float(v))
+        self.postings = postings
+        for row in self.correct:
+            self._per_tier(list(row), "each row of router.correct")
+
+    def _load_cascade(self, section: dict) -> None:
+        self.order = [self._tier(name, "router.order") for name in section["order"]]
+        if not self.order:
+            raise PolicyError(f"{self.where}: router.order is empty.")
+        self.cascade_cap = min(int(section["max_escalations"]), self.max_escalations, len(self.order) - 1)
+        self.threshold = float(self.knob["threshold"])
+        self.featurizer = TextFeaturizer.from_dict(section["featurizer"]) if section.get("featurizer") else None
+        responses = section.get("response_featurizer")
+        self.response_featurizer = TextFeaturizer.from_dict(responses) if responses else None
+        self.confidence = []
+        for entry in self._per_tier(section["confidence"], "router.confidence"):
+            source = entry["source"]
+            if source == "verifier":
+                if self.featurizer is None or self.response_featurizer is None:
+                    raise PolicyError(
+                        f"{self.where}: a verifier needs router.featurizer and router.response_featurizer."
+                    )
+                expected = self.featurizer.n_features + self.response_featurizer.n_features
+                coef = [float(c) for c in entry["coef"]]
+                if len(coef) != expected:
+                    raise PolicyError(f"{self.where}: a verifier has {len(coef)} coefficients for {expected} features.")
+                self.confidence.append(("verifier", coef, float(entry["intercept"])))
+            elif source == "constant":
+                self.confidence.append(("constant", float(entry["value"]), 0.0))
+            elif source == "logprob":
+                self.confidence.append(("logprob", None, 0.0))
+            else:
+                raise PolicyError(
+                    f"{self.where}: confidence source {source!r}; choose from: logprob, verifier, constant."
+                )
+
+    def _load_llm(self, section: dict) -> None:
+        self.classifier_tier = self._tier(section["classifier_tier"], "router.classifier_tier")
+        self.default_tier = self._tier(section["default_tier"], "router.default_tier")
+        self.system_prompt = str(section["system"])
+        self.prompt = str(section["prompt"])
+        self.mapping = {}
+        for answer, tier in section["mapping"].items():
+            self._tier(tier, f"router.mapping[{answer!r}]")
+            self.mapping[str(answer).lower()] = tier
+
+    # -- routing -------------------------------------------------------------------------------
+    def route(self, query, metadata: dict | None = None, llm_answer: str | None = None) -> Decision:
+        """Pick a tier for ``query`` (a string or chat messages). Never raises: odd queries get the fallback tier."""
+        if self.ceiling_usd is not None and self.spent_today_usd() >= self.ceiling_usd:
+            return self._decision(self.ceiling_tier, None, CEILING_REASON, ceiling_reached=True)
+        try:
+            text, turns = query_text(query)
+        except ValueError as exc:
+            return self._decision(self.fallback, None, f"fallback: {exc}", fallback=True)
+        if not text.strip():
+            return self._decision(self.fallback, None, "fallback: the query is empty", fallback=True)
+        try:
+            return self._route_kind(text, turns, metadata, llm_answer)
+        except Exception as exc:
+            return self._decision(self.fallback, None, f"fallback: {type(exc).__name__}: {exc}", fallback=True)
+
+    def _decision(self, tier: int, score, reason: str, **extra) -> Decision:
+        return Decision(self.tier_names[tier], self.models[tier], score, reason, self.kind, **extra)
+
+    def _route_static(self, text, turns, metadata, llm_answer) -> Decision:
+        number = match_rules(self.rules, text, metadata)
+        if number >= 0:
+            return self._decision(self.rules[number].tier, None, f"static rule #{number + 1}")
+        if self.cutoff is not None and len(text) > self.cutoff:
+            return self._decision(self.long_tier, None, f"longer than {self.cutoff} characters")
+        return self._decision(self.default_tier, None, "default tier")
+
+    def _classifier_scores(self, text: str, turns: int) -> list[float]:
+        featurizer = self.featurizer
+        if featurizer.tf == "binary":
+            present = set(featurizer.terms(text))
+            scale = featurizer.binary_scale(present) if present else 0.0
+        else:
+            ids, raw, scale = featurizer.tfidf(text)
+        dense = featurizer.dense_values(text, turns) if featurizer.dense else ()
+        scores = []
+        for constant, terms, dense_weights, intercept in self.models_lr:
+            if terms is None:
+                scores.append(constant)
+                continue
+            if featurizer.tf == "binary":
+                z = scale * sum(map(terms.__getitem__, present))
+            else:
+                z = scale * sum(map(mul, raw, map(terms.__getitem__, ids)))
+            z += sum(map(mul, dense, dense_weights)) + intercept
+            scores.append(quantize(sigmoid(z)))
+        return scores
+
+    def _route_classifier(self, text, turns, metadata, llm_answer) -> Decision:
+        return self._apply_rule(self._classifier_scores(text, turns))
+
+    def _knn_scores(self, text: str, turns: int) -> list[float]:
+        ids, values = self.featurizer.vector(text, turns, dense=False)
+        sims: dict[int, float] = {}
+        get = sims.get
+        postings = self.postings
+        for j, v in zip(ids, values, strict=True):
+            entry = postings.get(j)
+            if entry is not None:
+                for doc, w in zip(entry[0], entry[1], strict=True):
+                    sims[doc] = get(doc, 0.0) + v * w
+        ranked = ((-quantize(s), doc) for doc, s in sims.items())
+        neighbours = [doc for negative, doc in heapq.nsmallest(self.k, ranked) if negative < 0]
+        return knn_vote([self.correct[doc] for doc in neighbours], self.prior, self.k)
+
+    def _route_knn(self, text, turns, metadata, llm_answer) -> Decision:
+        return self._apply_rule(self._knn_scores(text, turns))
+
+    def _apply_rule(self, scores: list[float]) -> Decision:
+        tier = choose_tier(scores, self.rule, self.threshold, self.lam, self.costs)
+        if self.rule == "threshold":
+            if scores[tier] >= self.threshold:
+                reason = f"P(correct) {scores[tier]:.3f} >= {self.threshold:g} on {self.tier_names[tier]}"
+            else:
+                reason = f"no tier reaches P(correct) {self.threshold:g}; last tier"
+        else:
+            reason = f"best P(correct) - {self.lam:g} x cost"
+        return self._decision(tier, scores[tier], reason, tier_scores=tuple(scores))
+
+    def _route_cascade(self, text, turns, metadata, llm_answer) -> Decision:
+        return self._decision(self.order[0], None, "cascade: start with the first tier")
+
+    def _route_llm(self, text, turns, metadata, llm_answer) -> Decision:
+        if llm_answer is None:
+            return self._decision(self.default_tier, None, "llm router: no answer from the router model; default tier")
+        tier = parse_llm_answer(llm_answer, self.mapping)
+        if tier is None:
+            return self._decision(self.default_tier, None, "llm router: answer not recognised; default tier")
+        return self._decision(self.tier_names.index(tier), None, f"llm router answered {tier}")
+
+    # -- cascade -------------------------------------------------------------------------------
+    def should_escalate(
+        self,
+        tier: str,
+        confidence: float | None = None,
+        logprobs=None,
+        response: str | None = None,
+        query=None,
+    ) -> Decision | None:
+        """After ``tier`` answered: the next tier to try, or None to accept the answer.
+
+        Confidence comes from ``confidence`` when given, else from the tier's source in the policy:
+        exp(mean token logprob) of ``logprobs`` (a mean, or the token logprobs), or the verifier over
+        ``query`` and ``response``. No usable signal counts as confidence 0. None also when the
+        escalation cap (``max_escalations``) or the daily cost ceiling is reached.
+        """
+        if self.kind != "cascade" or tier not in self.tier_names:
+            return None
+        index = self.tier_names.index(tier)
+        if index not in self.order:
+            return None
+        step = self.order.index(index)
+        if step >= self.cascade_cap:
+            return None
+        if self.ceiling_usd is not None and self.spent_today_usd() >= self.ceiling_usd:
+            return None
+        try:
+            score, source = self._confidence(index, confidence, logprobs, response, query)
+        except Exception as exc:
+            score, source = 0.0, f"no confidence ({type(exc).__name__})"
+        if score >= self.threshold:
+            return None
+        following = self.order[step + 1]
+        reason = f"{source} {score:.3f} < {self.threshold:g} on {tier}; escalate"
+        return self._decision(following, score, reason, escalations=step + 1)
+
+    def _confidence(self, index: int, confidence, logprobs, response, query) -> tuple[float, str]:
+        if confidence is not None:
+            return float(confidence), "confidence"
+        source, coef, intercept = self.confidence[index]
+        if source == "constant":
+            return coef, "constant confidence"
+        if source == "logprob":
+            value = logprob_confidence(logprobs)
+            return (0.0, "no logprobs: confidence") if value is None else (value, "logprob confidence")
+        if not isinstance(response, str):
+            return 0.0, "no response: confidence"
+        return self.verifier_score(coef, intercept, response, query), "verifier confidence"
+
+    def verifier_score(self, coef: list[float], intercept: float, response: str, query) -> float:
+        try:
+            text, turns = query_text(query)
+        except ValueError:
+            text, turns = "", 1
+        ids, values = self.featurizer.vector(text, turns)
+        offset = self.featurizer.n_features
+        response_ids, response_values = self.response_featurizer.vector(response, 1)
+        z = sum(
+            chain(
+                map(mul, values, map(coef.__getitem__, ids)),
+                map(mul, response_values, map(coef.__getitem__, (j + offset for j in response_ids))),
+            )
+        )
+        return quantize(sigmoid(z + intercept))
+
+    # -- llm router ----------------------------------------------------------------------------
+    def llm_request(self, query) -> list[dict] | None:
+        """The chat messages to send to the router model (tier ``classifier_tier``); None for an odd query."""
+        if self.kind != "llm":
+            return None
+        try:
+            text, _ = query_text(query)
+        except ValueError:
+            return None
+        return [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": fill_llm_prompt(self.prompt, text)},
+        ]
+
+    @property
+    def llm_tier(self) -> str | None:
+        return self.tier_names[self.classifier_tier] if self.kind == "llm" else None
+
+    # -- daily cost ceiling --------------------------------------------------------------------
+    def record_spend(self, usd: float, when: datetime | float | None = None) -> None:
+        """Add ``usd`` spent at ``when`` (UTC datetime or epoch seconds; default now) to that day's total."""
+        if isinstance(usd, bool) or not isinstance(usd, int | float) or not math.isfinite(usd) or usd < 0:
+            raise ValueError(f"spend must be a non-negative number of USD, got {usd!r}")
+        day = self._day(when)
+        with self._spend_lock:
+            self._spend_by_day[day] = self._spend_by_day.get(day, 0.0) + float(usd)
+            for old in [d for d in self._spend_by_day if d < day - 2]:
+                del self._spend_by_day[old]
+
+    def spent_today_usd(self) -> float:
+        return self._spend_by_day.get(self._day(None), 0.0)
+
+    def _day(self, when) -> int:
+        if when is None:
+            seconds = self._clock()
+        elif isinstance(when, datetime):
+            seconds = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+        else:
+            seconds = float(when)
+        return int(seconds // _SECONDS_PER_DAY)
+
+
+def choose_tier(scores: list[float], rule: str, threshold: float | None, lam: float | None, costs: list[float]) -> int:
+    """Threshold rule: the first (cheapest) tier with score >= threshold, else the last tier.
+    Utility rule: the first tier with the largest score - lam x expected cost."""
+    if rule == "threshold":
+        for tier, score in enumerate(scores):
+            if score >= threshold:
+                return tier
+        return len(scores) - 1
+    utilities = [score - lam * cost for score, cost in zip(scores, costs, strict=True)]
+    return utilities.index(max(utilities))
+
+
+def knn_vote(neighbour_correct: list[tuple], prior: list[float], k: int) -> list[float]:
+    """P(correct) per tier from the neighbours' outcomes; missing neighbours and failed calls count as the prior."""
+    scores = []
+    for tier, base in enumerate(prior):
+        total = 0
+        valid = 0
+        for row in neighbour_correct:
+            value = row[tier]
+            if value is not None:
+                total += value
+                valid += 1
+        scores.append(quantize((total + base * (k - valid)) / k))
+    return scores

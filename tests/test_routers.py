@@ -1,0 +1,459 @@
+"""Routers: scikit-learn conventions, honest out-of-fold scores, and offline/runtime parity on every row."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from routeeval import columns as C
+from routeeval.errors import ConfigError
+from routeeval.outcomes import outcomes_frame
+from routeeval.policy import build_policy
+from routeeval.routers import (
+    CascadeRouter,
+    ClassifierRouter,
+    KnnRouter,
+    LLMRouter,
+    StaticRouter,
+    cross_fit,
+    oracle_choice,
+    pivot_outcomes,
+    random_mix_choice,
+    single_tier_choice,
+    walk_cascade,
+)
+from routeeval.runtime import Router
+
+TIERS = ["small", "medium", "large"]
+TIER_TABLE = [
+    {"name": name, "model": f"provider/{name}", "price_in_per_mtok": price, "price_out_per_mtok": 4 * price}
+    for name, price in zip(TIERS, (0.15, 1.0, 5.0), strict=True)
+]
+# topic -> (the cheapest tier that usually gets it right, its words)
+TOPICS = {
+    "billing": (0, ["invoice", "refund", "charge", "billing", "receipt", "payment", "card"]),
+    "account": (0, ["password", "login", "email", "reset", "username", "profile"]),
+    "api": (1, ["endpoint", "token", "webhook", "rate", "limit", "sdk", "json"]),
+    "outage": (1, ["down", "latency", "error", "timeout", "region", "status"]),
+    "legal": (2, ["contract", "liability", "gdpr", "compliance", "clause", "indemnity"]),
+}
+FILLER = ["please", "help", "with", "my", "the", "our", "team", "can", "you", "how", "do", "we", "need", "urgent"]
+
+
+def synthetic_outcomes(n_rows: int = 300, seed: int = 0):
+    """An outcomes table (long format) whose correctness depends on the text: ~n_rows x 3 tiers."""
+    rng = random.Random(seed)
+    records = []
+    names = sorted(TOPICS)
+    history = []
+    for row in range(n_rows):
+        topic = names[row % len(names)]
+        level, words = TOPICS[topic]
+        text = " ".join(rng.choice(words if rng.random() < 0.5 else FILLER) for _ in range(rng.randint(3, 14)))
+        if rng.random() < 0.3:
+            text += "?"
+        if rng.random() < 0.15:
+            text += f" ref {rng.choice(['PO', 'INV', 'TCK'])}-{rng.randint(100, 99999)} {rng.choice(['thx', 'asap'])}"
+        query = text
+        if rng.random() < 0.1:
+            query = json.dumps(
+                [
+                    {"role": "system", "content": "be brief"},
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "hello"},
+                    {"role": "user", "content": text},
+                ]
+            )
+        if row % 8 == 7:  # eval sets repeat queries; each copy gets its own outcomes
+            query, topic = history[rng.randrange(len(history))]
+            level, words = TOPICS[topic]
+        history.append((query, topic))
+        for tier, name in enumerate(TIERS):
+            failed = rng.random() < 0.02
+            correct = rng.random() < (0.92 if tier >= level else 0.2)
+            if correct:
+                response = f"For {topic}: {' '.join(rng.sample(words, 2))}, solved."
+            else:
+                response = rng.choice(["I am not sure.", "Please contact support.", "Unclear request, sorry."])
+            records.append(
+                {
+                    C.ROW_ID: f"r{row:03d}",
+                    C.TIER: name,
+                    C.RESPONSE: None if failed else response,
+                    C.SCORE: None if failed else float(correct),
+                    C.COST_USD: (0.0001, 0.001, 0.01)[tier] * (1 + 0.1 * rng.random()),
+                    C.LATENCY_MS: 100.0 * (tier + 1),
+                    C.ERROR: "timeout" if failed else None,
+                    C.INPUT: query,
+                    C.INTENT: topic,
+                    C.SOURCE: C.SOURCE_EVAL,
+                    C.LOGPROB_MEAN: None
+                    if failed
+                    else (-0.05 - 0.4 * rng.random() if correct else -0.3 - 1.0 * rng.random()),
+                }
+            )
+    return outcomes_frame(records)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return pivot_outcomes(synthetic_outcomes(), tiers=TIERS)
+
+
+def runtime_router(router, kind: str, knob: dict, **guards) -> Router:
+    return Router.load(build_policy(router, kind, knob, TIER_TABLE, guards=guards))
+
+
+def walk_runtime_cascade(runtime: Router, data) -> tuple[np.ndarray, np.ndarray]:
+    """(final tier, tiers tried) per row, calling the runtime the way a service would."""
+    final, tried = [], []
+    for row, query in enumerate(data.inputs):
+        tier, steps = runtime.route(query).tier, 1
+        while True:
+            t = TIERS.index(tier)
+            logprob = data.logprob_mean[row, t]
+            step = runtime.should_escalate(
+                tier,
+                logprobs=None if np.isnan(logprob) else float(logprob),
+                response=data.responses[row, t],
+                query=query,
+            )
+            if step is None:
+                break
+            tier, steps = step.tier, steps + 1
+        final.append(TIERS.index(tier))
+        tried.append(steps)
+    return np.array(final), np.array(tried)
+
+
+def runtime_tiers(router: Router, queries, **route_args) -> np.ndarray:
+    return np.array([TIERS.index(router.route(q, **route_args).tier) for q in queries])
+
+
+# -- the data the routers read ---------------------------------------------------------------------------------
+def test_pivot_gives_rows_by_tiers_with_failed_calls_unknown(data):
+    assert data.n_rows == 300 and data.tiers == TIERS
+    assert data.score.shape == data.cost_usd.shape == data.responses.shape == (300, 3)
+    failed = np.isnan(data.score)
+    assert failed.any()
+    assert np.isnan(data.correct()[failed]).all()
+    assert all(r is None for r in data.responses[failed])
+    assert sum(isinstance(q, list) for q in data.inputs) > 10  # chat messages decoded from the JSON column
+    assert data.inputs[0] == synthetic_outcomes()[C.INPUT].iloc[0]  # rows keep their order of appearance
+
+
+def test_pivot_keeps_eval_rows_and_the_given_tier_order():
+    frame = synthetic_outcomes(20)
+    logs = frame.iloc[:6].copy()
+    logs[C.ROW_ID] = "log-" + logs[C.ROW_ID]
+    logs[C.SOURCE] = C.SOURCE_LOG
+    import pandas as pd
+
+    both = pd.concat([logs, frame], ignore_index=True)
+    pivot = pivot_outcomes(both, tiers=["large", "small", "medium"])
+    assert pivot.row_ids == [f"r{i:03d}" for i in range(20)]
+    assert pivot.tiers == ["large", "small", "medium"]
+    assert pivot_outcomes(both, source=C.SOURCE_LOG).row_ids == ["log-r000", "log-r001"]
+
+
+# -- scikit-learn conventions --------------------------------------------------------------------------------
+def fitted(router, data):
+    y = data.correct()
+    if isinstance(router, StaticRouter | LLMRouter):
+        return router.fit(data.inputs, y)
+    if isinstance(router, CascadeRouter):
+        return router.fit(data.inputs, y, responses=data.responses, logprob_mean=data.logprob_mean)
+    return router.fit(data.inputs, y, cost_usd=data.cost_usd)
+
+
+CONVENTION_CASES = [
+    ClassifierRouter(tiers=tuple(TIERS), C=2.0, featurizer={"min_df": 1}),
+    KnnRouter(tiers=tuple(TIERS), n_neighbors=7),
+    CascadeRouter(tiers=tuple(TIERS), confidence="verifier", max_escalations=1),
+    StaticRouter(tiers=tuple(TIERS), rules=({"tier": "large", "keywords": ["gdpr"]},), default_tier="small"),
+    LLMRouter(tiers=tuple(TIERS), intents=("billing", "legal")),
+]
+
+
+@pytest.mark.parametrize("router", CONVENTION_CASES, ids=lambda r: type(r).__name__)
+def test_routers_follow_scikit_learn_conventions(router, data):
+    from sklearn.base import clone
+
+    params = router.get_params()
+    assert vars(router) == params  # __init__ stores its arguments and does nothing else
+    assert set(params) == set(type(router)._param_names())
+    before = {k: json.dumps(v, sort_keys=True, default=str) for k, v in params.items()}
+    assert fitted(router, data) is router
+    after = {k: json.dumps(v, sort_keys=True, default=str) for k, v in router.get_params().items()}
+    assert after == before
+    learned = set(vars(router)) - set(params)
+    assert learned and all(name.endswith("_") and not name.startswith("_") for name in learned)
+    copy = clone(router)
+    assert copy.get_params().keys() == params.keys() and not (set(vars(copy)) - set(params))
+
+
+def test_unfitted_routers_say_so():
+    with pytest.raises(ValueError, match="this ClassifierRouter is not fitted yet; call fit first"):
+        ClassifierRouter().predict_proba(["hello"])
+
+
+# -- out-of-fold scores ----------------------------------------------------------------------------------------
+class SpyRouter:
+    """Records which rows each fold fit on and scored."""
+
+    log: list = []
+
+    def fit(self, X, y, row=None):
+        self.fit_rows = set(row)
+        return self
+
+    def predict_proba(self, X, row=None):
+        SpyRouter.log.append((self.fit_rows, list(row)))
+        return np.zeros((len(X), 2))
+
+
+def test_cross_fit_never_scores_a_row_with_a_model_fit_on_it():
+    SpyRouter.log = []
+    rows = np.arange(103)
+    texts = [f"q{i}" for i in rows]
+    cross_fit(SpyRouter, texts, np.zeros((103, 2)), folds=5, fit_params={"row": rows}, predict_params={"row": rows})
+    scored = [row for _, test in SpyRouter.log for row in test]
+    assert sorted(scored) == list(rows)  # each row scored exactly once
+    assert len(SpyRouter.log) == 5
+    for fit_rows, test in SpyRouter.log:
+        assert not fit_rows & set(test)
+        assert len(fit_rows) + len(test) == 103
+
+
+def test_cross_fit_is_seeded():
+    def folds_of(seed):
+        SpyRouter.log = []
+        rows = np.arange(50)
+        cross_fit(SpyRouter, list(rows), np.zeros((50, 2)), 5, seed, {"row": rows}, {"row": rows})
+        return [sorted(test) for _, test in SpyRouter.log]
+
+    assert folds_of(0) == folds_of(0)
+    assert folds_of(0) != folds_of(1)
+
+
+def noise_rows(n_rows: int = 300, seed: int = 1):
+    """Distinct random texts whose one-tier target is a coin flip: nothing to learn."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(400)]
+    texts = [" ".join(rng.sample(vocabulary, 8)) for _ in range(n_rows)]
+    targets = np.array([[float(rng.random() < 0.5)] for _ in range(n_rows)])
+    return texts, targets
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: KnnRouter(n_neighbors=1, featurizer={"min_df": 1}),
+        lambda: ClassifierRouter(C=1e4, featurizer={"min_df": 1}),
+    ],
+    ids=["knn", "classifier"],
+)
+def test_out_of_fold_scores_do_not_leak_the_target(factory):
+    texts, targets = noise_rows()
+    in_sample = factory().fit(texts, targets).predict_proba(texts)
+    out_of_fold = cross_fit(factory, texts, targets, folds=5, random_state=0)
+    in_sample_accuracy = ((in_sample[:, 0] >= 0.5) == targets[:, 0]).mean()
+    oof_accuracy = ((out_of_fold[:, 0] >= 0.5) == targets[:, 0]).mean()
+    assert in_sample_accuracy > 0.9  # a model scored on its own rows memorises the noise
+    assert 0.38 < oof_accuracy < 0.62  # out of fold it is a coin flip, as it should be
+
+
+def test_out_of_fold_scores_find_real_signal(data):
+    from sklearn.metrics import roc_auc_score
+
+    y = data.correct()
+    oof = cross_fit(lambda: ClassifierRouter(tiers=TIERS), data.inputs, y, fit_params={"cost_usd": data.cost_usd})
+    known = ~np.isnan(y[:, 0])
+    assert roc_auc_score(y[known, 0], oof[known, 0]) > 0.75
+
+
+# -- parity: the runtime decides exactly as the offline refit router --------------------------------------------
+def thresholds_from(scores) -> list[float]:
+    """Round thresholds plus thresholds sitting exactly on observed scores (the sweep's candidates)."""
+    observed = np.unique(scores)
+    picks = observed[np.linspace(0, observed.size - 1, 9).astype(int)]
+    return [0.3, 0.5, 0.7, 0.9, *map(float, picks)]
+
+
+@pytest.mark.parametrize("cutoff", [None, 0, 25, 40, 60, 1000])
+def test_static_parity(data, cutoff):
+    rules = (
+        {"tier": "large", "keywords": ["GDPR", "indemnity"]},
+        {"tier": "medium", "regex": "(?i)webhook|sdk"},
+        {"tier": "large", "metadata": {"plan": "enterprise"}},
+    )
+    metadata = [{"plan": "enterprise"} if i % 17 == 0 else {"plan": "free"} for i in range(data.n_rows)]
+    router = StaticRouter(tiers=TIERS, rules=rules).fit()
+    knob = {"length_cutoff_chars": cutoff}
+    offline = router.decide(data.inputs, knob, metadata=metadata)
+    runtime = runtime_router(router, "static", knob)
+    online = np.array(
+        [TIERS.index(runtime.route(q, metadata=m).tier) for q, m in zip(data.inputs, metadata, strict=True)]
+    )
+    assert (offline == online).all()
+    assert len(set(offline)) > 1
+    if cutoff is not None:  # the sweep's encoding: first tier with accept >= -cutoff, else the last
+        accept = router.accept_scores(data.inputs, metadata=metadata)
+        passed = accept >= -cutoff
+        swept = np.where(passed.any(axis=1), passed.argmax(axis=1), len(TIERS) - 1)
+        assert (swept == offline).all()
+
+
+def test_static_rules_are_checked_when_fit():
+    with pytest.raises(ConfigError, match=r"static rule #1 has tier 'huge'; choose from: small, medium, large"):
+        StaticRouter(tiers=TIERS, rules=({"tier": "huge", "keywords": ["x"]},)).fit()
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [("classifier", {}), ("knn", {}), ("knn", {"n_neighbors": 1}), ("knn", {"n_neighbors": 4})],
+)
+def test_classifier_and_knn_parity_for_both_rules(data, kind, params):
+    router_class = ClassifierRouter if kind == "classifier" else KnnRouter
+    router = router_class(tiers=TIERS, **params).fit(data.inputs, data.correct(), cost_usd=data.cost_usd)
+    scores = router.predict_proba(data.inputs)
+    knobs = [{"rule": "threshold", "threshold": t} for t in thresholds_from(scores)]
+    knobs += [{"rule": "utility", "lambda": lam} for lam in (0.0, 5.0, 30.0, 60.0, 200.0)]
+    seen = set()
+    for knob in knobs:
+        runtime = runtime_router(router, kind, knob)
+        offline = router.decide(data.inputs, knob)
+        decisions = [runtime.route(q) for q in data.inputs]
+        online = np.array([TIERS.index(d.tier) for d in decisions])
+        assert (offline == online).all(), knob
+        assert np.array([d.tier_scores for d in decisions]).tolist() == scores.tolist()
+        seen |= set(offline.tolist())
+    assert seen == {0, 1, 2}
+
+
+@pytest.mark.parametrize("confidence", ["logprob", "verifier"])
+@pytest.mark.parametrize("max_escalations", [1, 2])
+def test_cascade_parity(data, confidence, max_escalations):
+    router = CascadeRouter(tiers=TIERS, confidence=confidence).fit(
+        data.inputs, data.correct(), responses=data.responses, logprob_mean=data.logprob_mean
+    )
+    assert router.sources_ == [confidence] * 3
+    scores = router.predict_proba(data.inputs, responses=data.responses, logprob_mean=data.logprob_mean)
+    for threshold in thresholds_from(scores[:, :2]):
+        knob = {"threshold": threshold}
+        runtime = runtime_router(router, "cascade", knob, max_escalations=max_escalations)
+        final, tried = router.decide(
+            data.inputs, knob, responses=data.responses, logprob_mean=data.logprob_mean, max_escalations=max_escalations
+        )
+        online_final, online_tried = walk_runtime_cascade(runtime, data)
+        assert (online_final == final).all() and (online_tried == tried).all(), threshold
+        assert tried.max() <= max_escalations + 1
+
+
+def test_cascade_confidence_is_out_of_fold_through_cross_fit(data):
+    from sklearn.metrics import roc_auc_score
+
+    y = data.correct()
+    extra = {"responses": data.responses, "logprob_mean": data.logprob_mean}
+    oof = cross_fit(lambda: CascadeRouter(tiers=TIERS, confidence="verifier"), data.inputs, y, 5, 0, extra, extra)
+    known = ~np.isnan(y[:, 0])
+    assert roc_auc_score(y[known, 0], oof[known, 0]) > 0.9
+    assert (oof[np.isnan(data.score)] == 0.0).all()  # no answer, no confidence
+
+
+def test_llm_router_parity(data):
+    router = LLMRouter(tiers=TIERS, classifier_tier="small").fit(data.inputs, intents=data.intents)
+    assert "Known intents: account, api, billing, legal, outage." in router.prompt_
+    runtime = runtime_router(router, "llm", {})
+    answers = ["easy", "Hard.", "medium", "no idea", None, "LARGE please", " easy\n"] * 3
+    offline = router.decide(answers)
+    online = np.array([TIERS.index(runtime.route("a query", llm_answer=a).tier) for a in answers])
+    assert (offline == online).all()
+    assert offline.tolist()[:7] == [0, 2, 1, 2, 2, 2, 0]
+    assert runtime.llm_request(data.inputs[3]) == router.request(data.inputs[3])
+
+
+# -- the sweep's encodings: a knob the sweep picks reproduces the router's and the runtime's decisions ------------
+def sweep_knobs(candidate, rule):
+    from routeeval.sweep import sweep_candidate
+
+    points = sweep_candidate(candidate, max_points=12, lambdas=[0.0, 3.0, 30.0, 300.0])
+    return [p.knob for p in points if p.rule == rule]
+
+
+@pytest.mark.parametrize("kind", ["classifier-threshold", "classifier-utility", "knn-threshold", "static", "cascade"])
+def test_sweep_knobs_reproduce_router_and_runtime_decisions(data, kind):
+    from routeeval.sweep import Candidate, decisions_at
+
+    y = data.correct()
+    arrays = {"score": data.score, "cost": data.cost_usd, "latency": data.latency_ms}
+    if kind.startswith(("classifier", "knn")):
+        router_class = ClassifierRouter if kind.startswith("classifier") else KnnRouter
+        router = router_class(tiers=TIERS).fit(data.inputs, y, cost_usd=data.cost_usd)
+        scores = router.predict_proba(data.inputs)
+        rule = kind.split("-")[1]
+        if rule == "threshold":
+            candidate = Candidate(kind, rule, TIERS, accept=scores, **arrays)
+        else:
+            candidate = Candidate(
+                kind, rule, TIERS, utility_prob=scores, option_cost=router.expected_cost_usd_, **arrays
+            )
+        for knob_value in sweep_knobs(candidate, rule):
+            knob = {"rule": rule, "threshold" if rule == "threshold" else "lambda": knob_value}
+            swept = decisions_at(candidate, knob_value)
+            assert (swept == router.decide(data.inputs, knob)).all(), knob
+            runtime = runtime_router(router, kind.split("-")[0], knob)
+            assert (swept == runtime_tiers(runtime, data.inputs)).all(), knob
+    elif kind == "static":
+        router = StaticRouter(tiers=TIERS, rules=({"tier": "medium", "keywords": ["webhook"]},)).fit()
+        candidate = Candidate("static", "length", TIERS, accept=router.accept_scores(data.inputs), **arrays)
+        knobs = sweep_knobs(candidate, "threshold")
+        assert np.inf in knobs and len(knobs) > 5
+        for theta in knobs:
+            knob = StaticRouter.knob_from_threshold(theta)
+            swept = decisions_at(candidate, theta)
+            assert (swept == router.decide(data.inputs, knob)).all(), theta
+            assert (swept == runtime_tiers(runtime_router(router, "static", knob), data.inputs)).all(), theta
+    else:
+        from routeeval.routers import cascade_options
+
+        extra = {"responses": data.responses, "logprob_mean": data.logprob_mean}
+        router = CascadeRouter(tiers=TIERS, confidence="verifier").fit(data.inputs, y, **extra)
+        confidence = router.predict_proba(data.inputs, **extra)
+        fields = cascade_options(
+            confidence, data.score, data.cost_usd, data.latency_ms, router.order_, router.cap(), TIERS
+        )
+        assert fields["options"] == ["small", "small>medium", "small>medium>large"]
+        candidate = Candidate("cascade", "verifier", **fields)
+        for theta in sweep_knobs(candidate, "threshold"):
+            final, tried = router.decide(data.inputs, {"threshold": theta}, **extra)
+            assert (decisions_at(candidate, theta) == tried - 1).all(), theta
+            runtime = runtime_router(router, "cascade", {"threshold": theta})
+            assert (walk_runtime_cascade(runtime, data)[1] == tried).all(), theta  # +inf is written as 2.0
+
+
+def test_walk_cascade_by_hand():
+    confidence = np.array([[0.9, 0.1, 0.5], [0.1, 0.9, 0.5], [0.1, 0.1, 0.1]])
+    final, tried = walk_cascade(confidence, [0, 1, 2], 0.5, cap=2)
+    assert final.tolist() == [0, 1, 2] and tried.tolist() == [1, 2, 3]
+    final, tried = walk_cascade(confidence, [0, 1, 2], 0.5, cap=1)
+    assert final.tolist() == [0, 1, 1] and tried.tolist() == [1, 2, 2]
+
+
+# -- baselines -------------------------------------------------------------------------------------------------
+def test_oracle_takes_the_cheapest_correct_tier():
+    correct = np.array([[1, 1, 1], [0, 1, 1], [0, 0, 0], [np.nan, 0, 1], [1, 1, 0]], dtype=float)
+    cost = np.array([[1, 2, 3], [1, 2, 3], [2, 1, 3], [1, 2, 3], [5, 2, 3]], dtype=float)
+    assert oracle_choice(correct, cost).tolist() == [0, 1, 1, 2, 1]
+
+
+def test_single_tier_and_seeded_random_mix():
+    assert single_tier_choice(4, 2).tolist() == [2, 2, 2, 2]
+    mix = random_mix_choice(20_000, [0.5, 0.3, 0.2], random_state=7)
+    assert (mix == random_mix_choice(20_000, [0.5, 0.3, 0.2], random_state=7)).all()
+    assert np.bincount(mix) / mix.size == pytest.approx([0.5, 0.3, 0.2], abs=0.02)
+    with pytest.raises(ValueError, match="shares must be non-negative, one per tier, summing to 1"):
+        random_mix_choice(3, [0.5, 0.6])

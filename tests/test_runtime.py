@@ -1,0 +1,524 @@
+"""The runtime router: standard library only, trusted loading, never raising on a query, guards, cascades."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from routeeval import runtime
+from routeeval.runtime import SCHEMA, PolicyError, Router, TextFeaturizer, policy_checksum, quantize, sigmoid
+
+RUNTIME_PATH = Path(runtime.__file__)
+TIERS = ["small", "medium", "large"]
+TEXTS = [
+    "where is my invoice",
+    "invoice copy please",
+    "contract liability clause review",
+    "gdpr contract question",
+    "reset my password",
+    "password reset link",
+]
+HEAVY = ("numpy", "pandas", "sklearn", "scipy", "litellm", "typer", "rich", "pyarrow")
+
+
+def make_policy(kind: str, router: dict, knob: dict, **guards) -> dict:
+    body = {
+        "schema": SCHEMA,
+        "kind": kind,
+        "knob": knob,
+        "tiers": [
+            {"name": name, "model": f"provider/{name}", "price_in_per_mtok": 1.0, "price_out_per_mtok": 2.0}
+            for name in TIERS
+        ],
+        "guards": {
+            "fallback_tier": "large",
+            "daily_cost_ceiling_usd": None,
+            "max_escalations": 2,
+            "on_ceiling": "cheapest",
+            **guards,
+        },
+        "router": router,
+        "expected": {},
+        "provenance": {"routeeval_version": "test", "created_at": "2025-01-01T00:00:00+00:00"},
+    }
+    body["checksum"] = policy_checksum(body)
+    return body
+
+
+def featurizer() -> TextFeaturizer:
+    return TextFeaturizer(min_df=1).fit(TEXTS)
+
+
+def static_policy(**guards) -> dict:
+    rules = [
+        {"tier": "large", "keywords": ["GDPR"], "name": "privacy"},
+        {"tier": "medium", "regex": "(?i)\\b(api|webhook)\\b"},
+        {"tier": "large", "metadata": {"plan": "enterprise"}},
+        {"tier": "medium", "min_chars": 3, "max_chars": 5},
+    ]
+    router = {"rules": rules, "default_tier": "small", "long_tier": "large"}
+    return make_policy("static", router, {"length_cutoff_chars": 40}, **guards)
+
+
+def classifier_policy(knob: dict | None = None, **guards) -> dict:
+    f = featurizer()
+    small = [0.0] * f.n_features
+    for word, weight in (("invoice", 6.0), ("password", 6.0), ("contract", -6.0)):
+        small[f._word_index[word]] = weight
+    small[f.n_tfidf + 4] = -1.0  # a question mark makes the small tier less sure
+    router = {
+        "featurizer": f.to_dict(),
+        "expected_cost_usd": [0.001, 0.01, 0.1],
+        "models": [{"intercept": -1.0, "coef": small}, {"constant": 0.5}, {"constant": 0.9}],
+    }
+    return make_policy("classifier", router, knob or {"rule": "threshold", "threshold": 0.6}, **guards)
+
+
+def knn_policy(k: int = 1) -> dict:
+    f = featurizer()
+    docs = [list(f.vector(text, dense=False)) for text in TEXTS]
+    correct = [[1, 1, 1], [1, None, 1], [0, 0, 1], [0, 1, 1], [1, 1, 1], [1, 1, 0]]
+    router = {
+        "featurizer": f.to_dict(),
+        "n_neighbors": k,
+        "prior": [0.5, 0.7, 0.9],
+        "expected_cost_usd": [0.001, 0.01, 0.1],
+        "docs": docs,
+        "correct": correct,
+    }
+    return make_policy("knn", router, {"rule": "threshold", "threshold": 0.6})
+
+
+def cascade_policy(threshold: float = 0.5, verifier: bool = False, **guards) -> dict:
+    medium = {"source": "constant", "value": 0.7}
+    query_f = response_f = None
+    if verifier:
+        query_f = featurizer()
+        response_f = TextFeaturizer(min_df=1).fit(["solved it", "not sure", "solved"])
+        coef = [0.0] * (query_f.n_features + response_f.n_features)
+        coef[query_f.n_features + response_f._word_index["solved"]] = 8.0
+        medium = {"source": "verifier", "intercept": -2.0, "coef": coef}
+    router = {
+        "order": TIERS,
+        "max_escalations": 2,
+        "confidence": [{"source": "logprob"}, medium, {"source": "logprob"}],
+        "featurizer": query_f.to_dict() if query_f else None,
+        "response_featurizer": response_f.to_dict() if response_f else None,
+    }
+    return make_policy("cascade", router, {"threshold": threshold}, **guards)
+
+
+def llm_policy() -> dict:
+    router = {
+        "classifier_tier": "small",
+        "default_tier": "large",
+        "system": "Reply with one word.",
+        "prompt": "Is this easy or hard?\n\nQuery:\n{query}",
+        "mapping": {"easy": "small", "hard": "large", "small": "small", "medium": "medium", "large": "large"},
+    }
+    return make_policy("llm", router, {})
+
+
+ALL_POLICIES = {
+    "static": static_policy,
+    "classifier": classifier_policy,
+    "knn": knn_policy,
+    "cascade": cascade_policy,
+    "llm": llm_policy,
+}
+
+
+# -- standard library only ---------------------------------------------------------------------------
+def test_importing_the_runtime_loads_no_heavy_library():
+    code = f"import sys, routeeval.runtime\nprint('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "LOADED []" in out
+
+
+def test_runtime_imports_only_the_standard_library():
+    tree = ast.parse(RUNTIME_PATH.read_text(encoding="utf-8"))
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            roots.add(node.module.split(".")[0])
+    assert roots - set(sys.stdlib_module_names) - {"__future__"} == set()
+
+
+def test_runtime_works_when_copied_alone_into_a_service(tmp_path):
+    service = tmp_path / "service"
+    service.mkdir()
+    shutil.copy(RUNTIME_PATH, service / "router_runtime.py")
+    (service / "policy.json").write_text(json.dumps(classifier_policy()), encoding="utf-8")
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(service)!r})\n"
+        "import router_runtime\n"
+        f"router = router_runtime.Router.load({str(service / 'policy.json')!r})\n"
+        "print(router.route('where is my invoice').tier)\n"
+        f"print(sorted(m for m in {HEAVY + ('routeeval',)!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.splitlines() == ["small", "[]"]
+
+
+# -- loading: schema version, checksum, malformed files --------------------------------------------------
+def test_policy_error_is_a_value_error():
+    assert issubclass(PolicyError, ValueError)
+
+
+def test_other_schema_version_is_refused_with_the_documented_message(in_tmp):
+    policy = classifier_policy()
+    policy["schema"] = "routeeval.policy/v3"
+    Path("policy.json").write_text(json.dumps(policy), encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        Router.load("policy.json")
+    assert str(caught.value) == "policy.json has schema routeeval.policy/v3; this runtime reads routeeval.policy/v1."
+
+
+def test_schema_is_checked_for_dicts_too():
+    policy = static_policy()
+    del policy["schema"]
+    with pytest.raises(PolicyError) as caught:
+        Router.load(policy)
+    assert str(caught.value) == "policy has no 'schema' key; this runtime reads routeeval.policy/v1."
+
+
+def test_a_modified_policy_is_refused(in_tmp):
+    policy = classifier_policy()
+    written = policy["checksum"]
+    policy["knob"]["threshold"] = 0.1  # someone edits the file by hand
+    Path("policy.json").write_text(json.dumps(policy, indent=2), encoding="utf-8")
+    actual = policy_checksum(policy)
+    with pytest.raises(PolicyError) as caught:
+        Router.load("policy.json")
+    assert str(caught.value) == (
+        f"policy.json was modified after routeeval wrote it: its checksum is {actual}, "
+        f"the file says {written}; export it again with routeeval optimize."
+    )
+
+
+def test_layout_and_key_order_do_not_change_the_checksum(in_tmp):
+    policy = classifier_policy()
+    reordered = dict(reversed(list(policy.items())))
+    Path("policy.json").write_text(json.dumps(reordered, indent=4, ensure_ascii=True), encoding="utf-8")
+    assert Router.load("policy.json").kind == "classifier"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "policy.json: no such file."),
+        ("{not json", "policy.json: not valid JSON (Expecting property name enclosed in double quotes: "),
+        ("[1, 2]", "policy.json: expected a JSON object with 'schema': 'routeeval.policy/v1'."),
+        (
+            json.dumps({"schema": SCHEMA}),
+            "policy.json has no checksum; write policies with routeeval (write_policy).",
+        ),
+    ],
+)
+def test_unreadable_policies_say_what_is_wrong(in_tmp, content, message):
+    if content is not None:
+        Path("policy.json").write_text(content, encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        Router.load("policy.json")
+    assert str(caught.value).startswith(message)
+
+
+def test_malformed_sections_are_policy_errors():
+    policy = classifier_policy()
+    del policy["router"]["models"]
+    policy["checksum"] = policy_checksum(policy)
+    with pytest.raises(PolicyError) as caught:
+        Router.load(policy)
+    assert str(caught.value) == "policy: malformed classifier policy (missing key 'models')."
+
+    policy = static_policy(fallback_tier="huge")
+    with pytest.raises(PolicyError) as caught:
+        Router.load(policy)
+    assert str(caught.value) == "policy: guards.fallback_tier is 'huge'; the policy's tiers are: small, medium, large."
+
+
+# -- never raising on a query ---------------------------------------------------------------------------
+ODD_QUERIES = [
+    (None, "fallback: query is NoneType; expected a string or a list of chat messages"),
+    (42, "fallback: query is int; expected a string or a list of chat messages"),
+    (b"bytes", "fallback: query is bytes; expected a string or a list of chat messages"),
+    ({"role": "user"}, "fallback: query is dict; expected a string or a list of chat messages"),
+    ("", "fallback: the query is empty"),
+    ("   \n\t", "fallback: the query is empty"),
+    ([], "fallback: the message list has no user message"),
+    ([{"role": "assistant", "content": "hi"}], "fallback: the message list has no user message"),
+    (["just a string"], "fallback: message 1 is not a chat message with 'role' and 'content'"),
+    ([{"content": "no role"}], "fallback: message 1 is not a chat message with 'role' and 'content'"),
+    (
+        [{"role": "user", "content": None}],
+        "fallback: message 1 has content of type NoneType; expected a string",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(ALL_POLICIES))
+@pytest.mark.parametrize(("query", "reason"), ODD_QUERIES)
+def test_odd_queries_fall_back_with_a_reason(kind, query, reason):
+    router = Router.load(ALL_POLICIES[kind]())
+    decision = router.route(query)
+    assert (decision.tier, decision.model, decision.fallback) == ("large", "provider/large", True)
+    assert decision.reason == reason
+
+
+@pytest.mark.parametrize("kind", sorted(ALL_POLICIES))
+def test_unusual_but_valid_queries_are_routed(kind):
+    router = Router.load(ALL_POLICIES[kind]())
+    queries = [
+        "x",
+        "ünïcödé invoice ✓ 🙏",
+        "a" * 100_000,
+        "where is my invoice " * 500,
+        [{"role": "user", "content": [{"type": "text", "text": "invoice"}, {"type": "image_url", "image_url": {}}]}],
+        [{"role": "system", "content": "be brief"}, {"role": "user", "content": "reset my password"}],
+    ]
+    for query in queries:
+        decision = router.route(query, metadata={"plan": object()})
+        assert decision.tier in TIERS and not decision.fallback, (query, decision)
+
+
+def test_an_internal_error_falls_back_instead_of_raising():
+    router = Router.load(classifier_policy())
+
+    def broken(*args):
+        raise ZeroDivisionError("float division by zero")
+
+    router._route_kind = broken
+    decision = router.route("where is my invoice")
+    assert (decision.tier, decision.fallback) == ("large", True)
+    assert decision.reason == "fallback: ZeroDivisionError: float division by zero"
+
+
+# -- the featurizer -----------------------------------------------------------------------------------
+def test_featurizer_round_trips_through_plain_json():
+    f = TextFeaturizer(min_df=1, char_scope="all", tf="sublinear").fit(TEXTS + ["invoice invoice invoice"])
+    again = TextFeaturizer.from_dict(json.loads(json.dumps(f.to_dict())))
+    for text in TEXTS + ["invoice invoice about the contrakt", "unseen words only"]:
+        assert again.transform_one(text) == f.transform_one(text)
+
+
+def test_tfidf_part_has_unit_norm_and_dense_features_follow():
+    f = featurizer()
+    vector = f.transform_one([{"role": "user", "content": "hi"}, {"role": "user", "content": "invoice 42?"}])
+    tfidf = [v for j, v in vector.items() if j < f.n_tfidf]
+    assert math.isclose(math.sqrt(sum(v * v for v in tfidf)), 1.0)
+    dense = {runtime.DENSE_FEATURES[j - f.n_tfidf]: v for j, v in vector.items() if j >= f.n_tfidf}
+    assert dense == {"log_chars": math.log1p(11) / 10, "turns": 0.2, "has_digit": 1.0, "has_question": 1.0}
+
+
+def test_character_ngrams_only_for_tokens_without_a_known_word():
+    f = TextFeaturizer(min_df=1, word_ngrams=(1, 1), char_ngrams=(3, 3)).fit(["invoice", "invoixe"])
+    # every token is in the word vocabulary when fitting on itself, so no character n-grams were kept
+    assert f.char_vocabulary_ == []
+    f = TextFeaturizer(min_df=2, word_ngrams=(1, 1), char_ngrams=(3, 3)).fit(["invoice one", "invoixe one"])
+    assert f.word_vocabulary_ == ["one"]
+    assert f.char_vocabulary_ == [" in", "inv", "nvo", "voi"]  # shared by the two unknown words
+    ids = f.transform_one("invoicing one")
+    assert {f.char_vocabulary_[j - f.n_word] for j in ids if f.n_word <= j < f.n_tfidf} == {" in", "inv", "nvo", "voi"}
+
+
+def test_word_features_match_scikit_learn_tfidf():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    corpus = TEXTS + ["my invoice and my password", "the contract is the clause", "invoice-2024 for the gdpr"]
+    ours = TextFeaturizer(char_ngrams=None, dense=False, min_df=2, tf="sublinear").fit(corpus)
+    theirs = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(corpus)
+    assert ours.word_vocabulary_ == list(theirs.get_feature_names_out())
+    expected = theirs.transform(corpus + ["invoice my password my invoice"]).toarray()
+    for row, text in enumerate(corpus + ["invoice my password my invoice"]):
+        got = [0.0] * ours.n_features
+        for j, v in ours.transform_one(text).items():
+            got[j] = v
+        assert got == pytest.approx(list(expected[row]), abs=1e-12)
+
+
+# -- static rules --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("query", "metadata", "tier", "reason"),
+    [
+        ("Question about gdpr", None, "large", "static rule #1"),
+        ("does the API support webhooks", None, "medium", "static rule #2"),
+        ("capital punishment", None, "small", "default tier"),  # 'api' inside a word is not the API
+        ("hello", {"plan": "enterprise"}, "large", "static rule #3"),
+        ("hello", {"plan": "free"}, "medium", "static rule #4"),
+        ("hello there", {"plan": "free"}, "small", "default tier"),
+        ("a long question " * 3, None, "large", "longer than 40 characters"),
+    ],
+)
+def test_static_rules_are_evaluated_as_written(query, metadata, tier, reason):
+    decision = Router.load(static_policy()).route(query, metadata=metadata)
+    assert (decision.tier, decision.reason, decision.score) == (tier, reason, None)
+
+
+def test_bad_static_rules_are_refused_at_load():
+    policy = static_policy()
+    policy["router"]["rules"].append({"tier": "small", "regex": "(unclosed"})
+    policy["checksum"] = policy_checksum(policy)
+    with pytest.raises(PolicyError, match=r"^policy: static rule #5 has a bad regex \(missing \), unterminated"):
+        Router.load(policy)
+
+
+# -- classifier and knn -----------------------------------------------------------------------------------
+def test_classifier_threshold_rule_takes_the_cheapest_sure_tier():
+    router = Router.load(classifier_policy())
+    decision = router.route("where is my invoice")
+    assert decision.tier == "small" and decision.score >= 0.6
+    assert decision.reason == f"P(correct) {decision.score:.3f} >= 0.6 on small"
+    assert router.route("contract liability clause").tier == "large"
+    strict = Router.load(classifier_policy({"rule": "threshold", "threshold": 0.95}))
+    decision = strict.route("contract liability clause")
+    assert (decision.tier, decision.reason) == ("large", "no tier reaches P(correct) 0.95; last tier")
+
+
+def test_classifier_utility_rule_weighs_probability_against_cost():
+    costs = [0.001, 0.01, 0.1]
+    for lam in (0.0, 1.0, 5.0, 100.0):
+        router = Router.load(classifier_policy({"rule": "utility", "lambda": lam}))
+        for text in ("where is my invoice", "contract liability clause", "reset password?"):
+            decision = router.route(text)
+            utilities = [p - lam * c for p, c in zip(decision.tier_scores, costs, strict=True)]
+            assert decision.tier == TIERS[utilities.index(max(utilities))]
+    assert Router.load(classifier_policy({"rule": "utility", "lambda": 0.0})).route("contract").tier == "large"
+
+
+def test_classifier_fast_path_equals_the_featurizer_vector():
+    policy = classifier_policy()
+    router = Router.load(policy)
+    f = TextFeaturizer.from_dict(policy["router"]["featurizer"])
+    model = policy["router"]["models"][0]
+    for text in TEXTS + ["invoice?", "an unknown question entirely", "password password invoice 7"]:
+        vector = f.transform_one(text)
+        z = sum(v * model["coef"][j] for j, v in vector.items()) + model["intercept"]
+        assert router.route(text).tier_scores == (quantize(sigmoid(z)), 0.5, 0.9)
+
+
+def test_knn_votes_with_the_nearest_rows():
+    router = Router.load(knn_policy(k=1))
+    assert router.route("where is my invoice").tier_scores == (1.0, 1.0, 1.0)
+    # row 2 failed on medium: that vote is the prior
+    assert router.route("invoice copy please").tier_scores == (1.0, 0.7, 1.0)
+    decision = router.route("contract liability clause review")
+    assert (decision.tier, decision.tier_scores) == ("large", (0.0, 0.0, 1.0))
+    # nothing shared with any row: every vote is the prior
+    assert router.route("zzz qqq").tier_scores == (0.5, 0.7, 0.9)
+
+
+def test_knn_with_more_neighbours_than_matches_fills_in_the_prior():
+    router = Router.load(knn_policy(k=3))
+    scores = router.route("gdpr contract question").tier_scores
+    # neighbours sharing a term: rows 3 and 2 (contract), the third vote is the prior
+    assert scores == (quantize((0 + 0 + 0.5) / 3), quantize((1 + 0 + 0.7) / 3), quantize((1 + 1 + 0.9) / 3))
+
+
+# -- daily cost ceiling ------------------------------------------------------------------------------------
+NOON = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def test_cost_ceiling_switches_to_the_cheapest_tier_until_the_next_utc_day():
+    now = [NOON.timestamp()]
+    router = Router.load(classifier_policy(daily_cost_ceiling_usd=1.0), clock=lambda: now[0])
+    assert router.route("contract clause").tier == "large"
+    router.record_spend(0.6)
+    router.record_spend(0.3, when=NOON - timedelta(days=1))  # yesterday's spend does not count today
+    assert router.spent_today_usd() == pytest.approx(0.6)
+    assert not router.route("contract clause").ceiling_reached
+    router.record_spend(0.4, when=NOON.replace(hour=23))
+    decision = router.route("contract clause")
+    assert (decision.tier, decision.reason, decision.ceiling_reached) == ("small", "daily cost ceiling reached", True)
+    assert router.route(None).ceiling_reached  # the guard comes first, even for odd queries
+    now[0] = (NOON + timedelta(days=1)).replace(hour=0, minute=0).timestamp()
+    assert router.route("contract clause").tier == "large"
+
+
+def test_cost_ceiling_can_send_to_the_fallback_tier():
+    router = Router.load(classifier_policy(daily_cost_ceiling_usd=0.5, on_ceiling="fallback", fallback_tier="medium"))
+    router.record_spend(0.5)
+    decision = router.route("where is my invoice")
+    assert (decision.tier, decision.ceiling_reached) == ("medium", True)
+
+
+@pytest.mark.parametrize("spend", [-1.0, float("nan"), float("inf"), "0.1", True, None])
+def test_record_spend_refuses_what_is_not_an_amount(spend):
+    router = Router.load(static_policy())
+    with pytest.raises(ValueError, match="spend must be a non-negative number of USD"):
+        router.record_spend(spend)
+
+
+# -- cascade ------------------------------------------------------------------------------------------------
+def test_cascade_starts_with_the_first_tier_and_escalates_on_low_confidence():
+    router = Router.load(cascade_policy(threshold=0.5))
+    start = router.route("anything at all")
+    assert (start.tier, start.reason) == ("small", "cascade: start with the first tier")
+    assert router.should_escalate("small", logprobs=-0.1) is None  # exp(-0.1) = 0.905 >= 0.5
+    step = router.should_escalate("small", logprobs=[-2.0, -3.0])
+    assert (step.tier, step.escalations) == ("medium", 1)
+    assert step.score == quantize(math.exp(-2.5))
+    assert step.reason == "logprob confidence 0.082 < 0.5 on small; escalate"
+    assert router.should_escalate("medium") is None  # constant confidence 0.7
+    assert router.should_escalate("large", confidence=0.0) is None  # nothing after the last tier
+    assert router.should_escalate("small", confidence=0.9) is None  # an explicit confidence wins
+    no_signal = router.should_escalate("small")
+    assert (no_signal.tier, no_signal.reason) == ("medium", "no logprobs: confidence 0.000 < 0.5 on small; escalate")
+    assert router.should_escalate("huge", confidence=0.0) is None
+
+
+def test_cascade_walks_to_the_top_and_respects_the_escalation_cap():
+    router = Router.load(cascade_policy(threshold=0.8))
+    assert router.should_escalate("medium").tier == "large"  # constant 0.7 < 0.8
+    capped = Router.load(cascade_policy(threshold=0.8, max_escalations=1))
+    assert capped.should_escalate("small", confidence=0.0).tier == "medium"
+    assert capped.should_escalate("medium", confidence=0.0) is None
+    assert Router.load(cascade_policy(max_escalations=0)).should_escalate("small", confidence=0.0) is None
+
+
+def test_cascade_verifier_reads_query_and_answer():
+    router = Router.load(cascade_policy(threshold=0.5, verifier=True))
+    assert router.should_escalate("medium", response="solved it", query="where is my invoice") is None
+    low = router.should_escalate("medium", response="not sure", query="where is my invoice")
+    assert (low.tier, low.score) == ("large", quantize(sigmoid(-2.0)))
+    missing = router.should_escalate("medium", query="where is my invoice")
+    assert (missing.tier, missing.reason) == ("large", "no response: confidence 0.000 < 0.5 on medium; escalate")
+
+
+def test_cascade_stops_escalating_past_the_cost_ceiling():
+    router = Router.load(cascade_policy(daily_cost_ceiling_usd=1.0))
+    router.record_spend(2.0)
+    assert router.should_escalate("small", confidence=0.0) is None
+
+
+def test_should_escalate_is_none_for_other_kinds():
+    assert Router.load(classifier_policy()).should_escalate("small", confidence=0.0) is None
+
+
+# -- llm router --------------------------------------------------------------------------------------------
+def test_llm_router_builds_the_request_and_maps_the_answer():
+    router = Router.load(llm_policy())
+    assert router.llm_tier == "small"
+    assert router.llm_request([{"role": "user", "content": "why is my bill higher?"}]) == [
+        {"role": "system", "content": "Reply with one word."},
+        {"role": "user", "content": "Is this easy or hard?\n\nQuery:\nwhy is my bill higher?"},
+    ]
+    assert router.llm_request(None) is None
+    for answer, tier in [("easy", "small"), (" Hard.", "large"), ("EASY\n", "small"), ("**medium**", "medium")]:
+        decision = router.route("why is my bill higher?", llm_answer=answer)
+        assert (decision.tier, decision.reason) == (tier, f"llm router answered {tier}")
+    unknown = router.route("why is my bill higher?", llm_answer="banana")
+    assert (unknown.tier, unknown.reason) == ("large", "llm router: answer not recognised; default tier")
+    silent = router.route("why is my bill higher?")
+    assert (silent.tier, silent.reason) == ("large", "llm router: no answer from the router model; default tier")
+    assert Router.load(classifier_policy()).llm_request("hi") is None
