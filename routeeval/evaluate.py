@@ -347,9 +347,10 @@ def _run_llm_router(eval_set, config, settings, prices, cache, progress):
     for row in eval_set.rows:
         sim_row = None
         if tier.simulated and row.label in ("easy", "hard"):
-            # A simulated triage model knows the row's label as often as its skill allows.
+            # A simulated triage model names the row's label as often as its skill allows on a
+            # task of middling difficulty (triage is easier than answering a hard query).
             other = "hard" if row.label == "easy" else "easy"
-            sim_row = SimRow(reference=row.label, wrong_answer=other, label=row.label)
+            sim_row = SimRow(reference=row.label, wrong_answer=other, label=None)
         requests.append(CallRequest(row.row_id, tier, router.request(row.input_value), sim_row))
     report = replay_calls(requests, prices, config.replay, cache, progress=progress("llm router"))
     return LLMRouterCalls(

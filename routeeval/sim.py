@@ -5,9 +5,10 @@ path, but its answer comes from this module instead of the network. The behaviou
 and deterministic (seeded by the text of the request):
 
 * Each tier has a *skill* in 0-1 (``skill = ...`` in the tier's config, else a default for the
-  model it stands for). Each row has a *difficulty* in 0-1: 0.2 for ``easy`` rows, 0.7 for
-  ``hard`` rows, 0.45 when unlabeled, each moved by up to ±0.15 by a hash of the row.
-* P(correct) = 1 / (1 + exp(-8 · (skill - difficulty))). The uniform draw compared with it is
+  model it stands for). Each row has a *difficulty* in 0-1: 0.05 ± 0.05 for ``easy`` rows (the
+  long tail a small model answers as well as a large one), 0.7 ± 0.15 for ``hard`` rows and
+  0.4 ± 0.15 when unlabeled, moved within that band by a hash of the row.
+* P(correct) = 1 / (1 + exp(-10 · (skill - difficulty))). The uniform draw compared with it is
   75% shared by all tiers on a row and 25% the tier's own, so a stronger tier is usually right
   where a weaker one is, as with real models.
 * A correct answer is the row's reference (its first acceptable answer); a wrong answer is a
@@ -40,7 +41,10 @@ DEFAULT_SKILLS = {
 }
 DEFAULT_SKILL = 0.6
 SIM_METADATA_KEY = "routeeval_sim"
-_DIFFICULTY = {"easy": 0.2, "hard": 0.7}
+SIM_VERSION = 2  # part of every simulated call's cache key: change it when the behaviour changes
+_DIFFICULTY = {"easy": (0.05, 0.05), "hard": (0.7, 0.15)}
+_UNLABELED = (0.4, 0.15)
+_SLOPE = 10.0
 _WRONG_FALLBACKS = (
     "I'm sorry, I don't have enough information to answer that. Please contact support.",
     "You can find this under Settings > Account; let me know if anything else comes up.",
@@ -63,6 +67,7 @@ class SimRow:
             "wrong_answer": self.wrong_answer,
             "label": self.label,
             "seed": self.seed,
+            "version": SIM_VERSION,
         }
 
 
@@ -84,9 +89,9 @@ def skill_for(model: str, skill: float | None = None) -> float:
 
 
 def difficulty_for(label: str | None, row_text: str, seed: int = 0) -> float:
-    base = _DIFFICULTY.get((label or "").lower(), 0.45)
-    jitter = (_uniform(seed, "difficulty", row_text) - 0.5) * 0.3
-    return min(1.0, max(0.0, base + jitter))
+    centre, spread = _DIFFICULTY.get((label or "").lower(), _UNLABELED)
+    jitter = (_uniform(seed, "difficulty", row_text) - 0.5) * 2 * spread
+    return min(1.0, max(0.0, centre + jitter))
 
 
 def simulate(model: str, messages: list[dict], row: SimRow | None, skill: float | None = None) -> SimAnswer:
@@ -100,7 +105,7 @@ def simulate(model: str, messages: list[dict], row: SimRow | None, skill: float 
         correct = True
     else:
         difficulty = difficulty_for(row.label, row_text, row.seed)
-        p_correct = 1.0 / (1.0 + math.exp(-8.0 * (tier_skill - difficulty)))
+        p_correct = 1.0 / (1.0 + math.exp(-_SLOPE * (tier_skill - difficulty)))
         draw = 0.75 * _uniform(row.seed, "row", row_text) + 0.25 * _uniform(row.seed, model, row_text)
         correct = draw < p_correct
         if correct and row.reference is not None:
