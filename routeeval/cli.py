@@ -125,12 +125,7 @@ def run(
         progress=make_progress,
         overrides=overrides,
     )
-    if as_json:
-        typer.echo(json.dumps(result.summary, indent=2))
-        return
-    from routeeval.report.terminal import render_run
-
-    render_run(result, _console())
+    _finish(result, as_json)
 
 
 @app.command()
@@ -156,12 +151,7 @@ def optimize(
     settings = load_config(config) if config is not None else None
     overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router)
     result = optimize_file(outcomes, config=settings, out_dir=out, overrides=overrides)
-    if as_json:
-        typer.echo(json.dumps(result.summary, indent=2))
-        return
-    from routeeval.report.terminal import render_run
-
-    render_run(result, _console())
+    _finish(result, as_json)
 
 
 @app.command()
@@ -202,6 +192,20 @@ def import_(
         f"wrote {result.out}: {result.n_queries:,} queries × {len(result.tiers)} tiers = {result.n_rows:,} rows "
         f"(tiers, cheapest first: {', '.join(result.tiers)})"
     )
+
+
+def _finish(result, as_json: bool) -> None:
+    """Render a run or optimize result; exit 1 when no policy cheaper than the baseline qualified."""
+    if as_json:
+        typer.echo(json.dumps(result.summary, indent=2))
+    else:
+        from routeeval.report.terminal import render_run
+
+        render_run(result, _console())
+    selection = result.summary.get("selection") or {}
+    if selection and not selection.get("found_cheaper"):
+        typer.echo(f"check failed: {selection.get('reason')}", err=True)
+        raise typer.Exit(1)
 
 
 def _cache_path(config: Path, path: Path | None) -> Path:

@@ -117,8 +117,15 @@ def optimize_outcomes(
         n_resamples=settings.bootstrap,
         seed=settings.seed,
     )
-    if not selection.qualified:
-        notes.append(selection.reason)
+    found_cheaper = selection.qualified and selection.point.cost_per_1k_usd < selection.baseline.cost_per_1k_usd
+    reason = selection.reason
+    if selection.qualified and not found_cheaper:
+        reason = (
+            f"nothing qualifies: no point cheaper than the baseline tier '{baseline_name}' keeps the accuracy "
+            f"drop's upper {settings.confidence:.0%} bound <= {settings.max_drop:g}; chose the baseline"
+        )
+    if not found_cheaper:
+        notes.append(reason)
 
     by_key = {(c.router, c.variant): c for c in candidates}
     chosen_candidate = by_key[(selection.point.router, selection.point.variant)]
@@ -138,8 +145,9 @@ def optimize_outcomes(
         "chosen": _chosen_entry(chosen, selection),
         "selection": {
             "rule": selection.rule,
-            "reason": selection.reason,
+            "reason": reason,
             "qualified": selection.qualified,
+            "found_cheaper": found_cheaper,
             "rows": train.n_rows,
             "max_drop": settings.max_drop,
             "confidence": settings.confidence,

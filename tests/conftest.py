@@ -72,3 +72,60 @@ def environ_without_keys() -> dict[str, str]:
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     env["LITELLM_OFFLINE_MODE"] = "true"
     return env
+
+
+def simulated_outcomes(
+    evalset_path: Path | None = None,
+    skills=(("small", "gpt-4o-mini", 0.5), ("medium", "claude-haiku-4-5", 0.62), ("large", "gpt-4o", 0.8)),
+):
+    """An outcomes frame for an eval set, answered by the simulator directly (no litellm, no cache).
+
+    The same answers a `routeeval run` with the bundled config would record, scored by exact match.
+    """
+    from routeeval import columns as C
+    from routeeval.config import Tier
+    from routeeval.data import load_eval_set
+    from routeeval.evaluate import _wrong_answers
+    from routeeval.outcomes import outcomes_frame
+    from routeeval.pricing import price_tier
+    from routeeval.scoring import exact
+    from routeeval.sim import SimRow, simulate
+
+    eval_set = load_eval_set(evalset_path or ROOT / "evalsets" / "support.jsonl")
+    wrong = _wrong_answers(eval_set.rows)
+    scorer = exact()
+    records = []
+    for name, model, skill in skills:
+        price = price_tier(Tier(name, f"routeeval-sim/{model}"))
+        for row in eval_set.rows:
+            reference = row.reference[0] if isinstance(row.reference, list) else row.reference
+            answer = simulate(model, list(row.messages), SimRow(reference, wrong.get(row.row_id), row.label), skill)
+            records.append(
+                {
+                    C.ROW_ID: row.row_id,
+                    C.TIER: name,
+                    C.RESPONSE: answer.text,
+                    C.SCORE: scorer(answer.text, row.reference),
+                    C.COST_USD: price.cost_usd(answer.prompt_tokens, answer.completion_tokens),
+                    C.LATENCY_MS: answer.latency_ms,
+                    C.PROMPT_TOKENS: answer.prompt_tokens,
+                    C.COMPLETION_TOKENS: answer.completion_tokens,
+                    C.CACHED: False,
+                    C.INPUT: row.input_value
+                    if isinstance(row.input_value, str)
+                    else __import__("json").dumps(row.input_value),
+                    C.INTENT: row.intent,
+                    C.LABEL: row.label,
+                    C.SOURCE: C.SOURCE_EVAL,
+                    C.SCORER: scorer.spec,
+                    C.LOGPROB_MEAN: sum(answer.logprobs) / len(answer.logprobs),
+                }
+            )
+    return outcomes_frame(records)
+
+
+TIER_ENTRIES = [
+    {"name": "small", "model": "routeeval-sim/gpt-4o-mini", "price_in_per_mtok": 0.15, "price_out_per_mtok": 0.6},
+    {"name": "medium", "model": "routeeval-sim/claude-haiku-4-5", "price_in_per_mtok": 1.0, "price_out_per_mtok": 5.0},
+    {"name": "large", "model": "routeeval-sim/gpt-4o", "price_in_per_mtok": 2.5, "price_out_per_mtok": 10.0},
+]

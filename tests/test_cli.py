@@ -166,3 +166,51 @@ def _commands(typer_app):
             yield from walk(sub, prefix + name + " ")
 
     return list(walk(group))
+
+
+def test_optimize_route_and_import_commands(demo_config, tmp_path):
+    from conftest import simulated_outcomes
+
+    from routeeval.outcomes import write_outcomes
+
+    outcomes = write_outcomes(simulated_outcomes(), demo_config.parent / "sim.parquet")
+    result = _run("optimize", outcomes, "--out", "opt", "--router", "static", "--router", "cascade")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((demo_config.parent / "opt" / "summary.json").read_text())
+    assert summary["chosen"]["router"] in ("static", "cascade", "tier")
+    assert summary["routers"] == ["cascade", "static"]
+    assert "Chosen policy" in result.stdout and "saves" in result.stdout
+
+    policy = demo_config.parent / "opt" / "policy.json"
+    routed = _run("route", policy, "hi", "--json")
+    assert routed.exit_code == 0
+    decision = json.loads(routed.stdout)
+    assert decision["tier"] in ("small", "medium", "large") and decision["reason"]
+
+    tampered = json.loads(policy.read_text())
+    tampered["guards"]["fallback_tier"] = "small"
+    (demo_config.parent / "bad.json").write_text(json.dumps(tampered))
+    bad = _run("route", demo_config.parent / "bad.json", "hi")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("error: ") and "modified" in bad.stderr
+
+    unknown = _run("optimize", outcomes, "--router", "clasifier")
+    assert (unknown.exit_code, unknown.stderr) == (
+        2,
+        "error: unknown router 'clasifier'; choose from: cascade, classifier, knn, llm, static.\n",
+    )
+    missing = _run("import", "routellm", tmp_path / "nope", "--out", "x.parquet")
+    assert (missing.exit_code, missing.stderr) == (2, f"error: {tmp_path / 'nope'}: no such file or folder\n")
+
+
+def test_optimize_exits_1_when_no_cheaper_policy_qualifies(demo_config):
+    from test_optimize import _hopeless_two_tiers
+
+    from routeeval.outcomes import outcomes_frame, write_outcomes
+
+    frame = outcomes_frame(_hopeless_two_tiers().to_dict("records"))
+    path = write_outcomes(frame, demo_config.parent / "hopeless.parquet")
+    result = _run("optimize", path, "--out", "o", "--max-drop", "0.001", "--router", "static")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("check failed: nothing qualifies: no point cheaper than the baseline tier 'strong'")
+    assert (demo_config.parent / "o" / "policy.json").exists(), "the baseline policy is still written"

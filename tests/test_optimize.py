@@ -1,0 +1,154 @@
+"""The optimizer end to end on the demo set: honest selection, hold-out, and runtime parity per router."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import TIER_ENTRIES, simulated_outcomes
+
+from routeeval import columns as C
+from routeeval.config import OptimizeConfig
+from routeeval.optimize import _Builders, _offline_decisions, _route_rows, optimize_outcomes
+from routeeval.policy import build_policy
+from routeeval.routers import pivot_outcomes
+from routeeval.runtime import Router
+from routeeval.sweep import sweep_candidate
+
+SETTINGS = OptimizeConfig(routers=("static", "classifier", "knn", "cascade"), bootstrap=400)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return simulated_outcomes()
+
+
+@pytest.fixture(scope="module")
+def result(demo):
+    return optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=SETTINGS)
+
+
+def test_selection_meets_its_promise_on_the_selection_rows(result):
+    chosen = result.summary["chosen"]
+    assert chosen["qualified"] is True
+    assert chosen["accuracy_drop_upper"] <= SETTINGS.max_drop
+    assert chosen["cost_per_1k_usd"] < result.summary["baseline"]["cost_per_1k_usd"]
+    assert 0 < chosen["savings_share"] < 1
+    low, high = chosen["savings_share_ci"]
+    assert low <= chosen["savings_share"] <= high
+    assert result.summary["baseline"]["tier"] == "large"  # the most accurate single tier
+    assert chosen["runtime_parity_share"] == 1.0
+
+
+def test_frontier_is_pareto_and_contains_the_choice(result):
+    frontier = result.summary["frontier"]
+    costs = [p["cost_per_1k_usd"] for p in frontier]
+    accuracies = [p["accuracy"] for p in frontier]
+    assert costs == sorted(costs)
+    assert all(b > a for a, b in zip(accuracies, accuracies[1:], strict=False)), "each dearer point is better"
+    chosen = result.summary["chosen"]
+    assert any(
+        (p["router"], p["variant"], p["knob"]) == (chosen["router"], chosen["variant"], chosen["knob"])
+        for p in frontier
+    )
+
+
+def test_every_router_beats_the_zero_router(result):
+    metrics = result.summary["metrics"]
+    for router in ("static", "classifier", "knn", "cascade"):
+        assert metrics["aiq"][router] > metrics["zero_router_aiq"], router
+    oracle = result.summary["oracle"]
+    assert oracle["accuracy"] >= max(p["accuracy"] for p in result.summary["frontier"])
+
+
+def _hopeless_two_tiers(n_rows: int = 300):
+    """A cheap tier that is always wrong and a strong one that is always right."""
+    import pandas as pd
+
+    cheap_right = np.zeros(n_rows, dtype=bool)
+    rows = []
+    for i in range(n_rows):
+        text = f"question {i} about invoices and seats"
+        rows.append(
+            {C.ROW_ID: f"r{i}", C.TIER: "cheap", C.SCORE: float(cheap_right[i]), C.COST_USD: 0.0001, C.INPUT: text}
+        )
+        rows.append({C.ROW_ID: f"r{i}", C.TIER: "strong", C.SCORE: 1.0, C.COST_USD: 0.002, C.INPUT: text})
+    frame = pd.DataFrame(rows)
+    frame[C.SOURCE] = C.SOURCE_EVAL
+    frame[C.LATENCY_MS] = 100.0
+    return frame
+
+
+TWO_TIERS = [
+    {"name": "cheap", "model": "cheap", "price_in_per_mtok": None, "price_out_per_mtok": None},
+    {"name": "strong", "model": "strong", "price_in_per_mtok": None, "price_out_per_mtok": None},
+]
+
+
+def test_nothing_qualifies_chooses_the_baseline_and_says_so():
+    # Every row sent to the cheap tier costs 1/300 of accuracy, more than the 0.1-point tolerance.
+    settings = dataclasses.replace(SETTINGS, routers=("static", "classifier", "knn"), max_drop=0.001)
+    result = optimize_outcomes(_hopeless_two_tiers(), tiers=TWO_TIERS, settings=settings)
+    summary = result.summary
+    assert summary["selection"]["found_cheaper"] is False
+    assert (summary["chosen"]["router"], summary["chosen"]["variant"]) == ("tier", "strong")
+    assert summary["selection"]["reason"].startswith("nothing qualifies")
+    assert Router.load(result.policy).route("question 7 about invoices").tier == "strong"
+    # Two tiers: RouteLLM's metrics are reported; with no signal to learn, no better than random (0.5).
+    assert summary["metrics"]["apgr"]["classifier"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_budget_picks_the_most_accurate_point_within_it(demo):
+    budgeted = dataclasses.replace(SETTINGS, budget_per_1k_usd=0.1, routers=("static", "cascade"))
+    result = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=budgeted)
+    chosen = result.summary["chosen"]
+    assert chosen["cost_per_1k_usd"] <= 0.1
+    affordable = [p for p in result.summary["frontier"] if p["cost_per_1k_usd"] <= 0.1]
+    assert chosen["accuracy"] == max(p["accuracy"] for p in affordable)
+
+
+def test_holdout_rows_are_kept_out_of_selection_and_measured(demo):
+    held = demo.copy()
+    ids = sorted(held[C.ROW_ID].unique())
+    test_ids = set(ids[::4])
+    held[C.SPLIT] = np.where(held[C.ROW_ID].isin(test_ids), "test", "train")
+    result = optimize_outcomes(held, tiers=TIER_ENTRIES, settings=SETTINGS)
+    assert result.summary["selection"]["rows"] == len(ids) - len(test_ids)
+    holdout = result.summary["holdout"]
+    assert holdout["rows"] == len(test_ids)
+    assert 0 <= holdout["chosen"]["accuracy"] <= 1
+    assert sum(holdout["chosen"]["tier_share"].values()) == pytest.approx(1.0)
+    share = dataclasses.replace(SETTINGS, holdout_share=0.3)
+    assert optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=share).summary["holdout"]["rows"] == round(
+        0.3 * len(ids)
+    )
+
+
+@pytest.mark.parametrize(
+    ("router", "variant"),
+    [
+        ("static", "length"),
+        ("classifier", "threshold"),
+        ("classifier", "utility"),
+        ("knn", "threshold"),
+        ("knn", "utility"),
+        ("cascade", "small>large"),
+        ("cascade", "medium>large"),
+        ("cascade", "small>medium>large"),
+    ],
+)
+def test_runtime_reproduces_every_exportable_router_on_every_demo_row(demo, router, variant):
+    data = pivot_outcomes(demo, [t["name"] for t in TIER_ENTRIES])
+    builders = _Builders(data, SETTINGS, [], None)
+    candidate = next(c for c in builders.build(router) if c.variant == variant)
+    points = sweep_candidate(candidate)
+    # Several knobs along the curve, not one lucky point.
+    for point in [points[len(points) // 4], points[len(points) // 2], points[3 * len(points) // 4]]:
+        fitted, kind, knob = builders.export(point, candidate)
+        policy = build_policy(fitted, kind, knob, TIER_ENTRIES)
+        runtime_tiers, _ = _route_rows(policy, kind, data)
+        offline = _offline_decisions(fitted, kind, knob, data)
+        assert (runtime_tiers == offline).all(), (
+            f"{router}/{variant} at {knob}: {(runtime_tiers != offline).sum()} rows differ"
+        )
