@@ -203,7 +203,7 @@ def _finish(result, as_json: bool) -> None:
 
         render_run(result, _console())
     selection = result.summary.get("selection") or {}
-    if selection and not selection.get("found_cheaper"):
+    if selection and selection.get("found_cheaper") is False:
         typer.echo(f"check failed: {selection.get('reason')}", err=True)
         raise typer.Exit(1)
 

@@ -124,7 +124,9 @@ def optimize_outcomes(
             f"nothing qualifies: no point cheaper than the baseline tier '{baseline_name}' keeps the accuracy "
             f"drop's upper {settings.confidence:.0%} bound <= {settings.max_drop:g}; chose the baseline"
         )
-    if not found_cheaper:
+    if len(tier_names) < 2:
+        found_cheaper, reason = None, "only one tier: there is nothing to route; the policy sends everything to it"
+    elif not found_cheaper:
         notes.append(reason)
 
     by_key = {(c.router, c.variant): c for c in candidates}
