@@ -36,6 +36,8 @@ class RunResult:
     judge_replay: ReplayReport | None = None
     notes: list[str] = field(default_factory=list)
     policy_path: Path | None = None
+    outcomes: object | None = None  # the outcomes DataFrame (for reports)
+    chosen_rows: list[dict] = field(default_factory=list)  # where the chosen policy sent each selection row
 
     @property
     def simulated(self) -> bool:
@@ -108,7 +110,18 @@ def run_evaluation(
         )
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls)
     summary_path = _write_summary(summary, out_dir)
-    return RunResult(out_dir, outcomes_path, summary_path, summary, report, judge_report, notes, result.policy_path)
+    return RunResult(
+        out_dir,
+        outcomes_path,
+        summary_path,
+        summary,
+        report,
+        judge_report,
+        notes,
+        result.policy_path,
+        frame,
+        result.chosen_rows,
+    )
 
 
 def optimize_file(
@@ -149,7 +162,18 @@ def optimize_file(
     notes: list[str] = []
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, None)
     summary_path = _write_summary(summary, out_dir)
-    return RunResult(out_dir, Path(outcomes_path), summary_path, summary, None, None, notes, result.policy_path)
+    return RunResult(
+        out_dir,
+        Path(outcomes_path),
+        summary_path,
+        summary,
+        None,
+        None,
+        notes,
+        result.policy_path,
+        frame,
+        result.chosen_rows,
+    )
 
 
 def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls):

@@ -41,6 +41,7 @@ from routeeval.sweep import (
     evaluate_fixed,
     paired_bootstrap,
     pareto_frontier,
+    point_rows,
     select_policy,
     single_tier_candidates,
     sweep_candidate,
@@ -69,6 +70,7 @@ class OptimizeResult:
     notes: list[str] = field(default_factory=list)
     frontier: list[OperatingPoint] = field(default_factory=list)
     points: list[OperatingPoint] = field(default_factory=list)
+    chosen_rows: list[dict] = field(default_factory=list)  # per selection row: where the policy sent it
 
 
 def optimize_outcomes(
@@ -185,7 +187,30 @@ def optimize_outcomes(
     policy_path = None
     if out_dir is not None:
         policy_path = write_policy(policy, Path(out_dir) / "policy.json")
-    return OptimizeResult(summary, policy, policy_path, notes, frontier, points)
+    rows = _chosen_rows(chosen_candidate, chosen, train, baseline_name)
+    return OptimizeResult(summary, policy, policy_path, notes, frontier, points, rows)
+
+
+def _chosen_rows(candidate: Candidate, point: OperatingPoint, data: RouterData, baseline: str) -> list[dict]:
+    """Per row: the tier the chosen policy ends at (out-of-fold), its score and cost, and the baseline's."""
+    score, cost, latency = point_rows(candidate, point.decisions)
+    base = data.tiers.index(baseline)
+    rows = []
+    for i, option in enumerate(point.decisions):
+        name = candidate.options[int(option)]
+        rows.append(
+            {
+                "row_id": data.row_ids[i],
+                "tier": name.split(">")[-1],
+                "path": name,
+                "score": _clean(score[i]),
+                "cost_usd": _clean(cost[i]),
+                "latency_ms": _clean(latency[i]),
+                "baseline_score": _clean(data.score[i, base]),
+                "baseline_cost_usd": _clean(data.cost_usd[i, base]),
+            }
+        )
+    return rows
 
 
 # ------------------------------------------------------------------------------------- candidates
