@@ -1,0 +1,4 @@
+"""Integrations with serving stacks. Each module imports its framework when it is used, never at import time.
+
+* :mod:`routeeval.integrations.litellm`: a routeeval policy picks the deployment for a litellm ``Router``.
+"""
