@@ -1,0 +1,636 @@
+"""The report's own figures, computed apart from rendering, and the writer of the run folder's reports.
+
+``report_figures`` turns a summary, the outcomes table and the chosen policy's per-row routes into
+plain, JSON-friendly numbers (headline verdict, latency, per-intent slices, mis-routed samples, traffic
+and savings projection); ``write_reports`` renders them to ``report.html``, ``report.md`` and
+``frontier.svg``. Nothing here decides anything the optimizer did not measure: the headline reads
+``selection``, ``chosen`` and ``metrics`` from the summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+from routeeval import columns as C
+
+MONTH_DAYS = 365.25 / 12
+SAMPLE_TOO_LOW = 10  # mis-routed rows shown that the policy sent too low (lost accuracy)
+SAMPLE_TOO_HIGH = 4  # and rows it sent higher than needed (paid for nothing)
+TEXT_LIMIT = 1200  # characters of a query, answer or reference kept in a sample
+NO_INTENT = "(no intent)"
+
+
+# ------------------------------------------------------------------------------------------ the writer
+
+
+def write_reports(
+    out_dir: str | Path,
+    summary: dict,
+    outcomes,
+    chosen_rows: list[dict],
+    logs=None,
+    monthly_queries: int | None = None,
+    *,
+    figures: dict | None = None,
+) -> dict[str, Path]:
+    """Write ``report.html``, ``report.md`` and ``frontier.svg`` into ``out_dir``; return their paths.
+
+    ``logs``: a :class:`routeeval.data.LogSet` (or a path to one) for the traffic volume and duplicate
+    share; ``monthly_queries`` overrides the volume. ``figures``: what :func:`report_figures` returned,
+    when the caller already computed it (to store it in summary.json under ``report``).
+    """
+    from routeeval.report.html import render_html
+    from routeeval.report.markdown import render_markdown
+    from routeeval.report.plots import frontier_svg
+
+    if figures is None:
+        figures = report_figures(summary, outcomes, chosen_rows, logs=logs, monthly_queries=monthly_queries)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    svg = frontier_svg(summary)
+    paths = {
+        "html": out_dir / "report.html",
+        "markdown": out_dir / "report.md",
+        "frontier_svg": out_dir / "frontier.svg",
+    }
+    paths["frontier_svg"].write_text(svg, encoding="utf-8")
+    paths["html"].write_text(render_html(summary, figures, svg), encoding="utf-8")
+    paths["markdown"].write_text(
+        render_markdown(summary, figures, plot_name=paths["frontier_svg"].name), encoding="utf-8"
+    )
+    return paths
+
+
+def report_figures(
+    summary: dict,
+    outcomes,
+    chosen_rows: list[dict],
+    logs=None,
+    monthly_queries: int | None = None,
+) -> dict:
+    """Everything the reports show beyond summary.json, as JSON-friendly numbers and short texts."""
+    tiers = tier_order(summary)
+    traffic = traffic_figures(logs)
+    return {
+        "headline": headline_verdict(summary),
+        "latency": latency_figures(summary, chosen_rows),
+        "intents": intent_slices(outcomes, chosen_rows, tiers),
+        "misrouted": misrouted_sample(outcomes, chosen_rows, tiers),
+        "traffic": traffic,
+        "savings": savings_projection(summary, traffic, monthly_queries),
+    }
+
+
+def report_summary(figures: dict) -> dict:
+    """The figures for summary.json's ``report`` key: mis-routed samples cut to ids and scores (no user text)."""
+    keep = ("row_id", "intent", "policy_path", "policy_tier", "policy_score", "baseline_score")
+    misrouted = dict(figures["misrouted"])
+    for kind in ("too_low", "too_high"):
+        misrouted[kind] = [{k: sample.get(k) for k in keep} for sample in misrouted[kind]]
+    return {**figures, "misrouted": misrouted}
+
+
+def tier_order(summary: dict) -> list[str]:
+    """Tier names cheapest first, as the run configured them."""
+    names = [t["name"] for t in summary.get("tiers") or []]
+    return names or [t["tier"] for t in summary.get("single_tiers") or []]
+
+
+def router_curves(swept) -> dict[str, list[dict]]:
+    """Each router's own cost/accuracy frontier from the optimizer's swept points (``OptimizeResult.points``).
+
+    Optional: when a summary carries these under ``curves``, the frontier plot draws one line per router.
+    """
+    from routeeval.sweep import pareto_frontier
+
+    by_router: dict[str, list] = {}
+    for point in swept:
+        if point.router != "tier":
+            by_router.setdefault(point.router, []).append(point)
+    return {
+        router: [
+            {"variant": p.variant, "cost_per_1k_usd": _num(p.cost_per_1k_usd), "accuracy": _num(p.accuracy)}
+            for p in pareto_frontier(router_points)
+        ]
+        for router, router_points in sorted(by_router.items())
+    }
+
+
+# ------------------------------------------------------------------------------------------ headline
+
+
+def confidence_label(summary: dict) -> str:
+    """'95% CI' at the run's confidence level."""
+    return f"{(summary.get('selection') or {}).get('confidence') or 0.95:.0%} CI"
+
+
+def point_label(point: dict) -> str:
+    """'cascade small>large @ 0.7575', 'large only', 'classifier utility @ 539.6'."""
+    if point.get("router") == "tier":
+        return f"{point.get('variant')} only"
+    knob = point.get("knob")
+    knob_text = "" if knob is None else f" @ {knob:.4g}"
+    return f"{point.get('router')} {point.get('variant')}{knob_text}"
+
+
+def headline_verdict(summary: dict) -> dict:
+    """Whether routing pays off here and which strategy won, read from the measured frontier and selection.
+
+    ``verdict``: ``routing_pays`` (a router is the cheapest qualifying point), ``cheaper_tier`` (a cheaper
+    single tier qualifies on its own), ``no_saving`` (nothing cheaper keeps accuracy), ``one_tier``
+    (nothing to route) or ``not_optimized`` (no frontier in the summary).
+    """
+    chosen = summary.get("chosen")
+    selection = summary.get("selection") or {}
+    baseline = (summary.get("baseline") or {}).get("tier")
+    metrics = summary.get("metrics") or {}
+    aiq = {k: v for k, v in (metrics.get("aiq") or {}).items() if v is not None}
+    zero_aiq = metrics.get("zero_router_aiq")
+    best_router = max(aiq, key=aiq.get) if aiq else None
+    beats_zero = sorted(r for r, v in aiq.items() if zero_aiq is not None and v > zero_aiq)
+    figures = {
+        "verdict": "not_optimized",
+        "winner": None,
+        "best_aiq_router": best_router,
+        "best_aiq": aiq.get(best_router) if best_router else None,
+        "zero_router_aiq": zero_aiq,
+        "routers_beating_zero_router": beats_zero,
+        "baseline_tier": baseline,
+    }
+    if not summary.get("frontier") or not chosen:
+        figures["sentence"] = "No routing result: the optimizer did not run on these outcomes."
+        return figures
+    confidence = selection.get("confidence") or 0.95
+    max_drop = selection.get("max_drop")
+    bar = (
+        f"an accuracy drop against {baseline} within {points(max_drop)} points at {confidence:.0%} confidence"
+        if max_drop is not None
+        else f"accuracy against {baseline}"
+    )
+    saving = _share_with_ci(chosen.get("savings_share"), chosen.get("savings_share_ci"))
+    drop = _points_with_ci(chosen.get("accuracy_drop"), chosen.get("accuracy_drop_ci"))
+    found = selection.get("found_cheaper")
+    if found is None and len(tier_order(summary)) < 2:
+        figures["verdict"] = "one_tier"
+        figures["sentence"] = f"Only one tier ({baseline}) is configured: there is nothing to route."
+        return figures
+    if not found:
+        figures["verdict"] = "no_saving"
+        sentence = (
+            f"Routing does not pay off here: no router and no cheaper tier keeps {bar}; "
+            f"keep sending every query to {baseline}."
+        )
+        if best_router and best_router in beats_zero:
+            sentence += (
+                f" The best router frontier ({best_router}, AIQ {aiq[best_router]:.3f} vs {zero_aiq:.3f} for "
+                "randomly mixing tiers) is real but not strong enough at this accuracy bar."
+            )
+        figures["sentence"] = sentence
+        return figures
+    if chosen.get("router") == "tier":
+        figures["verdict"] = "cheaper_tier"
+        figures["winner"] = "tier"
+        figures["sentence"] = (
+            f"A cheaper single tier is enough: sending every query to {chosen.get('variant')} saves {saving} of "
+            f"{baseline}'s cost for an accuracy drop of {drop} points; no router is cheaper with {bar}."
+        )
+        return figures
+    router = chosen.get("router")
+    figures["verdict"] = "routing_pays"
+    figures["winner"] = router
+    sentence = (
+        f"Routing pays off here: the {router} router ({chosen.get('variant')}) is the cheapest policy with "
+        f"{bar}, saving {saving} of {baseline}'s cost for an accuracy drop of {drop} points."
+    )
+    if best_router == router:
+        sentence += (
+            f" It also has the best frontier overall (AIQ {aiq[router]:.3f} vs {zero_aiq:.3f} for the zero router)."
+        )
+    elif best_router:
+        sentence += (
+            f" {best_router} has the best frontier overall (AIQ {aiq[best_router]:.3f} vs {zero_aiq:.3f} for the zero "
+            f"router), but {router} is cheapest at this accuracy bar."
+        )
+    if aiq and not beats_zero:
+        sentence += " No router's frontier beats randomly mixing tiers (the zero router) on average across costs."
+    figures["sentence"] = sentence
+    return figures
+
+
+# ------------------------------------------------------------------------------------------ latency
+
+
+def latency_figures(summary: dict, chosen_rows: list[dict]) -> dict:
+    """The chosen policy's latency against the baseline tier's, and how many queries make a second call."""
+    chosen = summary.get("chosen") or {}
+    baseline_tier = (summary.get("baseline") or {}).get("tier")
+    single = {t["tier"]: t for t in summary.get("single_tiers") or []}
+    base = single.get(baseline_tier, {})
+    if not any(t.get("latency_p50_ms") for t in single.values()):
+        # No tier recorded a latency (imported tables often have none): say unknown, not 0 ms.
+        chosen = {k: v for k, v in chosen.items() if not k.startswith("latency_")}
+        chosen_rows = [{**r, "latency_ms": None} for r in chosen_rows]
+    figures = {
+        "router": chosen.get("router"),
+        "p50_ms": chosen.get("latency_p50_ms"),
+        "p95_ms": chosen.get("latency_p95_ms"),
+        "baseline_tier": baseline_tier,
+        "baseline_p50_ms": base.get("latency_p50_ms"),
+        "baseline_p95_ms": base.get("latency_p95_ms"),
+        "added_p50_ms": _difference(chosen.get("latency_p50_ms"), base.get("latency_p50_ms")),
+        "added_p95_ms": _difference(chosen.get("latency_p95_ms"), base.get("latency_p95_ms")),
+        "tier_share": chosen.get("tier_share") or {},
+        "calls_per_query": _num(sum(v or 0.0 for v in (chosen.get("tier_share") or {}).values())),
+        "final_tier_share": {},
+        "escalated_share": None,
+        "escalated_p50_ms": None,
+        "direct_p50_ms": None,
+        "triage_tier": chosen.get("variant") if chosen.get("router") == "llm" else None,
+    }
+    if chosen_rows:
+        n = len(chosen_rows)
+        finals: dict[str, int] = {}
+        for row in chosen_rows:
+            finals[row["tier"]] = finals.get(row["tier"], 0) + 1
+        figures["final_tier_share"] = {tier: count / n for tier, count in finals.items()}
+        escalated = [r for r in chosen_rows if ">" in (r.get("path") or "")]
+        direct = [r for r in chosen_rows if ">" not in (r.get("path") or "")]
+        figures["escalated_share"] = len(escalated) / n
+        figures["escalated_p50_ms"] = _median([r.get("latency_ms") for r in escalated])
+        figures["direct_p50_ms"] = _median([r.get("latency_ms") for r in direct])
+    return figures
+
+
+# ------------------------------------------------------------------------------------------ rows
+
+
+def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]):
+    """One row per eval query: intent, input, reference, each tier's score, and the policy's route."""
+    import pandas as pd
+
+    frame = outcomes
+    if C.SOURCE in frame.columns:
+        frame = frame[frame[C.SOURCE].fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
+    frame = frame.drop_duplicates([C.ROW_ID, C.TIER])
+    scores = frame.set_index([C.ROW_ID, C.TIER])[C.SCORE].astype("float64").unstack(C.TIER)
+    scores = scores.reindex(columns=[t for t in tiers if t in scores.columns])
+    first = frame.drop_duplicates(C.ROW_ID).set_index(C.ROW_ID)
+    rows = pd.DataFrame(index=scores.index)
+    for column in (C.INTENT, C.INPUT, C.REFERENCE):
+        values = first[column] if column in first.columns else pd.Series(pd.NA, index=first.index)
+        rows[column] = values.reindex(rows.index).astype("object")
+    rows[C.INTENT] = rows[C.INTENT].where(rows[C.INTENT].notna(), NO_INTENT).astype(str)
+    routes = pd.DataFrame(chosen_rows or [], columns=["row_id", "tier", "path", "score", "baseline_score"])
+    routes = routes.drop_duplicates("row_id").set_index("row_id")
+    rows["policy_tier"] = routes["tier"].reindex(rows.index).astype("object")
+    rows["policy_path"] = routes["path"].reindex(rows.index).astype("object")
+    rows["policy_score"] = pd.to_numeric(routes["score"].reindex(rows.index), errors="coerce").astype("float64")
+    rows["baseline_score"] = pd.to_numeric(routes["baseline_score"].reindex(rows.index), errors="coerce")
+    return rows, scores
+
+
+def intent_slices(outcomes, chosen_rows: list[dict], tiers: list[str]) -> list[dict]:
+    """Per intent: each tier's accuracy, where the policy sends the rows, and what it loses against the baseline.
+
+    Policy figures cover the rows the policy was selected on (``chosen_rows``, out-of-fold). Sorted with the
+    intents that lose most accuracy first.
+    """
+    rows, scores = _row_table(outcomes, chosen_rows, tiers)
+    slices = []
+    for intent, group in rows.groupby(C.INTENT, sort=True):
+        tier_scores = scores.loc[group.index]
+        routed = group[group["policy_tier"].notna()]
+        policy = routed["policy_score"].astype("float64")
+        baseline = routed["baseline_score"].astype("float64")
+        both = policy.notna() & baseline.notna()
+        policy_accuracy = _mean(policy)
+        baseline_accuracy = _mean(baseline)
+        shares = routed["policy_tier"].value_counts(normalize=True).to_dict() if len(routed) else {}
+        slices.append(
+            {
+                "intent": str(intent),
+                "rows": int(len(group)),
+                "routed_rows": int(len(routed)),
+                "tier_accuracy": {tier: _mean(tier_scores[tier]) for tier in tier_scores.columns},
+                "policy_accuracy": policy_accuracy,
+                "baseline_accuracy": baseline_accuracy,
+                "accuracy_drop": _difference(_mean(baseline[both]), _mean(policy[both])),
+                "tier_share": {tier: float(shares.get(tier, 0.0)) for tier in tiers},
+                "sent_too_low": int((policy[both] < baseline[both]).sum()),
+                "better_than_baseline": int((policy[both] > baseline[both]).sum()),
+            }
+        )
+    slices.sort(key=lambda s: (-(s["sent_too_low"] - s["better_than_baseline"]), -s["sent_too_low"], s["intent"]))
+    return slices
+
+
+def misrouted_sample(
+    outcomes,
+    chosen_rows: list[dict],
+    tiers: list[str],
+    *,
+    too_low: int = SAMPLE_TOO_LOW,
+    too_high: int = SAMPLE_TOO_HIGH,
+) -> dict:
+    """Rows the policy sent too low (it scored below the baseline tier) and rows it sent higher than needed.
+
+    A row is *too high* when a cheaper tier than the one the policy ended at scored the row's best score.
+    Samples are spread over intents (round robin, worst intent first) and deterministic.
+    """
+    import numpy as np
+
+    rows, scores = _row_table(outcomes, chosen_rows, tiers)
+    routed = rows[rows["policy_tier"].notna()]
+    low = routed[routed["policy_score"] < routed["baseline_score"]]
+    rank = {tier: i for i, tier in enumerate(scores.columns)}
+    matrix = scores.loc[routed.index].to_numpy(dtype="float64", na_value=float("nan"))
+    best = np.nanmax(np.where(np.isnan(matrix), -np.inf, matrix), axis=1) if matrix.size else np.array([])
+    cheapest = np.argmax(matrix >= best[:, None], axis=1) if matrix.size else np.array([], dtype=int)
+    final = routed["policy_tier"].map(rank).to_numpy(dtype="float64", na_value=float("nan"))
+    high_ids = routed.index[(best > 0) & (cheapest < final)]
+    high = routed.loc[high_ids]
+    frame = outcomes
+    if C.SOURCE in frame.columns:
+        frame = frame[frame[C.SOURCE].fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
+    return {
+        "rows": int(len(routed)),
+        "too_low_count": int(len(low)),
+        "too_high_count": int(len(high)),
+        "too_low": [_sample(row_id, rows.loc[row_id], frame, tiers) for row_id in _spread(low, too_low)],
+        "too_high": [_sample(row_id, rows.loc[row_id], frame, tiers) for row_id in _spread(high, too_high)],
+    }
+
+
+def _spread(rows, n: int) -> list[str]:
+    """Up to ``n`` row ids, round robin over intents (most rows first), each intent in row order."""
+    if n <= 0 or rows.empty:
+        return []
+    groups = [list(g.index) for _, g in rows.groupby(C.INTENT, sort=True)]
+    groups.sort(key=len, reverse=True)
+    picked: list[str] = []
+    depth = 0
+    while len(picked) < n and any(depth < len(g) for g in groups):
+        picked += [g[depth] for g in groups if depth < len(g)][: n - len(picked)]
+        depth += 1
+    return picked
+
+
+def _sample(row_id: str, row, frame, tiers: list[str]) -> dict:
+    answers = frame[frame[C.ROW_ID] == row_id].drop_duplicates(C.TIER).set_index(C.TIER)
+    return {
+        "row_id": str(row_id),
+        "intent": row[C.INTENT],
+        "input": _clip(row[C.INPUT]),
+        "reference": _clip(row[C.REFERENCE]),
+        "policy_tier": row["policy_tier"],
+        "policy_path": row["policy_path"],
+        "policy_score": _num(row["policy_score"]),
+        "baseline_score": _num(row["baseline_score"]),
+        "answers": [
+            {
+                "tier": tier,
+                "response": _clip(answers.at[tier, C.RESPONSE]) if C.RESPONSE in answers.columns else None,
+                "score": _num(answers.at[tier, C.SCORE]),
+                "error": _clip(answers.at[tier, C.ERROR]) if C.ERROR in answers.columns else None,
+            }
+            for tier in tiers
+            if tier in answers.index
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------------------ traffic
+
+
+def traffic_figures(logs) -> dict | None:
+    """Volume and duplicate share of production logs (a LogSet or a path); None without logs.
+
+    Duplicate shares are the hit rate an unbounded cache warming up from empty would have had over the
+    logs' window: exact (same messages) and normalized (``routeeval.scoring.normalize_text`` per message).
+    """
+    if logs is None:
+        return None
+    if isinstance(logs, str | Path):
+        from routeeval.data import load_logs
+
+        logs = load_logs(logs)
+    from routeeval.scoring import normalize_text
+
+    records = logs.records
+    n = len(records)
+    exact = {tuple((m["role"], str(m["content"])) for m in r.query.messages) for r in records}
+    normalized = {tuple((m["role"], normalize_text(str(m["content"]))) for m in r.query.messages) for r in records}
+    times = sorted(t for t in (_timestamp(r.timestamp) for r in records) if t is not None)
+    span_days = (times[-1] - times[0]).total_seconds() / 86400 if len(times) >= 2 else None
+    monthly = None
+    if span_days and span_days > 0:
+        # n rows arrived over the span from the first to the last: n - 1 gaps of the mean spacing.
+        monthly = (len(times) - 1) / span_days * MONTH_DAYS * (n / len(times))
+    return {
+        "path": str(getattr(logs, "path", "")),
+        "rows": n,
+        "timestamped_rows": len(times),
+        "first": times[0].isoformat() if times else None,
+        "last": times[-1].isoformat() if times else None,
+        "span_days": span_days,
+        "monthly_queries": monthly,
+        "exact_duplicate_share": (n - len(exact)) / n if n else None,
+        "normalized_duplicate_share": (n - len(normalized)) / n if n else None,
+    }
+
+
+def savings_projection(summary: dict, traffic: dict | None, monthly_queries: int | None = None) -> dict:
+    """Monthly cost of the baseline tier vs the chosen policy, and with a response cache in front of the router.
+
+    Volume comes from ``monthly_queries`` when given, else from the logs' rows over their time span. Costs
+    per query are the eval set's averages. Cache hits return before routing and cost nothing; misses cost
+    what the policy costs on average.
+    """
+    chosen = summary.get("chosen") or {}
+    base = (summary.get("baseline") or {}).get("cost_per_1k_usd")
+    policy = chosen.get("cost_per_1k_usd")
+    if monthly_queries is not None:
+        volume, source = float(monthly_queries), "monthly_queries"
+    elif traffic and traffic.get("monthly_queries"):
+        volume, source = traffic["monthly_queries"], "logs"
+    else:
+        volume, source = None, None
+    savings_share = chosen.get("savings_share")
+    if savings_share is None and base and policy is not None:
+        savings_share = 1 - policy / base
+    figures = {
+        "monthly_queries": volume,
+        "volume_source": source,
+        "baseline_tier": (summary.get("baseline") or {}).get("tier"),
+        "baseline_cost_per_1k_usd": base,
+        "policy_cost_per_1k_usd": policy,
+        "policy_cost_per_1k_usd_ci": chosen.get("cost_per_1k_usd_ci"),
+        "savings_share": savings_share,
+        "savings_share_ci": chosen.get("savings_share_ci"),
+        "baseline_monthly_usd": _monthly(base, volume),
+        "policy_monthly_usd": _monthly(policy, volume),
+        "saving_monthly_usd": _monthly(_difference(base, policy), volume),
+        "saving_monthly_usd_ci": None,
+        "cache": [],
+    }
+    ci = chosen.get("savings_share_ci")
+    if ci and None not in ci and figures["baseline_monthly_usd"] is not None:
+        figures["saving_monthly_usd_ci"] = [
+            ci[0] * figures["baseline_monthly_usd"],
+            ci[1] * figures["baseline_monthly_usd"],
+        ]
+    if traffic and base:
+        for kind in ("exact", "normalized"):
+            hit = traffic.get(f"{kind}_duplicate_share")
+            if hit is None:
+                continue
+            combined_per_1k = (1 - hit) * policy if policy is not None else None
+            figures["cache"].append(
+                {
+                    "kind": kind,
+                    "hit_share": hit,
+                    "cache_only_saving_share": hit,
+                    "combined_cost_per_1k_usd": combined_per_1k,
+                    "combined_saving_share": None if combined_per_1k is None else 1 - combined_per_1k / base,
+                    "combined_monthly_usd": _monthly(combined_per_1k, volume),
+                    "combined_saving_monthly_usd": _monthly(_difference(base, combined_per_1k), volume),
+                }
+            )
+    return figures
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _timestamp(value) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+
+
+def _monthly(per_1k: float | None, volume: float | None) -> float | None:
+    if per_1k is None or volume is None:
+        return None
+    return per_1k * volume / 1000
+
+
+def _difference(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return _num(a - b)
+
+
+def _mean(values) -> float | None:
+    values = values.dropna()
+    return _num(values.mean()) if len(values) else None
+
+
+def _median(values) -> float | None:
+    clean = sorted(float(v) for v in values if v is not None and not math.isnan(float(v)))
+    if not clean:
+        return None
+    mid = len(clean) // 2
+    return clean[mid] if len(clean) % 2 else (clean[mid - 1] + clean[mid]) / 2
+
+
+def _num(value) -> float | None:
+    """A finite float, or None (NaN, NA and None alike)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _clip(value) -> str | None:
+    if value is None or (not isinstance(value, str | list | dict) and _isna(value)):
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+
+
+def _isna(value) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# ------------------------------------------------------------------------------------------ formatting
+# Shared by the HTML and Markdown renderers: the same number reads the same in both.
+
+
+def money(value: float | None) -> str:
+    """$0.3232 under a dollar, $1.23 under ten, $1,234 above."""
+    if value is None:
+        return "—"
+    if abs(value) < 1:
+        return f"${value:,.4f}"
+    return f"${value:,.2f}" if abs(value) < 10 else f"${value:,.0f}"
+
+
+def share(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def points(value: float | None) -> str:
+    """A fraction as percentage points: 0.003 -> '0.3'."""
+    return "—" if value is None else f"{value * 100:.1f}"
+
+
+def interval(ci, scale: float = 100.0, digits: int = 1) -> str:
+    """' [low–high]' in percent (or points), empty when there is no interval."""
+    if not ci or None in ci:
+        return ""
+    return f" [{ci[0] * scale:.{digits}f}–{ci[1] * scale:.{digits}f}]"
+
+
+def ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def count(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def signed_points(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "0.0" if round(value * 100, 1) == 0 else f"{value * 100:+.1f} pt"
+
+
+def plural(n: int, word: str) -> str:
+    """'1 query', '2 queries', '0 rows'."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
+def thin(frontier: list[dict], chosen: dict, max_rows: int) -> list[dict]:
+    """About ``max_rows`` evenly spaced frontier points, always keeping the chosen one."""
+    if len(frontier) <= max_rows:
+        return list(frontier)
+    step = (len(frontier) - 1) / (max_rows - 1)
+    keep = {round(i * step) for i in range(max_rows)}
+    return [p for i, p in enumerate(frontier) if i in keep or same_point(p, chosen)]
+
+
+def same_point(point: dict, chosen: dict) -> bool:
+    return bool(chosen) and all(point.get(k) == chosen.get(k) for k in ("router", "variant", "knob"))
+
+
+def _share_with_ci(value: float | None, ci) -> str:
+    return "—" if value is None else share(value) + interval(ci)
+
+
+def _points_with_ci(value: float | None, ci) -> str:
+    return "—" if value is None else points(value) + interval(ci)
