@@ -5,7 +5,7 @@ Prints, in one run on the same server:
   * routeeval: ``replay_calls`` (cache writes, retries, budget, progress hooks) on fresh keys;
   * cached rerun: the same ``replay_calls`` again, answered wholly from the SQLite cache.
 
-Usage: python bench/bench_replay.py [--calls 2000] [--concurrency 16] [--cached-calls 100000]
+Usage: python bench/bench_replay.py [--calls 2000] [--concurrency 16] [--cached-calls 100000] [--quick]
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--cached-calls", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="a smoke-sized run (200 calls), not recorded")
     args = parser.parse_args()
+    if args.quick:
+        args.calls, args.cached_calls = min(args.calls, 200), min(args.cached_calls, 2000)
     os.environ.setdefault("ROUTEEVAL_BENCH_KEY", "sk-bench")
 
     from routeeval.cache import CachedResponse, ResponseCache
@@ -99,6 +102,7 @@ def main() -> None:
             ("routeeval / raw litellm", f"{ours_rate / raw_rate:.2f} (target ≥ 0.80)"),
             (f"fully cached rerun of {args.cached_calls:,} calls, s", f"{cached_s:.2f} (target ≤ 10)"),
         ],
+        save=not args.quick,
     )
 
 

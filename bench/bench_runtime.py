@@ -6,7 +6,7 @@ set, with correctness drawn from each row's easy/hard label (seeded), then times
 of held-out rows' text (so some of its words are outside the vocabulary), and the policy's load
 time from its JSON file. Numbers only, no assertions (STYLE.md: a benchmark is not a timed test).
 
-Usage: python bench/bench_runtime.py [--rows 300] [--repeats 20000] [--record]
+Usage: python bench/bench_runtime.py [--rows 300] [--repeats 20000] [--record] [--quick]
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=300, help="rows the policies are fit on")
     parser.add_argument("--repeats", type=int, default=20_000, help="timed route() calls per policy")
     parser.add_argument("--record", action="store_true", help="append the numbers to bench/RESULTS.md")
+    parser.add_argument("--quick", action="store_true", help="a smoke-sized run (2,000 repeats), not recorded")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.record = min(args.repeats, 2000), False
 
     from routeeval.policy import build_policy, write_policy
     from routeeval.routers import ClassifierRouter, KnnRouter, StaticRouter

@@ -41,6 +41,9 @@ BASELINE_OPTION = typer.Option(None, "--baseline", help="Tier to compare against
 HOLDOUT_OPTION = typer.Option(
     None, "--holdout-share", help="Hold out this share of rows (0-1) from selection; measure the policy on them."
 )
+MONTHLY_OPTION = typer.Option(
+    None, "--monthly-queries", help="Monthly volume for the savings projection [default: from the logs' span]."
+)
 ROUTERS_OPTION = typer.Option(None, "--router", help="Router to try (repeat the option); default: all in the config.")
 
 
@@ -101,6 +104,7 @@ def run(
     baseline: str | None = BASELINE_OPTION,
     holdout_share: float | None = HOLDOUT_OPTION,
     router: list[str] | None = ROUTERS_OPTION,
+    monthly_queries: int | None = MONTHLY_OPTION,
     as_json: bool = JSON_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
@@ -124,6 +128,7 @@ def run(
         max_cost_usd=max_cost,
         progress=make_progress,
         overrides=overrides,
+        monthly_queries=monthly_queries,
     )
     _finish(result, as_json)
 
@@ -142,6 +147,7 @@ def optimize(
     baseline: str | None = BASELINE_OPTION,
     holdout_share: float | None = HOLDOUT_OPTION,
     router: list[str] | None = ROUTERS_OPTION,
+    monthly_queries: int | None = MONTHLY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The optimizer half on an existing outcomes table: frontier, selection, policy.json, summary.json."""
@@ -150,7 +156,7 @@ def optimize(
 
     settings = load_config(config) if config is not None else None
     overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router)
-    result = optimize_file(outcomes, config=settings, out_dir=out, overrides=overrides)
+    result = optimize_file(outcomes, config=settings, out_dir=out, overrides=overrides, monthly_queries=monthly_queries)
     _finish(result, as_json)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,8 +36,9 @@ class RunResult:
     judge_replay: ReplayReport | None = None
     notes: list[str] = field(default_factory=list)
     policy_path: Path | None = None
-    outcomes: object | None = None  # the outcomes DataFrame (for reports)
-    chosen_rows: list[dict] = field(default_factory=list)  # where the chosen policy sent each selection row
+    reports: dict = field(default_factory=dict)  # "html", "markdown", "frontier_svg" -> path
+    outcomes: object | None = None  # the outcomes DataFrame (for reports); `optimize` reads text as categoricals
+    chosen_rows: Sequence[dict] = field(default_factory=list)  # where the chosen policy sent each selection row
 
     @property
     def simulated(self) -> bool:
@@ -59,6 +60,7 @@ def run_evaluation(
     max_cost_usd: float | None = None,
     progress: ProgressFactory | None = None,
     overrides: dict | None = None,
+    monthly_queries: int | None = None,
 ) -> RunResult:
     """Replay an eval set (and optional logs) against every tier and write scored outcomes."""
     config = config or load_config(config_path)
@@ -109,6 +111,7 @@ def run_evaluation(
             f"{report.skipped_budget} calls were not made and are recorded as errors."
         )
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls)
+    reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries)
     summary_path = _write_summary(summary, out_dir)
     return RunResult(
         out_dir,
@@ -118,9 +121,10 @@ def run_evaluation(
         report,
         judge_report,
         notes,
-        result.policy_path,
-        frame,
-        result.chosen_rows,
+        policy_path=result.policy_path,
+        reports=reports,
+        outcomes=frame,
+        chosen_rows=result.chosen_rows,
     )
 
 
@@ -130,11 +134,12 @@ def optimize_file(
     config: Config | None = None,
     out_dir: str | Path | None = None,
     overrides: dict | None = None,
+    monthly_queries: int | None = None,
 ) -> RunResult:
     """`routeeval optimize`: the optimizer half on an existing outcomes table (replayed or imported)."""
-    from routeeval.outcomes import read_outcomes, read_outcomes_metadata
+    from routeeval.outcomes import read_outcomes, read_outcomes_metadata, text_mask
 
-    frame = read_outcomes(outcomes_path)
+    frame = read_outcomes(outcomes_path, compact=True)
     metadata = read_outcomes_metadata(outcomes_path)
     tier_entries = _tiers_from(frame, metadata, config)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(outcomes_path)
@@ -144,7 +149,7 @@ def optimize_file(
     names = [t["name"] for t in tier_entries]
     from routeeval.stats import summarize_tiers
 
-    eval_rows = frame[frame[C.SOURCE].fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
+    eval_ids = frame.loc[text_mask(frame[C.SOURCE], C.SOURCE_EVAL, missing=True), C.ROW_ID]
     summary = {
         "routeeval_version": __version__,
         "created_at": _now(),
@@ -154,13 +159,14 @@ def optimize_file(
         "evalset": {
             "path": metadata.get("evalset_path") or metadata.get("dataset") or str(outcomes_path),
             "sha256": metadata.get("evalset_sha256"),
-            "rows": int(eval_rows[C.ROW_ID].nunique()),
+            "rows": int(eval_ids.nunique()),
         },
         "tiers": tier_entries,
         "single_tiers": summarize_tiers(frame, names, settings.confidence, source=C.SOURCE_EVAL),
     }
     notes: list[str] = []
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, None)
+    reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries)
     summary_path = _write_summary(summary, out_dir)
     return RunResult(
         out_dir,
@@ -170,9 +176,10 @@ def optimize_file(
         None,
         None,
         notes,
-        result.policy_path,
-        frame,
-        result.chosen_rows,
+        policy_path=result.policy_path,
+        reports=reports,
+        outcomes=frame,
+        chosen_rows=result.chosen_rows,
     )
 
 
@@ -200,6 +207,16 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_c
     notes += result.notes
     summary["notes"] = list(notes)
     return result
+
+
+def _reports_into(summary, frame, result, out_dir, logs, monthly_queries) -> dict[str, Path]:
+    """Write report.html, report.md and frontier.svg; the figures they show go into summary["report"]."""
+    from routeeval.report.build import report_figures, report_summary, router_curves, write_reports
+
+    summary["curves"] = router_curves(result.points)
+    figures = report_figures(summary, frame, result.chosen_rows, logs, monthly_queries)
+    summary["report"] = report_summary(figures)
+    return write_reports(out_dir, summary, frame, result.chosen_rows, logs, monthly_queries, figures=figures)
 
 
 def _write_summary(summary: dict, out_dir: Path) -> Path:

@@ -9,7 +9,7 @@ them afterwards.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from routeeval.sweep import (
     aiq,
     apgr,
     complete_point,
+    complete_points,
     cpt,
     evaluate_fixed,
     paired_bootstrap,
@@ -70,7 +71,7 @@ class OptimizeResult:
     notes: list[str] = field(default_factory=list)
     frontier: list[OperatingPoint] = field(default_factory=list)
     points: list[OperatingPoint] = field(default_factory=list)
-    chosen_rows: list[dict] = field(default_factory=list)  # per selection row: where the policy sent it
+    chosen_rows: Sequence[dict] = field(default_factory=list)  # per selection row: where the policy sent it
 
 
 def optimize_outcomes(
@@ -93,7 +94,7 @@ def optimize_outcomes(
         raise DataError(where, f"has {data.n_rows} eval rows; the optimizer needs at least 2")
     notes: list[str] = []
     select_rows, test_rows = _holdout_split(data, settings)
-    train = data.subset(select_rows)
+    train = data if select_rows.size == data.n_rows else data.subset(select_rows)
     baseline_name = settings.baseline or _most_accurate(train, tier_names)
     if baseline_name not in tier_names:
         raise ConfigError(f"unknown baseline tier '{baseline_name}'; choose from: {', '.join(tier_names)}.")
@@ -140,9 +141,7 @@ def optimize_outcomes(
     oracle = _oracle_point(train, settings.confidence)
     summary = {
         "baseline": _baseline_entry(single_points[tier_names.index(baseline_name)]),
-        "frontier": [
-            _point_entry(complete_point(by_key[(p.router, p.variant)], p, settings.confidence)) for p in frontier
-        ],
+        "frontier": [_point_entry(p) for p in _complete_frontier(frontier, by_key, settings.confidence)],
         "oracle": _point_entry(oracle),
         "zero_router": [{"cost_per_1k_usd": c, "accuracy": a} for c, a in _zero_hull(single_points)],
         "metrics": _metrics(points, single_points, tier_names),
@@ -191,26 +190,108 @@ def optimize_outcomes(
     return OptimizeResult(summary, policy, policy_path, notes, frontier, points, rows)
 
 
-def _chosen_rows(candidate: Candidate, point: OperatingPoint, data: RouterData, baseline: str) -> list[dict]:
+def _complete_frontier(frontier: list[OperatingPoint], by_key: dict, confidence: float) -> list[OperatingPoint]:
+    """The frontier's points with accuracy CIs and latency percentiles, each candidate's points in one pass."""
+    by_candidate: dict[tuple[str, str], list[int]] = {}
+    for index, point in enumerate(frontier):
+        by_candidate.setdefault((point.router, point.variant), []).append(index)
+    completed: list[OperatingPoint | None] = [None] * len(frontier)
+    for key, indexes in by_candidate.items():
+        points = complete_points(by_key[key], [frontier[i] for i in indexes], confidence)
+        for index, point in zip(indexes, points, strict=True):
+            completed[index] = point
+    return completed
+
+
+def _chosen_rows(candidate: Candidate, point: OperatingPoint, data: RouterData, baseline: str) -> ChosenRows:
     """Per row: the tier the chosen policy ends at (out-of-fold), its score and cost, and the baseline's."""
     score, cost, latency = point_rows(candidate, point.decisions)
     base = data.tiers.index(baseline)
-    rows = []
-    for i, option in enumerate(point.decisions):
-        name = candidate.options[int(option)]
-        rows.append(
+    return ChosenRows(
+        row_ids=data.row_ids,
+        paths=list(candidate.options),
+        decisions=np.asarray(point.decisions, dtype=np.intp),
+        score=score,
+        cost_usd=cost,
+        latency_ms=latency,
+        baseline_score=data.score[:, base],
+        baseline_cost_usd=data.cost_usd[:, base],
+    )
+
+
+class ChosenRows(Sequence):
+    """Where the chosen policy sent each selection row, as a read-only list of dicts built on access.
+
+    Row ``i`` is ``{row_id, tier, path, score, cost_usd, latency_ms, baseline_score, baseline_cost_usd}``
+    (NaN as None); the columns stay numpy arrays, so a million rows cost no Python objects until read.
+    """
+
+    def __init__(self, *, row_ids, paths, decisions, score, cost_usd, latency_ms, baseline_score, baseline_cost_usd):
+        self.row_ids = row_ids
+        self.paths = paths  # option names: a tier, or a cascade's "small>large"
+        self.decisions = decisions  # the option index of each row
+        self.score = score
+        self.cost_usd = cost_usd
+        self.latency_ms = latency_ms
+        self.baseline_score = baseline_score
+        self.baseline_cost_usd = baseline_cost_usd
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError("chosen row index out of range")
+        index = index % len(self)
+        path = self.paths[int(self.decisions[index])]
+        return {
+            "row_id": self.row_ids[index],
+            "tier": path.split(">")[-1],
+            "path": path,
+            "score": _clean(self.score[index]),
+            "cost_usd": _clean(self.cost_usd[index]),
+            "latency_ms": _clean(self.latency_ms[index]),
+            "baseline_score": _clean(self.baseline_score[index]),
+            "baseline_cost_usd": _clean(self.baseline_cost_usd[index]),
+        }
+
+    def to_frame(self):
+        """The same rows as a pandas DataFrame, one column per key (NaN, not None, for a missing number).
+
+        Built from the arrays in one step: use it, not ``pd.DataFrame(list(rows))``, on big tables.
+        """
+        import pandas as pd
+
+        paths = np.array(self.paths, dtype=object)
+        tiers = np.array([path.split(">")[-1] for path in self.paths], dtype=object)
+        return pd.DataFrame(
             {
-                "row_id": data.row_ids[i],
-                "tier": name.split(">")[-1],
-                "path": name,
-                "score": _clean(score[i]),
-                "cost_usd": _clean(cost[i]),
-                "latency_ms": _clean(latency[i]),
-                "baseline_score": _clean(data.score[i, base]),
-                "baseline_cost_usd": _clean(data.cost_usd[i, base]),
+                "row_id": self.row_ids,
+                "tier": tiers[self.decisions],
+                "path": paths[self.decisions],
+                "score": self.score,
+                "cost_usd": self.cost_usd,
+                "latency_ms": self.latency_ms,
+                "baseline_score": self.baseline_score,
+                "baseline_cost_usd": self.baseline_cost_usd,
             }
         )
-    return rows
+
+
+def _per_distinct_input(score_rows: Callable, inputs: list) -> np.ndarray:
+    """``score_rows(inputs)`` (one row of scores per query) computed once per distinct query object.
+
+    Equal query texts share one object in a pivoted table, so this is one call per distinct query.
+    """
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.fromiter(map(id, inputs), dtype=np.int64, count=len(inputs)))
+    if len(uniques) == len(inputs):
+        return score_rows(inputs)
+    first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))  # codes number first sightings
+    return score_rows([inputs[i] for i in first])[codes]
 
 
 # ------------------------------------------------------------------------------------- candidates
@@ -277,7 +358,7 @@ class _Builders:
     def _build_static(self) -> list[Candidate]:
         router = self._static_router().fit()
         data = self.data
-        accept = router.accept_scores(data.inputs)
+        accept = _per_distinct_input(router.accept_scores, data.inputs)
         return [Candidate("static", "length", self.tiers, data.score, data.cost_usd, data.latency_ms, accept=accept)]
 
     def _static_router(self) -> StaticRouter:
@@ -369,7 +450,7 @@ class _Builders:
 
 def _holdout_split(data: RouterData, settings: OptimizeConfig):
     """(selection rows, held-out rows or None): the ``split`` column wins over ``holdout_share``."""
-    splits = np.array([s if isinstance(s, str) else "" for s in data.splits]) if data.splits else None
+    splits = np.array(data.splits, dtype=object) if data.splits else None
     if splits is not None and (splits == "test").any() and (splits != "test").any():
         return np.flatnonzero(splits != "test"), np.flatnonzero(splits == "test")
     share = settings.holdout_share
@@ -551,14 +632,10 @@ def _holdout(test: RouterData, policy: dict, kind: str, baseline: str, tier_name
     finals, tried = _route_rows(policy, kind, test)
     score = test.score[rows, finals]
     if kind == "cascade":
-        order = policy["router"]["order"]
-        steps = [tier_names.index(t) for t in order]
-        cost = np.zeros(test.n_rows)
-        latency = np.zeros(test.n_rows)
-        for row in rows:
-            used = steps[: tried[row]]
-            cost[row] = np.nansum(test.cost_usd[row, used])
-            latency[row] = np.nansum(test.latency_ms[row, used])
+        steps = [tier_names.index(t) for t in policy["router"]["order"]]
+        called = np.arange(len(steps))[None, :] < np.asarray(tried)[:, None]  # the tiers each row tried
+        cost = np.nansum(np.where(called, test.cost_usd[:, steps], 0.0), axis=1)  # a failed call adds nothing
+        latency = np.nansum(np.where(called, test.latency_ms[:, steps], 0.0), axis=1)
     else:
         cost = test.cost_usd[rows, finals]
         latency = test.latency_ms[rows, finals]

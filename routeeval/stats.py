@@ -22,14 +22,22 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     mean = float(array.mean())
     z = _z(confidence)
     if np.isin(array, (0.0, 1.0)).all():
-        denominator = 1 + z * z / n
-        centre = (mean + z * z / (2 * n)) / denominator
-        half = z * math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / denominator
-        return mean, max(0.0, centre - half), min(1.0, centre + half)
+        return wilson_interval(mean, n, confidence)
     if n == 1:
         return mean, mean, mean
     half = z * float(array.std(ddof=1)) / math.sqrt(n)
     return mean, max(float(array.min()), mean - half), min(float(array.max()), mean + half)
+
+
+def wilson_interval(mean: float, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): the Wilson score interval of ``n`` binary outcomes with this mean (``mean_ci``'s)."""
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    z = _z(confidence)
+    denominator = 1 + z * z / n
+    centre = (mean + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / denominator
+    return mean, max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _z(confidence: float) -> float:
@@ -50,28 +58,35 @@ def summarize_tiers(frame, tier_order: list[str], confidence: float = 0.95, sour
     and of cost. ``source`` picks eval rows ("eval") or log rows ("log"); None takes all.
     """
     from routeeval import columns as C
+    from routeeval.outcomes import column_codes, text_mask
 
+    keep = np.ones(len(frame), dtype=bool)
     if source is not None and C.SOURCE in frame.columns:
-        frame = frame[frame[C.SOURCE] == source]
+        keep = text_mask(frame[C.SOURCE], source)
+    tier_codes, tier_values = column_codes(frame[C.TIER])
+    failed = frame[C.ERROR].notna().to_numpy()
+    score, cost, latency = (
+        frame[column].to_numpy(dtype=float, na_value=np.nan) for column in (C.SCORE, C.COST_USD, C.LATENCY_MS)
+    )
     summary = []
     for tier in tier_order:
-        rows = frame[frame[C.TIER] == tier]
-        ok = rows[rows[C.ERROR].isna()]
-        scores = ok[C.SCORE].astype(float).to_numpy()
+        rows = keep & np.append(tier_values == tier, False)[tier_codes]
+        ok = rows & ~failed
+        scores = score[ok]
         accuracy, low, high = mean_ci(scores, confidence)
-        costs = ok[C.COST_USD].astype(float).to_numpy()
-        latencies = ok[C.LATENCY_MS].astype(float).to_numpy()
+        costs = cost[ok]
+        latencies = latency[ok]
         summary.append(
             {
                 "tier": tier,
-                "rows": int(len(rows)),
+                "rows": int(rows.sum()),
                 "scored": int(np.count_nonzero(~np.isnan(scores))),
                 "accuracy": _clean(accuracy),
                 "accuracy_ci": [_clean(low), _clean(high)],
                 "cost_per_1k_usd": _clean(float(np.nanmean(costs)) * 1000 if costs.size else math.nan),
                 "latency_p50_ms": _clean(quantile(latencies, 0.5)),
                 "latency_p95_ms": _clean(quantile(latencies, 0.95)),
-                "errors": int(rows[C.ERROR].notna().sum()),
+                "errors": int((rows & failed).sum()),
             }
         )
     return summary

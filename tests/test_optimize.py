@@ -62,6 +62,29 @@ def test_every_router_beats_the_zero_router(result):
     assert oracle["accuracy"] >= max(p["accuracy"] for p in result.summary["frontier"])
 
 
+def test_chosen_rows_say_where_each_selection_row_went(result, demo):
+    rows = result.chosen_rows
+    data = pivot_outcomes(demo, [t["name"] for t in TIER_ENTRIES])
+    assert len(rows) == data.n_rows == result.summary["selection"]["rows"]
+    first, last = rows[0], rows[-1]
+    assert first["row_id"] == data.row_ids[0] and last["row_id"] == data.row_ids[-1]
+    assert set(first) == {
+        "row_id", "tier", "path", "score", "cost_usd", "latency_ms", "baseline_score", "baseline_cost_usd"
+    }  # fmt: skip
+    assert first["tier"] == first["path"].split(">")[-1] and first["tier"] in data.tiers
+    assert first["baseline_score"] == data.score[0, data.tiers.index("large")]
+    assert rows[-2:] == [rows[len(rows) - 2], last] and list(rows)[5] == rows[5]
+    shares = result.summary["chosen"]["tier_share"]
+    ended = [row["tier"] for row in rows]
+    if result.summary["chosen"]["router"] != "cascade":  # a cascade's share counts calls, not final tiers
+        assert {t: ended.count(t) / len(ended) for t in shares} == pytest.approx(shares)
+    with pytest.raises(IndexError):
+        rows[len(rows)]
+    table = rows.to_frame()
+    assert table.astype(object).where(table.notna(), None).to_dict("records")[:3] == rows[:3]
+    assert list(table["tier"]) == ended
+
+
 def _hopeless_two_tiers(n_rows: int = 300):
     """A cheap tier that is always wrong and a strong one that is always right."""
     import pandas as pd

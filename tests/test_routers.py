@@ -159,6 +159,54 @@ def test_pivot_keeps_eval_rows_and_the_given_tier_order():
     assert pivot_outcomes(both, source=C.SOURCE_LOG).row_ids == ["log-r000", "log-r001"]
 
 
+def test_pivot_of_any_row_order_or_dtype_gives_the_same_table():
+    """Shuffled rows, a repeated (row, tier) (the last entry wins) and categorical columns pivot alike."""
+    frame = synthetic_outcomes(60)
+    expected = pivot_outcomes(frame, tiers=TIERS)
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    stale = shuffled.iloc[:5].copy()
+    stale[C.SCORE] = 0.5  # an earlier, superseded entry for the same (row, tier)
+    import pandas as pd
+
+    messy = pd.concat([stale, shuffled], ignore_index=True)
+    compact = messy.astype({column: "category" for column in (C.ROW_ID, C.TIER, C.RESPONSE, C.INPUT, C.SOURCE)})
+    for table in (messy, compact):
+        got = pivot_outcomes(table, tiers=TIERS)
+        order = [got.row_ids.index(row_id) for row_id in expected.row_ids]
+        np.testing.assert_array_equal(got.score[order], expected.score)
+        np.testing.assert_array_equal(got.cost_usd[order], expected.cost_usd)
+        assert (got.responses[order] == expected.responses).all()
+        assert [got.inputs[i] for i in order] == expected.inputs
+
+
+def test_kfold_splits_are_scikit_learns():
+    from sklearn.model_selection import KFold
+
+    from routeeval.routers.base import kfold_splits
+
+    for n_rows, folds, seed in [(5, 5, 0), (7, 2, 1), (101, 5, 42), (1000, 10, 3)]:
+        ours = list(kfold_splits(n_rows, folds, seed))
+        theirs = list(KFold(folds, shuffle=True, random_state=seed).split(np.arange(n_rows)))
+        assert len(ours) == len(theirs) == folds
+        for (train, test), (their_train, their_test) in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(train, their_train)
+            np.testing.assert_array_equal(test, their_test)
+
+
+def test_cascade_on_logprobs_reads_no_answers(data):
+    """With log-probabilities for every tier the answers are never read: a table of a million rows stays fast."""
+
+    class Untouchable:
+        def __array__(self, *args, **kwargs):
+            raise AssertionError("the answers were read")
+
+    router = CascadeRouter(tiers=TIERS).fit(
+        data.inputs, data.correct(), responses=Untouchable(), logprob_mean=data.logprob_mean
+    )
+    assert router.sources_ == ["logprob"] * 3 and router.featurizer_ is None
+    router.predict_proba(data.inputs, responses=Untouchable(), logprob_mean=data.logprob_mean)
+
+
 # -- scikit-learn conventions --------------------------------------------------------------------------------
 def fitted(router, data):
     y = data.correct()

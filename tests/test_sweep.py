@@ -13,6 +13,7 @@ from routeeval.sweep import (
     aiq,
     apgr,
     complete_point,
+    complete_points,
     cpt,
     decisions_at,
     evaluate_fixed,
@@ -173,6 +174,29 @@ def test_threshold_sweep_of_100k_rows_by_5_options_runs():
     middle = points[len(points) // 2]
     accuracy, cost, _ = _brute_point(candidate, decisions_at(candidate, middle.knob))
     assert middle.accuracy == pytest.approx(accuracy) and middle.cost_per_1k_usd == pytest.approx(cost)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_complete_points_equals_complete_point_on_every_point(binary):
+    """The one-sort latency percentiles and count-based CIs are exactly complete_point's, ties and NaN included."""
+    rng = np.random.default_rng(7)
+    for n_rows, n_options in [(1, 2), (3, 2), (40, 3), (700, 4)]:
+        score = rng.integers(0, 2, (n_rows, n_options)).astype(float) if binary else rng.random((n_rows, n_options))
+        score[rng.random(score.shape) < 0.05] = np.nan
+        latency = rng.lognormal(5, 1, (n_rows, n_options)).round(0)  # rounded: many ties
+        latency[rng.random(latency.shape) < 0.1] = np.nan
+        accept = rng.random((n_rows, n_options)).round(2)
+        accept[rng.random(accept.shape) < 0.05] = np.nan
+        cost = np.sort(rng.random((n_rows, n_options)), axis=1)
+        candidate = Candidate("r", "v", [f"o{k}" for k in range(n_options)], score, cost, latency, accept=accept)
+        points = sweep_threshold(candidate, max_points=None)
+        fast = complete_points(candidate, points, 0.9)
+        for point, quick in zip(points, fast, strict=True):
+            slow = complete_point(candidate, point, 0.9)
+            assert quick.decisions is None
+            for name in ("accuracy_ci", "latency_p50_ms", "latency_p95_ms"):
+                expected, got = np.asarray(getattr(slow, name), float), np.asarray(getattr(quick, name), float)
+                assert np.array_equal(expected, got, equal_nan=True), (n_rows, point.knob, name)
 
 
 # ---------------------------------------------------------------------------------- utility sweep

@@ -175,6 +175,8 @@ def render_run(result, console) -> None:
     console.print(f"wrote {result.outcomes_path}")
     if result.policy_path:
         console.print(f"wrote {result.policy_path}")
+    for path in (getattr(result, "reports", None) or {}).values():
+        console.print(f"wrote {path}")
     console.print(f"wrote {result.summary_path}")
 
 

@@ -147,14 +147,13 @@ def cross_fit(
     """Out-of-fold scores: each row's n x T scores come from a router fit on the other folds only.
 
     ``router_factory()`` returns a fresh unfitted router; rows are split by a seeded, shuffled
-    K-fold. ``fit_params`` / ``predict_params`` map keyword names to per-row values (lists or arrays
-    with one entry per row, e.g. ``cost_usd`` or ``responses``) that are split with the rows. The
-    router you export is fit on all rows separately.
+    K-fold (:func:`kfold_splits`: scikit-learn's ``KFold`` splits). ``fit_params`` / ``predict_params``
+    map keyword names to per-row values (lists or arrays with one entry per row, e.g. ``cost_usd`` or
+    ``responses``) that are split with the rows. The router you export is fit on all rows separately.
     """
     import numpy as np
-    from sklearn.model_selection import KFold
 
-    texts = list(texts)
+    texts = np.fromiter(texts, dtype=object)  # one object per query (a string or a message list), indexed fast
     n_rows = len(texts)
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
@@ -163,19 +162,36 @@ def cross_fit(
     fit_params = fit_params or {}
     predict_params = predict_params or {}
     out = None
-    splitter = KFold(n_splits=folds, shuffle=True, random_state=random_state)
     targets = np.asarray(targets, dtype=float)
-    for train, test in splitter.split(np.arange(n_rows)):
+    for train, test in kfold_splits(n_rows, folds, random_state):
         router = router_factory()
         router.fit(
-            take_rows(texts, train),
+            texts[train].tolist(),
             targets[train],
             **{name: take_rows(values, train) for name, values in fit_params.items()},
         )
         scores = router.predict_proba(
-            take_rows(texts, test), **{name: take_rows(values, test) for name, values in predict_params.items()}
+            texts[test].tolist(), **{name: take_rows(values, test) for name, values in predict_params.items()}
         )
         if out is None:
             out = np.full((n_rows, scores.shape[1]), np.nan)
         out[test] = scores
     return out
+
+
+def kfold_splits(n_rows: int, folds: int, random_state: int):
+    """Yield (train, test) row indexes, both sorted: exactly ``sklearn.model_selection.KFold(folds,
+    shuffle=True, random_state=random_state).split(range(n_rows))``, without importing scikit-learn,
+    which routers that learn nothing (log-probability cascades) never need."""
+    import numpy as np
+
+    order = np.arange(n_rows)
+    np.random.RandomState(random_state).shuffle(order)
+    sizes = np.full(folds, n_rows // folds, dtype=int)
+    sizes[: n_rows % folds] += 1
+    start = 0
+    for size in sizes:
+        in_test = np.zeros(n_rows, dtype=bool)
+        in_test[order[start : start + size]] = True
+        start += size
+        yield np.flatnonzero(~in_test), np.flatnonzero(in_test)

@@ -51,8 +51,6 @@ class CascadeRouter(RouterBase):
     def fit(self, X, y, responses=None, logprob_mean=None) -> CascadeRouter:
         """``responses`` and ``logprob_mean``: n x T, the answer text and mean token logprob of each call."""
         import numpy as np
-        from scipy import sparse
-        from sklearn.linear_model import LogisticRegression
 
         if self.confidence not in SOURCES:
             raise ValueError(f"confidence is {self.confidence!r}; choose from: {', '.join(SOURCES)}")
@@ -66,18 +64,21 @@ class CascadeRouter(RouterBase):
             raise ValueError(f"order names unknown tiers {unknown}; tiers are: {', '.join(self.tiers_)}")
         self.order_ = [self.tiers_.index(name) for name in order]
         logprobs = _matrix(logprob_mean, n_rows, n_tiers, float)
-        answers = _answers(responses, n_rows, n_tiers)
+        answers = None  # the answer texts, read only when a tier lacks log-probabilities (slow on big tables)
 
         self.sources_ = []
         self.constant_ = np.zeros(n_tiers)
         for tier in range(n_tiers):
             known = ~np.isnan(targets[:, tier])
             share = float((~np.isnan(logprobs[known, tier])).mean()) if known.any() else 0.0
-            has_answers = any(isinstance(a, str) for a in answers[known, tier])
             labels = targets[known, tier]
             if self.confidence != "verifier" and share >= self.min_logprob_share and share > 0:
                 self.sources_.append("logprob")
-            elif self.confidence != "logprob" and has_answers and np.unique(labels).size == 2:
+                continue
+            if answers is None:
+                answers = _answers(responses, n_rows, n_tiers)
+            has_answers = any(isinstance(a, str) for a in answers[known, tier])
+            if self.confidence != "logprob" and has_answers and np.unique(labels).size == 2:
                 self.sources_.append("verifier")
             else:
                 self.sources_.append("constant")
@@ -89,6 +90,9 @@ class CascadeRouter(RouterBase):
         self.intercept_ = {}
         verifier_tiers = [t for t, source in enumerate(self.sources_) if source == "verifier"]
         if verifier_tiers:
+            from scipy import sparse
+            from sklearn.linear_model import LogisticRegression
+
             self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
             texts = [a for t in verifier_tiers for a in answers[:, t] if isinstance(a, str)]
             self.response_featurizer_ = TextFeaturizer(**(self.response_featurizer or {})).fit(texts)
@@ -107,13 +111,12 @@ class CascadeRouter(RouterBase):
     def predict_proba(self, X, responses=None, logprob_mean=None):
         """n x T confidence that each tier's answer is correct, quantized like the runtime's; 0 without a signal."""
         import numpy as np
-        from scipy import sparse
 
         self._check_fitted("sources_")
         X = list(X)
         n_rows, n_tiers = len(X), len(self.tiers_)
         logprobs = _matrix(logprob_mean, n_rows, n_tiers, float)
-        answers = _answers(responses, n_rows, n_tiers)
+        answers = None
         scores = np.zeros((n_rows, n_tiers))
         query_matrix = None
         for tier, source in enumerate(self.sources_):
@@ -125,8 +128,11 @@ class CascadeRouter(RouterBase):
                     values = quantize_array(np.exp(np.minimum(column, 0.0)))
                 scores[:, tier] = np.where(np.isnan(column), 0.0, values)
             else:
+                from scipy import sparse
+
                 if query_matrix is None:
                     query_matrix = feature_matrix(self.featurizer_, X)
+                    answers = _answers(responses, n_rows, n_tiers)
                 rows = np.flatnonzero([isinstance(a, str) for a in answers[:, tier]])
                 if rows.size == 0:
                     continue
@@ -220,9 +226,8 @@ def _matrix(values, n_rows: int, n_tiers: int, dtype):
 def _answers(values, n_rows: int, n_tiers: int):
     import numpy as np
 
-    out = np.empty((n_rows, n_tiers), dtype=object)
-    if values is not None:
-        array = np.asarray(values, dtype=object).reshape(n_rows, n_tiers)
-        for index, value in np.ndenumerate(array):
-            out[index] = value if isinstance(value, str) else None
-    return out
+    if values is None:
+        return np.full((n_rows, n_tiers), None, dtype=object)
+    array = np.asarray(values, dtype=object).reshape(n_rows, n_tiers)
+    is_text = np.fromiter((isinstance(value, str) for value in array.flat), dtype=bool, count=array.size)
+    return np.where(is_text.reshape(n_rows, n_tiers), array, None)

@@ -40,7 +40,7 @@ class RouterData:
         import numpy as np
 
         index = np.flatnonzero(index) if np.asarray(index).dtype == bool else np.asarray(index)
-        pick = [int(i) for i in index]
+        pick = index.tolist()  # Python ints: list indexing with them is the fast path
         return RouterData(
             row_ids=[self.row_ids[i] for i in pick],
             inputs=[self.inputs[i] for i in pick],
@@ -73,51 +73,104 @@ def pivot_outcomes(frame, tiers: list[str] | None = None, source: str | None = C
 
     ``tiers`` gives the order (cheapest first, as in the config); by default, order of appearance.
     ``source`` keeps eval rows ("eval"), log rows ("log") or all (None). A tier missing for a row
-    counts as a failed call (NaN score).
+    counts as a failed call (NaN score); a (row, tier) given twice keeps its last entry.
+
+    Vectorised: text columns are read as codes (:func:`routeeval.outcomes.column_codes`) and values are
+    scattered into place; the usual layout (each query's tiers together, in order) is a plain reshape.
+    Equal texts share one Python object.
     """
     import numpy as np
     import pandas as pd
 
+    from routeeval.outcomes import column_codes, text_mask
+
+    keep = np.ones(len(frame), dtype=bool)
     if source is not None and C.SOURCE in frame.columns:
-        kept = frame[C.SOURCE].isna() if source == C.SOURCE_EVAL else frame[C.SOURCE] == source
-        frame = frame[(frame[C.SOURCE] == source) | kept]
+        keep = text_mask(frame[C.SOURCE], source, missing=source == C.SOURCE_EVAL)
+    tier_codes, tier_values = column_codes(frame[C.TIER])
     if tiers is None:
-        tiers = list(pd.unique(frame[C.TIER]))
+        tiers = np.append(tier_values, str(pd.NA))[pd.unique(tier_codes[keep])].tolist()
     tiers = [str(t) for t in tiers]
-    frame = frame[frame[C.TIER].isin(tiers)]
-    row_ids = list(pd.unique(frame[C.ROW_ID]))
-    rows = pd.Index(row_ids)
-    columns = pd.Index(tiers)
+    n_tiers = len(tiers)
+    position = {name: index for index, name in reversed(list(enumerate(tiers)))}
+    tier_of = np.array([position.get(str(v), -1) for v in tier_values] + [-1], dtype=np.int16)[tier_codes]
+    id_codes, id_values = column_codes(frame[C.ROW_ID])
 
-    def table(column: str, dtype=float):
+    if _one_block_per_row(keep, tier_of, id_codes, n_tiers):
+        first_row = np.arange(0, len(frame), n_tiers)  # a row's own fields come from its first long row
+        first_codes = id_codes[first_row]
+        filled = source_row = None
+    else:
+        used = np.flatnonzero(keep & (tier_of >= 0))  # the long rows that enter the pivot, in order
+        row_of, first_codes = pd.factorize(id_codes[used])  # a missing row id (-1) is a row of its own
+        cell = row_of * n_tiers + tier_of[used]
+        last = np.full(len(first_codes) * n_tiers, -1, dtype=np.intp)
+        if cell.size and np.bincount(cell).max() > 1:
+            np.maximum.at(last, cell, np.arange(cell.size))  # a (row, tier) given twice: the last wins
+        else:
+            last[cell] = np.arange(cell.size)
+        filled = last >= 0
+        source_row = used[last[filled]]  # the long row behind each filled cell
+        seen_before = np.maximum.accumulate(np.r_[-1, row_of[:-1]]) if row_of.size else row_of
+        first_row = used[row_of > seen_before]  # codes number rows in order of first sighting
+    n_rows = len(first_codes)
+
+    def scatter(values, empty):
+        if source_row is None:
+            return values.reshape(n_rows, n_tiers)
+        out = np.full(n_rows * n_tiers, empty, dtype=values.dtype)
+        out[filled] = values[source_row]
+        return out.reshape(n_rows, n_tiers)
+
+    def table(column: str):
         if column not in frame.columns:
-            return np.full((len(rows), len(columns)), np.nan if dtype is float else None, dtype=dtype)
-        values = frame[column].astype(object).where(frame[column].notna(), None)
-        pivot = pd.DataFrame({"r": frame[C.ROW_ID], "t": frame[C.TIER], "v": values})
-        wide = pivot.drop_duplicates(["r", "t"], keep="last").pivot(index="r", columns="t", values="v")
-        wide = wide.reindex(index=rows, columns=columns)
-        if dtype is float:
-            return wide.astype(float).to_numpy()
-        array = wide.to_numpy(dtype=object)
-        return np.where(pd.isna(wide).to_numpy(), None, array)
+            return np.full((n_rows, n_tiers), np.nan)
+        return scatter(frame[column].to_numpy(dtype=float, na_value=np.nan, copy=True), np.nan)
 
-    first = frame.drop_duplicates(C.ROW_ID).set_index(C.ROW_ID).reindex(rows)
+    def text_table(column: str):
+        if column not in frame.columns:
+            return np.full((n_rows, n_tiers), None, dtype=object)
+        codes, values = column_codes(frame[column])
+        return scatter(np.append(values, None)[codes], None)
 
-    def per_row(column: str) -> list:
-        if column not in first.columns:
-            return [None] * len(rows)
-        return [None if pd.isna(v) else v for v in first[column].astype(object)]
+    def per_row(column: str, convert=None) -> list:
+        if column not in frame.columns:
+            return [None] * n_rows
+        codes, values = column_codes(frame[column])
+        lookup = np.empty(len(values) + 1, dtype=object)
+        for index, value in enumerate(values):
+            lookup[index] = convert(value) if convert else value
+        lookup[-1] = None
+        return lookup[codes[first_row]].tolist()
 
+    names = np.append(id_values, str(pd.NA))[first_codes]
+    text_ids = pd.api.types.infer_dtype(names, skipna=False) == "string"
     return RouterData(
-        row_ids=[str(r) for r in row_ids],
-        inputs=[decode_input(v) for v in per_row(C.INPUT)],
+        row_ids=names.tolist() if text_ids else [str(v) for v in names.tolist()],
+        inputs=per_row(C.INPUT, decode_input),
         tiers=tiers,
         score=table(C.SCORE),
         cost_usd=table(C.COST_USD),
         latency_ms=table(C.LATENCY_MS),
         logprob_mean=table(C.LOGPROB_MEAN),
-        responses=table(C.RESPONSE, dtype=object),
+        responses=text_table(C.RESPONSE),
         intents=per_row(C.INTENT),
         labels=per_row(C.LABEL),
         splits=per_row(C.SPLIT),
     )
+
+
+def _one_block_per_row(keep, tier_of, row_codes, n_tiers: int) -> bool:
+    """True for the usual layout: every long row kept, each query's tiers together in ``tiers`` order, once."""
+    import numpy as np
+
+    n_long = len(row_codes)
+    if n_tiers == 0 or n_long == 0 or n_long % n_tiers or not keep.all():
+        return False
+    if not (tier_of.reshape(-1, n_tiers) == np.arange(n_tiers, dtype=tier_of.dtype)).all():
+        return False
+    blocks = row_codes.reshape(-1, n_tiers)
+    first = blocks[:, 0]
+    if first.min() < 0 or not (blocks == first[:, None]).all():
+        return False
+    return bool(np.bincount(first).max() == 1)

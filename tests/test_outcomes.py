@@ -1,0 +1,46 @@
+"""The outcomes table on disk: the compact read (text as categoricals) holds the same values as the full one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from conftest import simulated_outcomes
+
+from routeeval import columns as C
+from routeeval.outcomes import column_codes, read_outcomes, text_mask, write_outcomes
+from routeeval.routers import pivot_outcomes
+from routeeval.stats import summarize_tiers
+
+TIERS = ["small", "medium", "large"]
+
+
+def test_compact_read_keeps_every_value_and_column(tmp_path):
+    frame = simulated_outcomes()
+    frame.loc[3, C.SOURCE] = None  # a row without a source counts as an eval row
+    path = write_outcomes(frame, tmp_path / "outcomes.parquet")
+    full = read_outcomes(path)
+    compact = read_outcomes(path, compact=True)
+    assert list(compact.columns) == list(full.columns)
+    for column in full.columns:
+        if full[column].dtype == "string":
+            assert isinstance(compact[column].dtype, pd.CategoricalDtype), column
+            codes, values = column_codes(compact[column])
+            decoded = [None if code < 0 else values[code] for code in codes]
+            assert decoded == [None if pd.isna(v) else v for v in full[column]], column
+        else:
+            assert compact[column].equals(full[column]), column
+    assert summarize_tiers(compact, TIERS) == summarize_tiers(full, TIERS)
+    a, b = pivot_outcomes(full, TIERS), pivot_outcomes(compact, TIERS)
+    assert a.row_ids == b.row_ids and a.inputs == b.inputs and a.labels == b.labels
+    np.testing.assert_array_equal(a.score, b.score)
+    assert (a.responses == b.responses).all()
+
+
+def test_text_mask_and_codes_on_both_kinds_of_column():
+    values = pd.Series(["eval", None, "log", "eval"], dtype="string")
+    for column in (values, values.astype("category")):
+        codes, names = column_codes(column)
+        assert [None if c < 0 else names[c] for c in codes] == ["eval", None, "log", "eval"]
+        assert text_mask(column, "eval").tolist() == [True, False, False, True]
+        assert text_mask(column, "eval", missing=True).tolist() == [True, True, False, True]
+        assert text_mask(column, "nowhere").tolist() == [False] * 4
