@@ -11,6 +11,7 @@ from __future__ import annotations
 from routeeval.routers.base import (
     RouterBase,
     feature_matrix,
+    fit_logistic,
     quantize_array,
     sigmoid_array,
     target_matrix,
@@ -91,7 +92,6 @@ class CascadeRouter(RouterBase):
         verifier_tiers = [t for t, source in enumerate(self.sources_) if source == "verifier"]
         if verifier_tiers:
             from scipy import sparse
-            from sklearn.linear_model import LogisticRegression
 
             self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
             texts = [a for t in verifier_tiers for a in answers[:, t] if isinstance(a, str)]
@@ -102,8 +102,9 @@ class CascadeRouter(RouterBase):
                 rows = np.flatnonzero(usable)
                 answer_matrix = feature_matrix(self.response_featurizer_, [answers[i, tier] for i in rows])
                 features = sparse.hstack([query_matrix[rows], answer_matrix], format="csr")
-                model = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
-                model.fit(features, targets[rows, tier])
+                model = fit_logistic(
+                    features, targets[rows, tier], C=self.C, max_iter=self.max_iter, random_state=self.random_state
+                )
                 self.coef_[tier] = model.coef_[0]
                 self.intercept_[tier] = float(model.intercept_[0])
         return self

@@ -10,6 +10,7 @@ from routeeval.routers.base import (
     RouterBase,
     choose_tiers,
     feature_matrix,
+    fit_logistic,
     quantize_array,
     sigmoid_array,
     target_matrix,
@@ -43,7 +44,6 @@ class ClassifierRouter(RouterBase):
         """``X``: queries (strings or chat messages); ``y``: n x T correctness (NaN for a failed call);
         ``cost_usd``: n x T cost per call, whose per-tier mean the utility rule uses."""
         import numpy as np
-        from sklearn.linear_model import LogisticRegression
 
         X = list(X)
         targets = target_matrix(y, len(X))
@@ -60,8 +60,9 @@ class ClassifierRouter(RouterBase):
             if np.unique(labels).size < 2:
                 self.constant_[tier] = float(quantize_array(labels.mean() if labels.size else 0.0))
                 continue
-            model = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
-            model.fit(matrix[known], labels)
+            model = fit_logistic(
+                matrix[known], labels, C=self.C, max_iter=self.max_iter, random_state=self.random_state
+            )
             self.coef_[tier] = model.coef_[0]
             self.intercept_[tier] = model.intercept_[0]
         self.expected_cost_usd_ = _mean_cost(cost_usd, len(X), n_tiers)
