@@ -74,11 +74,12 @@ def report_figures(
     """Everything the reports show beyond summary.json, as JSON-friendly numbers and short texts."""
     tiers = tier_order(summary)
     traffic = traffic_figures(logs)
+    table = _row_table(outcomes, chosen_rows, tiers)  # built once: the slow part on a million rows
     return {
         "headline": headline_verdict(summary),
         "latency": latency_figures(summary, chosen_rows),
-        "intents": intent_slices(outcomes, chosen_rows, tiers),
-        "misrouted": misrouted_sample(outcomes, chosen_rows, tiers),
+        "intents": intent_slices(outcomes, chosen_rows, tiers, table=table),
+        "misrouted": misrouted_sample(outcomes, chosen_rows, tiers, table=table),
         "traffic": traffic,
         "savings": savings_projection(summary, traffic, monthly_queries),
     }
@@ -223,8 +224,22 @@ def headline_verdict(summary: dict) -> dict:
 # ------------------------------------------------------------------------------------------ latency
 
 
+def rows_frame(chosen_rows):
+    """The chosen rows as a DataFrame: built from arrays when the optimizer gave a lazy sequence (1M rows)."""
+    import pandas as pd
+
+    if isinstance(chosen_rows, pd.DataFrame):
+        return chosen_rows
+    if hasattr(chosen_rows, "to_frame"):
+        return chosen_rows.to_frame()
+    columns = ["row_id", "tier", "path", "score", "cost_usd", "latency_ms", "baseline_score", "baseline_cost_usd"]
+    return pd.DataFrame(list(chosen_rows) if chosen_rows is not None else [], columns=columns)
+
+
 def latency_figures(summary: dict, chosen_rows: list[dict]) -> dict:
     """The chosen policy's latency against the baseline tier's, and how many queries make a second call."""
+    import pandas as pd
+
     chosen = summary.get("chosen") or {}
     baseline_tier = (summary.get("baseline") or {}).get("tier")
     single = {t["tier"]: t for t in summary.get("single_tiers") or []}
@@ -232,7 +247,7 @@ def latency_figures(summary: dict, chosen_rows: list[dict]) -> dict:
     if not any(t.get("latency_p50_ms") for t in single.values()):
         # No tier recorded a latency (imported tables often have none): say unknown, not 0 ms.
         chosen = {k: v for k, v in chosen.items() if not k.startswith("latency_")}
-        chosen_rows = [{**r, "latency_ms": None} for r in chosen_rows]
+        chosen_rows = rows_frame(chosen_rows).assign(latency_ms=float("nan"))
     figures = {
         "router": chosen.get("router"),
         "p50_ms": chosen.get("latency_p50_ms"),
@@ -250,17 +265,15 @@ def latency_figures(summary: dict, chosen_rows: list[dict]) -> dict:
         "direct_p50_ms": None,
         "triage_tier": chosen.get("variant") if chosen.get("router") == "llm" else None,
     }
-    if chosen_rows:
-        n = len(chosen_rows)
-        finals: dict[str, int] = {}
-        for row in chosen_rows:
-            finals[row["tier"]] = finals.get(row["tier"], 0) + 1
-        figures["final_tier_share"] = {tier: count / n for tier, count in finals.items()}
-        escalated = [r for r in chosen_rows if ">" in (r.get("path") or "")]
-        direct = [r for r in chosen_rows if ">" not in (r.get("path") or "")]
-        figures["escalated_share"] = len(escalated) / n
-        figures["escalated_p50_ms"] = _median([r.get("latency_ms") for r in escalated])
-        figures["direct_p50_ms"] = _median([r.get("latency_ms") for r in direct])
+    routes = rows_frame(chosen_rows)
+    if len(routes):
+        n = len(routes)
+        figures["final_tier_share"] = {str(k): float(v) / n for k, v in routes["tier"].value_counts(sort=False).items()}
+        escalated = routes["path"].astype(str).str.contains(">", regex=False).to_numpy()
+        latency = pd.to_numeric(routes["latency_ms"], errors="coerce").to_numpy(dtype=float)
+        figures["escalated_share"] = float(escalated.mean())
+        figures["escalated_p50_ms"] = _median(latency[escalated])
+        figures["direct_p50_ms"] = _median(latency[~escalated])
     return figures
 
 
@@ -273,7 +286,7 @@ def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]):
 
     frame = outcomes
     if C.SOURCE in frame.columns:
-        frame = frame[frame[C.SOURCE].fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
+        frame = frame[frame[C.SOURCE].astype("object").fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
     frame = frame.drop_duplicates([C.ROW_ID, C.TIER])
     scores = frame.set_index([C.ROW_ID, C.TIER])[C.SCORE].astype("float64").unstack(C.TIER)
     scores = scores.reindex(columns=[t for t in tiers if t in scores.columns])
@@ -283,8 +296,7 @@ def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]):
         values = first[column] if column in first.columns else pd.Series(pd.NA, index=first.index)
         rows[column] = values.reindex(rows.index).astype("object")
     rows[C.INTENT] = rows[C.INTENT].where(rows[C.INTENT].notna(), NO_INTENT).astype(str)
-    routes = pd.DataFrame(chosen_rows or [], columns=["row_id", "tier", "path", "score", "baseline_score"])
-    routes = routes.drop_duplicates("row_id").set_index("row_id")
+    routes = rows_frame(chosen_rows).drop_duplicates("row_id").set_index("row_id")
     rows["policy_tier"] = routes["tier"].reindex(rows.index).astype("object")
     rows["policy_path"] = routes["path"].reindex(rows.index).astype("object")
     rows["policy_score"] = pd.to_numeric(routes["score"].reindex(rows.index), errors="coerce").astype("float64")
@@ -292,13 +304,13 @@ def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]):
     return rows, scores
 
 
-def intent_slices(outcomes, chosen_rows: list[dict], tiers: list[str]) -> list[dict]:
+def intent_slices(outcomes, chosen_rows: list[dict], tiers: list[str], *, table=None) -> list[dict]:
     """Per intent: each tier's accuracy, where the policy sends the rows, and what it loses against the baseline.
 
     Policy figures cover the rows the policy was selected on (``chosen_rows``, out-of-fold). Sorted with the
     intents that lose most accuracy first.
     """
-    rows, scores = _row_table(outcomes, chosen_rows, tiers)
+    rows, scores = table if table is not None else _row_table(outcomes, chosen_rows, tiers)
     slices = []
     for intent, group in rows.groupby(C.INTENT, sort=True):
         tier_scores = scores.loc[group.index]
@@ -334,6 +346,7 @@ def misrouted_sample(
     *,
     too_low: int = SAMPLE_TOO_LOW,
     too_high: int = SAMPLE_TOO_HIGH,
+    table=None,
 ) -> dict:
     """Rows the policy sent too low (it scored below the baseline tier) and rows it sent higher than needed.
 
@@ -342,7 +355,7 @@ def misrouted_sample(
     """
     import numpy as np
 
-    rows, scores = _row_table(outcomes, chosen_rows, tiers)
+    rows, scores = table if table is not None else _row_table(outcomes, chosen_rows, tiers)
     routed = rows[rows["policy_tier"].notna()]
     low = routed[routed["policy_score"] < routed["baseline_score"]]
     rank = {tier: i for i, tier in enumerate(scores.columns)}
@@ -352,15 +365,16 @@ def misrouted_sample(
     final = routed["policy_tier"].map(rank).to_numpy(dtype="float64", na_value=float("nan"))
     high_ids = routed.index[(best > 0) & (cheapest < final)]
     high = routed.loc[high_ids]
-    frame = outcomes
+    low_ids, high_ids = _spread(low, too_low), _spread(high, too_high)
+    frame = outcomes[outcomes[C.ROW_ID].isin(low_ids + high_ids)]  # only the sampled rows' answers
     if C.SOURCE in frame.columns:
-        frame = frame[frame[C.SOURCE].fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
+        frame = frame[frame[C.SOURCE].astype("object").fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
     return {
         "rows": int(len(routed)),
         "too_low_count": int(len(low)),
         "too_high_count": int(len(high)),
-        "too_low": [_sample(row_id, rows.loc[row_id], frame, tiers) for row_id in _spread(low, too_low)],
-        "too_high": [_sample(row_id, rows.loc[row_id], frame, tiers) for row_id in _spread(high, too_high)],
+        "too_low": [_sample(row_id, rows.loc[row_id], frame, tiers) for row_id in low_ids],
+        "too_high": [_sample(row_id, rows.loc[row_id], frame, tiers) for row_id in high_ids],
     }
 
 
