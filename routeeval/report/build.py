@@ -287,10 +287,15 @@ def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]):
     frame = outcomes
     if C.SOURCE in frame.columns:
         frame = frame[frame[C.SOURCE].astype("object").fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
-    frame = frame.drop_duplicates([C.ROW_ID, C.TIER])
-    scores = frame.set_index([C.ROW_ID, C.TIER])[C.SCORE].astype("float64").unstack(C.TIER)
-    scores = scores.reindex(columns=[t for t in tiers if t in scores.columns])
+    from routeeval.routers import pivot_outcomes
+
+    present = set(frame[C.TIER].astype("object").dropna().unique())
+    # A vectorised pivot (one scatter, not set_index/unstack: seconds on 5M rows), sorted by row id.
+    data = pivot_outcomes(frame, [t for t in tiers if t in present], source=None)
+    scores = pd.DataFrame(data.score, index=pd.Index(data.row_ids, name=C.ROW_ID), columns=data.tiers).sort_index()
+    scores.columns.name = C.TIER
     first = frame.drop_duplicates(C.ROW_ID).set_index(C.ROW_ID)
+    first.index = first.index.astype("object").astype(str)
     rows = pd.DataFrame(index=scores.index)
     for column in (C.INTENT, C.INPUT, C.REFERENCE):
         values = first[column] if column in first.columns else pd.Series(pd.NA, index=first.index)
