@@ -388,21 +388,27 @@ def _test_candidates(router: str, train, test) -> list:
 
 
 def run_jobs(jobs: list[tuple[str, Callable, tuple]], workers: int) -> dict:
-    """Run ``(key, function, args)`` jobs, longest first, in ``workers`` processes; {key: (result, seconds)}."""
+    """Run ``(key, function, args)`` jobs, longest first, in ``workers`` processes.
+
+    Returns {key: (result, wall seconds, CPU seconds of the job's process)}."""
     ordered = sorted(jobs, key=lambda job: -_cost_hint(job[0]))
     results = {}
     if workers <= 1:
         for index, (key, function, args) in enumerate(ordered, start=1):
             results[key] = _timed_call(function, args)
-            print(f"[{index}/{len(ordered)}] {key}: {results[key][1]:.1f} s", file=sys.stderr, flush=True)
+            _progress(index, len(ordered), key, results[key])
         return results
     with ProcessPoolExecutor(max_workers=workers, initializer=limit_blas_threads) as pool:
         futures = {pool.submit(_timed_call, function, args): key for key, function, args in ordered}
         for index, future in enumerate(as_completed(futures), start=1):
             key = futures[future]
             results[key] = future.result()
-            print(f"[{index}/{len(ordered)}] {key}: {results[key][1]:.1f} s", file=sys.stderr, flush=True)
+            _progress(index, len(ordered), key, results[key])
     return results
+
+
+def _progress(index: int, total: int, key: str, outcome: tuple) -> None:
+    print(f"[{index}/{total}] {key}: {outcome[1]:.1f} s wall, {outcome[2]:.1f} s CPU", file=sys.stderr, flush=True)
 
 
 def limit_blas_threads() -> None:
@@ -414,8 +420,9 @@ def limit_blas_threads() -> None:
 
 
 def _timed_call(function, args):
-    started = time.perf_counter()
-    return function(*args), time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    result = function(*args)
+    return result, time.perf_counter() - started, time.process_time() - cpu
 
 
 def _cost_hint(key: str) -> float:
@@ -656,7 +663,7 @@ def main() -> None:
         args_cal = (split_seed, calibration_routers, bootstrap, data_dir, quick)
         jobs.append((f"calibration:{split_seed}", job_calibration, args_cal))
     results = run_jobs(jobs, args.jobs)
-    seconds = {key: value[1] for key, value in results.items()}
+    cpu_seconds = {key: value[2] for key, value in results.items()}
     results = {key: value[0] for key, value in results.items()}
 
     targets = []
@@ -863,13 +870,14 @@ def main() -> None:
     )
 
     # Part 4.
-    cal_rows, exceeded, test_drops, fell_back = [], [], [], 0
+    cal_rows, exceeded, clear, test_drops, fell_back = [], [], [], [], 0
     for split_seed in range(n_splits):
         digest = results[f"calibration:{split_seed}"]
         held = digest["holdout"]["chosen"]
         chosen = digest["chosen"]
         test_drops.append(held["accuracy_drop"])
         exceeded.append(float(held["accuracy_drop"] > CALIBRATION_MAX_DROP))
+        clear.append(float(held["accuracy_drop_ci"][0] > CALIBRATION_MAX_DROP))
         fell_back += not digest["selection"]["found_cheaper"]
         cal_rows.append(
             (
@@ -878,7 +886,7 @@ def main() -> None:
                 f"{_num(chosen['accuracy_drop'], 4)} / {_num(chosen['accuracy_drop_upper'], 4)}",
                 _ci(held["accuracy_drop"], *held["accuracy_drop_ci"], lambda v: _num(v, 4)),
                 _pct(held["savings_share"]),
-                "yes" if exceeded[-1] else "no",
+                ("yes, CI clear of it" if clear[-1] else "yes") if exceeded[-1] else "no",
             )
         )
     from routeeval.stats import mean_ci
@@ -891,7 +899,8 @@ def main() -> None:
             "",
             f"mean {np.mean(test_drops):+.4f}",
             "",
-            f"{int(sum(exceeded))}/{n_splits} = {_pct(rate)} [Wilson 95%: {_pct(low)}, {_pct(high)}]",
+            f"{int(sum(exceeded))}/{n_splits} = {_pct(rate)} [Wilson 95%: {_pct(low)}, {_pct(high)}]; CI lower bound "
+            f"above {CALIBRATION_MAX_DROP:g}: {int(sum(clear))}/{n_splits}",
         )
     )
     record(
@@ -913,13 +922,16 @@ def main() -> None:
             f"{CALIBRATION_CONFIDENCE:g}, baseline GPT-4, routers {', '.join(calibration_routers)}, 5 folds, "
             f"{bootstrap} bootstrap resamples, seed = split seed. The selection rule promises a true drop above "
             "max_drop at most ~5% of the time; the measured test drop also carries the test split's own noise, so "
-            "the rate overstates violations of the true drop somewhat.",
+            "the rate overstates violations of the true drop: a policy whose true drop is 0.007 shows a test drop "
+            "above 0.01 in roughly a fifth of 950-row test splits. 'CI clear of it' counts the splits whose test "
+            "drop's 95% lower bound is above max_drop too.",
         ],
     )
     targets.append(
         (
             f"calibration: held-out drop > {CALIBRATION_MAX_DROP:g} in at most ~5% of re-splits",
-            f"{int(sum(exceeded))}/{n_splits} = {_pct(rate)} [{_pct(low)}, {_pct(high)}]",
+            f"{int(sum(exceeded))}/{n_splits} = {_pct(rate)} [{_pct(low)}, {_pct(high)}]; "
+            f"{int(sum(clear))}/{n_splits} with the test CI above {CALIBRATION_MAX_DROP:g}",
             _verdict(rate <= 0.05, f"{100 * (rate - 0.05):+.1f} points vs 5%"),
         )
     )
@@ -928,8 +940,9 @@ def main() -> None:
     targets.append(
         (
             "runtime of this run",
-            f"{wall:.0f} s wall, {sum(seconds.values()):.0f} s in jobs ({args.jobs} processes); slowest: "
-            + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])[:4]),
+            f"{wall:.0f} s wall with {args.jobs} processes; {sum(cpu_seconds.values()):.0f} s CPU in jobs; load "
+            f"average at the end {os.getloadavg()[1]:.1f} (5 min); most CPU: "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(cpu_seconds.items(), key=lambda kv: -kv[1])[:5]),
             _verdict(wall < (60 if quick else 600), "target < 1 min (quick) / < 10 min (full)"),
         )
     )
