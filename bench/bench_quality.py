@@ -21,9 +21,11 @@ Four parts, each printed as a table and appended with this command to bench/RESU
    accuracy drop of the policy selected at max_drop 0.01 (confidence 0.95) exceeds 0.01 (Wilson CI).
 
 Caps, to keep the full run near 10 minutes on 2 cores (say so in any quote of the numbers): parts 2-4 leave
-the cascade out by default (its 11-tier response verifier takes ~6 min per optimize on the mixed workload;
+the cascade out by default (its 11-tier response verifier took 260 s for one optimize of the mixed workload;
 ``--routers`` puts it back) and part 4 uses knn + static only (``--calibration-routers``); bootstraps are 1000
-resamples. Jobs run in ``--jobs`` processes. ``--quick`` is a smoke-sized run on row samples (not recorded).
+resamples; folds are 5 everywhere. Jobs run in ``--jobs`` processes with one BLAS thread each. Measured: about
+14 min full (half of the CPU in the three re-splits where knn is chosen: the optimizer routes ~3,000 rows through
+the runtime's knn at ~0.17 s a row), 17 s ``--quick`` (row samples, 3 re-splits, not recorded).
 
 Usage: python bench/bench_quality.py [--quick] [--jobs 2] [--bootstrap 1000] [--splits 20]
                                      [--routers classifier knn static] [--calibration-routers knn static]
