@@ -114,6 +114,7 @@ def optimize_outcomes(
         frontier,
         candidates,
         baseline,
+        points=points,
         max_drop=settings.max_drop,
         confidence=settings.confidence,
         budget_per_1k_usd=settings.budget_per_1k_usd,
@@ -125,7 +126,7 @@ def optimize_outcomes(
     if selection.qualified and not found_cheaper:
         reason = (
             f"nothing qualifies: no point cheaper than the baseline tier '{baseline_name}' keeps the accuracy "
-            f"drop's upper {settings.confidence:.0%} bound <= {settings.max_drop:g}; chose the baseline"
+            f"drop's upper {settings.confidence:.0%} family-wise bound <= {settings.max_drop:g}; chose the baseline"
         )
     if len(tier_names) < 2:
         found_cheaper, reason = None, "only one tier: there is nothing to route; the policy sends everything to it"
@@ -154,6 +155,8 @@ def optimize_outcomes(
             "rows": train.n_rows,
             "max_drop": settings.max_drop,
             "confidence": settings.confidence,
+            "families": selection.families,
+            "test_level": _clean(selection.level),
             "budget_per_1k_usd": settings.budget_per_1k_usd,
         },
         "routers": sorted({c.router for c in candidates if c.router != "tier"}),

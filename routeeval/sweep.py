@@ -26,7 +26,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from routeeval.stats import mean_ci, quantile, wilson_interval
+from routeeval.stats import (
+    mean_ci,
+    paired_drop_pvalue,
+    paired_drop_upper,
+    quantile,
+    rows_to_certify,
+    wilson_interval,
+)
 
 THRESHOLD = "threshold"
 UTILITY = "utility"
@@ -442,7 +449,8 @@ class Selection:
     ``rule`` states the selection rule in words (for provenance); ``reason`` says what happened, plainly,
     including when nothing qualified and the baseline was chosen (``qualified`` False). ``bootstrap`` is the
     :func:`paired_bootstrap` result of the chosen point against the baseline; ``checked`` lists the points
-    examined with their drop bounds.
+    examined with their drop bounds. ``families`` and ``level``: how many router variants were tested and the
+    one-sided level of each test (0 and NaN under a budget).
     """
 
     point: OperatingPoint
@@ -452,6 +460,8 @@ class Selection:
     reason: str
     bootstrap: dict
     checked: list[dict] = field(default_factory=list)
+    families: int = 0
+    level: float = math.nan
 
 
 def select_policy(
@@ -459,6 +469,7 @@ def select_policy(
     candidates: Iterable[Candidate],
     baseline: Candidate,
     *,
+    points: Sequence[OperatingPoint] | None = None,
     max_drop: float = 0.01,
     confidence: float = 0.95,
     budget_per_1k_usd: float | None = None,
@@ -468,14 +479,27 @@ def select_policy(
 ) -> Selection:
     """Pick the operating point to ship.
 
-    Without a budget: the cheapest frontier point, no dearer than the baseline, whose one-sided upper
-    ``confidence`` bound of the accuracy drop versus the baseline is at most ``max_drop`` (paired bootstrap on
-    the same rows; every point uses the same resamples). With ``budget_per_1k_usd``: the most accurate frontier
-    point costing at most the budget. When nothing qualifies, the baseline is chosen and ``reason`` says so.
+    Without a budget, every swept point (``points``; the frontier when not given) that costs no more than the
+    baseline is a hypothesis "its accuracy drop versus the baseline exceeds ``max_drop``", and the selection
+    controls the chance that *any* point it passes truly loses more than ``max_drop`` at ``1 - confidence``
+    (family-wise), not point by point: scanning hundreds of thresholds and keeping the cheapest that happens to
+    pass would otherwise pick lucky points far more often than promised. This is Learn-then-Test
+    (Angelopoulos et al., 2021) with fixed-sequence testing:
 
-    ``candidates`` must hold the candidate behind every frontier point (matched on router and variant);
-    ``baseline`` is a fixed candidate, usually the most accurate single tier. Scanning many points and keeping
-    the first that passes favours lucky points; report hold-out metrics alongside.
+    * each router variant (a *family*: one candidate's points) is walked from the baseline down, dearest point
+      first; each point is tested with the one-sided paired score test of :func:`stats.paired_drop_pvalue`
+      at level ``(1 - confidence) / F`` (Bonferroni over the ``F`` families), and the walk stops at the first
+      point that fails: the points before it pass;
+    * the cheapest passing point is chosen (ties: the more accurate).
+
+    Its ``accuracy_drop_upper`` is the matching upper bound (:func:`stats.paired_drop_upper` at the same
+    level), so it is <= ``max_drop`` exactly when the point passed. With ``max_drop`` 0 a point passes only
+    when it is significantly *better* than the baseline.
+
+    With ``budget_per_1k_usd``: the most accurate frontier point costing at most the budget. When nothing
+    qualifies, the baseline is chosen and ``reason`` says so. ``candidates`` must hold the candidate behind every
+    point (matched on router and variant); ``baseline`` is a fixed candidate, usually the most accurate single
+    tier. ``bootstrap`` is the paired bootstrap of the chosen point (its two-sided CIs are what reports show).
     """
     _require_rule(baseline, FIXED)
     by_key = {(c.router, c.variant): c for c in candidates}
@@ -484,15 +508,10 @@ def select_policy(
     baseline_score, baseline_cost, _ = point_rows(baseline, baseline.fixed)
     resampler = _Resampler(baseline.n_rows, n_resamples=n_resamples, seed=seed, max_blocks=max_blocks)
     name = _label(baseline_point)
+    alpha = 1 - confidence
 
     def measure(point: OperatingPoint) -> tuple[OperatingPoint, dict]:
-        candidate = by_key.get((point.router, point.variant))
-        if candidate is None:
-            raise ValueError(f"no candidate given for frontier point {point.router}/{point.variant}")
-        if candidate.n_rows != baseline.n_rows:
-            raise ValueError(
-                f"{point.router}/{point.variant} has {candidate.n_rows} rows; baseline has {baseline.n_rows}"
-            )
+        candidate = _candidate_for(by_key, point, baseline.n_rows)
         point = complete_point(candidate, point, confidence)
         score, cost, _ = point_rows(candidate, point.decisions)
         return point, _bootstrap(resampler, score, baseline_score, cost, baseline_cost, confidence)
@@ -501,8 +520,8 @@ def select_policy(
         boot = _bootstrap(resampler, baseline_score, baseline_score, baseline_cost, baseline_cost, confidence)
         return Selection(baseline_point, baseline_point, False, rule, reason, boot, checked)
 
-    ordered = sorted(frontier, key=lambda p: (p.cost_per_1k_usd, -p.accuracy))
     if budget_per_1k_usd is not None:
+        ordered = sorted(frontier, key=lambda p: (p.cost_per_1k_usd, -p.accuracy))
         rule = f"most accurate frontier point with cost <= ${budget_per_1k_usd:g} per 1k queries"
         affordable = [p for p in ordered if p.cost_per_1k_usd <= budget_per_1k_usd]
         if not affordable:
@@ -514,79 +533,120 @@ def select_policy(
             return fall_back(rule, reason, [])
         best = max(affordable, key=lambda p: (p.accuracy, -p.cost_per_1k_usd))
         point, boot = measure(best)
+        positive, negative, paired = _drop_sums([point], by_key, baseline_score)
+        upper = float(paired_drop_upper(positive, negative, paired, alpha)[0])
+        boot = {**boot, "accuracy_drop_upper": upper}
         reason = (
             f"{_label(point)} is the most accurate point within budget: accuracy {point.accuracy:.4f}, "
             f"${point.cost_per_1k_usd:.4g} per 1k queries"
         )
-        checked = [_checked(point, boot["accuracy_drop"][0], boot["accuracy_drop_upper"], True)]
+        checked = [_checked(point, boot["accuracy_drop"][0], upper, math.nan, True, True)]
         return Selection(point, baseline_point, True, rule, reason, boot, checked)
 
+    baseline_key = (baseline.router, baseline.variant)
+    pool = frontier if points is None else points
+    affordable = [
+        p for p in pool if p.cost_per_1k_usd <= baseline_point.cost_per_1k_usd and (p.router, p.variant) != baseline_key
+    ]
+    families: dict[tuple[str, str], list[int]] = {}
+    for index in sorted(
+        range(len(affordable)), key=lambda i: (-affordable[i].cost_per_1k_usd, -affordable[i].accuracy)
+    ):
+        families.setdefault((affordable[index].router, affordable[index].variant), []).append(index)
+    level = alpha / max(len(families), 1)
     rule = (
-        f"cheapest frontier point whose accuracy drop vs the baseline {name} has a one-sided upper "
-        f"{confidence:.0%} bound <= {max_drop:g} (paired bootstrap, {n_resamples} resamples, seed {seed})"
+        f"cheapest point whose accuracy drop vs the baseline {name} is <= {max_drop:g} with {confidence:.0%} "
+        f"family-wise confidence: each of {len(families)} router variants walked from the baseline down and "
+        f"stopped at its first failure (fixed-sequence Learn-then-Test), one-sided paired score test at level "
+        f"{level:.3g} each (Bonferroni)"
     )
-    affordable = [p for p in ordered if p.cost_per_1k_usd <= baseline_point.cost_per_1k_usd]
-    drop, upper = _drop_bounds(affordable, by_key, baseline_score, resampler, confidence)
-    checked = []
-    for index, candidate_point in enumerate(affordable):
-        qualifies = bool(upper[index] <= max_drop)
-        checked.append(_checked(candidate_point, drop[index], upper[index], qualifies))
-        if qualifies:
-            point, boot = measure(candidate_point)
-            base_cost = baseline_point.cost_per_1k_usd
-            saving = 1 - point.cost_per_1k_usd / base_cost if base_cost else 0.0
-            reason = (
-                f"{_label(point)} is the cheapest qualifying point: drop {boot['accuracy_drop'][0]:.4f} "
-                f"(upper {confidence:.0%} bound {boot['accuracy_drop_upper']:.4f} <= {max_drop:g}), "
-                f"${point.cost_per_1k_usd:.4g} per 1k queries, savings {saving:.1%}"
-            )
-            return Selection(point, baseline_point, True, rule, reason, boot, checked)
+    positive, negative, paired = _drop_sums(affordable, by_key, baseline_score)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drop = (positive - negative) / paired
+    p_value = paired_drop_pvalue(positive, negative, paired, max_drop)
+    upper = paired_drop_upper(positive, negative, paired, level)
+    checked: list[dict] = []
+    passed: list[int] = []
+    for indexes in families.values():
+        walking = True
+        for index in indexes:
+            qualifies = walking and bool(p_value[index] <= level)
+            checked.append(_checked(affordable[index], drop[index], upper[index], p_value[index], walking, qualifies))
+            if qualifies:
+                passed.append(index)
+            walking = qualifies
+    if passed:
+        best = min(passed, key=lambda i: (affordable[i].cost_per_1k_usd, -affordable[i].accuracy))
+        point, boot = measure(affordable[best])
+        boot = {**boot, "accuracy_drop_upper": float(upper[best])}
+        base_cost = baseline_point.cost_per_1k_usd
+        saving = 1 - point.cost_per_1k_usd / base_cost if base_cost else 0.0
+        reason = (
+            f"{_label(point)} is the cheapest point that passed: drop {drop[best]:.4f} (upper "
+            f"{confidence:.0%} family-wise bound {upper[best]:.4f} <= {max_drop:g}), "
+            f"${point.cost_per_1k_usd:.4g} per 1k queries, savings {saving:.1%}"
+        )
+        return Selection(point, baseline_point, True, rule, reason, boot, checked, len(families), level)
     if checked:
-        best = min(checked, key=lambda row: (math.isnan(row["accuracy_drop_upper"]), row["accuracy_drop_upper"]))
-        detail = f"smallest bound: {best['label']} at {best['accuracy_drop_upper']:.4f}"
+        first = [row for row in checked if row["tested"]]
+        best_row = min(first, key=lambda row: (math.isnan(row["accuracy_drop_upper"]), row["accuracy_drop_upper"]))
+        detail = f"smallest bound: {best_row['label']} at {best_row['accuracy_drop_upper']:.4f}"
+        needed = rows_to_certify(max_drop, level)
+        if baseline.n_rows < needed:
+            detail += (
+                f"; with {baseline.n_rows} rows no point can get there: even one that agrees with the baseline "
+                f"on every row has a bound of {float(paired_drop_upper(0, 0, baseline.n_rows, level)):.4f} at this "
+                f"level. Certifying {max_drop:g} takes at least {needed:g} rows, more when the policy disagrees "
+                f"with the baseline; label more rows or raise --max-drop"
+            )
     else:
-        detail = "no frontier point costs less than the baseline"
+        detail = "no point costs less than the baseline"
     reason = (
-        f"nothing qualifies: no frontier point up to the baseline's cost has an accuracy-drop upper "
-        f"{confidence:.0%} bound <= {max_drop:g} ({detail}); chose the baseline {name}"
+        f"nothing qualifies: no point up to the baseline's cost has an accuracy-drop upper "
+        f"{confidence:.0%} family-wise bound <= {max_drop:g} ({detail}); chose the baseline {name}"
     )
-    return fall_back(rule, reason, checked)
+    selection = fall_back(rule, reason, checked)
+    selection.families, selection.level = len(families), level
+    return selection
 
 
-def _drop_bounds(
-    points: Sequence[OperatingPoint], by_key: dict, baseline_score: np.ndarray, resampler, confidence: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(drop estimate, one-sided upper bound) of every point at once, with the resampler's shared resamples.
+def _candidate_for(by_key: dict, point: OperatingPoint, n_rows: int) -> Candidate:
+    candidate = by_key.get((point.router, point.variant))
+    if candidate is None:
+        raise ValueError(f"no candidate given for point {point.router}/{point.variant}")
+    if candidate.n_rows != n_rows:
+        raise ValueError(f"{point.router}/{point.variant} has {candidate.n_rows} rows; baseline has {n_rows}")
+    return candidate
 
-    For each candidate the per-unit sums of the paired drop at all of its points come from one pass of
-    :func:`_totals_at` split by resampling unit; one matrix product then resamples every point. The numbers
-    equal :func:`paired_bootstrap`'s ``accuracy_drop`` and ``accuracy_drop_upper`` for each point.
-    """
-    n_units = resampler.n_units
-    drop_sums = np.zeros((len(points), n_units))
-    paired_counts = np.zeros((len(points), n_units))
+
+def _drop_sums(
+    points: Sequence[OperatingPoint], by_key: dict, baseline_score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point: the sums of the positive and of the negative parts of (baseline - policy score) over the rows
+    where both have a score, and the count of those rows. One :func:`_totals_at` pass per candidate."""
+    positive, negative, paired = (np.zeros(len(points)) for _ in range(3))
     baseline_known = ~np.isnan(baseline_score)
-    groups = resampler.groups
     by_candidate: dict[tuple[str, str], list[int]] = {}
     for index, point in enumerate(points):
         by_candidate.setdefault((point.router, point.variant), []).append(index)
-    for key, indexes in by_candidate.items():
-        candidate = by_key.get(key)
-        if candidate is None:
-            raise ValueError(f"no candidate given for frontier point {key[0]}/{key[1]}")
-        if candidate.n_rows != resampler.n_rows:
-            raise ValueError(f"{key[0]}/{key[1]} has {candidate.n_rows} rows; baseline has {resampler.n_rows}")
-        score = candidate.score
+    for indexes in by_candidate.values():
+        candidate = _candidate_for(by_key, points[indexes[0]], baseline_score.size)
+
+        def part(k, sign, score=candidate.score):
+            known = ~np.isnan(score[:, k]) & baseline_known
+            return np.where(known, np.maximum(sign * (baseline_score - score[:, k]), 0.0), 0.0)
+
         columns = {
-            "drop": lambda k, score=score: np.where(
-                ~np.isnan(score[:, k]) & baseline_known, baseline_score - score[:, k], 0.0
-            ),
-            "paired": lambda k, score=score: (~np.isnan(score[:, k]) & baseline_known).astype(float),
+            "positive": lambda k: part(k, 1.0),
+            "negative": lambda k: part(k, -1.0),
+            "paired": lambda k, score=candidate.score: (~np.isnan(score[:, k]) & baseline_known).astype(float),
         }
         boundaries, knobs = _knob_boundaries(candidate, [points[i] for i in indexes])
         if boundaries is not None:
-            totals = _totals_at(candidate, boundaries, knobs, columns, groups=groups, n_groups=n_units)
-            drop_sums[indexes], paired_counts[indexes] = totals["drop"], totals["paired"]
+            totals = _totals_at(candidate, boundaries, knobs, columns)
+            positive[indexes], negative[indexes], paired[indexes] = (
+                totals[name] for name in ("positive", "negative", "paired")
+            )
             continue
         for index in indexes:
             point = points[index]
@@ -594,18 +654,12 @@ def _drop_bounds(
                 point.decisions if point.decisions is not None else decisions_at(candidate, point.knob, point.rule)
             )
             chosen, _, _ = point_rows(candidate, decisions)
-            paired = ~np.isnan(chosen) & baseline_known
-            drop_sums[index] = np.bincount(
-                groups, weights=np.where(paired, baseline_score - chosen, 0.0), minlength=n_units
-            )
-            paired_counts[index] = np.bincount(groups, weights=paired.astype(float), minlength=n_units)
-    estimate = _ratio(drop_sums.sum(axis=1), paired_counts.sum(axis=1))
-    draws = _ratio(resampler.resample(drop_sums.T), resampler.resample(paired_counts.T))
-    upper = np.full(len(points), np.nan)
-    defined = ~np.isnan(draws).all(axis=0)
-    if defined.any():
-        upper[defined] = np.nanquantile(draws[:, defined], confidence, axis=0)
-    return estimate, upper
+            known = ~np.isnan(chosen) & baseline_known
+            difference = np.where(known, baseline_score - chosen, 0.0)
+            positive[index] = np.maximum(difference, 0.0).sum()
+            negative[index] = np.maximum(-difference, 0.0).sum()
+            paired[index] = known.sum()
+    return positive, negative, paired
 
 
 def _knob_boundaries(candidate: Candidate, points: list[OperatingPoint]):
@@ -947,7 +1001,7 @@ def _label(point: OperatingPoint) -> str:
     return f"{point.router}/{point.variant}{knob}"
 
 
-def _checked(point: OperatingPoint, drop: float, upper: float, qualifies: bool) -> dict:
+def _checked(point: OperatingPoint, drop: float, upper: float, p_value: float, tested: bool, qualifies: bool) -> dict:
     return {
         "label": _label(point),
         "router": point.router,
@@ -957,6 +1011,8 @@ def _checked(point: OperatingPoint, drop: float, upper: float, qualifies: bool) 
         "cost_per_1k_usd": point.cost_per_1k_usd,
         "accuracy_drop": float(drop),
         "accuracy_drop_upper": float(upper),
+        "p_value": float(p_value),
+        "tested": tested,
         "qualifies": qualifies,
     }
 

@@ -31,7 +31,8 @@ from routeeval.report.markdown import md_text
 from routeeval.report.plots import frontier_svg
 
 SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "savings", "provenance"]
-SETTINGS = OptimizeConfig(routers=("static", "cascade"), bootstrap=200)
+# 350 rows certify about 2 points (see test_optimize); at 3 the chosen policy sends a few rows too low to show.
+SETTINGS = OptimizeConfig(routers=("static", "cascade"), bootstrap=200, max_drop=0.03)
 HOSTILE_INPUT = "<script>alert(1)</script> a | b | c"
 HOSTILE_RESPONSE = "<img src=x onerror=alert(1)> `tick` a | b | c\nsecond line"
 HOSTILE_INTENT = "a | b | c <img src=x onerror=alert(1)>"

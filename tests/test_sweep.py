@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 import pytest
 
+from routeeval.stats import paired_drop_pvalue, paired_drop_upper
 from routeeval.sweep import (
     Candidate,
     OperatingPoint,
@@ -452,29 +454,81 @@ def _selection_case(seed=31, n_rows=3000, weak_accuracy=0.9):
     return router, tiers
 
 
-def test_selection_picks_the_cheapest_point_whose_drop_bound_qualifies():
+def test_selection_walks_each_family_from_the_baseline_down_and_keeps_the_cheapest_pass():
     router, (small, large) = _selection_case()
-    frontier = pareto_frontier(sweep_threshold(router) + [evaluate_fixed(small), evaluate_fixed(large)])
+    points = sweep_threshold(router) + [evaluate_fixed(small), evaluate_fixed(large)]
+    frontier = pareto_frontier(points)
 
-    selection = select_policy(frontier, [router, small, large], large, max_drop=0.01, confidence=0.95)
+    selection = select_policy(frontier, [router, small, large], large, points=points, max_drop=0.01, confidence=0.95)
 
     assert selection.qualified
     assert selection.point.router == "classifier" and selection.point.cost_per_1k_usd < 1.0
     assert selection.bootstrap["accuracy_drop_upper"] <= 0.01
-    assert [row["qualifies"] for row in selection.checked] == [False] * (len(selection.checked) - 1) + [True]
-    assert all(row["accuracy_drop_upper"] > 0.01 for row in selection.checked[:-1])
-    assert selection.rule == (
-        "cheapest frontier point whose accuracy drop vs the baseline tier 'large' has a one-sided upper 95% bound "
-        "<= 0.01 (paired bootstrap, 1000 resamples, seed 0)"
+    # Two families (the classifier's thresholds and the single tier 'small'), each at level 0.05 / 2.
+    assert selection.rule.startswith("cheapest point whose accuracy drop vs the baseline tier 'large' is <= 0.01")
+    assert "each of 2 router variants" in selection.rule and "level 0.025 each" in selection.rule
+    family = [row for row in selection.checked if row["router"] == "classifier"]
+    costs = [row["cost_per_1k_usd"] for row in family]
+    assert costs == sorted(costs, reverse=True)  # walked from the baseline down
+    passed = [row["qualifies"] for row in family]
+    stop = passed.index(False)
+    assert all(passed[:stop]) and not any(passed[stop:]) and stop > 0
+    assert all(row["tested"] for row in family[: stop + 1]) and not any(row["tested"] for row in family[stop + 1 :])
+    assert family[stop]["p_value"] > 0.025 and all(row["p_value"] <= 0.025 for row in family[:stop])
+    assert (
+        all(row["accuracy_drop_upper"] <= 0.01 for row in family[:stop]) and family[stop]["accuracy_drop_upper"] > 0.01
     )
-    assert "is the cheapest qualifying point" in selection.reason
-    # The bound the scan used is the paired bootstrap of that point's rows, and the point is fully described.
+    assert selection.point.cost_per_1k_usd == min(costs[:stop])
+    assert "is the cheapest point that passed" in selection.reason
+    # The bound is the score test's inverted at the family-wise level, on exactly the chosen point's rows.
     score, cost, _ = point_rows(router, selection.point.decisions)
-    direct = paired_bootstrap(score, large.score[:, 1], cost, baseline_cost=large.cost[:, 1])
-    assert selection.checked[-1]["accuracy_drop_upper"] == pytest.approx(direct["accuracy_drop_upper"])
-    assert selection.bootstrap["savings_share"] == pytest.approx(direct["savings_share"])
+    difference = large.score[:, 1] - score
+    direct = paired_drop_upper(np.maximum(difference, 0).sum(), np.maximum(-difference, 0).sum(), score.size, 0.025)
+    assert selection.bootstrap["accuracy_drop_upper"] == pytest.approx(float(direct))
+    bootstrap = paired_bootstrap(score, large.score[:, 1], cost, baseline_cost=large.cost[:, 1])
+    assert selection.bootstrap["savings_share"] == pytest.approx(bootstrap["savings_share"])
     assert selection.point.latency_p95_ms == pytest.approx(400.0)
     assert selection.baseline.variant == "large"
+
+
+def test_selection_never_skips_past_a_failed_point():
+    """A cheaper point that passes on its own, after a dearer one failed, is not taken (fixed-sequence)."""
+    n_rows = 1000
+    strong = np.ones(n_rows)
+    weak = np.ones(n_rows)
+    weak[100:140] = 0.0  # routed second: 40 rows the weak tier gets wrong
+    strong[140:400] = 0.0  # routed third: 260 rows only the weak tier gets right
+    score = np.column_stack([weak, strong])
+    cost = np.tile([1e-4, 1e-3], (n_rows, 1))
+    latency = np.tile([100.0, 400.0], (n_rows, 1))
+    accept = np.column_stack([np.linspace(1.0, 0.0, n_rows), np.zeros(n_rows)])  # row order = routing order
+    router = Candidate("classifier", "threshold", ["small", "large"], score, cost, latency, accept=accept)
+    small, large = single_tier_candidates(["small", "large"], score, cost, latency)
+    knobs = accept[[50, 120, 139, 300, 500], 0]
+    points = [p for p in sweep_threshold(router, max_points=None) if np.isclose(p.knob, knobs).any()]
+    assert len(points) == len(knobs)
+
+    selection = select_policy(points, [router, small, large], large, points=points, max_drop=0.01)
+
+    drops = {round(row["knob"], 6): row for row in selection.checked}
+    cheapest = drops[round(float(knobs[-1]), 6)]
+    assert cheapest["accuracy_drop"] < 0 and cheapest["p_value"] < 1e-6  # passes on its own
+    assert not cheapest["tested"] and not cheapest["qualifies"]
+    assert selection.qualified and selection.point.knob == pytest.approx(knobs[0])  # 51 rows routed, all right
+
+
+def test_paired_drop_upper_bound_covers_a_known_drop():
+    rng = np.random.default_rng(41)
+    n_rows, p_worse, p_better = 800, 0.03, 0.01  # true drop 0.02
+    counts = rng.multinomial(n_rows, [p_worse, p_better, 1 - p_worse - p_better], size=4000)
+
+    upper = paired_drop_upper(counts[:, 0], counts[:, 1], n_rows, 0.05)
+
+    assert 0.03 <= np.mean(upper < 0.02) <= 0.07  # one-sided 95%: misses about 5% of the time
+    z = NormalDist().inv_cdf(0.95)
+    assert float(paired_drop_upper(0, 0, 300, 0.05)) == pytest.approx(z * z / (300 + z * z))  # no disagreement
+    assert float(paired_drop_pvalue(30, 10, 1000, 0.0)) == pytest.approx(NormalDist().cdf(20 / math.sqrt(40)))
+    assert np.isnan(paired_drop_upper(0, 0, 0, 0.05))
 
 
 def test_selection_says_when_nothing_qualifies_and_keeps_the_baseline():
@@ -486,7 +540,7 @@ def test_selection_says_when_nothing_qualifies_and_keeps_the_baseline():
 
     assert not selection.qualified
     assert selection.point is selection.baseline and selection.point.variant == "large"
-    assert selection.reason.startswith("nothing qualifies: no frontier point up to the baseline's cost")
+    assert selection.reason.startswith("nothing qualifies: no point up to the baseline's cost")
     assert selection.reason.endswith("chose the baseline tier 'large'")
     assert selection.bootstrap["accuracy_drop"] == (0.0, 0.0, 0.0)
     assert selection.checked and not any(row["qualifies"] for row in selection.checked)
