@@ -491,45 +491,54 @@ def _zero_hull(single_points: list[OperatingPoint]) -> list[tuple[float, float]]
 
 
 def _metrics(points: list[OperatingPoint], single_points: list[OperatingPoint], tier_names: list[str]) -> dict:
-    """AIQ per router (RouterBench) and, for two tiers, APGR and CPT (RouteLLM)."""
+    """AIQ per router (RouterBench) and, for two tiers, APGR and CPT (RouteLLM).
+
+    ``aiq`` puts the single tiers in each router's hull (what the router adds to them; never below the zero
+    router); ``aiq_router_only`` takes the router's own points only (RouterBench's comparison with the zero
+    router); ``*_by_variant`` keep each variant (``router/variant``: a threshold rule, a utility rule, one
+    cascade order) apart instead of pooling a router's variants into one curve.
+    """
     costs = [p.cost_per_1k_usd for p in single_points]
     cost_range = (min(costs), max(costs))
     hull = _zero_hull(single_points)
     by_router: dict[str, list[OperatingPoint]] = {}
+    by_variant: dict[str, list[OperatingPoint]] = {}
     for point in points:
         if point.router != "tier":
             by_router.setdefault(point.router, []).append(point)
+            by_variant.setdefault(f"{point.router}/{point.variant}", []).append(point)
+
+    def area(ps: list[OperatingPoint], with_tiers: bool) -> float | None:
+        extra = single_points if with_tiers else []
+        return _clean(aiq([p.cost_per_1k_usd for p in ps + extra], [p.accuracy for p in ps + extra], cost_range))
+
     metrics: dict = {
-        "aiq": {
-            r: _clean(
-                aiq(
-                    [p.cost_per_1k_usd for p in ps] + costs,
-                    [p.accuracy for p in ps] + [s.accuracy for s in single_points],
-                    cost_range,
-                )
-            )
-            for r, ps in sorted(by_router.items())
-        },
+        "aiq": {r: area(ps, True) for r, ps in sorted(by_router.items())},
+        "aiq_router_only": {r: area(ps, False) for r, ps in sorted(by_router.items())},
+        "aiq_by_variant": {v: area(ps, False) for v, ps in sorted(by_variant.items())},
         "zero_router_aiq": _clean(aiq([c for c, _ in hull], [a for _, a in hull], cost_range)),
-        "apgr": {},
-        "apgr_fine": {},
-        "cpt50": {},
-        "cpt80": {},
-        "cpt50_usd_per_1k": {},
-        "cpt80_usd_per_1k": {},
     }
+    two_tier_keys = ("apgr", "apgr_fine", "cpt50", "cpt80", "cpt50_usd_per_1k", "cpt80_usd_per_1k")
+    for key in two_tier_keys:
+        metrics[key] = {}
+        metrics[f"{key}_by_variant"] = {}
     if len(tier_names) == 2:
         weak, strong = single_points[0].accuracy, single_points[1].accuracy
-        for router, ps in sorted(by_router.items()):
-            share = [p.tier_share.get(tier_names[1], 0.0) for p in ps] + [0.0, 1.0]
-            dollars = [p.cost_per_1k_usd for p in ps] + costs
-            accuracy = [p.accuracy for p in ps] + [weak, strong]
-            metrics["apgr"][router] = _clean(apgr(share, accuracy, weak, strong, grid="quantile11"))
-            metrics["apgr_fine"][router] = _clean(apgr(share, accuracy, weak, strong, grid="fine"))
-            metrics["cpt50"][router] = _clean(cpt(share, accuracy, weak, strong, 0.5))
-            metrics["cpt80"][router] = _clean(cpt(share, accuracy, weak, strong, 0.8))
-            metrics["cpt50_usd_per_1k"][router] = _clean(cpt(dollars, accuracy, weak, strong, 0.5))
-            metrics["cpt80_usd_per_1k"][router] = _clean(cpt(dollars, accuracy, weak, strong, 0.8))
+        for suffix, groups in (("", by_router), ("_by_variant", by_variant)):
+            for name, ps in sorted(groups.items()):
+                share = [p.tier_share.get(tier_names[1], 0.0) for p in ps] + [0.0, 1.0]
+                dollars = [p.cost_per_1k_usd for p in ps] + costs
+                accuracy = [p.accuracy for p in ps] + [weak, strong]
+                values = (
+                    apgr(share, accuracy, weak, strong, grid="quantile11"),
+                    apgr(share, accuracy, weak, strong, grid="fine"),
+                    cpt(share, accuracy, weak, strong, 0.5),
+                    cpt(share, accuracy, weak, strong, 0.8),
+                    cpt(dollars, accuracy, weak, strong, 0.5),
+                    cpt(dollars, accuracy, weak, strong, 0.8),
+                )
+                for key, value in zip(two_tier_keys, values, strict=True):
+                    metrics[f"{key}{suffix}"][name] = _clean(value)
     return metrics
 
 

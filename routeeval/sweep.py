@@ -486,10 +486,11 @@ def select_policy(
     pass would otherwise pick lucky points far more often than promised. This is Learn-then-Test
     (Angelopoulos et al., 2021) with fixed-sequence testing:
 
-    * each router variant (a *family*: one candidate's points) is walked from the baseline down, dearest point
-      first; each point is tested with the one-sided paired score test of :func:`stats.paired_drop_pvalue`
-      at level ``(1 - confidence) / F`` (Bonferroni over the ``F`` families), and the walk stops at the first
-      point that fails: the points before it pass;
+    * each router variant (a *family*: one candidate's points; the single tiers other than the baseline form
+      one family too) is walked from the baseline down, dearest point first; each point is tested with the
+      one-sided paired score test of :func:`stats.paired_drop_pvalue` at level ``(1 - confidence) / F``
+      (Bonferroni over the ``F`` families), and the walk stops at the first point that fails: the points
+      before it pass;
     * the cheapest passing point is chosen (ties: the more accurate).
 
     Its ``accuracy_drop_upper`` is the matching upper bound (:func:`stats.paired_drop_upper` at the same
@@ -549,10 +550,10 @@ def select_policy(
         p for p in pool if p.cost_per_1k_usd <= baseline_point.cost_per_1k_usd and (p.router, p.variant) != baseline_key
     ]
     families: dict[tuple[str, str], list[int]] = {}
-    for index in sorted(
-        range(len(affordable)), key=lambda i: (-affordable[i].cost_per_1k_usd, -affordable[i].accuracy)
-    ):
-        families.setdefault((affordable[index].router, affordable[index].variant), []).append(index)
+    dearest_first = sorted(range(len(affordable)), key=lambda i: _dearer_first(affordable[i]))
+    for index in dearest_first:
+        point = affordable[index]
+        families.setdefault((point.router, "" if point.router == "tier" else point.variant), []).append(index)
     level = alpha / max(len(families), 1)
     rule = (
         f"cheapest point whose accuracy drop vs the baseline {name} is <= {max_drop:g} with {confidence:.0%} "
@@ -608,6 +609,10 @@ def select_policy(
     selection = fall_back(rule, reason, checked)
     selection.families, selection.level = len(families), level
     return selection
+
+
+def _dearer_first(point: OperatingPoint) -> tuple[float, float]:
+    return -point.cost_per_1k_usd, -point.accuracy
 
 
 def _candidate_for(by_key: dict, point: OperatingPoint, n_rows: int) -> Candidate:

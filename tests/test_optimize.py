@@ -14,7 +14,7 @@ from routeeval.optimize import _Builders, _offline_decisions, _route_rows, optim
 from routeeval.policy import build_policy
 from routeeval.routers import pivot_outcomes
 from routeeval.runtime import Router
-from routeeval.sweep import sweep_candidate
+from routeeval.sweep import aiq, sweep_candidate
 
 # 350 demo rows cannot certify a 1-point drop at 95% family-wise confidence (see rows_to_certify); 2 points they can.
 SETTINGS = OptimizeConfig(routers=("static", "classifier", "knn", "cascade"), bootstrap=400, max_drop=0.02)
@@ -61,6 +61,25 @@ def test_every_router_beats_the_zero_router(result):
         assert metrics["aiq"][router] > metrics["zero_router_aiq"], router
     oracle = result.summary["oracle"]
     assert oracle["accuracy"] >= max(p["accuracy"] for p in result.summary["frontier"])
+
+
+def test_router_only_and_per_variant_aiq_use_only_that_curve(result):
+    metrics = result.summary["metrics"]
+    singles = [p for p in result.points if p.router == "tier"]
+    cost_range = (min(p.cost_per_1k_usd for p in singles), max(p.cost_per_1k_usd for p in singles))
+    for router in ("static", "classifier", "knn", "cascade"):
+        own = [p for p in result.points if p.router == router]
+        expected = aiq([p.cost_per_1k_usd for p in own], [p.accuracy for p in own], cost_range)
+        assert metrics["aiq_router_only"][router] == pytest.approx(expected)
+        assert metrics["aiq_router_only"][router] <= metrics["aiq"][router] + 1e-12  # the tiers can only add
+        variants = {p.variant for p in own}
+        assert {f"{router}/{v}" for v in variants} <= set(metrics["aiq_by_variant"])
+        assert (
+            max(metrics["aiq_by_variant"][f"{router}/{v}"] for v in variants)
+            <= metrics["aiq_router_only"][router] + 1e-12
+        )
+    assert "classifier/threshold" in metrics["aiq_by_variant"] and "classifier/utility" in metrics["aiq_by_variant"]
+    assert metrics["apgr_by_variant"] == {}  # three tiers: RouteLLM's two-tier metrics do not apply
 
 
 def test_chosen_rows_say_where_each_selection_row_went(result, demo):
@@ -121,6 +140,9 @@ def test_nothing_qualifies_chooses_the_baseline_and_says_so():
     assert Router.load(result.policy).route("question 7 about invoices").tier == "strong"
     # Two tiers: RouteLLM's metrics are reported; with no signal to learn, no better than random (0.5).
     assert summary["metrics"]["apgr"]["classifier"] == pytest.approx(0.5, abs=0.05)
+    by_variant = summary["metrics"]["apgr_by_variant"]
+    assert {"classifier/threshold", "classifier/utility"} <= set(by_variant)
+    assert all(v == pytest.approx(0.5, abs=0.08) for k, v in by_variant.items() if k.startswith("classifier/"))
 
 
 def test_budget_picks_the_most_accurate_point_within_it(demo):
