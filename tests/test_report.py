@@ -262,6 +262,159 @@ def test_latency_shows_the_added_time_and_escalations(demo):
     assert sum(latency["final_tier_share"].values()) == pytest.approx(1.0)
 
 
+# A table to check by hand: (row id, intent, small's score, large's score); NaN is a failed call.
+HAND_ROWS = [
+    ("q1", "a", 1.0, 1.0),
+    ("q2", "a", 0.0, 1.0),
+    ("q3", "a", 0.5, float("nan")),
+    ("q4", "b", 0.25, 0.75),
+    ("q5", "b", 1.0, 0.0),
+    ("q7", "b", 1.0, 1.0),
+    ("q6", None, 0.0, 1.0),
+]
+HAND_ROUTES = [  # (row id, final tier, path, policy score, baseline score); q6 is held out, q9 is no eval row
+    ("q1", "small", "small", 1.0, 1.0),
+    ("q2", "small", "small", 0.0, 1.0),
+    ("q3", "small", "small", 0.5, None),
+    ("q4", "large", "small>large", 0.75, 0.75),
+    ("q5", "small", "small", 1.0, 0.0),
+    ("q5", "large", "small>large", 0.0, 0.0),  # routed twice: the first route counts
+    ("q7", "large", "small>large", 1.0, 1.0),
+    ("q9", "small", "small", 0.0, 1.0),
+]
+
+
+def _hand_table():
+    from routeeval.outcomes import outcomes_frame
+
+    records = [
+        {C.ROW_ID: rid, C.TIER: tier, C.SCORE: score, C.COST_USD: cost, C.INTENT: intent, C.SOURCE: "eval"}
+        | {C.INPUT: f"question {rid}", C.RESPONSE: f"{tier} answers {rid}"}
+        for rid, intent, small, large in HAND_ROWS
+        for tier, score, cost in (("small", small, 0.001), ("large", large, 0.01))
+    ]
+    records.append({C.ROW_ID: "q1", C.TIER: "small", C.SCORE: 0.0, C.COST_USD: 0.001, C.SOURCE: "log"})
+    routes = [
+        {"row_id": r, "tier": t, "path": p, "score": s, "latency_ms": 100.0, "baseline_score": b}
+        for r, t, p, s, b in HAND_ROUTES
+    ]
+    return outcomes_frame(records), routes
+
+
+def test_intent_slices_on_a_table_checked_by_hand():
+    frame, routes = _hand_table()
+    slices = intent_slices(frame, routes, ["small", "large"])
+    assert [s["intent"] for s in slices] == ["a", "(no intent)", "b"]  # most lost accuracy first
+    a, none, b = slices
+    assert a == {
+        "intent": "a",
+        "rows": 3,
+        "routed_rows": 3,
+        "tier_accuracy": {"small": 0.5, "large": 1.0},  # the log row and the failed call do not count
+        "policy_accuracy": 0.5,
+        "baseline_accuracy": 1.0,
+        "accuracy_drop": 0.5,  # on q1 and q2, the rows with both scores
+        "tier_share": {"small": 1.0, "large": 0.0},
+        "sent_too_low": 1,
+        "better_than_baseline": 0,
+    }
+    assert none["rows"] == 1 and none["routed_rows"] == 0 and none["tier_accuracy"] == {"small": 0.0, "large": 1.0}
+    assert none["policy_accuracy"] is None and none["accuracy_drop"] is None
+    assert none["tier_share"] == {"small": 0.0, "large": 0.0}
+    assert b["tier_accuracy"] == pytest.approx({"small": 0.75, "large": 1.75 / 3})
+    assert b["policy_accuracy"] == pytest.approx(2.75 / 3)  # q5's first route (small, 1.0), not its second
+    assert b["accuracy_drop"] == pytest.approx(-1 / 3)
+    assert b["tier_share"] == pytest.approx({"small": 1 / 3, "large": 2 / 3})
+    assert (b["sent_too_low"], b["better_than_baseline"]) == (0, 1)
+
+
+def test_intent_slices_equal_a_plain_pandas_groupby(demo):
+    """The bincount version against the obvious one: a groupby over a joined per-row table."""
+    import pandas as pd
+
+    summary, frame, chosen_rows, _ = demo
+    slices = {s["intent"]: s for s in intent_slices(frame, chosen_rows, TIERS)}
+    wide = frame.pivot(index=C.ROW_ID, columns=C.TIER, values=C.SCORE)
+    wide[C.INTENT] = frame.drop_duplicates(C.ROW_ID).set_index(C.ROW_ID)[C.INTENT].astype(object)
+    routes = pd.DataFrame([dict(r) for r in chosen_rows]).set_index("row_id")
+    joined = wide.join(routes[["tier", "score", "baseline_score"]])
+    assert set(slices) == set(joined[C.INTENT])
+    for intent, group in joined.groupby(C.INTENT):
+        mine = slices[intent]
+        assert mine["rows"] == len(group) and mine["routed_rows"] == group["tier"].notna().sum()
+        for tier in TIERS:
+            assert mine["tier_accuracy"][tier] == pytest.approx(group[tier].mean())
+            assert mine["tier_share"][tier] == pytest.approx((group["tier"] == tier).mean())
+        assert mine["policy_accuracy"] == pytest.approx(group["score"].mean())
+        assert mine["sent_too_low"] == (group["score"] < group["baseline_score"]).sum()
+        assert mine["better_than_baseline"] == (group["score"] > group["baseline_score"]).sum()
+
+
+def test_misrouted_sample_on_a_table_checked_by_hand():
+    frame, routes = _hand_table()
+    sample = misrouted_sample(frame, routes, ["small", "large"])
+    assert (sample["rows"], sample["too_low_count"], sample["too_high_count"]) == (6, 1, 1)
+    (low,) = sample["too_low"]
+    assert (low["row_id"], low["intent"], low["input"], low["policy_path"]) == ("q2", "a", "question q2", "small")
+    assert [(a["tier"], a["score"], a["response"]) for a in low["answers"]] == [
+        ("small", 0.0, "small answers q2"),  # the eval row's answer, not the log row's
+        ("large", 1.0, "large answers q2"),
+    ]
+    (high,) = sample["too_high"]  # q7 went on to large though small already scored 1.0
+    assert (high["row_id"], high["policy_tier"], high["policy_path"]) == ("q7", "large", "small>large")
+
+
+def test_figures_do_not_depend_on_the_outcomes_row_order(demo):
+    """Samples follow row ids, not the table's order: shuffled rows give the same figures."""
+    summary, frame, chosen_rows, _ = demo
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    reversed_blocks = frame.iloc[::-1].reset_index(drop=True)
+    expected = misrouted_sample(frame, chosen_rows, TIERS, too_low=6, too_high=6)
+    assert expected["too_high"], "the demo has rows to sample"
+    for other in (shuffled, reversed_blocks):
+        assert misrouted_sample(other, chosen_rows, TIERS, too_low=6, too_high=6) == expected
+        assert intent_slices(other, chosen_rows, TIERS) == intent_slices(frame, chosen_rows, TIERS)
+    # Worked out plainly: the rows sent higher than needed, then the lowest row id of the six biggest intents.
+    wide = frame.pivot(index=C.ROW_ID, columns=C.TIER, values=C.SCORE)[TIERS]
+    intents = frame.drop_duplicates(C.ROW_ID).set_index(C.ROW_ID)[C.INTENT]
+    best = wide.max(axis=1)
+    cheapest = wide.ge(best, axis=0).to_numpy().argmax(axis=1)
+    high = {}
+    for row in chosen_rows:
+        row_id = row["row_id"]
+        if best[row_id] > 0 and cheapest[wide.index.get_loc(row_id)] < TIERS.index(row["tier"]):
+            high.setdefault(intents[row_id], []).append(row_id)
+    biggest = sorted(sorted(high), key=lambda intent: -len(high[intent]))[:6]
+    assert [row["row_id"] for row in expected["too_high"]] == [min(high[intent]) for intent in biggest]
+
+
+def test_terminal_reads_numbers_as_the_reports_do_but_keeps_cents(demo):
+    import io
+
+    from rich.console import Console
+
+    from routeeval.report.build import money, point_label, share
+    from routeeval.report.terminal import cache_table, chosen_lines, frontier_table
+
+    def text(renderable) -> str:
+        console = Console(file=io.StringIO(), width=200, color_system=None)
+        console.print(renderable)
+        return console.file.getvalue()
+
+    stats = {"path": "c.sqlite", "models": [{"model": "m", "entries": 2, "cost_usd": 12.345}], "entries": 2}
+    table = text(cache_table({**stats, "cost_usd": 1234.5, "size_bytes": 0}))
+    assert "$12.35" in table and "$1,234.50" in table  # the reports round these to $12 and $1,234
+    assert (money(12.345), money(1234.5)) == ("$12", "$1,234")
+    summary = demo[0]
+    chosen = summary["chosen"]
+    assert f"{point_label(chosen)} ← chosen" in text(frontier_table(summary))
+    lines = chosen_lines(summary)
+    assert f"accuracy {share(chosen['accuracy'])} [" in lines[1]
+    assert lines[3] == f"  latency p50 {chosen['latency_p50_ms']:,.0f} ms, p95 {chosen['latency_p95_ms']:,.0f} ms"
+    unknown = {**summary, "chosen": {**chosen, "latency_p50_ms": None, "latency_p95_ms": None}}
+    assert chosen_lines(unknown)[3] == "  latency p50 —, p95 —"  # not "— ms"
+
+
 def _write_logs(path: Path, rows: list[tuple[str, str]]) -> Path:
     with path.open("w", encoding="utf-8") as handle:
         for i, (timestamp, text) in enumerate(rows):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from routeeval import columns as C
 
@@ -74,7 +76,7 @@ def report_figures(
     """Everything the reports show beyond summary.json, as JSON-friendly numbers and short texts."""
     tiers = tier_order(summary)
     traffic = traffic_figures(logs)
-    table = _row_table(outcomes, chosen_rows, tiers)  # built once: the slow part on a million rows
+    table = _row_table(outcomes, chosen_rows, tiers)  # built once, shared by the slices and the sample
     return {
         "headline": headline_verdict(summary),
         "latency": latency_figures(summary, chosen_rows),
@@ -221,33 +223,89 @@ def headline_verdict(summary: dict) -> dict:
     return figures
 
 
-# ------------------------------------------------------------------------------------------ latency
+# ------------------------------------------------------------------------------------------ routes
 
 
-def rows_frame(chosen_rows):
-    """The chosen rows as a DataFrame: built from arrays when the optimizer gave a lazy sequence (1M rows)."""
+ROUTE_COLUMNS = ("row_id", "tier", "path", "score", "cost_usd", "latency_ms", "baseline_score", "baseline_cost_usd")
+
+
+@dataclass
+class _Routes:
+    """Where the chosen policy sent each row, as arrays: route ``i`` took row ``row_ids[i]`` down
+    ``paths[path_of[i]]`` to ``tiers[tier_of[i]]`` (code -1: no path or tier given) and scored ``score[i]``."""
+
+    row_ids: Any  # object array
+    tiers: list[str]  # final tiers, in order of first appearance
+    tier_of: Any  # int array into tiers
+    paths: list[str]  # a tier, or a cascade's "small>large"
+    path_of: Any  # int array into paths
+    score: Any  # float arrays, NaN where missing
+    latency_ms: Any
+    baseline_score: Any
+
+    def __len__(self) -> int:
+        return len(self.tier_of)
+
+
+def _routes(chosen_rows) -> _Routes:
+    """The chosen rows as arrays: read as they are from the optimizer's ``ChosenRows`` (no Python object per row
+    on a million rows), else from a DataFrame or a list of dicts keyed by ``ROUTE_COLUMNS``."""
+    import numpy as np
     import pandas as pd
 
-    if isinstance(chosen_rows, pd.DataFrame):
-        return chosen_rows
-    if hasattr(chosen_rows, "to_frame"):
-        return chosen_rows.to_frame()
-    columns = ["row_id", "tier", "path", "score", "cost_usd", "latency_ms", "baseline_score", "baseline_cost_usd"]
-    return pd.DataFrame(list(chosen_rows) if chosen_rows is not None else [], columns=columns)
+    if hasattr(chosen_rows, "decisions") and hasattr(chosen_rows, "paths"):
+        paths = [str(path) for path in chosen_rows.paths]
+        finals = [path.split(">")[-1] for path in paths]
+        tiers = list(dict.fromkeys(finals))
+        path_of = np.asarray(chosen_rows.decisions, dtype=np.intp)
+        return _Routes(
+            row_ids=np.asarray(chosen_rows.row_ids, dtype=object),
+            tiers=tiers,
+            tier_of=np.array([tiers.index(final) for final in finals], dtype=np.intp)[path_of],
+            paths=paths,
+            path_of=path_of,
+            score=np.asarray(chosen_rows.score, dtype=float),
+            latency_ms=np.asarray(chosen_rows.latency_ms, dtype=float),
+            baseline_score=np.asarray(chosen_rows.baseline_score, dtype=float),
+        )
+    if not isinstance(chosen_rows, pd.DataFrame):
+        chosen_rows = pd.DataFrame(list(chosen_rows) if chosen_rows is not None else [], columns=list(ROUTE_COLUMNS))
+    tier_of, tiers = pd.factorize(chosen_rows["tier"])
+    path_of, paths = pd.factorize(chosen_rows["path"])
+
+    def floats(column: str):
+        return pd.to_numeric(chosen_rows[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    return _Routes(
+        row_ids=chosen_rows["row_id"].to_numpy(dtype=object),
+        tiers=list(tiers),
+        tier_of=tier_of,
+        paths=list(paths),
+        path_of=path_of,
+        score=floats("score"),
+        latency_ms=floats("latency_ms"),
+        baseline_score=floats("baseline_score"),
+    )
+
+
+# ------------------------------------------------------------------------------------------ latency
 
 
 def latency_figures(summary: dict, chosen_rows: list[dict]) -> dict:
     """The chosen policy's latency against the baseline tier's, and how many queries make a second call."""
+    import numpy as np
     import pandas as pd
 
     chosen = summary.get("chosen") or {}
     baseline_tier = (summary.get("baseline") or {}).get("tier")
     single = {t["tier"]: t for t in summary.get("single_tiers") or []}
     base = single.get(baseline_tier, {})
+    routes = _routes(chosen_rows)
+    latency = routes.latency_ms
     if not any(t.get("latency_p50_ms") for t in single.values()):
         # No tier recorded a latency (imported tables often have none): say unknown, not 0 ms.
         chosen = {k: v for k, v in chosen.items() if not k.startswith("latency_")}
-        chosen_rows = rows_frame(chosen_rows).assign(latency_ms=float("nan"))
+        latency = np.full(len(routes), np.nan)
     figures = {
         "router": chosen.get("router"),
         "p50_ms": chosen.get("latency_p50_ms"),
@@ -265,12 +323,13 @@ def latency_figures(summary: dict, chosen_rows: list[dict]) -> dict:
         "direct_p50_ms": None,
         "triage_tier": chosen.get("variant") if chosen.get("router") == "llm" else None,
     }
-    routes = rows_frame(chosen_rows)
-    if len(routes):
-        n = len(routes)
-        figures["final_tier_share"] = {str(k): float(v) / n for k, v in routes["tier"].value_counts(sort=False).items()}
-        escalated = routes["path"].astype(str).str.contains(">", regex=False).to_numpy()
-        latency = pd.to_numeric(routes["latency_ms"], errors="coerce").to_numpy(dtype=float)
+    n = len(routes)
+    if n:
+        named = routes.tier_of[routes.tier_of >= 0]
+        counts = np.bincount(named, minlength=len(routes.tiers))
+        # Tiers in order of first appearance, as pandas' value_counts(sort=False) gives them.
+        figures["final_tier_share"] = {str(routes.tiers[t]): float(counts[t]) / n for t in pd.unique(named)}
+        escalated = np.array([">" in str(path) for path in routes.paths] + [False])[routes.path_of]
         figures["escalated_share"] = float(escalated.mean())
         figures["escalated_p50_ms"] = _median(latency[escalated])
         figures["direct_p50_ms"] = _median(latency[~escalated])
@@ -280,64 +339,108 @@ def latency_figures(summary: dict, chosen_rows: list[dict]) -> dict:
 # ------------------------------------------------------------------------------------------ rows
 
 
-def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]):
-    """One row per eval query: intent, input, reference, each tier's score, and the policy's route."""
+@dataclass
+class _RowTable:
+    """One entry per eval query, in the pivot's order: its id, its intent, each tier's score and its route."""
+
+    row_ids: Any  # object array
+    intents: list[str]  # sorted by name; intent_of indexes them
+    intent_of: Any
+    tiers: list[str]  # the score columns: the given tiers that the eval rows have, in the given order
+    scores: Any  # rows x tiers, NaN where the call failed
+    routes: _Routes
+    route_of: Any  # index into routes; -1 where the policy did not route the row (or named no tier)
+    ids_sorted: bool  # row ids ascend in table order (the usual case): an intent's first rows are its first ids
+
+
+def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]) -> _RowTable:
+    """The eval queries as arrays, built once for the per-intent slices and the mis-routed sample."""
+    import numpy as np
     import pandas as pd
 
-    frame = outcomes
-    if C.SOURCE in frame.columns:
-        frame = frame[frame[C.SOURCE].astype("object").fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
+    from routeeval.outcomes import column_codes, text_mask
     from routeeval.routers import pivot_outcomes
 
-    present = set(frame[C.TIER].astype("object").dropna().unique())
-    # A vectorised pivot (one scatter, not set_index/unstack: seconds on 5M rows), sorted by row id.
-    data = pivot_outcomes(frame, [t for t in tiers if t in present], source=None)
-    scores = pd.DataFrame(data.score, index=pd.Index(data.row_ids, name=C.ROW_ID), columns=data.tiers).sort_index()
-    scores.columns.name = C.TIER
-    first = frame.drop_duplicates(C.ROW_ID).set_index(C.ROW_ID)
-    first.index = first.index.astype("object").astype(str)
-    rows = pd.DataFrame(index=scores.index)
-    for column in (C.INTENT, C.INPUT, C.REFERENCE):
-        values = first[column] if column in first.columns else pd.Series(pd.NA, index=first.index)
-        rows[column] = values.reindex(rows.index).astype("object")
-    rows[C.INTENT] = rows[C.INTENT].where(rows[C.INTENT].notna(), NO_INTENT).astype(str)
-    routes = rows_frame(chosen_rows).drop_duplicates("row_id").set_index("row_id")
-    rows["policy_tier"] = routes["tier"].reindex(rows.index).astype("object")
-    rows["policy_path"] = routes["path"].reindex(rows.index).astype("object")
-    rows["policy_score"] = pd.to_numeric(routes["score"].reindex(rows.index), errors="coerce").astype("float64")
-    rows["baseline_score"] = pd.to_numeric(routes["baseline_score"].reindex(rows.index), errors="coerce")
-    return rows, scores
+    tier_codes, tier_values = column_codes(outcomes[C.TIER])
+    if C.SOURCE in outcomes.columns:
+        tier_codes = tier_codes[text_mask(outcomes[C.SOURCE], C.SOURCE_EVAL, missing=True)]
+    counts = np.bincount(tier_codes[tier_codes >= 0], minlength=len(tier_values))
+    present = {str(value) for value, n in zip(tier_values, counts, strict=True) if n}
+    # Only the columns the figures need go through the pivot: texts and answers are read for the sampled rows only.
+    needed = [c for c in (C.ROW_ID, C.TIER, C.SCORE, C.INTENT, C.SOURCE) if c in outcomes.columns]
+    data = pivot_outcomes(outcomes[needed], [t for t in tiers if t in present], source=C.SOURCE_EVAL)
+
+    intents = np.asarray(data.intents, dtype=object)
+    intents[pd.isna(intents)] = NO_INTENT
+    intent_of, names = pd.factorize(intents, sort=True)
+    row_ids = np.asarray(data.row_ids, dtype=object)
+
+    routes = _routes(chosen_rows)
+    # Object indexes, not pandas' inferred "str" (converting a million ids to it costs more than the lookup).
+    index, targets = pd.Index(routes.row_ids, dtype=object), pd.Index(row_ids, dtype=object)
+    if index.is_unique:
+        route_of = index.get_indexer(targets)
+    else:  # a row routed twice: its first route counts
+        first = np.flatnonzero(~index.duplicated())
+        found = index[first].get_indexer(targets)
+        route_of = np.where(found >= 0, first[found], -1)
+    named = np.append(routes.tier_of, -1)[route_of] >= 0  # route -1 reads the appended -1
+    return _RowTable(
+        row_ids=row_ids,
+        intents=[str(name) for name in names],
+        intent_of=intent_of,
+        tiers=data.tiers,
+        scores=data.score,
+        routes=routes,
+        route_of=np.where(named, route_of, -1),
+        ids_sorted=targets.is_monotonic_increasing,
+    )
 
 
 def intent_slices(outcomes, chosen_rows: list[dict], tiers: list[str], *, table=None) -> list[dict]:
     """Per intent: each tier's accuracy, where the policy sends the rows, and what it loses against the baseline.
 
     Policy figures cover the rows the policy was selected on (``chosen_rows``, out-of-fold). Sorted with the
-    intents that lose most accuracy first.
+    intents that lose most accuracy first. Counted over intent codes with ``np.bincount``, not per group.
     """
-    rows, scores = table if table is not None else _row_table(outcomes, chosen_rows, tiers)
+    import numpy as np
+
+    table = table if table is not None else _row_table(outcomes, chosen_rows, tiers)
+    routes, k = table.routes, len(table.intents)
+    routed = table.route_of >= 0
+    intent, route = table.intent_of[routed], table.route_of[routed]  # per routed row
+    policy, baseline = routes.score[route], routes.baseline_score[route]
+    both = ~np.isnan(policy) & ~np.isnan(baseline)
+    rows = np.bincount(table.intent_of, minlength=k)
+    routed_rows = np.bincount(intent, minlength=k)
+    tier_accuracy = {tier: _group_means(table.intent_of, table.scores[:, j], k) for j, tier in enumerate(table.tiers)}
+    policy_accuracy = _group_means(intent, policy, k)
+    baseline_accuracy = _group_means(intent, baseline, k)
+    drop = [
+        _difference(b, p)
+        for b, p in zip(
+            _group_means(intent[both], baseline[both], k), _group_means(intent[both], policy[both], k), strict=True
+        )
+    ]
+    n_tiers = len(routes.tiers)
+    per_tier = np.bincount(intent * n_tiers + routes.tier_of[route], minlength=k * n_tiers).reshape(k, n_tiers)
+    too_low = np.bincount(intent[both & (policy < baseline)], minlength=k)
+    better = np.bincount(intent[both & (policy > baseline)], minlength=k)
     slices = []
-    for intent, group in rows.groupby(C.INTENT, sort=True):
-        tier_scores = scores.loc[group.index]
-        routed = group[group["policy_tier"].notna()]
-        policy = routed["policy_score"].astype("float64")
-        baseline = routed["baseline_score"].astype("float64")
-        both = policy.notna() & baseline.notna()
-        policy_accuracy = _mean(policy)
-        baseline_accuracy = _mean(baseline)
-        shares = routed["policy_tier"].value_counts(normalize=True).to_dict() if len(routed) else {}
+    for i, name in enumerate(table.intents):
+        shares = {routes.tiers[j]: per_tier[i, j] / routed_rows[i] for j in range(n_tiers)} if routed_rows[i] else {}
         slices.append(
             {
-                "intent": str(intent),
-                "rows": int(len(group)),
-                "routed_rows": int(len(routed)),
-                "tier_accuracy": {tier: _mean(tier_scores[tier]) for tier in tier_scores.columns},
-                "policy_accuracy": policy_accuracy,
-                "baseline_accuracy": baseline_accuracy,
-                "accuracy_drop": _difference(_mean(baseline[both]), _mean(policy[both])),
+                "intent": name,
+                "rows": int(rows[i]),
+                "routed_rows": int(routed_rows[i]),
+                "tier_accuracy": {tier: means[i] for tier, means in tier_accuracy.items()},
+                "policy_accuracy": policy_accuracy[i],
+                "baseline_accuracy": baseline_accuracy[i],
+                "accuracy_drop": drop[i],
                 "tier_share": {tier: float(shares.get(tier, 0.0)) for tier in tiers},
-                "sent_too_low": int((policy[both] < baseline[both]).sum()),
-                "better_than_baseline": int((policy[both] > baseline[both]).sum()),
+                "sent_too_low": int(too_low[i]),
+                "better_than_baseline": int(better[i]),
             }
         )
     slices.sort(key=lambda s: (-(s["sent_too_low"] - s["better_than_baseline"]), -s["sent_too_low"], s["intent"]))
@@ -360,54 +463,82 @@ def misrouted_sample(
     """
     import numpy as np
 
-    rows, scores = table if table is not None else _row_table(outcomes, chosen_rows, tiers)
-    routed = rows[rows["policy_tier"].notna()]
-    low = routed[routed["policy_score"] < routed["baseline_score"]]
-    rank = {tier: i for i, tier in enumerate(scores.columns)}
-    matrix = scores.loc[routed.index].to_numpy(dtype="float64", na_value=float("nan"))
-    best = np.nanmax(np.where(np.isnan(matrix), -np.inf, matrix), axis=1) if matrix.size else np.array([])
-    cheapest = np.argmax(matrix >= best[:, None], axis=1) if matrix.size else np.array([], dtype=int)
-    final = routed["policy_tier"].map(rank).to_numpy(dtype="float64", na_value=float("nan"))
-    high_ids = routed.index[(best > 0) & (cheapest < final)]
-    high = routed.loc[high_ids]
-    low_ids, high_ids = _spread(low, too_low), _spread(high, too_high)
-    frame = outcomes[outcomes[C.ROW_ID].isin(low_ids + high_ids)]  # only the sampled rows' answers
+    from routeeval.outcomes import text_mask
+
+    table = table if table is not None else _row_table(outcomes, chosen_rows, tiers)
+    routes = table.routes
+    routed = np.flatnonzero(table.route_of >= 0)
+    route = table.route_of[routed]
+    low = routed[routes.score[route] < routes.baseline_score[route]]
+    matrix = table.scores[routed]
+    best = np.max(np.where(np.isnan(matrix), -np.inf, matrix), axis=1, initial=-np.inf)
+    cheapest = np.argmax(matrix >= best[:, None], axis=1) if table.tiers else np.zeros(len(routed), dtype=np.intp)
+    rank = np.array([table.tiers.index(t) if t in table.tiers else -1 for t in routes.tiers], dtype=np.intp)
+    final = rank[routes.tier_of[route]]
+    high = routed[(best > 0) & (final >= 0) & (cheapest < final)]
+    low_rows, high_rows = _spread(table, low, too_low), _spread(table, high, too_high)
+    frame = outcomes[outcomes[C.ROW_ID].isin(table.row_ids[low_rows + high_rows])]  # only the sampled rows' answers
     if C.SOURCE in frame.columns:
-        frame = frame[frame[C.SOURCE].astype("object").fillna(C.SOURCE_EVAL) == C.SOURCE_EVAL]
+        frame = frame[text_mask(frame[C.SOURCE], C.SOURCE_EVAL, missing=True)]
     return {
         "rows": int(len(routed)),
         "too_low_count": int(len(low)),
         "too_high_count": int(len(high)),
-        "too_low": [_sample(row_id, rows.loc[row_id], frame, tiers) for row_id in low_ids],
-        "too_high": [_sample(row_id, rows.loc[row_id], frame, tiers) for row_id in high_ids],
+        "too_low": [_sample(table, row, frame, tiers) for row in low_rows],
+        "too_high": [_sample(table, row, frame, tiers) for row in high_rows],
     }
 
 
-def _spread(rows, n: int) -> list[str]:
-    """Up to ``n`` row ids, round robin over intents (most rows first), each intent in row order."""
-    if n <= 0 or rows.empty:
+def _spread(table: _RowTable, rows, n: int) -> list[int]:
+    """Up to ``n`` of ``rows`` (ascending table positions), round robin over intents (most rows first), each intent
+    in row id order. Only each intent's ``n`` first row ids are looked for, not a sort of all its rows."""
+    import heapq
+
+    import numpy as np
+
+    if n <= 0 or not len(rows):
         return []
-    groups = [list(g.index) for _, g in rows.groupby(C.INTENT, sort=True)]
-    groups.sort(key=len, reverse=True)
-    picked: list[str] = []
+    codes = table.intent_of[rows]
+    order = np.argsort(codes, kind="stable")  # grouped by intent, intents by name as a sorted groupby gives them
+    sizes = np.bincount(codes)
+    ends = np.cumsum(sizes)
+    groups = []
+    for code in np.flatnonzero(sizes):
+        members = rows[order[ends[code] - sizes[code] : ends[code]]]
+        if table.ids_sorted:
+            first = members[:n]
+        else:
+            ids = table.row_ids[members].tolist()
+            first = members[heapq.nsmallest(n, range(len(ids)), key=ids.__getitem__)]
+        groups.append((len(members), first.tolist()))
+    groups.sort(key=lambda group: group[0], reverse=True)
+    picked: list[int] = []
     depth = 0
-    while len(picked) < n and any(depth < len(g) for g in groups):
-        picked += [g[depth] for g in groups if depth < len(g)][: n - len(picked)]
+    while len(picked) < n and any(depth < len(g) for _, g in groups):
+        picked += [g[depth] for _, g in groups if depth < len(g)][: n - len(picked)]
         depth += 1
     return picked
 
 
-def _sample(row_id: str, row, frame, tiers: list[str]) -> dict:
-    answers = frame[frame[C.ROW_ID] == row_id].drop_duplicates(C.TIER).set_index(C.TIER)
+def _sample(table: _RowTable, row: int, frame, tiers: list[str]) -> dict:
+    routes, route = table.routes, table.route_of[row]
+    row_id = table.row_ids[row]
+    long_rows = frame[frame[C.ROW_ID] == row_id]
+    answers = long_rows.drop_duplicates(C.TIER).set_index(C.TIER)
+    path = routes.path_of[route]
+
+    def first(column: str):  # the query's own fields, from its first long row (column by column: no row Series)
+        return long_rows[column].iloc[0] if column in long_rows.columns and len(long_rows) else None
+
     return {
         "row_id": str(row_id),
-        "intent": row[C.INTENT],
-        "input": _clip(row[C.INPUT]),
-        "reference": _clip(row[C.REFERENCE]),
-        "policy_tier": row["policy_tier"],
-        "policy_path": row["policy_path"],
-        "policy_score": _num(row["policy_score"]),
-        "baseline_score": _num(row["baseline_score"]),
+        "intent": table.intents[table.intent_of[row]],
+        "input": _clip(first(C.INPUT)),
+        "reference": _clip(first(C.REFERENCE)),
+        "policy_tier": routes.tiers[routes.tier_of[route]],
+        "policy_path": routes.paths[path] if path >= 0 else None,
+        "policy_score": _num(routes.score[route]),
+        "baseline_score": _num(routes.baseline_score[route]),
         "answers": [
             {
                 "tier": tier,
@@ -546,17 +677,22 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return _num(a - b)
 
 
-def _mean(values) -> float | None:
-    values = values.dropna()
-    return _num(values.mean()) if len(values) else None
+def _group_means(groups, values, k: int) -> list[float | None]:
+    """Per group 0 .. k-1 (``groups`` holds each value's): the mean of its values that are not NaN, else None."""
+    import numpy as np
+
+    kept = ~np.isnan(values)
+    totals = np.bincount(groups[kept], weights=values[kept], minlength=k).tolist()
+    counts = np.bincount(groups[kept], minlength=k).tolist()
+    return [_num(total / n) if n else None for total, n in zip(totals, counts, strict=True)]
 
 
 def _median(values) -> float | None:
-    clean = sorted(float(v) for v in values if v is not None and not math.isnan(float(v)))
-    if not clean:
-        return None
-    mid = len(clean) // 2
-    return clean[mid] if len(clean) % 2 else (clean[mid - 1] + clean[mid]) / 2
+    """The median of a float array's values that are not NaN (the mean of the middle two for an even count)."""
+    import numpy as np
+
+    clean = values[~np.isnan(values)]
+    return float(np.median(clean)) if clean.size else None
 
 
 def _num(value) -> float | None:
@@ -588,13 +724,13 @@ def _isna(value) -> bool:
 # Shared by the HTML and Markdown renderers: the same number reads the same in both.
 
 
-def money(value: float | None) -> str:
-    """$0.3232 under a dollar, $1.23 under ten, $1,234 above."""
+def money(value: float | None, *, cents_below: float = 10.0) -> str:
+    """$0.3232 under a dollar, $1.23 under ``cents_below`` (ten), $1,234 from there up."""
     if value is None:
         return "—"
     if abs(value) < 1:
         return f"${value:,.4f}"
-    return f"${value:,.2f}" if abs(value) < 10 else f"${value:,.0f}"
+    return f"${value:,.2f}" if abs(value) < cents_below else f"${value:,.0f}"
 
 
 def share(value: float | None, digits: int = 1) -> str:

@@ -1,20 +1,20 @@
-"""Terminal rendering with rich: tables people read, from the same summary machines get as JSON."""
+"""Terminal rendering with rich: tables people read, from the same summary machines get as JSON.
+
+Numbers read as in the HTML and Markdown reports (the formatters in :mod:`routeeval.report.build`), except
+that money keeps its cents at any size here.
+"""
 
 from __future__ import annotations
 
+import math
+
+from routeeval.report.build import count, interval, money, ms, point_label, points, same_point, share, thin
+
+FRONTIER_ROWS = 14
+
 
 def _money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
+    return money(value, cents_below=math.inf)
 
 
 def tier_table(summary: dict, *, title: str | None = None, key: str = "single_tiers"):
@@ -41,32 +41,18 @@ def tier_table(summary: dict, *, title: str | None = None, key: str = "single_ti
     table.caption_justify = "left"
     rows = summary.get(key) if key == "single_tiers" else (summary.get("logs") or {}).get("agreement", [])
     for row in rows or []:
-        low, high = row["accuracy_ci"]
-        interval = f" [{low * 100:.1f}–{high * 100:.1f}]" if low is not None else ""
         table.add_row(
             row["tier"],
-            _share(row["accuracy"]) + interval,
+            share(row["accuracy"]) + interval(row["accuracy_ci"]),
             _money(row["cost_per_1k_usd"]),
-            _ms(row["latency_p50_ms"]),
-            _ms(row["latency_p95_ms"]),
+            count(row["latency_p50_ms"]),
+            count(row["latency_p95_ms"]),
             str(row["errors"]),
         )
     return table
 
 
-def _pts(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}"
-
-
-def _point_label(point: dict) -> str:
-    if point["router"] == "tier":
-        return f"{point['variant']} only"
-    knob = point.get("knob")
-    knob_text = "" if knob is None else f" @ {knob:.4g}"
-    return f"{point['router']} {point['variant']}{knob_text}"
-
-
-def frontier_table(summary: dict, max_rows: int = 14):
+def frontier_table(summary: dict, max_rows: int = FRONTIER_ROWS):
     """The Pareto frontier (thinned to ``max_rows``), the chosen point highlighted."""
     from rich.table import Table
 
@@ -78,29 +64,17 @@ def frontier_table(summary: dict, max_rows: int = 14):
     table.add_column("accuracy [95% CI]", justify="right")
     table.add_column("$/1k", justify="right")
     table.add_column("tier share")
-    if len(frontier) > max_rows:
-        step = (len(frontier) - 1) / (max_rows - 1)
-        keep = {round(i * step) for i in range(max_rows)}
-        shown = [p for i, p in enumerate(frontier) if i in keep or _same_point(p, chosen)]
-    else:
-        shown = frontier
-    for point in shown:
-        low, high = point.get("accuracy_ci") or (None, None)
-        interval = f" [{_pts(low)}–{_pts(high)}]" if low is not None else ""
-        shares = ", ".join(f"{k} {v * 100:.0f}%" for k, v in point["tier_share"].items() if v)
-        style = "bold green" if _same_point(point, chosen) else None
+    for point in thin(frontier, chosen, max_rows):
+        shares = ", ".join(f"{k} {share(v, digits=0)}" for k, v in point["tier_share"].items() if v)
+        style = "bold green" if same_point(point, chosen) else None
         table.add_row(
-            _point_label(point) + (" ← chosen" if style else ""),
-            _share(point["accuracy"]) + interval,
+            point_label(point) + (" ← chosen" if style else ""),
+            share(point["accuracy"]) + interval(point.get("accuracy_ci")),
             _money(point["cost_per_1k_usd"]),
             shares,
             style=style,
         )
     return table
-
-
-def _same_point(point: dict, chosen: dict) -> bool:
-    return all(point.get(k) == chosen.get(k) for k in ("router", "variant", "knob")) and bool(chosen)
 
 
 def chosen_lines(summary: dict) -> list[str]:
@@ -109,21 +83,15 @@ def chosen_lines(summary: dict) -> list[str]:
     if not chosen:
         return []
     baseline = summary["baseline"]
-    drop_low, drop_high = chosen["accuracy_drop_ci"]
     tag = " [SIMULATED tiers]" if summary.get("simulated") else ""
     lines = [
-        f"[bold]Chosen policy{tag}:[/bold] {_point_label(chosen)} → policy kind '{chosen.get('policy_kind')}'",
-        f"  accuracy {_share(chosen['accuracy'])} [{_pts(chosen['accuracy_ci'][0])}–{_pts(chosen['accuracy_ci'][1])}]"
-        f" vs {baseline['tier']} {_share(baseline['accuracy'])}: drop {_pts(chosen['accuracy_drop'])} points"
-        f" [{_pts(drop_low)}–{_pts(drop_high)}]",
+        f"[bold]Chosen policy{tag}:[/bold] {point_label(chosen)} → policy kind '{chosen.get('policy_kind')}'",
+        f"  accuracy {share(chosen['accuracy'])}{interval(chosen['accuracy_ci'])}"
+        f" vs {baseline['tier']} {share(baseline['accuracy'])}: drop {points(chosen['accuracy_drop'])} points"
+        + interval(chosen["accuracy_drop_ci"]),
         f"  cost {_money(chosen['cost_per_1k_usd'])} per 1k queries vs {_money(baseline['cost_per_1k_usd'])}: "
-        f"saves {_share(chosen.get('savings_share'))}"
-        + (
-            f" [{_pts(chosen['savings_share_ci'][0])}–{_pts(chosen['savings_share_ci'][1])}]"
-            if chosen.get("savings_share_ci")
-            else ""
-        ),
-        f"  latency p50 {_ms(chosen.get('latency_p50_ms'))} ms, p95 {_ms(chosen.get('latency_p95_ms'))} ms",
+        f"saves {share(chosen.get('savings_share'))}{interval(chosen.get('savings_share_ci'))}",
+        f"  latency p50 {ms(chosen.get('latency_p50_ms'))}, p95 {ms(chosen.get('latency_p95_ms'))}",
     ]
     selection = summary.get("selection") or {}
     if selection.get("rule"):
@@ -132,10 +100,9 @@ def chosen_lines(summary: dict) -> list[str]:
     if holdout and holdout.get("chosen"):
         h = holdout["chosen"]
         lines.append(
-            f"  hold-out ({holdout['rows']} rows never seen by selection): accuracy {_share(h['accuracy'])}, "
-            f"drop {_pts(h['accuracy_drop'])} points "
-            f"[{_pts(h['accuracy_drop_ci'][0])}–{_pts(h['accuracy_drop_ci'][1])}],"
-            f" saves {_share(h.get('savings_share'))}"
+            f"  hold-out ({holdout['rows']} rows never seen by selection): accuracy {share(h['accuracy'])}, "
+            f"drop {points(h['accuracy_drop'])} points{interval(h['accuracy_drop_ci'])},"
+            f" saves {share(h.get('savings_share'))}"
         )
     return lines
 
