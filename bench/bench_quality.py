@@ -698,8 +698,8 @@ def main() -> None:
             "recomputes RouteLLM's numbers its own way (decile cut-offs of the score, np.interp for CPT).",
             "Routing scores come from cross_fit (5 folds, seed 0), exactly the out-of-fold scores optimize uses; "
             "the threshold variant escalates on low P(weak right), the utility variant on P(strong) - P(weak). "
-            "Routers learn correctness as score >= 0.5, so on MT-Bench (judge score / 10, mostly >= 0.8) they learn "
-            "only 'below 5/10', a weak signal. The cascade pays the weak call on every query as well, which the "
+            "Routers learn the graded score (MT-Bench: judge score / 10) as a soft label, so they predict each "
+            "tier's expected score; MT-Bench has only 72 questions. The cascade pays the weak call on every query as well, which the "
             "strong-call share does not show. A constant cascade (MMLU: no responses or log-probabilities) gives one "
             "score for every row, so only all-weak and all-strong.",
             *notes,
@@ -867,7 +867,7 @@ def main() -> None:
             f"baseline and its train cost is the budget. Routers: {', '.join(routers)}; 5-fold cross-fitting on "
             "LLMRouter's train split; the test split without the questions also in train. Costs are the importer's "
             "estimate (price x (characters/4 + 200) tokens); scores are LLMRouter's (binary, or F1 / coverage for 3 "
-            "tasks; routers learn score >= 0.5).",
+            "tasks, learned as graded scores).",
         ],
     )
 
@@ -913,7 +913,7 @@ def main() -> None:
         header=(
             "split seed",
             "chosen policy",
-            "train drop / upper 95% bound",
+            "train drop / family-wise upper 95% bound",
             "test drop [95% CI]",
             "test savings vs GPT-4",
             f"test drop > {CALIBRATION_MAX_DROP:g}",
@@ -922,11 +922,13 @@ def main() -> None:
             f"{n_splits} seeded random 70/30 splits of the {('quick sample of the ' if quick else '')}mixed workload "
             f"(rng seed 1000 + split seed); optimize_outcomes with max_drop {CALIBRATION_MAX_DROP:g}, confidence "
             f"{CALIBRATION_CONFIDENCE:g}, baseline GPT-4, routers {', '.join(calibration_routers)}, 5 folds, "
-            f"{bootstrap} bootstrap resamples, seed = split seed. The selection rule promises a true drop above "
-            "max_drop at most ~5% of the time; the measured test drop also carries the test split's own noise, so "
-            "the rate overstates violations of the true drop: a policy whose true drop is 0.007 shows a test drop "
-            "above 0.01 in roughly a fifth of 950-row test splits. 'CI clear of it' counts the splits whose test "
-            "drop's 95% lower bound is above max_drop too.",
+            f"{bootstrap} bootstrap resamples, seed = split seed. Selection: fixed-sequence testing per router "
+            "variant from the baseline down, Bonferroni across variants, one-sided paired score test (the train "
+            "bound column is that family-wise bound). It promises a true drop above max_drop at most ~5% of the "
+            "time; the measured test drop also carries the test split's own noise, so the rate overstates "
+            "violations of the true drop: a policy whose true drop is 0.006 shows a test drop above 0.01 in roughly "
+            "a tenth of 950-row test splits. 'CI clear of it' counts the splits whose test drop's 95% lower bound "
+            "is above max_drop too.",
         ],
     )
     targets.append(

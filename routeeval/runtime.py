@@ -31,8 +31,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain, repeat
-from operator import itemgetter, mul
+from itertools import chain, compress, repeat
+from operator import ge, itemgetter, mul
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +56,22 @@ CEILING_REASON = "daily cost ceiling reached"
 
 _WORD_RE = re.compile(r"(?u)\b\w\w+\b")
 _CODE_MARKERS = ("```", "def ", "import ", "#include", "=>", "</", "{", "};", ");")
+# A marker without whitespace lies inside one whitespace token. One with whitespace ("def ") can only be
+# in a text holding a token that ends with the marker's part before its first whitespace ("def"): only
+# then is the text itself searched.
+_TOKEN_CODE_MARKERS = tuple(m for m in _CODE_MARKERS if m.split() == [m])
+_SPACED_CODE_MARKERS = tuple(m for m in _CODE_MARKERS if m not in _TOKEN_CODE_MARKERS)
+_SPACED_MARKER_HEADS = tuple(re.match(r"\S*", m).group() for m in _SPACED_CODE_MARKERS)
+# Marks: negative numbers that a token's keys hold beside its term ids (see _TokenCache): the dense
+# features the token sets, and whether it has no word at all
+_MARK_CODE, _MARK_MAYBE_CODE, _MARK_DIGIT, _MARK_QUESTION, _MARK_WORDLESS = -1, -2, -3, -4, -5
+_MARKS = frozenset((_MARK_CODE, _MARK_MAYBE_CODE, _MARK_DIGIT, _MARK_QUESTION, _MARK_WORDLESS))
+_NO_FOLLOWERS: dict[str, int] = {}
+_NO_TERM = -100  # what TextFeaturizer._scan's n-gram lookups give for an n-gram outside the vocabulary
 _DIGIT_RE = re.compile(r"\d")
 _ANSWER_WORD_RE = re.compile(r"[\w.\-]+")
 _TOKEN_CACHE_SIZE = 50_000
+_SORT_ROWS = 1024  # knn: up to this many fitted rows, the k-th largest similarity comes from a full sort
 _SECONDS_PER_DAY = 86_400
 
 
@@ -124,10 +137,16 @@ def _content_text(content: Any, number: int) -> str:
 
 
 class _TokenCache(dict):
-    """Whitespace token -> (its words, ids of its in-vocabulary words and character n-grams).
+    """Whitespace token (as written) -> (its lowercased words, the ids of its in-vocabulary words and
+    character n-grams, its keys, its first word, the bigrams its last word starts).
 
-    Words (runs of ``\\w``) and ``char_wb`` n-grams never cross whitespace, so both depend on the token
-    alone; caching them per token makes featurizing cost per token rather than per character.
+    Words (runs of ``\\w``), ``char_wb`` n-grams, digits, question marks and code markers without
+    whitespace never cross whitespace, and lowercasing never creates or removes whitespace, so all of
+    them depend on the token alone; caching them per token makes featurizing cost per token rather than
+    per character. The keys are one frozenset of the token's term ids, its marks (``_MARK_*``) and, when
+    bigrams are the only word n-grams, the ids of the bigrams inside it: a text's distinct term ids and
+    marks are one C-level union of its tokens' keys, and only its bigrams across tokens are left to look
+    up, from the first and last words.
     """
 
     def __init__(self, featurizer: TextFeaturizer) -> None:
@@ -136,18 +155,51 @@ class _TokenCache(dict):
         self.chars = featurizer._char_index
         self.char_sizes = _sizes(featurizer.char_ngrams)
         self.oov_only = featurizer.char_scope == "oov"
+        self.bigrams = featurizer._bigrams_by_first if featurizer._ngram_sizes == (2,) else None
 
-    def __missing__(self, token: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        words = tuple(_WORD_RE.findall(token))
+    def __missing__(self, token: str) -> tuple:
+        low = token.lower()
+        words = tuple(_WORD_RE.findall(low))
         get = self.unigrams.get
         ids = tuple(j for j in map(get, words) if j is not None)
         if self.chars and not (self.oov_only and ids):
             get = self.chars.get
-            ids += tuple(j for j in map(get, _char_terms(token, self.char_sizes)) if j is not None)
-        entry = (words, ids)
+            ids += tuple(j for j in map(get, _char_terms(low, self.char_sizes)) if j is not None)
+        keys = set(ids)
+        keys.update(_token_marks(token))
+        if not words:
+            keys.add(_MARK_WORDLESS)
+        followers = _NO_FOLLOWERS
+        if self.bigrams is not None and words:
+            starts = self.bigrams.get
+            inside = (starts(a, _NO_FOLLOWERS).get(b) for a, b in zip(words, words[1:], strict=False))
+            keys.update(j for j in inside if j is not None)
+            followers = self.bigrams.get(words[-1], _NO_FOLLOWERS)
+        entry = (words, ids, frozenset(keys), words[0] if words else None, followers)
         if len(self) < _TOKEN_CACHE_SIZE:
             self[token] = entry
         return entry
+
+
+def _token_marks(token: str) -> list[int]:
+    """The dense-feature marks (``_MARK_*``) that one whitespace token decides on its own."""
+    marks = []
+    if any(map(token.__contains__, _TOKEN_CODE_MARKERS)):
+        marks.append(_MARK_CODE)
+    elif token.endswith(_SPACED_MARKER_HEADS):
+        marks.append(_MARK_MAYBE_CODE)
+    if _DIGIT_RE.search(token):
+        marks.append(_MARK_DIGIT)
+    if "?" in token:
+        marks.append(_MARK_QUESTION)
+    return marks
+
+
+_words_of = itemgetter(0)
+_ids_of = itemgetter(1)
+_keys_of = itemgetter(2)
+_head_of = itemgetter(3)
+_followers_of = itemgetter(4)
 
 
 def _word_grams(words: list[str], sizes: tuple[int, ...]):
@@ -159,6 +211,23 @@ def _word_grams(words: list[str], sizes: tuple[int, ...]):
             yield from zip(words, words[1:], strict=False)
         else:
             yield from zip(*(words[i:] for i in range(n)), strict=False)
+
+
+def _ngram_keys(words: list[str], sizes: tuple[int, ...]):
+    """Per size n (> 1), an iterator over the word n-grams of ``words`` as tuples: the word index's keys."""
+    for n in sizes:
+        if n == 2:
+            yield zip(words, words[1:], strict=False)
+        else:
+            yield zip(*(words[i:] for i in range(n)), strict=False)
+
+
+def _picker(ids):
+    """``values -> tuple of values[j] for j in ids`` (in ``ids``' iteration order), for any number of ids."""
+    if len(ids) > 1:
+        return itemgetter(*ids)  # one C call per list of weights; it returns a bare value for a single id
+    ids = tuple(ids)
+    return lambda values: tuple(map(values.__getitem__, ids))
 
 
 def _char_terms(token: str, sizes: tuple[int, ...]):
@@ -291,8 +360,17 @@ class TextFeaturizer:
 
     def _prepare(self) -> None:
         n_word = len(self.word_vocabulary_)
-        self._word_index = {_term_key(term): j for j, term in enumerate(self.word_vocabulary_)}
-        self._unigram_index = {key: j for key, j in self._word_index.items() if isinstance(key, str)}
+        self._word_index: dict[str | tuple[str, ...], int] = {}  # a word, or a tuple of n words, -> its id
+        self._unigram_index: dict[str, int] = {}
+        self._bigrams_by_first: dict[str, dict[str, int]] = {}  # {first word: {second word: bigram id}}
+        for j, term in enumerate(self.word_vocabulary_):
+            if " " not in term:
+                self._word_index[term] = self._unigram_index[term] = j
+                continue
+            key = _term_key(term)
+            self._word_index[key] = j
+            if len(key) == 2:
+                self._bigrams_by_first.setdefault(key[0], {})[key[1]] = j
         self._char_index = {term: n_word + j for j, term in enumerate(self.char_vocabulary_)}
         self._ngram_sizes = tuple(n for n in _sizes(self.word_ngrams) if n > 1) if self._word_index else ()
         self._tokens = _TokenCache(self)
@@ -311,11 +389,13 @@ class TextFeaturizer:
 
     def vector(self, text: str, turns: int = 1, dense: bool = True) -> tuple[list[int], list[float]]:
         """(feature ids, values) of ``text``: the TF-IDF terms, then the non-zero dense features when ``dense``."""
-        ids, raw, scale = self.tfidf(text)
+        entries = self._entries(text)
+        present, marks = self._scan(entries)
+        ids, raw, scale = self._weigh(entries, present)
         values = list(map(mul, raw, repeat(scale, len(raw))))
         if dense and self.dense:
             base = self.n_tfidf
-            for offset, value in enumerate(self.dense_values(text, turns)):
+            for offset, value in enumerate(self._dense_values(text, turns, marks)):
                 if value:
                     ids.append(base + offset)
                     values.append(value)
@@ -323,37 +403,70 @@ class TextFeaturizer:
 
     def terms(self, text: str) -> list[int]:
         """Ids of the in-vocabulary terms of ``text``, once per occurrence."""
-        entries = list(map(self._tokens.__getitem__, text.lower().split()))
-        found = list(chain.from_iterable(map(_second, entries)))
-        if self._ngram_sizes:
-            words = list(chain.from_iterable(map(_first, entries)))
-            get = self._word_index.get
-            for n in self._ngram_sizes:
-                if n == 2:
-                    keys = zip(words, words[1:], strict=False)
-                else:
-                    keys = zip(*(words[i:] for i in range(n)), strict=False)
-                found += [j for j in map(get, keys) if j is not None]
-        return found
+        return self._terms(self._entries(text))
 
     def tfidf(self, text: str) -> tuple[list[int], list[float], float]:
         """(term ids, tf x idf before normalising, l2 scale): the vector's TF-IDF part is ``raw x scale``."""
-        found = self.terms(text)
+        entries = self._entries(text)
+        return self._weigh(entries, self._scan(entries)[0])
+
+    def binary_scale(self, present) -> float:
+        """1 / l2 norm of the binary-tf vector holding the term ids in ``present``."""
+        return 1.0 / math.sqrt(sum(map(self._idf_squared.__getitem__, present)))
+
+    def dense_values(self, text: str, turns: int) -> list[float]:
+        """The dense features in ``DENSE_FEATURES`` order (zeros included)."""
+        return self._dense_values(text, turns, self._scan(self._entries(text), ngrams=False)[1])
+
+    # The methods above work from a text's token entries, so that a caller needing several of them
+    # (``vector``, the runtime router) splits the text and looks its tokens up once.
+    def _entries(self, text: str) -> list[tuple[tuple[str, ...], tuple[int, ...], frozenset[int]]]:
+        """The token cache's entry of each whitespace token of ``text``."""
+        return list(map(self._tokens.__getitem__, text.split()))
+
+    def _terms(self, entries) -> list[int]:
+        found = list(chain.from_iterable(map(_ids_of, entries)))
+        if self._ngram_sizes:
+            get = self._word_index.get
+            for keys in _ngram_keys(list(chain.from_iterable(map(_words_of, entries))), self._ngram_sizes):
+                found += [j for j in map(get, keys) if j is not None]
+        return found
+
+    def _scan(self, entries, ngrams: bool = True) -> tuple[set[int], set[int]]:
+        """(distinct term ids, dense-feature marks) of a text's token entries; without word n-grams
+        unless ``ngrams``."""
+        present = set().union(*map(_keys_of, entries))
+        marks = present & _MARKS
+        present -= marks
+        if not (ngrams and self._ngram_sizes):
+            return present, marks
+        if self._ngram_sizes == (2,):
+            # the bigrams inside tokens are in their keys; across tokens, each word-holding token's last
+            # word pairs with the next one's first word: a lookup among the bigrams the last word starts
+            linked = list(filter(_head_of, entries)) if _MARK_WORDLESS in marks else entries
+            present.update(map(dict.get, map(_followers_of, linked), map(_head_of, linked[1:]), repeat(_NO_TERM)))
+        else:
+            get = self._word_index.get
+            for keys in _ngram_keys(list(chain.from_iterable(map(_words_of, entries))), self._ngram_sizes):
+                present.update(map(get, keys, repeat(_NO_TERM)))
+        present.discard(_NO_TERM)  # (not None: its hash is its address, and would make the set's order vary)
+        return present, marks
+
+    def _weigh(self, entries, present: set[int]) -> tuple[list[int], list[float], float]:
+        """``tfidf`` from a text's token entries and its distinct term ids (``_scan``)."""
+        if self.tf == "binary":
+            if not present:
+                return [], [], 0.0
+            return list(present), list(map(self.idf_.__getitem__, present)), self.binary_scale(present)
+        found = self._terms(entries)
         if not found:
             return [], [], 0.0
-        if self.tf == "binary":
-            present = set(found)
-            return list(present), list(map(self.idf_.__getitem__, present)), self.binary_scale(present)
         counts: dict[int, int] = {}
         _count_elements(counts, found)
         ids = list(counts)
         table = self._tf_table(len(found))
         raw = list(map(mul, map(table.__getitem__, counts.values()), map(self.idf_.__getitem__, ids)))
         return ids, raw, 1.0 / math.sqrt(sum(map(mul, raw, raw)))
-
-    def binary_scale(self, present) -> float:
-        """1 / l2 norm of the binary-tf vector holding the term ids in ``present``."""
-        return 1.0 / math.sqrt(sum(map(self._idf_squared.__getitem__, present)))
 
     def _tf_table(self, largest: int) -> list[float]:
         table = self._tf
@@ -362,14 +475,15 @@ class TextFeaturizer:
             table.append(1.0 + math.log(count) if self.tf == "sublinear" else float(count))
         return table
 
-    def dense_values(self, text: str, turns: int) -> list[float]:
-        """The dense features in ``DENSE_FEATURES`` order (zeros included)."""
+    def _dense_values(self, text: str, turns: int, marks: set[int]) -> list[float]:
+        """``dense_values`` from the text's dense-feature marks (``_scan``)."""
+        code = _MARK_CODE in marks or (_MARK_MAYBE_CODE in marks and any(map(text.__contains__, _SPACED_CODE_MARKERS)))
         return [
             math.log1p(len(text)) / 10.0,
             min(turns, 10) / 10.0,
-            1.0 if any(map(text.__contains__, _CODE_MARKERS)) else 0.0,
-            1.0 if _DIGIT_RE.search(text) else 0.0,
-            1.0 if "?" in text else 0.0,
+            1.0 if code else 0.0,
+            1.0 if _MARK_DIGIT in marks else 0.0,
+            1.0 if _MARK_QUESTION in marks else 0.0,
         ]
 
     # -- plain numbers -------------------------------------------------------------------------
@@ -411,10 +525,6 @@ class TextFeaturizer:
             raise ValueError(f"idf has {len(featurizer.idf_)} values for {featurizer.n_tfidf} terms")
         featurizer._prepare()
         return featurizer
-
-
-_first = itemgetter(0)
-_second = itemgetter(1)
 
 
 def _sizes(ngrams) -> tuple[int, ...]:
@@ -658,6 +768,12 @@ class Router:
         self.rule = rule
         self.threshold = float(self.knob["threshold"]) if rule == "threshold" else None
         self.lam = float(self.knob["lambda"]) if rule == "utility" else None
+        # the decision reasons' fixed parts, formatted once
+        if rule == "threshold":
+            self._reached_reasons = [f" >= {self.threshold:g} on {name}" for name in self.tier_names]
+            self._unreached_reason = f"no tier reaches P(correct) {self.threshold:g}; last tier"
+        else:
+            self._utility_reason = f"best P(correct) - {self.lam:g} x cost"
 
     def _load_static(self, section: dict) -> None:
         try:
@@ -675,10 +791,11 @@ class Router:
         self.costs = [float(c) for c in self._per_tier(section["expected_cost_usd"], "router.expected_cost_usd")]
         featurizer = self.featurizer
         base = featurizer.n_tfidf
-        self.models_lr = []  # per tier: (constant, term weights, dense weights, intercept)
-        for entry in self._per_tier(section["models"], "router.models"):
+        self.constants: list[float | None] = []  # per tier: its constant P, or None for a logistic model
+        self.models_lr = []  # per logistic model: (tier, term weights, dense-feature weights, intercept)
+        for tier, entry in enumerate(self._per_tier(section["models"], "router.models")):
             if entry.get("constant") is not None:
-                self.models_lr.append((float(entry["constant"]), None, None, 0.0))
+                self.constants.append(float(entry["constant"]))
                 continue
             coef = [float(c) for c in entry["coef"]]
             if len(coef) != featurizer.n_features:
@@ -688,31 +805,53 @@ class Router:
             terms = coef[:base]
             if featurizer.tf == "binary":  # a present term's value is idf x scale: fold idf into the weight
                 terms = list(map(mul, featurizer.idf_, terms))
-            self.models_lr.append((None, terms, coef[base:], float(entry["intercept"])))
+            self.constants.append(None)
+            self.models_lr.append((tier, terms, coef[base:], float(entry["intercept"])))
 
     def _load_knn(self, section: dict) -> None:
         self.featurizer = TextFeaturizer.from_dict(section["featurizer"])
         self._load_rule_knob()
         self.costs = [float(c) for c in self._per_tier(section["expected_cost_usd"], "router.expected_cost_usd")]
         self.k = int(section["n_neighbors"])
+        if self.k < 1:
+            raise PolicyError(f"{self.where}: router.n_neighbors is {self.k}; it must be at least 1.")
         self.prior = [float(p) for p in self._per_tier(section["prior"], "router.prior")]
-        self.correct = [
-            tuple(None if v is None else int(v) for v in row) for row in section["correct"]
-        ]  # docs x tiers, None where the call failed
-        postings: dict[int, tuple[list[int], list[float]]] = {}
+        # docs x tiers: each row's score per tier (0/1, or graded in [0, 1]), None where the call failed
+        self.correct = [self._load_knn_row(row, number) for number, row in enumerate(section["correct"], start=1)]
         docs = section["docs"]
         if len(docs) != len(self.correct):
             raise PolicyError(f"{self.where}: router.docs and router.correct differ in length.")
+        n_terms = self.featurizer.n_tfidf
+        postings: dict[int, tuple[list[int], list[float]]] = {}
         for doc, (ids, values) in enumerate(docs):
             for j, v in zip(ids, values, strict=True):
                 entry = postings.get(j)
                 if entry is None:
+                    if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < n_terms:
+                        raise PolicyError(
+                            f"{self.where}: row {doc + 1} of router.docs has feature id {j!r}; "
+                            f"the featurizer's TF-IDF terms are 0 to {n_terms - 1}."
+                        )
                     postings[j] = entry = ([], [])
                 entry[0].append(doc)
                 entry[1].append(float(v))
-        self.postings = postings
-        for row in self.correct:
-            self._per_tier(list(row), "each row of router.correct")
+        self.n_docs = len(docs)
+        # the inverted index: per term id, (rows holding it, their values), None for a term no row holds
+        self.postings = [None] * n_terms
+        for j, (rows, values) in postings.items():
+            self.postings[j] = (tuple(rows), tuple(values))
+
+    def _load_knn_row(self, row: Any, number: int) -> tuple:
+        values = self._per_tier(row, "each row of router.correct")
+        for tier, value in enumerate(values):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
+            ):
+                raise PolicyError(
+                    f"{self.where}: row {number} of router.correct has {value!r} for tier "
+                    f"'{self.tier_names[tier]}'; each score must be a number from 0 to 1, or null for a failed call."
+                )
+        return tuple(values)
 
     def _load_cascade(self, section: dict) -> None:
         self.order = [self._tier(name, "router.order") for name in section["order"]]
@@ -764,7 +903,7 @@ class Router:
             text, turns = query_text(query)
         except ValueError as exc:
             return self._decision(self.fallback, None, f"fallback: {exc}", fallback=True)
-        if not text.strip():
+        if not text or text.isspace():
             return self._decision(self.fallback, None, "fallback: the query is empty", fallback=True)
         try:
             return self._route_kind(text, turns, metadata, llm_answer)
@@ -784,55 +923,72 @@ class Router:
 
     def _classifier_scores(self, text: str, turns: int) -> list[float]:
         featurizer = self.featurizer
-        if featurizer.tf == "binary":
-            present = set(featurizer.terms(text))
-            scale = featurizer.binary_scale(present) if present else 0.0
+        binary = featurizer.tf == "binary"
+        entries = featurizer._entries(text)
+        present, marks = featurizer._scan(entries, ngrams=binary)
+        dense = featurizer._dense_values(text, turns, marks) if featurizer.dense else ()
+        if binary:  # a present term's tf is 1, and its weight already holds idf (see loading)
+            pick = _picker(present)  # one C call per model picks the present terms' weights
+            scale = 1.0 / math.sqrt(sum(pick(featurizer._idf_squared))) if present else 0.0
         else:
-            ids, raw, scale = featurizer.tfidf(text)
-        dense = featurizer.dense_values(text, turns) if featurizer.dense else ()
-        scores = []
-        for constant, terms, dense_weights, intercept in self.models_lr:
-            if terms is None:
-                scores.append(constant)
-                continue
-            if featurizer.tf == "binary":
-                z = scale * sum(map(terms.__getitem__, present))
-            else:
-                z = scale * sum(map(mul, raw, map(terms.__getitem__, ids)))
+            ids, raw, scale = featurizer._weigh(entries, present)
+            pick = _picker(ids)
+        scores = list(self.constants)
+        for tier, terms, dense_weights, intercept in self.models_lr:
+            z = scale * (sum(pick(terms)) if binary else sum(map(mul, raw, pick(terms))))
             z += sum(map(mul, dense, dense_weights)) + intercept
-            scores.append(quantize(sigmoid(z)))
+            scores[tier] = quantize(sigmoid(z))
         return scores
 
     def _route_classifier(self, text, turns, metadata, llm_answer) -> Decision:
         return self._apply_rule(self._classifier_scores(text, turns))
 
     def _knn_scores(self, text: str, turns: int) -> list[float]:
+        neighbours = self._nearest(self._knn_similarities(text, turns))
+        return knn_vote(list(map(self.correct.__getitem__, neighbours)), self.prior, self.k)
+
+    def _knn_similarities(self, text: str, turns: int) -> list[float]:
+        """Cosine similarity of the query to each fitted row, through the inverted index."""
         ids, values = self.featurizer.vector(text, turns, dense=False)
-        sims: dict[int, float] = {}
-        get = sims.get
+        sims = [0.0] * self.n_docs
         postings = self.postings
-        for j, v in zip(ids, values, strict=True):
-            entry = postings.get(j)
+        # query terms in increasing id, as the offline sparse product adds them: the same similarities, bit for bit
+        for j, v in sorted(zip(ids, values, strict=True)):
+            entry = postings[j]
             if entry is not None:
-                for doc, w in zip(entry[0], entry[1], strict=True):
-                    sims[doc] = get(doc, 0.0) + v * w
-        ranked = ((-quantize(s), doc) for doc, s in sims.items())
-        neighbours = [doc for negative, doc in heapq.nsmallest(self.k, ranked) if negative < 0]
-        return knn_vote([self.correct[doc] for doc in neighbours], self.prior, self.k)
+                for doc, w in zip(*entry, strict=True):
+                    sims[doc] += v * w
+        return sims
+
+    def _nearest(self, sims: list[float]) -> list[int]:
+        """The k rows of highest quantized similarity (> 0), ties by row order; only the leaders are quantized."""
+        k = self.k
+        floor = 0.0  # the k-th largest similarity, quantized
+        if len(sims) > k:  # a sort in C is quicker for a few hundred rows, a heap for many
+            floor = quantize(sorted(sims)[-k] if len(sims) <= _SORT_ROWS else heapq.nlargest(k, sims)[-1])
+        # quantize is monotone: the rows whose quantized similarity reaches the k-th largest one's all have a
+        # similarity above it minus one quantum
+        if floor > 0.0:
+            rows = compress(range(len(sims)), map(ge, sims, repeat(floor - 1.0 / QUANTUM)))
+        else:
+            rows = compress(range(len(sims)), sims)  # every row sharing a term
+        ranked = sorted([(-quantize(sims[doc]), doc) for doc in rows])[:k]
+        return [doc for negative, doc in ranked if negative < 0]
 
     def _route_knn(self, text, turns, metadata, llm_answer) -> Decision:
         return self._apply_rule(self._knn_scores(text, turns))
 
     def _apply_rule(self, scores: list[float]) -> Decision:
         tier = choose_tier(scores, self.rule, self.threshold, self.lam, self.costs)
+        score = scores[tier]
         if self.rule == "threshold":
-            if scores[tier] >= self.threshold:
-                reason = f"P(correct) {scores[tier]:.3f} >= {self.threshold:g} on {self.tier_names[tier]}"
+            if score >= self.threshold:
+                reason = f"P(correct) {score:.3f}{self._reached_reasons[tier]}"
             else:
-                reason = f"no tier reaches P(correct) {self.threshold:g}; last tier"
+                reason = self._unreached_reason
         else:
-            reason = f"best P(correct) - {self.lam:g} x cost"
-        return self._decision(tier, scores[tier], reason, tier_scores=tuple(scores))
+            reason = self._utility_reason
+        return Decision(self.tier_names[tier], self.models[tier], score, reason, self.kind, tier_scores=tuple(scores))
 
     def _route_cascade(self, text, turns, metadata, llm_answer) -> Decision:
         return self._decision(self.order[0], None, "cascade: start with the first tier")
@@ -965,7 +1121,9 @@ def choose_tier(scores: list[float], rule: str, threshold: float | None, lam: fl
 
 
 def knn_vote(neighbour_correct: list[tuple], prior: list[float], k: int) -> list[float]:
-    """P(correct) per tier from the neighbours' outcomes; missing neighbours and failed calls count as the prior."""
+    """Expected score per tier: the mean of the k neighbours' scores (0/1 or graded in [0, 1], added in rank
+    order), where missing neighbours and failed calls (None) count as the tier's prior. For 0/1 scores this is
+    P(correct)."""
     scores = []
     for tier, base in enumerate(prior):
         total = 0

@@ -11,7 +11,7 @@ import pytest
 from routeeval import columns as C
 from routeeval.errors import ConfigError
 from routeeval.outcomes import outcomes_frame
-from routeeval.policy import build_policy
+from routeeval.policy import build_policy, load_schema
 from routeeval.routers import (
     CascadeRouter,
     ClassifierRouter,
@@ -489,6 +489,185 @@ def test_walk_cascade_by_hand():
     assert final.tolist() == [0, 1, 2] and tried.tolist() == [1, 2, 3]
     final, tried = walk_cascade(confidence, [0, 1, 2], 0.5, cap=1)
     assert final.tolist() == [0, 1, 1] and tried.tolist() == [1, 2, 2]
+
+
+# -- graded scores: routers learn the expected score, not P(score >= 0.5) ---------------------------------------
+def graded_scores(data, seed: int = 0):
+    """Judge-style scores from the fixture's 0/1 outcomes: right 0.9-1.0, wrong 0.5-0.6, failed calls NaN.
+
+    Every known score is >= 0.5, so binarizing them (as routers did) leaves nothing to learn."""
+    noise = np.random.default_rng(seed).random(data.score.shape)
+    return np.where(np.isnan(data.score), np.nan, 0.5 + 0.4 * data.correct() + 0.1 * noise)
+
+
+def test_soft_label_rows_by_hand():
+    from routeeval.routers.base import soft_label_rows
+
+    rows, labels, weights = soft_label_rows([1.0, 0.0, 0.25])
+    assert rows.tolist() == [0, 1, 2, 2]
+    assert labels.tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert weights.tolist() == [1.0, 1.0, 0.25, 0.75]
+
+
+def test_soft_label_logistic_equals_the_duplicated_row_fit(data):
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    from routeeval.routers.base import feature_matrix, fit_logistic
+    from routeeval.runtime import TextFeaturizer
+
+    features = feature_matrix(TextFeaturizer().fit(data.inputs), data.inputs)
+    scores = np.nan_to_num(graded_scores(data)[:, 0], nan=0.0)
+    scores[::7], scores[3::7] = 1.0, 0.0  # exact 0/1 scores leave one copy of their row
+    ours = fit_logistic(features, scores, C=4.0, max_iter=1000, random_state=0)
+    # every row twice, the positive copies first, zero weights kept, solved tightly: the same objective
+    doubled = LogisticRegression(C=4.0, max_iter=1000, tol=1e-10).fit(
+        sparse.vstack([features, features]),
+        np.r_[np.ones(len(scores)), np.zeros(len(scores))],
+        sample_weight=np.r_[scores, 1.0 - scores],
+    )
+    # which is the soft-label cross-entropy's minimum: X'(p - s) + w / C = 0 and sum(p - s) = 0
+    residual = doubled.predict_proba(features)[:, 1] - scores
+    assert abs(residual.sum()) < 1e-4
+    np.testing.assert_allclose(features.T @ residual + doubled.coef_[0] / 4.0, 0.0, atol=1e-4)
+
+    def soft_cross_entropy(model):
+        p = model.predict_proba(features)[:, 1]
+        return -(scores * np.log(p) + (1 - scores) * np.log(1 - p)).sum() + (model.coef_**2).sum() / (2 * 4.0)
+
+    # ours reaches it within the solver's default tolerance
+    assert soft_cross_entropy(ours) == pytest.approx(soft_cross_entropy(doubled), rel=1e-4)
+    np.testing.assert_allclose(ours.predict_proba(features), doubled.predict_proba(features), atol=0.01)
+
+
+def test_soft_label_logistic_on_0_1_scores_is_the_plain_fit(data):
+    from sklearn.linear_model import LogisticRegression
+
+    from routeeval.routers.base import feature_matrix, fit_logistic
+    from routeeval.runtime import TextFeaturizer
+
+    features = feature_matrix(TextFeaturizer().fit(data.inputs), data.inputs)
+    known = ~np.isnan(data.score[:, 1])
+    labels = data.correct()[known, 1]
+    ours = fit_logistic(features[known], labels, C=4.0, max_iter=1000, random_state=0)
+    plain = LogisticRegression(C=4.0, max_iter=1000, random_state=0).fit(features[known], labels)
+    np.testing.assert_array_equal(ours.coef_, plain.coef_)
+    np.testing.assert_array_equal(ours.intercept_, plain.intercept_)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "knn", "cascade"])
+def test_graded_targets_teach_what_binarized_ones_cannot(data, kind):
+    from sklearn.metrics import roc_auc_score
+
+    graded = graded_scores(data)
+    binarized = np.where(np.isnan(graded), np.nan, (graded >= 0.5).astype(float))
+    assert np.nanmin(binarized) == 1.0  # every known score counts as right once binarized
+    extra = {"responses": data.responses}
+    if kind == "classifier":
+        factory, fit_params, predict_params = lambda: ClassifierRouter(tiers=TIERS), {}, {}
+    elif kind == "knn":
+        factory, fit_params, predict_params = lambda: KnnRouter(tiers=TIERS), {}, {}
+    else:
+        factory, fit_params, predict_params = lambda: CascadeRouter(tiers=TIERS, confidence="verifier"), extra, extra
+    flat = factory().fit(data.inputs, binarized, **fit_params).predict_proba(data.inputs, **predict_params)
+    assert (flat == flat[:1]).all()  # one number per tier, whatever the query
+    fitted = factory().fit(data.inputs, graded, **fit_params)
+    if kind == "cascade":
+        assert fitted.sources_ == ["verifier"] * 3
+    oof = cross_fit(factory, data.inputs, graded, 5, 0, fit_params, predict_params)
+    known = ~np.isnan(graded[:, 0])
+    assert roc_auc_score(data.correct()[known, 0], oof[known, 0]) > 0.75
+    assert np.nanmean(oof[known, 0]) == pytest.approx(np.nanmean(graded[:, 0]), abs=0.05)  # a score, not P(>= 0.5)
+
+
+def test_a_tier_always_right_or_always_wrong_stays_a_constant(data):
+    y = np.column_stack([np.ones(data.n_rows), np.zeros(data.n_rows), np.full(data.n_rows, 0.7)])
+    router = ClassifierRouter(tiers=TIERS).fit(data.inputs, y)
+    assert router.constant_[:2] == [1.0, 0.0] and router.constant_[2] is None
+    scores = router.predict_proba(data.inputs)
+    assert (scores[:, 0] == 1.0).all() and (scores[:, 1] == 0.0).all()
+    np.testing.assert_allclose(scores[:, 2], 0.7, atol=5e-3)  # the same 0.7 everywhere is learned as 0.7
+    cascade = CascadeRouter(tiers=TIERS, confidence="verifier").fit(data.inputs, y, responses=data.responses)
+    assert cascade.sources_ == ["constant", "constant", "verifier"]
+    assert cascade.constant_[:2].tolist() == [1.0, 0.0]
+
+
+def test_cascade_verifier_needs_both_classes_among_answered_rows():
+    texts = [f"question {i}" for i in range(20)]
+    responses = np.array([[f"answer {i}" if i % 2 else None] for i in range(20)], dtype=object)
+    y = np.array([[1.0 if i % 2 else 0.0] for i in range(20)])  # the answered rows are all right
+    router = CascadeRouter(confidence="verifier").fit(texts, y, responses=responses)
+    assert router.sources_ == ["constant"] and router.constant_.tolist() == [0.5]
+
+
+def test_targets_outside_0_1_are_refused():
+    with pytest.raises(ValueError, match=r"targets must be scores in \[0, 1\]; got values from 0 to 2"):
+        ClassifierRouter().fit(["a", "b", "c"], [[2.0], [0.0], [np.nan]])
+
+
+def test_knn_vote_is_the_mean_neighbour_score_with_the_prior_for_missing_ones(data):
+    from routeeval.runtime import quantize
+
+    graded = graded_scores(data)
+    router = KnnRouter(tiers=TIERS, n_neighbors=6).fit(data.inputs, graded)
+    np.testing.assert_array_equal(router.correct_, np.round(graded, 6))
+    np.testing.assert_allclose(router.prior_, np.nanmean(graded, axis=0), atol=1e-6)
+    queries = data.inputs[:40] + ["gdpr", "nothing in common zzz"]
+    scores = router.predict_proba(queries)
+    for row, cols in enumerate(router.neighbours(queries)):
+        for tier in range(3):
+            known = [router.correct_[c, tier] for c in cols if not np.isnan(router.correct_[c, tier])]
+            total = 0.0
+            for value in known:  # in rank order, as the runtime adds them
+                total += value
+            assert scores[row, tier] == quantize((total + router.prior_[tier] * (6 - len(known))) / 6)
+    assert (scores[-1] == quantize_list(router.prior_)).all()  # no neighbour: the tier's mean score
+
+
+def quantize_list(values):
+    from routeeval.runtime import quantize
+
+    return np.array([quantize(float(v)) for v in values])
+
+
+def test_knn_policy_exports_graded_scores_as_rounded_numbers(data):
+    graded = graded_scores(data)
+    graded[0] = [0.0, 1.0, 1 / 3]
+    router = KnnRouter(tiers=TIERS).fit(data.inputs, graded)
+    policy = build_policy(router, "knn", {"rule": "threshold", "threshold": 0.8}, TIER_TABLE)
+    correct = policy["router"]["correct"]
+    assert correct[0] == [0, 1, 0.333333] and [type(v) for v in correct[0]] == [int, int, float]
+    for row, values in zip(graded, correct, strict=True):
+        for score, value in zip(row, values, strict=True):
+            assert value is None if np.isnan(score) else value == round(float(score), 6)
+    assert any(isinstance(v, float) for row in correct for v in row)
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator(load_schema()).validate(policy)
+
+
+def test_knn_policy_of_0_1_scores_is_unchanged(data):
+    """0/1 outcomes are exported as the integers 0 and 1, as before graded scores: the same bytes."""
+    y = data.correct()
+    router = KnnRouter(tiers=TIERS).fit(data.inputs, data.score)
+    section = router.to_policy()
+    assert section["correct"] == [[None if np.isnan(v) else int(v) for v in row] for row in y]
+    assert all(v is None or type(v) is int for row in section["correct"] for v in row)
+    with np.errstate(invalid="ignore"):
+        assert section["prior"] == np.nanmean(y, axis=0).tolist()
+    assert "." not in json.dumps(section["correct"])
+
+
+@pytest.mark.parametrize("n_neighbors", [1, 15])
+def test_knn_parity_with_graded_scores(data, n_neighbors):
+    """Needs a runtime that reads knn scores as numbers (not ``int(v)``) and adds them in rank order."""
+    router = KnnRouter(tiers=TIERS, n_neighbors=n_neighbors).fit(data.inputs, graded_scores(data))
+    scores = router.predict_proba(data.inputs)
+    assert np.unique(scores).size > 100  # graded votes, not a handful of fractions of k
+    for knob in ({"rule": "threshold", "threshold": 0.8}, {"rule": "utility", "lambda": 30.0}):
+        runtime = runtime_router(router, "knn", knob)
+        decisions = [runtime.route(q) for q in data.inputs]
+        assert np.array([d.tier_scores for d in decisions]).tolist() == scores.tolist()
+        assert [TIERS.index(d.tier) for d in decisions] == router.decide(data.inputs, knob).tolist()
 
 
 # -- baselines -------------------------------------------------------------------------------------------------

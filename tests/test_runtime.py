@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import math
+import random
+import re
 import shutil
 import subprocess
 import sys
@@ -82,10 +84,11 @@ def classifier_policy(knob: dict | None = None, **guards) -> dict:
     return make_policy("classifier", router, knob or {"rule": "threshold", "threshold": 0.6}, **guards)
 
 
-def knn_policy(k: int = 1) -> dict:
+def knn_policy(k: int = 1, correct: list | None = None) -> dict:
     f = featurizer()
     docs = [list(f.vector(text, dense=False)) for text in TEXTS]
-    correct = [[1, 1, 1], [1, None, 1], [0, 0, 1], [0, 1, 1], [1, 1, 1], [1, 1, 0]]
+    if correct is None:
+        correct = [[1, 1, 1], [1, None, 1], [0, 0, 1], [0, 1, 1], [1, 1, 1], [1, 1, 0]]
     router = {
         "featurizer": f.to_dict(),
         "n_neighbors": k,
@@ -347,6 +350,82 @@ def test_word_features_match_scikit_learn_tfidf():
         assert got == pytest.approx(list(expected[row]), abs=1e-12)
 
 
+def whole_text_dense_values(text: str, turns: int) -> list[float]:
+    """The dense features read off the whole text, as DENSE_FEATURES defines them."""
+    return [
+        math.log1p(len(text)) / 10.0,
+        min(turns, 10) / 10.0,
+        1.0 if any(marker in text for marker in runtime._CODE_MARKERS) else 0.0,
+        1.0 if re.search(r"\d", text) else 0.0,
+        1.0 if "?" in text else 0.0,
+    ]
+
+
+DENSE_CASES = [
+    "def main(): pass",
+    "mydef x",  # 'def ' inside a token's end still counts
+    "def\nmain",  # a newline after 'def' is not 'def '
+    "undef\tx",
+    "DEF x",  # markers are case-sensitive
+    "x def",  # ends with 'def' but nothing follows
+    "import os",
+    "reimport  os",
+    "x => y",
+    "a</b",
+    "{",
+    "f();",
+    "};",
+    "```",
+    "#include <x>",
+    "no code here",
+    "what? 42",
+    "arabic digit \u0663",
+    "?",
+    "a def import b",
+]
+
+
+@pytest.mark.parametrize("text", DENSE_CASES)
+def test_dense_features_from_the_token_cache_equal_the_whole_text(text):
+    f = featurizer()
+    for turns in (1, 3, 12):
+        assert f.dense_values(text, turns) == whole_text_dense_values(text, turns)
+        assert f.dense_values(text, turns) == whole_text_dense_values(text, turns)  # now from the cache
+
+
+def test_dense_features_of_random_texts_equal_the_whole_text():
+    f = featurizer()
+    pieces = ["def", "def ", "import", "import ", "=", ">", "<", "/", "{", "}", ";", ")", "(", "`", "#include"]
+    pieces += ["?", "7", "x", "invoice", " ", "\n", "\t", "\u00a0", "\u0663", "DEF"]
+    rng = random.Random(0)
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        assert f.dense_values(text, 1) == whole_text_dense_values(text, 1), text
+
+
+def test_tokens_are_lowercased_one_by_one_as_the_whole_text_would_be():
+    # str.lower maps a capital sigma by its neighbours (final form at a word's end): fitting lowercases the
+    # whole text, featurizing lowercases each token; the words must come out the same.
+    f = TextFeaturizer(min_df=1, char_ngrams=None).fit(["ΟΔΟΣ ΣΑΣ", "Invoice PASSWORD"])
+    assert "οδος" in f.word_vocabulary_ and "σας" in f.word_vocabulary_
+    for text in ["ΟΔΟΣ ΣΑΣ", "οδος σας", "INVOICE password", "ΟΔΟΣ\u00a0ΣΑΣ invoice"]:
+        assert sorted(f.terms(text)) == sorted(f.terms(text.lower()))
+        assert f.vector(text) == f.vector(text.lower())
+    assert len(f.terms("ΟΔΟΣ ΣΑΣ")) == 3  # two words and their bigram
+
+
+@pytest.mark.parametrize("word_ngrams", [(1, 2), (2, 2), (1, 3)])
+def test_word_ngrams_across_tokens_skip_tokens_without_words(word_ngrams):
+    corpus = TEXTS + ["reset my password", "po-5106 long-time customer", "my long-time password"]
+    f = TextFeaturizer(min_df=1, word_ngrams=word_ngrams).fit(corpus)
+    texts = corpus + ["reset my 🙏 password", "reset - my a password", "po-5106? long-time 🙏 customer", "a 🙏 -"]
+    for text in texts:
+        # the vector finds n-grams from the tokens' cached words and ends; terms() from the full word sequence
+        assert sorted(f.vector(text, dense=False)[0]) == sorted(set(f.terms(text))), text
+    ids = f.vector("reset my 🙏 a password", dense=False)[0]
+    assert f._word_index["my", "password"] in ids  # the bigram spans two tokens without a word
+
+
 # -- static rules --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("query", "metadata", "tier", "reason"),
@@ -407,6 +486,33 @@ def test_classifier_fast_path_equals_the_featurizer_vector():
         assert router.route(text).tier_scores == (quantize(sigmoid(z)), 0.5, 0.9)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"tf": "sublinear"}, {"dense": False}, {"tf": "raw", "char_scope": "all"}, {"word_ngrams": (1, 3)}, {}],
+)
+def test_classifier_scores_equal_the_featurizer_vector_for_every_featurizer(options):
+    f = TextFeaturizer(min_df=1, **options).fit(TEXTS + ["invoice invoice copy", "where is my contract?"])
+    rng = random.Random(1)
+    models = [
+        {"intercept": -0.5, "coef": [rng.uniform(-3, 3) for _ in range(f.n_features)]},
+        {"constant": 0.25},
+        {"intercept": 0.75, "coef": [rng.uniform(-3, 3) for _ in range(f.n_features)]},
+    ]
+    router = {"featurizer": f.to_dict(), "expected_cost_usd": [0.001, 0.01, 0.1], "models": models}
+    runtime_router = Router.load(make_policy("classifier", router, {"rule": "threshold", "threshold": 0.6}))
+    texts = TEXTS + ["invoice invoice? 42", "an unknown question entirely", "reset 🙏 my a password", "Contrakt {x}"]
+    for text in texts:
+        vector = f.transform_one(text)
+        expected = []
+        for model in models:
+            if "constant" in model:
+                expected.append(model["constant"])
+            else:
+                z = sum(v * model["coef"][j] for j, v in vector.items()) + model["intercept"]
+                expected.append(quantize(sigmoid(z)))
+        assert runtime_router.route(text).tier_scores == tuple(expected), text
+
+
 def test_knn_votes_with_the_nearest_rows():
     router = Router.load(knn_policy(k=1))
     assert router.route("where is my invoice").tier_scores == (1.0, 1.0, 1.0)
@@ -423,6 +529,91 @@ def test_knn_with_more_neighbours_than_matches_fills_in_the_prior():
     scores = router.route("gdpr contract question").tier_scores
     # neighbours sharing a term: rows 3 and 2 (contract), the third vote is the prior
     assert scores == (quantize((0 + 0 + 0.5) / 3), quantize((1 + 0 + 0.7) / 3), quantize((1 + 1 + 0.9) / 3))
+
+
+def test_knn_averages_graded_scores_in_rank_order():
+    correct = [[0.7, 1, 0.25], [1, None, 0.5], [0.0, 0.2, 1], [0.9, 1, 0.6], [1, 1, 1], [0.3, 0.8, 0]]
+    router = Router.load(knn_policy(k=3, correct=correct))
+    assert router.correct[2] == (0.0, 0.2, 1)
+    # neighbours sharing a term: row 3, then row 2 (contract); the third vote is the prior
+    assert router.route("gdpr contract question").tier_scores == (
+        quantize((0.9 + 0.0 + 0.5) / 3),
+        quantize((1 + 0.2 + 0.7) / 3),
+        quantize((0.6 + 1 + 0.9) / 3),
+    )
+    single = Router.load(knn_policy(k=1, correct=correct))
+    # row 1 failed on medium: that vote is the prior
+    assert single.route("invoice copy please").tier_scores == (1.0, 0.7, 0.5)
+
+
+def test_knn_scores_of_0_and_1_load_as_integers():
+    router = Router.load(knn_policy(k=3))
+    assert router.correct[1] == (1, None, 1)
+    assert all(type(v) is int for row in router.correct for v in row if v is not None)
+
+
+@pytest.mark.parametrize(("value", "shown"), [(1.5, "1.5"), (-0.1, "-0.1"), (2, "2"), (True, "True"), ("1", "'1'")])
+def test_knn_scores_outside_0_1_are_refused(value, shown):
+    correct = [[1, 1, 1], [1, None, 1], [0, value, 1], [0, 1, 1], [1, 1, 1], [1, 1, 0]]
+    with pytest.raises(PolicyError) as caught:
+        Router.load(knn_policy(correct=correct))
+    assert str(caught.value) == (
+        f"policy: row 3 of router.correct has {shown} for tier 'medium'; "
+        "each score must be a number from 0 to 1, or null for a failed call."
+    )
+
+
+def test_knn_policy_problems_are_named():
+    policy = knn_policy()
+    policy["router"]["n_neighbors"] = 0
+    policy["checksum"] = policy_checksum(policy)
+    with pytest.raises(PolicyError) as caught:
+        Router.load(policy)
+    assert str(caught.value) == "policy: router.n_neighbors is 0; it must be at least 1."
+
+    policy = knn_policy()
+    n_terms = TextFeaturizer.from_dict(policy["router"]["featurizer"]).n_tfidf
+    policy["router"]["docs"][1][0][0] = n_terms
+    policy["checksum"] = policy_checksum(policy)
+    with pytest.raises(PolicyError) as caught:
+        Router.load(policy)
+    assert str(caught.value) == (
+        f"policy: row 2 of router.docs has feature id {n_terms}; the featurizer's TF-IDF terms are 0 to {n_terms - 1}."
+    )
+
+    policy = knn_policy()
+    policy["router"]["correct"][4] = [1, 1]
+    policy["checksum"] = policy_checksum(policy)
+    with pytest.raises(PolicyError) as caught:
+        Router.load(policy)
+    assert str(caught.value) == "policy: each row of router.correct must have one entry per tier (3)."
+
+
+def test_knn_similarities_equal_the_offline_sparse_product_bit_for_bit():
+    from routeeval.routers import KnnRouter
+    from routeeval.routers.base import feature_matrix
+
+    lines = (Path(__file__).resolve().parent.parent / "evalsets" / "support.jsonl").read_text(encoding="utf-8")
+    texts = [json.loads(line)["input"] for line in lines.splitlines() if line.strip()]
+    fitted, queries = texts[:250], texts[250:]
+    offline = KnnRouter(tiers=TIERS).fit(fitted, [[1.0, 0.0, 1.0]] * len(fitted))
+    router = Router.load(make_policy("knn", offline.to_policy(), {"rule": "threshold", "threshold": 0.5}))
+    expected = (feature_matrix(offline.featurizer_, queries, dense=False) @ offline.docs_.T.tocsc()).toarray()
+    for row, query in enumerate(queries):
+        assert router._knn_similarities(*runtime.query_text(query)) == expected[row].tolist()
+
+
+@pytest.mark.parametrize("n_rows", [5, 40, runtime._SORT_ROWS + 7])
+@pytest.mark.parametrize("k", [1, 4, 15])
+def test_knn_neighbours_are_ranked_by_quantized_similarity_then_row(n_rows, k):
+    router = Router.load(knn_policy(k=k))
+    rng = random.Random(n_rows * 100 + k)
+    base = [0.0, 1e-10, 0.3, 0.300000000499, 0.3000000005, 0.3000000005000001, 0.7, 1.0]
+    for _ in range(50):
+        sims = [rng.choice(base) + rng.choice([0.0, 0.0, 1e-12, -1e-12, 4e-10]) for _ in range(n_rows)]
+        sims = [max(s, 0.0) for s in sims]
+        expected = [doc for negative, doc in sorted((-quantize(s), doc) for doc, s in enumerate(sims)) if negative < 0]
+        assert router._nearest(sims) == expected[:k]
 
 
 # -- daily cost ceiling ------------------------------------------------------------------------------------

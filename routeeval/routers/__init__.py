@@ -3,13 +3,14 @@
 | router | scores | knob | module |
 |---|---|---|---|
 | ``StaticRouter`` | rules as written, then a length cut-off | ``length_cutoff_chars`` | ``static`` |
-| ``ClassifierRouter`` | P(tier correct), logistic regression on TF-IDF | ``threshold`` or ``lambda`` | ``classifier`` |
-| ``KnnRouter`` | P(tier correct), nearest neighbours' outcomes | ``threshold`` or ``lambda`` | ``knn`` |
+| ``ClassifierRouter`` | expected score per tier, logistic regressions | ``threshold`` or ``lambda`` | ``classifier`` |
+| ``KnnRouter`` | expected score per tier, nearest neighbours' scores | ``threshold`` or ``lambda`` | ``knn`` |
 | ``CascadeRouter`` | confidence in each tier's answer | ``threshold`` | ``cascade`` |
 | ``LLMRouter`` | a cheap tier's easy/hard answer | -- | ``llm`` |
 
-Baselines (single tier, random mix, oracle) are in ``baselines``. Importing this package imports
-neither numpy nor scikit-learn; they load when a router is fit.
+The learned routers fit each call's graded score (0-1); their expected score is P(correct) for 0/1
+scorers. Baselines (single tier, random mix, oracle) are in ``baselines``. Importing this package
+imports neither numpy nor scikit-learn; they load when a router is fit.
 """
 
 from routeeval.routers.base import cross_fit, feature_matrix

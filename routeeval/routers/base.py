@@ -56,15 +56,33 @@ def tier_names(tiers, n_tiers: int) -> list[str]:
 
 
 def target_matrix(y, n_rows: int):
-    """n x T float array of correctness in {0, 1}, NaN where unknown (a failed call); scores >= 0.5 count as 1."""
+    """n x T float array of scores in [0, 1], NaN where unknown (a failed call): what the routers learn.
+
+    Scores stay graded (an LLM judge's 7/10 is 0.7): accuracy is the mean score, so routers predict
+    each tier's expected score, which for 0/1 scorers is P(correct). Raises ValueError on a known
+    score outside [0, 1].
+    """
     import numpy as np
 
-    array = np.asarray(y, dtype=float)
+    array = np.array(y, dtype=float)
     if array.ndim == 1:
         array = array[:, None]
     if array.shape[0] != n_rows:
         raise ValueError(f"targets have {array.shape[0]} rows for {n_rows} queries")
-    return np.where(np.isnan(array), np.nan, (array >= 0.5).astype(float))
+    known = array[~np.isnan(array)]
+    if known.size and (known.min() < 0 or known.max() > 1):
+        raise ValueError(f"targets must be scores in [0, 1]; got values from {known.min():g} to {known.max():g}")
+    return array
+
+
+def has_both_classes(scores) -> bool:
+    """True when graded ``scores`` give a logistic regression both labels: some score above 0 and some below 1.
+
+    All 1 (or all 0) leaves one class, which a router treats as a constant, as it did for 0/1 scores."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    return bool((scores > 0).any() and (scores < 1).any())
 
 
 def feature_matrix(featurizer, queries, dense: bool = True):
@@ -197,8 +215,29 @@ def kfold_splits(n_rows: int, folds: int, random_state: int):
         yield np.flatnonzero(~in_test), np.flatnonzero(in_test)
 
 
-def fit_logistic(features, labels, *, C: float, max_iter: int, random_state: int):
-    """A scikit-learn LogisticRegression fit on one BLAS/OpenMP thread.
+def soft_label_rows(scores):
+    """(row, label, weight) arrays that spell graded ``scores`` as weighted 0/1 labels.
+
+    Row i appears with label 1 and weight s_i, then with label 0 and weight 1 - s_i; zero-weight copies
+    are dropped, so 0/1 scores give every row once, in order, with its own label and weight 1. A
+    logistic regression fit on these minimises the cross-entropy against the soft label s_i.
+    """
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)
+    rows = np.repeat(np.arange(scores.size), 2)
+    labels = np.tile([1.0, 0.0], scores.size)
+    weights = np.column_stack([scores, 1.0 - scores]).ravel()
+    keep = weights > 0
+    return rows[keep], labels[keep], weights[keep]
+
+
+def fit_logistic(features, scores, *, C: float, max_iter: int, random_state: int):
+    """A scikit-learn LogisticRegression of graded ``scores`` (in [0, 1]) fit on one BLAS/OpenMP thread.
+
+    Its probability estimates the expected score: each row enters as soft labels
+    (:func:`soft_label_rows`), so for 0/1 scores this is the plain fit on the rows as given. The scores
+    need both classes (:func:`has_both_classes`).
 
     The problems are small and sparse; with several threads on a shared 2-core machine the solver's
     threads spin against each other (measured: 10 s instead of 0.26 s for one RouterBench tier).
@@ -206,7 +245,8 @@ def fit_logistic(features, labels, *, C: float, max_iter: int, random_state: int
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
+    rows, labels, weights = soft_label_rows(scores)
     model = LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
     with threadpool_limits(limits=1):
-        model.fit(features, labels)
+        model.fit(features[rows], labels, sample_weight=weights)
     return model

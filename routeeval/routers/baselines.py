@@ -23,7 +23,10 @@ def random_mix_choice(n_rows: int, shares, random_state: int = 0):
 
 def oracle_choice(correct, cost_usd):
     """Per query, the cheapest tier that answered correctly (by that query's cost; ties to the earlier
-    tier); the cheapest tier when none did. Failed calls (NaN) count as not correct."""
+    tier); the cheapest tier when none did. Failed calls (NaN) count as not correct.
+
+    "Correct" keeps a threshold: a score >= 0.5 (``RouterData.correct``), so with graded scores (a
+    judge's 7/10) the oracle is "the cheapest good-enough tier", not "the tier with the best score"."""
     import numpy as np
 
     correct = np.asarray(correct, dtype=float)

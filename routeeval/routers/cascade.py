@@ -2,8 +2,9 @@
 
 A tier's confidence is exp(mean token log-probability) when the outcomes carry log-probabilities
 for most of its rows, else a verifier: a logistic regression over features of the query and of
-the tier's answer, predicting that the answer is correct (fit out-of-fold through ``cross_fit``).
-A tier with neither signal gets its accuracy as a constant confidence.
+the tier's answer, fit on the answer's score as a soft label, so it predicts the answer's expected
+score (P(correct) for 0/1 scorers; fit out-of-fold through ``cross_fit``). A tier with neither
+signal gets its accuracy (mean score) as a constant confidence.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from routeeval.routers.base import (
     RouterBase,
     feature_matrix,
     fit_logistic,
+    has_both_classes,
     quantize_array,
     sigmoid_array,
     target_matrix,
@@ -72,18 +74,18 @@ class CascadeRouter(RouterBase):
         for tier in range(n_tiers):
             known = ~np.isnan(targets[:, tier])
             share = float((~np.isnan(logprobs[known, tier])).mean()) if known.any() else 0.0
-            labels = targets[known, tier]
+            scores = targets[known, tier]
             if self.confidence != "verifier" and share >= self.min_logprob_share and share > 0:
                 self.sources_.append("logprob")
                 continue
             if answers is None:
                 answers = _answers(responses, n_rows, n_tiers)
-            has_answers = any(isinstance(a, str) for a in answers[known, tier])
-            if self.confidence != "logprob" and has_answers and np.unique(labels).size == 2:
+            answered = np.array([isinstance(a, str) for a in answers[known, tier]], dtype=bool)
+            if self.confidence != "logprob" and has_both_classes(scores[answered]):
                 self.sources_.append("verifier")
             else:
                 self.sources_.append("constant")
-                self.constant_[tier] = float(quantize_array(labels.mean() if labels.size else 0.0))
+                self.constant_[tier] = float(quantize_array(scores.mean() if scores.size else 0.0))
 
         self.featurizer_ = None
         self.response_featurizer_ = None
@@ -110,7 +112,8 @@ class CascadeRouter(RouterBase):
         return self
 
     def predict_proba(self, X, responses=None, logprob_mean=None):
-        """n x T confidence that each tier's answer is correct, quantized like the runtime's; 0 without a signal."""
+        """n x T confidence in each tier's answer (a verifier's: its expected score), quantized like the
+        runtime's; 0 without a signal."""
         import numpy as np
 
         self._check_fitted("sources_")

@@ -1,7 +1,10 @@
-"""Classifier router: TF-IDF features and, per tier, a logistic regression for P(that tier answers correctly).
+"""Classifier router: TF-IDF features and, per tier, a logistic regression for that tier's expected score.
 
-Two decision rules read the same scores: ``threshold`` (the cheapest tier with P >= theta, else the
-last tier) and ``utility`` (the tier with the largest P - lambda x expected cost per call).
+Each tier's model is fit on soft labels (a score of 0.7 counts 0.7 as right and 0.3 as wrong), so
+its probability P estimates the tier's expected score on the query, which for 0/1 scorers is
+P(correct). Two decision rules read the same scores: ``threshold`` (the cheapest tier with
+P >= theta, else the last tier) and ``utility`` (the tier with the largest P - lambda x expected cost
+per call).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from routeeval.routers.base import (
     choose_tiers,
     feature_matrix,
     fit_logistic,
+    has_both_classes,
     quantize_array,
     sigmoid_array,
     target_matrix,
@@ -22,7 +26,8 @@ from routeeval.runtime import TextFeaturizer
 class ClassifierRouter(RouterBase):
     """Per-tier logistic regression over :class:`routeeval.runtime.TextFeaturizer` features.
 
-    A tier that is always right (or always wrong) on the rows it is fit on gets that constant P.
+    A tier that is always right (or always wrong: every score 1, or every score 0) on the rows it is fit
+    on gets that constant P.
     ``featurizer`` holds :class:`TextFeaturizer` arguments.
     """
 
@@ -41,7 +46,7 @@ class ClassifierRouter(RouterBase):
         self.random_state = random_state
 
     def fit(self, X, y, cost_usd=None) -> ClassifierRouter:
-        """``X``: queries (strings or chat messages); ``y``: n x T correctness (NaN for a failed call);
+        """``X``: queries (strings or chat messages); ``y``: n x T scores in [0, 1] (NaN for a failed call);
         ``cost_usd``: n x T cost per call, whose per-tier mean the utility rule uses."""
         import numpy as np
 
@@ -56,12 +61,12 @@ class ClassifierRouter(RouterBase):
         self.constant_ = [None] * n_tiers
         for tier in range(n_tiers):
             known = ~np.isnan(targets[:, tier])
-            labels = targets[known, tier]
-            if np.unique(labels).size < 2:
-                self.constant_[tier] = float(quantize_array(labels.mean() if labels.size else 0.0))
+            scores = targets[known, tier]
+            if not has_both_classes(scores):
+                self.constant_[tier] = float(quantize_array(scores.mean() if scores.size else 0.0))
                 continue
             model = fit_logistic(
-                matrix[known], labels, C=self.C, max_iter=self.max_iter, random_state=self.random_state
+                matrix[known], scores, C=self.C, max_iter=self.max_iter, random_state=self.random_state
             )
             self.coef_[tier] = model.coef_[0]
             self.intercept_[tier] = model.intercept_[0]
@@ -69,7 +74,7 @@ class ClassifierRouter(RouterBase):
         return self
 
     def predict_proba(self, X):
-        """n x T P(correct) per tier, quantized like the runtime's."""
+        """n x T expected score per tier (P(correct) for 0/1 scores), quantized like the runtime's."""
         import numpy as np
 
         self._check_fitted("coef_")

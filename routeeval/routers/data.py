@@ -24,13 +24,16 @@ class RouterData:
     intents: list[str | None] = field(default_factory=list)
     labels: list[str | None] = field(default_factory=list)
     splits: list[str | None] = field(default_factory=list)
+    metadata: list[dict | None] = field(default_factory=list)  # per query, for static rules on metadata
 
     @property
     def n_rows(self) -> int:
         return len(self.row_ids)
 
     def correct(self, at: float = 0.5):
-        """n x T correctness in {0, 1}: score >= ``at``; NaN where the call failed."""
+        """n x T correctness in {0, 1}: score >= ``at``; NaN where the call failed.
+
+        For the oracle baseline only: the routers learn from the graded ``score``."""
         import numpy as np
 
         return np.where(np.isnan(self.score), np.nan, (self.score >= at).astype(float))
@@ -53,6 +56,7 @@ class RouterData:
             intents=[self.intents[i] for i in pick] if self.intents else [],
             labels=[self.labels[i] for i in pick] if self.labels else [],
             splits=[self.splits[i] for i in pick] if self.splits else [],
+            metadata=[self.metadata[i] for i in pick] if self.metadata else [],
         )
 
 
@@ -66,6 +70,17 @@ def decode_input(value: Any) -> Any:
         if isinstance(decoded, list) and decoded and all(isinstance(m, dict) and "role" in m for m in decoded):
             return decoded
     return value
+
+
+def decode_metadata(value: Any) -> dict | None:
+    """A query's metadata from its outcomes cell (a JSON object as text); None when absent or not an object."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        decoded = json.loads(value)
+    except json.JSONDecodeError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 def pivot_outcomes(frame, tiers: list[str] | None = None, source: str | None = C.SOURCE_EVAL) -> RouterData:
@@ -157,6 +172,7 @@ def pivot_outcomes(frame, tiers: list[str] | None = None, source: str | None = C
         intents=per_row(C.INTENT),
         labels=per_row(C.LABEL),
         splits=per_row(C.SPLIT),
+        metadata=per_row(C.METADATA, decode_metadata),
     )
 
 

@@ -1,9 +1,11 @@
 """k-nearest-neighbours router: cosine over the same l2-normalised TF-IDF features, neighbours vote per tier.
 
-P(tier correct) = (correct neighbours + prior x (k - neighbours with a known outcome)) / k, where the
-prior is the tier's accuracy on the fitted rows: a query with fewer than k neighbours sharing a term
-(or neighbours whose call failed) leans on the tier's base rate. Neighbours are ranked by quantized
-similarity, then by row order, exactly as the runtime's inverted index ranks them.
+A tier's expected score = (sum of the neighbours' scores + prior x (k - neighbours with a known
+score)) / k, where the prior is the tier's mean score on the fitted rows: a query with fewer than k
+neighbours sharing a term (or neighbours whose call failed) leans on the tier's base rate. For 0/1
+scorers this is P(tier correct). Neighbours are ranked by quantized similarity, then by row order,
+exactly as the runtime's inverted index ranks them, and their scores are summed in that order, as
+the runtime sums them.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from routeeval.routers.base import (
 from routeeval.routers.classifier import _mean_cost
 from routeeval.runtime import TextFeaturizer
 
+SCORE_DECIMALS = 6  # graded scores are kept, and exported, rounded to this many decimals
+
 
 class KnnRouter(RouterBase):
     """``n_neighbors`` nearest fitted rows by cosine similarity of TF-IDF vectors (dense features left out).
 
-    The policy stores every fitted row's sparse vector (not its text) and outcomes, so its size grows
-    with the rows: ~ rows x terms per query numbers.
+    The policy stores every fitted row's sparse vector (not its text) and scores (``correct``: 0/1 as
+    integers, graded scores as numbers rounded to ``SCORE_DECIMALS``, null for a failed call), so its
+    size grows with the rows: ~ rows x terms per query numbers.
     """
 
     def __init__(
@@ -50,9 +55,9 @@ class KnnRouter(RouterBase):
         self.tiers_ = tier_names(self.tiers, n_tiers)
         self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
         self.docs_ = feature_matrix(self.featurizer_, X, dense=False)
-        self.correct_ = targets
+        self.correct_ = np.round(targets, SCORE_DECIMALS)  # the numbers the policy exports, used here too
         with np.errstate(invalid="ignore"):
-            prior = np.nanmean(np.where(np.isnan(targets).all(axis=0)[None, :], 0.0, targets), axis=0)
+            prior = np.nanmean(np.where(np.isnan(targets).all(axis=0)[None, :], 0.0, self.correct_), axis=0)
         self.prior_ = np.nan_to_num(prior, nan=0.0)
         self.expected_cost_usd_ = _mean_cost(cost_usd, len(X), n_tiers)
         return self
@@ -78,25 +83,31 @@ class KnnRouter(RouterBase):
         return found
 
     def predict_proba(self, X):
-        """n x T P(correct) per tier from the neighbours' outcomes, quantized like the runtime's."""
+        """n x T expected score per tier from the neighbours' scores, quantized like the runtime's."""
         import numpy as np
 
         k = self.n_neighbors
         neighbours = self.neighbours(X)
-        scores = np.empty((len(neighbours), self.correct_.shape[1]))
-        for row, cols in enumerate(neighbours):
-            votes = self.correct_[cols]
-            total = np.nansum(votes, axis=0)
-            valid = (~np.isnan(votes)).sum(axis=0)
-            scores[row] = (total + self.prior_ * (k - valid)) / k
+        n_tiers = self.correct_.shape[1]
+        padded = np.vstack([self.correct_, np.full((1, n_tiers), np.nan)])  # row -1: no neighbour, no vote
+        scores = np.empty((len(neighbours), n_tiers))
+        for start in range(0, len(neighbours), self.chunk_rows):
+            chunk = neighbours[start : start + self.chunk_rows]
+            index = np.full((len(chunk), k), -1, dtype=np.int64)
+            for row, cols in enumerate(chunk):
+                index[row, : cols.size] = cols
+            votes = padded[index]  # rows x k x T, best neighbour first
+            total = np.zeros((len(chunk), n_tiers))
+            for rank in range(k):  # summed one rank at a time, in the runtime's order, for the same bits
+                total += np.nan_to_num(votes[:, rank], nan=0.0)
+            valid = (~np.isnan(votes)).sum(axis=1)
+            scores[start : start + len(chunk)] = (total + self.prior_ * (k - valid)) / k
         return quantize_array(scores)
 
     def decide(self, X, knob: dict):
         return choose_tiers(self.predict_proba(X), knob, self.expected_cost_usd_)
 
     def to_policy(self) -> dict:
-        import numpy as np
-
         self._check_fitted("docs_")
         docs = self.docs_
         rows = [
@@ -106,7 +117,7 @@ class KnnRouter(RouterBase):
             ]
             for i in range(docs.shape[0])
         ]
-        correct = [[None if np.isnan(v) else int(v) for v in row] for row in self.correct_]
+        correct = [[_score_entry(v) for v in row] for row in self.correct_.tolist()]
         return {
             "featurizer": self.featurizer_.to_dict(),
             "n_neighbors": int(self.n_neighbors),
@@ -115,3 +126,12 @@ class KnnRouter(RouterBase):
             "docs": rows,
             "correct": correct,
         }
+
+
+def _score_entry(value: float) -> int | float | None:
+    """A fitted score as the policy stores it: 0 and 1 as integers (as 0/1 policies always had), else the float."""
+    if value != value:  # NaN: a failed call
+        return None
+    if value in (0.0, 1.0):
+        return int(value)
+    return value
