@@ -14,6 +14,7 @@ INPUT = "input"
 INTENT = "intent"
 LABEL = "label"
 SPLIT = "split"
+METADATA = "metadata"  # the query's metadata as a JSON object (text), for static rules on metadata
 REFERENCE = "reference"
 SOURCE = "source"  # "eval" for labeled eval rows, "log" for production log rows
 SCORER = "scorer"  # name and arguments of the scorer that produced `score`

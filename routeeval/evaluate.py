@@ -452,6 +452,7 @@ def _record(query: Query, result: CallResult, score, spec: str, source: str = C.
         C.SCORER: spec,
         C.LOGPROB_MEAN: result.logprob_mean,
         C.REFERENCE: _reference_text(query.reference),
+        C.METADATA: json.dumps(query.metadata, ensure_ascii=False, sort_keys=True) if query.metadata else None,
     }
 
 

@@ -361,7 +361,11 @@ class _Builders:
     def _build_static(self) -> list[Candidate]:
         router = self._static_router().fit()
         data = self.data
-        accept = _per_distinct_input(router.accept_scores, data.inputs)
+        metadata = _metadata(data)
+        if metadata is None:
+            accept = _per_distinct_input(router.accept_scores, data.inputs)
+        else:  # rules on metadata: the same text can route differently
+            accept = router.accept_scores(data.inputs, metadata)
         return [Candidate("static", "length", self.tiers, data.score, data.cost_usd, data.latency_ms, accept=accept)]
 
     def _static_router(self) -> StaticRouter:
@@ -591,10 +595,11 @@ def _route_rows(policy: dict, kind: str, data: RouterData) -> tuple[np.ndarray, 
     """What the runtime decides on each row: (final tier index, tiers tried), through runtime.Router."""
     runtime = Router.load(policy)
     index = {name: i for i, name in enumerate(data.tiers)}
+    metadata = _metadata(data) or [None] * data.n_rows
     finals, tried = [], []
     for row, query in enumerate(data.inputs):
         if kind == "cascade":
-            decision = runtime.route(query)
+            decision = runtime.route(query, metadata[row])
             steps = 1
             while True:
                 tier = index[decision.tier]
@@ -611,7 +616,7 @@ def _route_rows(policy: dict, kind: str, data: RouterData) -> tuple[np.ndarray, 
             finals.append(index[decision.tier])
             tried.append(steps)
         else:
-            decision = runtime.route(query)
+            decision = runtime.route(query, metadata[row])
             finals.append(index[decision.tier])
             tried.append(1)
     return np.array(finals), np.array(tried)
@@ -633,7 +638,16 @@ def _offline_decisions(router_obj, kind, knob, data: RouterData) -> np.ndarray:
         confidence = router_obj.predict_proba(data.inputs, responses=data.responses, logprob_mean=data.logprob_mean)
         final, _ = walk_cascade(confidence, router_obj.order_, float(knob["threshold"]), router_obj.cap())
         return final
+    if kind == "static":
+        return np.asarray(router_obj.decide(data.inputs, knob, metadata=_metadata(data)))
     return np.asarray(router_obj.decide(data.inputs, knob))
+
+
+def _metadata(data: RouterData) -> list[dict | None] | None:
+    """Per-row metadata for static rules, or None when no row has any."""
+    if not data.metadata or all(m is None for m in data.metadata):
+        return None
+    return data.metadata
 
 
 def _holdout(test: RouterData, policy: dict, kind: str, baseline: str, tier_names: list[str], settings) -> dict:

@@ -30,6 +30,7 @@ _DTYPES = {
     C.SCORER: "string",
     C.LOGPROB_MEAN: "float64",
     C.REFERENCE: "string",
+    C.METADATA: "string",
 }
 
 

@@ -198,3 +198,35 @@ def test_runtime_reproduces_every_exportable_router_on_every_demo_row(demo, rout
         assert (runtime_tiers == offline).all(), (
             f"{router}/{variant} at {knob}: {(runtime_tiers != offline).sum()} rows differ"
         )
+
+
+def test_static_rules_on_metadata_are_evaluated_offline_and_match_the_runtime(demo):
+    """A metadata rule (free plan -> small) routes exactly the rows whose metadata says so, offline and in production."""
+    import json
+
+    ids = demo[C.ROW_ID].drop_duplicates().tolist()
+    free = set(ids[::7])
+    frame = demo.assign(
+        **{C.METADATA: demo[C.ROW_ID].map(lambda row: json.dumps({"plan": "free" if row in free else "pro"}))}
+    )
+    rule = {"tier": "small", "metadata": {"plan": "free"}, "name": "free plan"}
+    settings = dataclasses.replace(SETTINGS, routers=("static",), static_rules=(rule,))
+    data = pivot_outcomes(frame, [t["name"] for t in TIER_ENTRIES])
+    assert data.metadata[ids.index(next(iter(free)))] == {"plan": "free"}
+    builders = _Builders(data, settings, [], None)
+    (candidate,) = builders.build("static")
+    points = sweep_candidate(candidate)
+    on_free = np.array([row in free for row in data.row_ids])
+    for point in (points[0], points[len(points) // 2], points[-1]):
+        fitted, kind, knob = builders.export(point, candidate)
+        offline = _offline_decisions(fitted, kind, knob, data)
+        assert (offline[on_free] == 0).all(), "every free-plan row goes to the small tier, whatever the cut-off"
+        policy = build_policy(fitted, kind, knob, TIER_ENTRIES)
+        runtime_tiers, _ = _route_rows(policy, kind, data)
+        assert (runtime_tiers == offline).all()
+    # The most expensive point sends only the free-plan rows to the small tier.
+    dearest = max(points, key=lambda p: p.cost_per_1k_usd)
+    assert dearest.tier_share["small"] == pytest.approx(on_free.mean())
+    # Through the whole optimizer: the metadata reaches the exported policy's parity check too.
+    result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
+    assert result.summary["chosen"]["runtime_parity_share"] in (None, 1.0)
