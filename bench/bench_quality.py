@@ -699,9 +699,9 @@ def main() -> None:
             "Routing scores come from cross_fit (5 folds, seed 0), exactly the out-of-fold scores optimize uses; "
             "the threshold variant escalates on low P(weak right), the utility variant on P(strong) - P(weak). "
             "Routers learn the graded score (MT-Bench: judge score / 10) as a soft label, so they predict each "
-            "tier's expected score; MT-Bench has only 72 questions. The cascade pays the weak call on every query as well, which the "
-            "strong-call share does not show. A constant cascade (MMLU: no responses or log-probabilities) gives one "
-            "score for every row, so only all-weak and all-strong.",
+            "tier's expected score; MT-Bench has only 72 questions. The cascade pays the weak call on every "
+            "query as well, which the strong-call share does not show. A constant cascade (MMLU: no responses or "
+            "log-probabilities) gives one score for every row, so only all-weak and all-strong.",
             *notes,
         ],
     )

@@ -201,7 +201,7 @@ def test_runtime_reproduces_every_exportable_router_on_every_demo_row(demo, rout
 
 
 def test_static_rules_on_metadata_are_evaluated_offline_and_match_the_runtime(demo):
-    """A metadata rule (free plan -> small) routes exactly the rows whose metadata says so, offline and in production."""
+    """A metadata rule (free plan -> small) routes exactly the rows whose metadata says so, offline and at runtime."""
     import json
 
     ids = demo[C.ROW_ID].drop_duplicates().tolist()
