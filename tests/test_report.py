@@ -15,6 +15,7 @@ from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.data import load_logs
 from routeeval.report.build import (
+    drop_bound,
     headline_verdict,
     intent_slices,
     latency_figures,
@@ -610,3 +611,15 @@ def test_reports_cope_with_a_bare_summary_and_missing_columns(tmp_path):
     assert "No routing result" in markdown and "(no intent)" in markdown
     for table in table_rows(markdown):
         assert {len(row) for row in table} == {len(table[0])}, table
+
+
+def test_reports_state_the_certified_drop_bound(written, demo):
+    summary = demo[0]
+    upper = summary["chosen"]["accuracy_drop_upper"]
+    assert summary["selection"]["found_cheaper"] and upper <= summary["selection"]["max_drop"]
+    bound = f"at most {upper * 100:.1f} points with 95% family-wise confidence"
+    assert bound in written["markdown"].read_text(encoding="utf-8")
+    assert bound in " ".join(parse(written["html"]).text)
+    budget = json.loads(json.dumps(summary))
+    budget["selection"]["budget_per_1k_usd"] = 0.1  # a budget certifies nothing about the drop
+    assert drop_bound(budget) == ""

@@ -130,6 +130,16 @@ def confidence_label(summary: dict) -> str:
     return f"{(summary.get('selection') or {}).get('confidence') or 0.95:.0%} CI"
 
 
+def drop_bound(summary: dict) -> str:
+    """'; at most 1.9 points with 95% family-wise confidence': the selection's certified bound on the chosen
+    policy's accuracy drop (empty when nothing cheaper was certified, or under a budget)."""
+    chosen, selection = summary.get("chosen") or {}, summary.get("selection") or {}
+    upper = chosen.get("accuracy_drop_upper")
+    if upper is None or not selection.get("found_cheaper") or selection.get("budget_per_1k_usd") is not None:
+        return ""
+    return f"; at most {points(upper)} points with {selection.get('confidence') or 0.95:.0%} family-wise confidence"
+
+
 def point_label(point: dict) -> str:
     """'cascade small>large @ 0.7575', 'large only', 'classifier utility @ 539.6'."""
     if point.get("router") == "tier":

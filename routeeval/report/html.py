@@ -13,6 +13,7 @@ import html
 from routeeval.report.build import (
     confidence_label,
     count,
+    drop_bound,
     interval,
     money,
     ms,
@@ -219,8 +220,9 @@ def _headline(summary: dict, figures: dict) -> Markup:
             _card(
                 "accuracy drop",
                 f"{points(chosen.get('accuracy_drop'))} pt",
-                f"{confidence_label(summary)}{interval(chosen.get('accuracy_drop_ci')) or ' —'} points; "
-                f"{share(chosen.get('accuracy'))} vs {baseline.get('tier')} {share(baseline.get('accuracy'))}",
+                f"{confidence_label(summary)}{interval(chosen.get('accuracy_drop_ci')) or ' —'} points"
+                f"{drop_bound(summary)}; {share(chosen.get('accuracy'))} vs {baseline.get('tier')} "
+                f"{share(baseline.get('accuracy'))}",
             )
         )
         cards.append(

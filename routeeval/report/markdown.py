@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from routeeval.report.build import (
     confidence_label,
+    drop_bound,
     interval,
     money,
     ms,
@@ -121,7 +122,7 @@ def _headline_table(summary: dict, figures: dict) -> list[str]:
         saving += f" = {money(savings.get('saving_monthly_usd'))} a month at {savings['monthly_queries']:,.0f} queries"
     saving += (
         f"; accuracy drop {points(chosen.get('accuracy_drop'))} points{interval(chosen.get('accuracy_drop_ci'))}"
-        f" ({confidence_label(summary)})."
+        f" ({confidence_label(summary)}){drop_bound(summary)}."
     )
     lines.append(saving)
     for cache in savings.get("cache") or []:

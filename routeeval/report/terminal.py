@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import math
 
-from routeeval.report.build import count, interval, money, ms, point_label, points, same_point, share, thin
+from routeeval.report.build import (
+    count,
+    drop_bound,
+    interval,
+    money,
+    ms,
+    point_label,
+    points,
+    same_point,
+    share,
+    thin,
+)
 
 FRONTIER_ROWS = 14
 
@@ -88,7 +99,8 @@ def chosen_lines(summary: dict) -> list[str]:
         f"[bold]Chosen policy{tag}:[/bold] {point_label(chosen)} → policy kind '{chosen.get('policy_kind')}'",
         f"  accuracy {share(chosen['accuracy'])}{interval(chosen['accuracy_ci'])}"
         f" vs {baseline['tier']} {share(baseline['accuracy'])}: drop {points(chosen['accuracy_drop'])} points"
-        + interval(chosen["accuracy_drop_ci"]),
+        + interval(chosen["accuracy_drop_ci"])
+        + drop_bound(summary),
         f"  cost {_money(chosen['cost_per_1k_usd'])} per 1k queries vs {_money(baseline['cost_per_1k_usd'])}: "
         f"saves {share(chosen.get('savings_share'))}{interval(chosen.get('savings_share_ci'))}",
         f"  latency p50 {ms(chosen.get('latency_p50_ms'))}, p95 {ms(chosen.get('latency_p95_ms'))}",
