@@ -11,8 +11,13 @@ alive, answers deterministically, and injects faults chosen by the model name in
 ``flaky-<pct>...``        pct% of prompts (chosen by hash) always get 500
 ``down``                  every request gets 503
 ``echo``                  answers with the last user message
+``logprob-<n>...``        asked for logprobs, gives every token the logprob -n/1000
+``nologprobs...``         never returns logprobs, even when asked
 anything else             answers ``Answer <8 hex chars of sha1(model + last user message)>``
 ========================  ===============================================================
+
+Asked for logprobs (``"logprobs": true``), any other model gives each answer token a logprob
+from -2 to 0 chosen by hash.
 
 A prompt is a (model, messages) pair. A provider prefix (``openai/fail429-2``) is ignored when
 choosing the fault. Only chat-completion requests are recorded, including the ones that failed.
@@ -51,6 +56,8 @@ _FAULT_PATTERNS = (
     ("slow", re.compile(r"slow-(\d+)")),
     ("flaky", re.compile(r"flaky-(\d+)")),
     ("down", re.compile(r"down(?:-|$)")),
+    ("logprob", re.compile(r"logprob-(\d+)")),
+    ("nologprobs", re.compile(r"nologprobs")),
 )
 _STOP_TIMEOUT_S = 2.0
 
@@ -225,7 +232,10 @@ class LoopbackServer:
                 "service_unavailable",
             )
         answer = self._answer_text(model, messages)
-        return _Reply(200, _completion(model, messages, body, answer, f"chatcmpl-{digest[:20]}{attempt}"))
+        logprobs = None
+        if body.get("logprobs") is True and kind != "nologprobs":
+            logprobs = _token_logprobs(answer, -args[0] / 1000 if kind == "logprob" else None)
+        return _Reply(200, _completion(model, messages, answer, logprobs, f"chatcmpl-{digest[:20]}{attempt}"))
 
     def _answer_text(self, model: str, messages: list[dict[str, Any]]) -> str:
         last_user = _last_user_content(messages)
@@ -415,11 +425,12 @@ def _hash_share(text: str) -> float:
     return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
-def _token_logprobs(answer: str) -> dict[str, list[dict[str, Any]]]:
+def _token_logprobs(answer: str, logprob: float | None = None) -> dict[str, list[dict[str, Any]]]:
+    """OpenAI's ``logprobs`` for an answer: one entry per word, ``logprob`` each or one chosen by hash."""
     content = [
         {
             "token": token,
-            "logprob": round(-2 * _hash_share(f"{i}:{token}"), 6),
+            "logprob": round(-2 * _hash_share(f"{i}:{token}"), 6) if logprob is None else logprob,
             "bytes": None,
             "top_logprobs": [],
         }
@@ -429,7 +440,7 @@ def _token_logprobs(answer: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _completion(
-    model: str, messages: list[dict[str, Any]], body: dict[str, Any], answer: str, completion_id: str
+    model: str, messages: list[dict[str, Any]], answer: str, logprobs: dict[str, Any] | None, completion_id: str
 ) -> dict[str, Any]:
     prompt_tokens = math.ceil(sum(len(_content_text(m.get("content"))) for m in messages) / 4)
     completion_tokens = max(1, math.ceil(len(answer) / 4))
@@ -442,7 +453,7 @@ def _completion(
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": answer},
-                "logprobs": _token_logprobs(answer) if body.get("logprobs") is True else None,
+                "logprobs": logprobs,
                 "finish_reason": "stop",
             }
         ],

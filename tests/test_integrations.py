@@ -1,22 +1,32 @@
-"""routeeval.integrations.litellm: a policy picks a litellm Router's deployment, through litellm's real HTTP path
-to the loopback server. Every async test runs its litellm calls in one ``asyncio.run``."""
+"""routeeval.integrations.litellm: a policy picks a litellm Router's deployment, and complete()/acomplete() run a
+whole policy (cascades included), through litellm's real HTTP path to the loopback server. Every async test runs its
+litellm calls in one ``asyncio.run``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 
 import pytest
 from conftest import TEST_KEY_ENV
 
 from routeeval.errors import ConfigError
-from routeeval.integrations.litellm import METADATA_KEY, attach_policy
+from routeeval.integrations.litellm import (
+    METADATA_KEY,
+    RoutingTrail,
+    TierCall,
+    acomplete,
+    attach_policy,
+    complete,
+    read_trail,
+)
 from routeeval.loopback import LoopbackServer
-from routeeval.policy import build_policy
+from routeeval.policy import build_policy, load_router
 from routeeval.pricing import import_litellm
-from routeeval.routers import StaticRouter
-from routeeval.runtime import CEILING_REASON
+from routeeval.routers import CascadeRouter, StaticRouter
+from routeeval.runtime import CEILING_REASON, quantize
 
 TIERS = [
     {"name": "small", "model": "openai/small-model", "price_in_per_mtok": 0.15, "price_out_per_mtok": 0.6},
@@ -212,3 +222,245 @@ def test_a_route_group_missing_a_tier_is_refused_with_what_to_add(server):
     )
     with pytest.raises(ConfigError, match="litellm Router has no model group 'smart'"):
         attach_policy(router, _policy(), route="smart")
+
+
+# -- complete() / acomplete(): the whole policy, cascades included -------------------------------------------------
+PRICES = {"small": (0.15, 0.6), "medium": (1.0, 5.0), "large": (2.5, 10.0)}
+CASCADE_TEXTS = ["where is my invoice", "reset my password", "compare these contract clauses", "gdpr data request"] * 3
+UNSURE = "openai/logprob-2000"  # every token's logprob is -2.0: confidence exp(-2) = 0.135
+SURE = "openai/logprob-100"  # -0.1 per token: confidence exp(-0.1) = 0.905
+
+
+def _tiers(models: dict[str, str]) -> list[dict]:
+    return [
+        {"name": name, "model": model, "price_in_per_mtok": PRICES[name][0], "price_out_per_mtok": PRICES[name][1]}
+        for name, model in models.items()
+    ]
+
+
+def _cascade_policy(models: dict[str, str], max_escalations: int = 2, confidence: str = "logprob", **guards) -> dict:
+    """A cascade over ``models`` (tier name -> model, cheapest first) at threshold 0.5, fit by CascadeRouter on
+    rows where the cheaper tiers miss the last two queries: its confidence comes from token logprobs or, with
+    ``confidence="verifier"``, from a verifier that trusts answers saying "solved"."""
+    names = tuple(models)
+    correct = [[1] * len(names) if i % 4 < 2 else [0] * (len(names) - 1) + [1] for i in range(len(CASCADE_TEXTS))]
+    logprob_mean = [[-0.1 if score else -1.5 for score in row] for row in correct]
+    responses = [["solved, done" if score else "unsure, sorry" for score in row] for row in correct]
+    router = CascadeRouter(
+        tiers=names,
+        max_escalations=max_escalations,
+        confidence=confidence,
+        featurizer={"min_df": 1},
+        response_featurizer={"min_df": 1},
+    ).fit(CASCADE_TEXTS, correct, responses=responses, logprob_mean=logprob_mean)
+    guards = {"max_escalations": max_escalations, **guards}
+    return build_policy(router, "cascade", {"threshold": 0.5}, _tiers(models), guards=guards)
+
+
+def _direct(server) -> dict:
+    """complete()'s keyword arguments for calling the loopback server without a Router."""
+    return {"api_base": server.base_url, "api_key": os.environ[TEST_KEY_ENV], "num_retries": 0}
+
+
+def _policy_cost_usd(response, tier: str) -> float:
+    price_in, price_out = PRICES[tier]
+    return (response.usage.prompt_tokens * price_in + response.usage.completion_tokens * price_out) / 1e6
+
+
+def _asked_logprobs(server, model: str) -> list[bool]:
+    return [r.body.get("logprobs") is True for r in server.requests if r.model == model]
+
+
+def test_an_unsure_cheap_answer_escalates_to_the_strong_tier(server):
+    policy_router = load_router(_cascade_policy({"small": UNSURE, "large": "openai/large-model"}))
+    response = complete(policy_router, _user(SHORT), **_direct(server))
+    assert response.model == "large-model"
+    assert server.count(model="logprob-2000", status=200) == 1
+    assert server.count(model="large-model", status=200) == 1
+    # The small tier's confidence comes from logprobs, so they are asked for; the last tier's is never read.
+    assert _asked_logprobs(server, "logprob-2000") == [True]
+    assert _asked_logprobs(server, "large-model") == [False]
+    trail = read_trail(response)
+    unsure = quantize(math.exp(-2.0))
+    assert trail.tiers == ("small", "large") and trail.escalations == 1
+    assert [(c.tier, c.model, c.reason, c.confidence) for c in trail.calls] == [
+        ("small", UNSURE, "cascade: start with the first tier", unsure),
+        ("large", "openai/large-model", "logprob confidence 0.135 < 0.5 on small; escalate", None),
+    ]
+    assert trail.stop_reason == "'large' is the cascade's last tier"
+    # Both calls are priced at the policy's prices (litellm has none for these models) and recorded as spend.
+    assert trail.calls[1].cost_usd == pytest.approx(_policy_cost_usd(response, "large"), rel=1e-12)
+    assert trail.calls[0].cost_usd > 0
+    assert policy_router.spent_today_usd() == pytest.approx(trail.total_cost_usd, rel=1e-12)
+
+
+def test_a_confident_cheap_answer_stands_async(server):
+    policy_router = load_router(_cascade_policy({"small": SURE, "large": "openai/large-model"}))
+    response = asyncio.run(acomplete(policy_router, _user(SHORT), **_direct(server)))
+    assert response.model == "logprob-100"
+    assert server.count(model="large-model") == 0
+    assert read_trail(response) == RoutingTrail(
+        "cascade",
+        (
+            TierCall(
+                "small",
+                SURE,
+                "cascade: start with the first tier",
+                quantize(math.exp(-0.1)),
+                pytest.approx(_policy_cost_usd(response, "small"), rel=1e-12),
+            ),
+        ),
+        "logprob confidence 0.905 >= 0.5 on small; accept",
+    )
+    assert policy_router.spent_today_usd() == pytest.approx(_policy_cost_usd(response, "small"), rel=1e-12)
+
+
+def test_max_escalations_caps_the_cascade(server):
+    models = {"small": UNSURE, "medium": "openai/logprob-1500", "large": "openai/large-model"}
+    capped = load_router(_cascade_policy(models, max_escalations=1))
+    response = complete(capped, _user(SHORT), **_direct(server))
+    trail = read_trail(response)
+    assert trail.tiers == ("small", "medium")
+    assert trail.calls[1].confidence is None  # at the cap its confidence is not needed, so not measured
+    assert trail.stop_reason == "escalation cap reached (1 escalation)"
+    assert server.count(model="large-model") == 0
+    # The same cascade with two escalations allowed walks on to the top: the cap is what stopped it.
+    walked = complete(load_router(_cascade_policy(models, max_escalations=2)), _user(SHORT), **_direct(server))
+    assert read_trail(walked).tiers == ("small", "medium", "large")
+    assert server.count(model="large-model", status=200) == 1
+    assert _asked_logprobs(server, "logprob-1500") == [False, True]  # asked only where it may escalate
+
+
+def test_a_tier_that_returns_no_logprobs_counts_as_unsure(server):
+    policy_router = load_router(_cascade_policy({"small": "openai/nologprobs", "large": "openai/large-model"}))
+    trail = read_trail(asyncio.run(acomplete(policy_router, _user(SHORT), **_direct(server))))
+    assert _asked_logprobs(server, "nologprobs") == [True]
+    assert trail.tiers == ("small", "large")
+    assert trail.calls[1].reason == "no logprobs: confidence 0.000 < 0.5 on small; escalate"
+
+
+def test_a_verifier_tier_is_judged_on_its_answer_without_logprobs():
+    answers = {"where is my invoice": "solved, done", "reset my password": "unsure, sorry"}
+    models = {"small": "openai/small-model", "large": "openai/large-model"}
+    policy = _cascade_policy(models, confidence="verifier")
+    assert [c["source"] for c in policy["router"]["confidence"]] == ["verifier", "constant"]
+    policy_router = load_router(policy)
+    with LoopbackServer(require_api_key=os.environ[TEST_KEY_ENV], answers=answers) as server:
+        solved = complete(policy_router, _user("where is my invoice"), **_direct(server))
+        unsure = complete(policy_router, _user("reset my password"), **_direct(server))
+        assert _asked_logprobs(server, "small-model") == [False, False]
+    assert read_trail(solved).tiers == ("small",) and solved.choices[0].message.content == "solved, done"
+    assert read_trail(solved).stop_reason.startswith("verifier confidence ")
+    assert read_trail(unsure).tiers == ("small", "large")
+    assert read_trail(unsure).calls[1].reason.startswith("verifier confidence ")
+
+
+def test_past_the_cost_ceiling_the_cascade_does_not_escalate(server):
+    policy_router = load_router(
+        _cascade_policy({"small": UNSURE, "large": "openai/large-model"}, daily_cost_ceiling_usd=1e-9)
+    )
+    policy_router.record_spend(1e-6)
+    trail = read_trail(complete(policy_router, _user(SHORT), **_direct(server)))
+    assert trail.tiers == ("small",)
+    assert (trail.calls[0].reason, trail.stop_reason) == (CEILING_REASON, CEILING_REASON)
+    assert server.count(model="large-model") == 0
+
+
+def test_other_policy_kinds_make_the_one_routed_call(server):
+    policy_router = load_router(_policy())
+    response = complete(policy_router, _user(LONG), **_direct(server))
+    assert (response.model, server.count()) == ("large-model", 1)
+    assert server.requests[0].body.get("logprobs") is None
+    trail = read_trail(response)
+    assert (trail.kind, trail.tiers, trail.stop_reason) == ("static", ("large",), "static policy: one call")
+    assert trail.calls[0].reason == f"longer than {CUTOFF_CHARS} characters"
+    assert policy_router.spent_today_usd() == pytest.approx(_policy_cost_usd(response, "large"), rel=1e-12)
+
+
+def test_a_failing_escalation_raises_with_the_trail_in_a_note(server):
+    litellm = import_litellm()
+    policy_router = load_router(_cascade_policy({"small": UNSURE, "large": "openai/down"}))
+    with pytest.raises(litellm.ServiceUnavailableError) as error:
+        complete(policy_router, _user(SHORT), **_direct(server))
+    spent = policy_router.spent_today_usd()
+    assert spent > 0  # the small tier's answer was paid for and counted
+    assert error.value.__notes__ == [
+        "routeeval: the call to tier 'large' failed (logprob confidence 0.135 < 0.5 on small; escalate); "
+        f"tiers that answered before it: small (${spent:.6g})."
+    ]
+    assert server.count(model="down") == 1
+    first_down = load_router(_cascade_policy({"small": "openai/down", "large": "openai/large-model"}))
+    with pytest.raises(litellm.ServiceUnavailableError) as error:
+        asyncio.run(acomplete(first_down, _user(SHORT), **_direct(server)))
+    assert error.value.__notes__[-1].endswith("tiers that answered before it: none.")
+    assert server.count(model="large-model") == 0  # a failed call is not an unsure answer: nothing escalates
+    assert first_down.spent_today_usd() == 0
+
+
+def test_a_router_strategy_runs_the_cascade_over_its_deployments(server):
+    router = _router(
+        [_deployment(server, "auto", UNSURE), _deployment(server, "auto", "openai/large-model", routeeval_tier="large")]
+    )
+    strategy = attach_policy(router, _cascade_policy({"small": UNSURE, "large": "openai/large-model"}))
+
+    async def calls():
+        one = await router.acompletion(model="auto", messages=_user(SHORT))  # the route group alone: one call
+        spent_after_one = strategy.policy_router.spent_today_usd()
+        whole = await acomplete(strategy, _user(SHORT), metadata={"team": "support"})
+        return one, spent_after_one, whole
+
+    one, spent_after_one, whole = asyncio.run(calls())
+    assert one.model == "logprob-2000" and read_trail(one) is None
+    assert whole.model == "large-model"
+    trail = read_trail(whole)
+    assert trail.tiers == ("small", "large")
+    assert trail.calls[1].reason == "logprob confidence 0.135 < 0.5 on small; escalate"
+    assert server.count(model="logprob-2000", status=200) == 2
+    assert server.count(model="large-model", status=200) == 1
+    # The strategy's spend hook counted the helper's two calls, at the cost the trail reports.
+    assert strategy.policy_router.spent_today_usd() - spent_after_one == pytest.approx(trail.total_cost_usd, rel=1e-9)
+    # Sync, through the Router too.
+    assert read_trail(complete(strategy, _user(SHORT))).tiers == ("small", "large")
+    assert server.count(model="large-model", status=200) == 2
+
+
+def test_complete_refuses_what_it_cannot_honour(server):
+    policy = _cascade_policy({"small": UNSURE, "large": "openai/large-model"})
+    with pytest.raises(ConfigError) as error:
+        complete(policy, _user(SHORT), **_direct(server))
+    assert str(error.value) == (
+        "complete() got a dict as its policy; pass a loaded policy (routeeval.policy.load_router('policy.json'), "
+        "loaded once: it holds the daily spend) or the strategy attach_policy returned."
+    )
+    policy_router = load_router(policy)
+    with pytest.raises(ConfigError, match="the policy picks each call's model"):
+        complete(policy_router, _user(SHORT), model="openai/large-model", **_direct(server))
+    with pytest.raises(ConfigError, match="complete\\(\\) cannot stream"):
+        complete(policy_router, _user(SHORT), stream=True, **_direct(server))
+    assert server.count() == 0
+
+
+def test_an_escalation_served_by_another_tier_still_counts_against_the_cap(server):
+    router = _router(
+        [_deployment(server, "auto", UNSURE), _deployment(server, "auto", "openai/down")],
+        allowed_fails=0,
+        cooldown_time=60,
+    )
+    strategy = attach_policy(router, _cascade_policy({"small": UNSURE, "large": "openai/down"}))
+    litellm = import_litellm()
+
+    async def calls():
+        with pytest.raises(litellm.ServiceUnavailableError):
+            await acomplete(strategy, _user(SHORT))  # "large" fails and cools down
+        return await acomplete(strategy, _user(SHORT))
+
+    trail = read_trail(asyncio.run(calls()))
+    # With no healthy "large" deployment the Router serves the escalation from "small" again; the cascade
+    # stops there instead of escalating from "small" forever.
+    assert trail.tiers == ("small", "small")
+    assert trail.calls[1].reason == (
+        "logprob confidence 0.135 < 0.5 on small; escalate; tier 'large' has no healthy deployment, "
+        "served by tier 'small'"
+    )
+    assert trail.stop_reason == "escalation cap reached (1 escalation)"
+    assert server.count(model="down") == 1

@@ -1,4 +1,5 @@
 """Integrations with serving stacks. Each module imports its framework when it is used, never at import time.
 
-* :mod:`routeeval.integrations.litellm`: a routeeval policy picks the deployment for a litellm ``Router``.
+* :mod:`routeeval.integrations.litellm`: a routeeval policy picks the deployment for a litellm ``Router``
+  (``attach_policy``), and ``complete`` / ``acomplete`` run a whole policy, cascade escalations included.
 """
