@@ -25,7 +25,7 @@ from routeeval.integrations.litellm import (
 from routeeval.loopback import LoopbackServer
 from routeeval.policy import build_policy, load_router
 from routeeval.pricing import import_litellm
-from routeeval.routers import CascadeRouter, StaticRouter
+from routeeval.routers import CascadeRouter, LLMRouter, StaticRouter
 from routeeval.runtime import CEILING_REASON, quantize
 
 TIERS = [
@@ -464,3 +464,41 @@ def test_an_escalation_served_by_another_tier_still_counts_against_the_cap(serve
     )
     assert trail.stop_reason == "escalation cap reached (1 escalation)"
     assert server.count(model="down") == 1
+
+
+def _llm_policy(models: dict[str, str]) -> dict:
+    """An llm policy whose router model (the first tier) is shown the query alone; "easy"/"hard" name a tier."""
+    router = LLMRouter(tiers=tuple(models), prompt="{query}").fit(intents=["billing", "legal"])
+    return build_policy(router, "llm", {}, _tiers(models))
+
+
+def test_an_llm_policy_asks_its_router_model_then_makes_the_call_it_names(server):
+    policy_router = load_router(_llm_policy({"small": "openai/echo", "large": "openai/large-model"}))
+    hard = "hard: which of these two contract clauses wins?"
+    response = complete(policy_router, _user(hard), temperature=0.7, max_tokens=64, **_direct(server))
+    assert response.model == "large-model"
+    triage_request = next(r for r in server.requests if r.model == "echo")
+    assert triage_request.body["messages"] == policy_router.llm_request(_user(hard))
+    assert triage_request.body["temperature"] == 0 and "max_tokens" not in triage_request.body
+    assert [r.model for r in server.requests] == ["echo", "large-model"]
+    trail = read_trail(response)
+    assert trail.triage.tier == "small" and trail.triage.reason == "llm router: the router model triages the query"
+    assert trail.tiers == ("large",) and trail.calls[0].reason == "llm router answered large"
+    assert trail.escalations == 0
+    assert policy_router.spent_today_usd() == pytest.approx(trail.total_cost_usd, rel=1e-12)
+    assert trail.total_cost_usd == pytest.approx(trail.triage.cost_usd + trail.calls[0].cost_usd, rel=1e-12)
+
+    easy = asyncio.run(acomplete(policy_router, _user("easy: where is my invoice?"), **_direct(server)))
+    assert read_trail(easy).tiers == ("small",) and easy.model == "echo"
+
+
+def test_a_failing_router_model_raises_before_any_answer(server):
+    litellm = import_litellm()
+    policy_router = load_router(_llm_policy({"small": "openai/down", "large": "openai/large-model"}))
+    with pytest.raises(litellm.ServiceUnavailableError) as error:
+        complete(policy_router, _user("hard: clauses"), **_direct(server))
+    assert error.value.__notes__[-1] == (
+        "routeeval: the call to tier 'small' failed (llm router: the router model triages the query); "
+        "tiers that answered before it: none."
+    )
+    assert server.count(model="large-model") == 0 and policy_router.spent_today_usd() == 0

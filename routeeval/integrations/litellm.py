@@ -329,6 +329,7 @@ class RoutingTrail:
     kind: str
     calls: tuple[TierCall, ...]
     stop_reason: str
+    triage: TierCall | None = None  # an llm policy's call to its router model, made before ``calls``
 
     @property
     def tiers(self) -> tuple[str, ...]:
@@ -340,7 +341,8 @@ class RoutingTrail:
 
     @property
     def total_cost_usd(self) -> float:
-        return math.fsum(call.cost_usd for call in self.calls)
+        triage = [self.triage.cost_usd] if self.triage is not None else []
+        return math.fsum([*triage, *(call.cost_usd for call in self.calls)])
 
 
 def complete(policy: PolicyRoutingStrategy | PolicyRouter, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
@@ -355,7 +357,10 @@ def complete(policy: PolicyRoutingStrategy | PolicyRouter, messages: list[dict[s
     next tier, calls it: at most ``max_escalations`` more calls, none past the daily cost ceiling. A tier
     whose confidence comes from token log-probabilities is asked for them (``logprobs=True``; a provider
     that rejects the parameter needs litellm's ``drop_params``); an answer without them has confidence 0
-    and escalates. A verifier reads the query and the answer. Other policy kinds make one call.
+    and escalates. A verifier reads the query and the answer. An ``llm`` policy first asks its router model
+    to triage the query (the policy's own prompt; only the connection arguments of ``kwargs`` -- ``api_base``,
+    ``api_key``, ``timeout``... -- and ``temperature=0`` go to that call), then makes the one call its answer
+    names (the default tier when the answer names no tier). Other policy kinds make one call.
 
     Each call's cost (litellm's, else the tier's prices in the policy) is added to the policy's daily
     spend: here for a loaded policy, by the strategy's spend hook for a Router. The trail of calls is
@@ -367,7 +372,14 @@ def complete(policy: PolicyRoutingStrategy | PolicyRouter, messages: list[dict[s
     or a policy that is not loaded.
     """
     run = _PolicyRun(policy, messages, kwargs)
-    request = run.start()
+    triage, answer = run.triage_request(), None
+    if triage is not None:
+        try:
+            answer = run.triaged(triage, run.call(triage))
+        except Exception as exc:
+            run.note_failure(exc, triage)
+            raise
+    request = run.start(answer)
     while True:
         try:
             response = run.call(request)
@@ -382,7 +394,14 @@ def complete(policy: PolicyRoutingStrategy | PolicyRouter, messages: list[dict[s
 async def acomplete(policy: PolicyRoutingStrategy | PolicyRouter, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
     """:func:`complete`, with ``litellm.acompletion`` (or the Router's ``acompletion``)."""
     run = _PolicyRun(policy, messages, kwargs)
-    request = run.start()
+    triage, answer = run.triage_request(), None
+    if triage is not None:
+        try:
+            answer = run.triaged(triage, await run.acall(triage))
+        except Exception as exc:
+            run.note_failure(exc, triage)
+            raise
+    request = run.start(answer)
     while True:
         try:
             response = await run.acall(request)
@@ -451,10 +470,38 @@ class _PolicyRun:
         self.messages = messages
         self.calls: list[TierCall] = []
         self.stop_reason = ""
+        self.triage: TierCall | None = None
 
     # -- one call -----------------------------------------------------------------------------
-    def start(self) -> _TierRequest:
-        return self._request(self.policy_router.route(self.messages, metadata=self.metadata))
+    def start(self, llm_answer: str | None = None) -> _TierRequest:
+        return self._request(self.policy_router.route(self.messages, metadata=self.metadata, llm_answer=llm_answer))
+
+    def triage_request(self) -> _TierRequest | None:
+        """An llm policy's call to its router model (None for other kinds, or a query it cannot read)."""
+        router = self.policy_router
+        messages = router.llm_request(self.messages) if router.kind == "llm" else None
+        if messages is None:
+            return None
+        tier = router.llm_tier
+        model = router.models[router.tier_names.index(tier)]
+        decision = Decision(tier, model, None, "llm router: the router model triages the query", router.kind)
+        params = {key: value for key, value in self.kwargs.items() if key in _CONNECTION_KWARGS}
+        params.update(messages=messages, temperature=0)
+        if self.strategy is None:
+            params["model"] = model
+        else:
+            params["model"] = self.strategy.route
+            params["metadata"] = {**(self.metadata or {}), PIN_KEY: dataclasses.asdict(decision)}
+        return _TierRequest(decision, params)
+
+    def triaged(self, request: _TierRequest, response: Any) -> str | None:
+        """Record the triage call; the router model's answer."""
+        tier, model = self._served(request, response)
+        cost_usd = self._cost_usd(response, tier)
+        if self.strategy is None:
+            self.policy_router.record_spend(cost_usd)
+        self.triage = TierCall(tier, model, request.decision.reason, None, cost_usd)
+        return _answer_text(response)
 
     def call(self, request: _TierRequest) -> Any:
         if self.strategy is not None:
@@ -515,7 +562,7 @@ class _PolicyRun:
         return None
 
     def finish(self, response: Any) -> Any:
-        trail = RoutingTrail(self.policy_router.kind, tuple(self.calls), self.stop_reason)
+        trail = RoutingTrail(self.policy_router.kind, tuple(self.calls), self.stop_reason, self.triage)
         hidden = getattr(response, "_hidden_params", None)
         if not isinstance(hidden, dict):
             hidden = response._hidden_params = {}
@@ -531,7 +578,8 @@ class _PolicyRun:
         return response
 
     def note_failure(self, exc: Exception, request: _TierRequest) -> None:
-        tried = ", ".join(f"{call.tier} (${call.cost_usd:.6g})" for call in self.calls) or "none"
+        before = ([self.triage] if self.triage is not None else []) + self.calls
+        tried = ", ".join(f"{call.tier} (${call.cost_usd:.6g})" for call in before) or "none"
         exc.add_note(
             f"routeeval: the call to tier '{request.decision.tier}' failed ({request.decision.reason}); "
             f"tiers that answered before it: {tried}."
@@ -582,6 +630,12 @@ class _PolicyRun:
     @property
     def _name(self) -> str:
         return repr(self.strategy.route) if self.strategy is not None else self.policy_router.where
+
+
+# complete()'s arguments that an llm policy's triage call also gets: where and how to call, not what to ask.
+_CONNECTION_KWARGS = frozenset(
+    {"api_base", "base_url", "api_key", "api_version", "timeout", "num_retries", "extra_headers", "organization"}
+)
 
 
 def _cap_reason(cap: int) -> str:
