@@ -11,7 +11,8 @@ small set of answer texts.
 Then runs ``routeeval optimize FILE --out DIR --router ...`` as a subprocess (``sys.executable -m
 routeeval.cli``) and reports its wall time, CPU time and peak RSS (the child's own ``os.wait4``
 usage), at ``--queries`` and at ``--small-queries`` for the ratio. CPU time is the steadier figure
-on a shared machine. Numbers only, no assertions (STYLE.md).
+on a shared machine; the load average before each run says how shared it was. Numbers only, no
+assertions (STYLE.md).
 
 Usage: python bench/bench_optimize.py [--queries 1000000] [--small-queries 100000]
                                       [--router static --router cascade] [--keep DIR] [--no-record] [--quick]
@@ -144,6 +145,7 @@ def time_optimize(outcomes: Path, out_dir: Path, routers: list[str]) -> dict:
     command = [sys.executable, "-m", "routeeval.cli", "optimize", str(outcomes), "--out", str(out_dir)]
     for router in routers:
         command += ["--router", router]
+    load = os.getloadavg()
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
@@ -159,6 +161,7 @@ def time_optimize(outcomes: Path, out_dir: Path, routers: list[str]) -> dict:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_mb": usage.ru_maxrss / 1024,
         "exit": child.returncode,
+        "load": load,  # 1, 5 and 15 minute load averages when the run started
     }
 
 
@@ -198,7 +201,7 @@ def main() -> None:
             results[n_queries] = run
             print(
                 f"{n_queries:,} queries: {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} s CPU, "
-                f"peak RSS {run['peak_mb']:.0f} MB, exit {run['exit']}"
+                f"peak RSS {run['peak_mb']:.0f} MB, exit {run['exit']} (load average before: {_load(run)})"
             )
 
     rows = []
@@ -208,7 +211,7 @@ def main() -> None:
         rows.append(
             (
                 f"{label}: wall s / CPU s / peak RSS MB",
-                f"{run['wall_s']:.1f} / {run['cpu_s']:.1f} / {run['peak_mb']:.0f}{target}",
+                f"{run['wall_s']:.1f} / {run['cpu_s']:.1f} / {run['peak_mb']:.0f}{target}; load average {_load(run)}",
             )
         )
         chosen = run["chosen"]
@@ -227,6 +230,10 @@ def main() -> None:
     command = f"python bench/bench_optimize.py {' '.join(sys.argv[1:])}".rstrip()
     command += f"`, timing `routeeval optimize outcomes.parquet --out DIR {flags}"
     record("optimize", command, rows, save=not args.no_record)
+
+
+def _load(run: dict) -> str:
+    return " / ".join(f"{value:.2f}" for value in run["load"])
 
 
 if __name__ == "__main__":
