@@ -214,7 +214,7 @@ def _reports_into(summary, frame, result, out_dir, logs, monthly_queries) -> dic
     from routeeval.report.build import report_figures, report_summary, router_curves, write_reports
 
     summary["curves"] = router_curves(result.points)
-    figures = report_figures(summary, frame, result.chosen_rows, logs, monthly_queries)
+    figures = report_figures(summary, frame, result.chosen_rows, logs, monthly_queries, data=result.data)
     summary["report"] = report_summary(figures)
     return write_reports(out_dir, summary, frame, result.chosen_rows, logs, monthly_queries, figures=figures)
 
@@ -461,8 +461,6 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report) -> 
 
     tier_names = [t.name for t in config.tiers]
     single_tiers = summarize_tiers(frame, tier_names, config.optimize.confidence, source=C.SOURCE_EVAL)
-    baseline_name = config.optimize.baseline or _most_accurate(single_tiers)
-    baseline = next((t for t in single_tiers if t["tier"] == baseline_name), None)
     summary = {
         "routeeval_version": __version__,
         "created_at": _now(),
@@ -470,11 +468,7 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report) -> 
         "cost_map_version": cost_map_version(),
         "evalset": {"path": str(eval_set.path), "sha256": eval_set.sha256, "rows": len(eval_set.rows)},
         "tiers": [_tier_entry(t, prices[t.name]) for t in config.tiers],
-        "baseline": {
-            "tier": baseline_name,
-            "accuracy": baseline["accuracy"] if baseline else None,
-            "cost_per_1k_usd": baseline["cost_per_1k_usd"] if baseline else None,
-        },
+        "baseline": None,  # the optimizer's (optimize._most_accurate picks it), filled in by _optimize_into
         "single_tiers": single_tiers,
         "replay": _replay_entry(report),
         "judge_replay": _replay_entry(judge_report) if judge_report else None,
@@ -516,14 +510,6 @@ def _replay_entry(report: ReplayReport) -> dict:
         "skipped_budget": report.skipped_budget,
         "wall_s": round(report.wall_s, 3),
     }
-
-
-def _most_accurate(single_tiers: list[dict]) -> str | None:
-    scored = [t for t in single_tiers if t["accuracy"] is not None]
-    if not scored:
-        return None
-    # Ties go to the cheaper tier: never pay more for the same accuracy.
-    return max(scored, key=lambda t: (t["accuracy"], -(t["cost_per_1k_usd"] or 0.0)))["tier"]
 
 
 def _with_budget(config: Config, max_cost_usd: float) -> Config:

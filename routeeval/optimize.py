@@ -31,6 +31,7 @@ from routeeval.routers import (
     walk_cascade,
 )
 from routeeval.runtime import Router
+from routeeval.stats import quantiles
 from routeeval.sweep import (
     Candidate,
     OperatingPoint,
@@ -72,6 +73,7 @@ class OptimizeResult:
     frontier: list[OperatingPoint] = field(default_factory=list)
     points: list[OperatingPoint] = field(default_factory=list)
     chosen_rows: Sequence[dict] = field(default_factory=list)  # per selection row: where the policy sent it
+    data: RouterData | None = None  # every eval row, pivoted (held-out rows too): the reports read it, not the table
 
 
 def optimize_outcomes(
@@ -135,10 +137,13 @@ def optimize_outcomes(
 
     by_key = {(c.router, c.variant): c for c in candidates}
     chosen_candidate = by_key[(selection.point.router, selection.point.variant)]
-    chosen = complete_point(chosen_candidate, selection.point, settings.confidence)
+    chosen = selection.point
+    if chosen.decisions is None or chosen.accuracy_ci is None:  # the selection completes the point it picks
+        chosen = complete_point(chosen_candidate, chosen, settings.confidence)
     exported = builders.export(chosen, chosen_candidate)
 
-    single_points = [complete_point(c, evaluate_fixed(c), settings.confidence) for c in singles]
+    swept_singles = points[: len(singles)]  # one fixed point per tier, swept first
+    single_points = [complete_point(c, p, settings.confidence) for c, p in zip(singles, swept_singles, strict=True)]
     oracle = _oracle_point(train, settings.confidence)
     summary = {
         "baseline": _baseline_entry(single_points[tier_names.index(baseline_name)]),
@@ -190,7 +195,7 @@ def optimize_outcomes(
     if out_dir is not None:
         policy_path = write_policy(policy, Path(out_dir) / "policy.json")
     rows = _chosen_rows(chosen_candidate, chosen, train, baseline_name)
-    return OptimizeResult(summary, policy, policy_path, notes, frontier, points, rows)
+    return OptimizeResult(summary, policy, policy_path, notes, frontier, points, rows, data)
 
 
 def _complete_frontier(frontier: list[OperatingPoint], by_key: dict, confidence: float) -> list[OperatingPoint]:
@@ -283,18 +288,21 @@ class ChosenRows(Sequence):
         )
 
 
-def _per_distinct_input(score_rows: Callable, inputs: list) -> np.ndarray:
+def _per_distinct_input(score_rows: Callable, inputs: list, keys=None) -> np.ndarray:
     """``score_rows(inputs)`` (one row of scores per query) computed once per distinct query object.
 
-    Equal query texts share one object in a pivoted table, so this is one call per distinct query.
+    Equal query texts share one object in a pivoted table, so this is one call per distinct query. ``keys``:
+    one number per row, equal exactly where the query object is (the pivot's ``input_codes``); default: ids.
     """
     import pandas as pd
 
-    codes, uniques = pd.factorize(np.fromiter(map(id, inputs), dtype=np.int64, count=len(inputs)))
+    if keys is None:
+        keys = np.fromiter(map(id, inputs), dtype=np.int64, count=len(inputs))
+    codes, uniques = pd.factorize(keys)
     if len(uniques) == len(inputs):
         return score_rows(inputs)
     first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))  # codes number first sightings
-    return score_rows([inputs[i] for i in first])[codes]
+    return np.take(score_rows([inputs[i] for i in first]), codes, axis=0)
 
 
 # ------------------------------------------------------------------------------------- candidates
@@ -363,7 +371,7 @@ class _Builders:
         data = self.data
         metadata = _metadata(data)
         if metadata is None:
-            accept = _per_distinct_input(router.accept_scores, data.inputs)
+            accept = _per_distinct_input(router.accept_scores, data.inputs, data.input_codes)
         else:  # rules on metadata: the same text can route differently
             accept = router.accept_scores(data.inputs, metadata)
         return [Candidate("static", "length", self.tiers, data.score, data.cost_usd, data.latency_ms, accept=accept)]
@@ -387,6 +395,9 @@ class _Builders:
         for order in self._cascade_orders():
             cap = min(self.settings.max_escalations, len(order) - 1)
             options = cascade_options(confidence, data.score, data.cost_usd, data.latency_ms, order, cap, self.tiers)
+            # A stop point none of whose calls was timed has an unknown latency, not 0 ms (tables without latency).
+            timed = np.logical_or.accumulate(~np.isnan(data.latency_ms[:, order[: cap + 1]]), axis=1)
+            options["latency"] = np.where(timed, options["latency"], np.nan)
             variant = ">".join(self.tiers[t] for t in order)
             candidates.append(Candidate("cascade", variant, **options))
         return candidates
@@ -457,9 +468,9 @@ class _Builders:
 
 def _holdout_split(data: RouterData, settings: OptimizeConfig):
     """(selection rows, held-out rows or None): the ``split`` column wins over ``holdout_share``."""
-    splits = np.array(data.splits, dtype=object) if data.splits else None
-    if splits is not None and (splits == "test").any() and (splits != "test").any():
-        return np.flatnonzero(splits != "test"), np.flatnonzero(splits == "test")
+    if 0 < data.splits.count("test") < len(data.splits):
+        test = np.array(data.splits, dtype=object) == "test"
+        return np.flatnonzero(~test), np.flatnonzero(test)
     share = settings.holdout_share
     if share:
         if not 0 < share < 1:
@@ -471,6 +482,8 @@ def _holdout_split(data: RouterData, settings: OptimizeConfig):
 
 
 def _most_accurate(data: RouterData, tier_names: list[str]) -> str:
+    """The default baseline of ``run`` and ``optimize`` alike: the tier with the highest mean score on the selection
+    rows (to 12 digits), ties to the lower mean cost per call."""
     means = [
         np.nanmean(data.score[:, t]) if np.isfinite(data.score[:, t]).any() else -1.0 for t in range(len(tier_names))
     ]
@@ -645,7 +658,7 @@ def _offline_decisions(router_obj, kind, knob, data: RouterData) -> np.ndarray:
 
 def _metadata(data: RouterData) -> list[dict | None] | None:
     """Per-row metadata for static rules, or None when no row has any."""
-    if not data.metadata or all(m is None for m in data.metadata):
+    if not data.metadata or data.metadata.count(None) == len(data.metadata):
         return None
     return data.metadata
 
@@ -662,13 +675,15 @@ def _holdout(test: RouterData, policy: dict, kind: str, baseline: str, tier_name
         called = np.arange(len(steps))[None, :] < np.asarray(tried)[:, None]  # the tiers each row tried
         cost = np.nansum(np.where(called, test.cost_usd[:, steps], 0.0), axis=1)  # a failed call adds nothing
         latency = np.nansum(np.where(called, test.latency_ms[:, steps], 0.0), axis=1)
+        latency[~(called & ~np.isnan(test.latency_ms[:, steps])).any(axis=1)] = np.nan  # no call timed: unknown
     else:
         cost = test.cost_usd[rows, finals]
         latency = test.latency_ms[rows, finals]
     base = tier_names.index(baseline)
+    base_score = test.score[:, base]
     boot = paired_bootstrap(
         score,
-        test.score[:, base],
+        base_score,
         cost,
         baseline_cost=test.cost_usd[:, base],
         n_resamples=settings.bootstrap,
@@ -676,6 +691,7 @@ def _holdout(test: RouterData, policy: dict, kind: str, baseline: str, tier_name
         seed=settings.seed,
     )
     share = {name: float(np.mean(finals == i)) for i, name in enumerate(tier_names)}
+    p50, p95 = quantiles(latency, (0.5, 0.95))
     chosen = {
         "accuracy": _clean(boot["accuracy"][0]),
         "accuracy_ci": [_clean(boot["accuracy"][1]), _clean(boot["accuracy"][2])],
@@ -687,9 +703,9 @@ def _holdout(test: RouterData, policy: dict, kind: str, baseline: str, tier_name
         if "savings_share" in boot
         else None,
         "tier_share": share,
-        "latency_p50_ms": _clean(float(np.nanquantile(latency, 0.5))),
-        "latency_p95_ms": _clean(float(np.nanquantile(latency, 0.95))),
-        "baseline_accuracy": _clean(float(np.nanmean(test.score[:, base]))),
+        "latency_p50_ms": _clean(p50),  # None when no call was timed (imported tables)
+        "latency_p95_ms": _clean(p95),
+        "baseline_accuracy": _clean(np.nanmean(base_score)) if not np.isnan(base_score).all() else None,
     }
     return {"rows": test.n_rows, "chosen": chosen}
 

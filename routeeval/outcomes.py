@@ -65,6 +65,7 @@ def read_outcomes(path: str | Path, *, compact: bool = False):
     them, instead of "string" columns: the same values in a fraction of the time and memory, for
     large tables (the optimizer reads them so). Read their values with :func:`column_codes`.
     """
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -74,17 +75,9 @@ def read_outcomes(path: str | Path, *, compact: bool = False):
     if path.is_dir():
         raise DataError(str(path), "is a directory; expected an outcomes .parquet file")
     try:
-        # Compact: repetitive text is read dictionary-encoded; row ids, one per query, are encoded after.
-        repetitive = [name for name in _text_columns(pq.read_schema(path)) if name != C.ROW_ID] if compact else None
-        table = pq.read_table(path, read_dictionary=repetitive)
+        frame = _read_compact(path) if compact else pq.read_table(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(str(path), f"not a readable Parquet file ({exc})") from None
-    names = table.column_names
-    text = {name: _arrow_categorical(table.column(name)) for name in _text_columns(table.schema)} if compact else {}
-    frame = table.drop_columns(list(text)).to_pandas()
-    del table
-    if text:
-        frame = frame.assign(**text)[names]
     for column in REQUIRED_COLUMNS:
         if column not in frame.columns:
             raise DataError(
@@ -93,10 +86,13 @@ def read_outcomes(path: str | Path, *, compact: bool = False):
             )
     for column, dtype in _DTYPES.items():
         if compact and dtype == "string":
-            frame[column] = _categorical_text(frame, column)
+            if column not in frame.columns or not isinstance(frame[column].dtype, pd.CategoricalDtype):
+                frame[column] = _categorical_text(frame, column)
             continue
         if column not in frame.columns:
             frame[column] = None
+        elif dtype != "string" and frame[column].dtype == dtype:
+            continue  # already so: assigning a column again can copy it
         try:
             frame[column] = frame[column].astype(dtype)
         except (TypeError, ValueError) as exc:
@@ -145,7 +141,63 @@ def _text_columns(schema) -> list[str]:
     return [field.name for field in schema if _DTYPES.get(field.name) == "string" and is_text(field.type)]
 
 
-def _arrow_categorical(column):
+def _read_compact(path: Path):
+    """The compact frame: text columns as categoricals, other columns converted one by one.
+
+    Repetitive text is read dictionary-encoded, as Parquet stores it; row ids, one per query, are encoded
+    after (:func:`_arrow_categorical`). Columns stay one block each: gathering them into 2-D blocks would
+    copy them. Arrow allocates from jemalloc (else the system allocator): its default mimalloc pool keeps
+    the freed table's pages, which cost ~600 MB of peak memory on a million queries.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    text = _text_columns(pq.read_schema(path))
+    options = ds.ParquetReadOptions(dictionary_columns=[name for name in text if name != C.ROW_ID])
+    pool = _memory_pool()
+    table = ds.dataset(path, format=ds.ParquetFileFormat(read_options=options)).to_table(memory_pool=pool)
+    parts = {name: _arrow_categorical(table.column(name), pool) for name in text}
+    for name, kind in zip(table.column_names, table.schema.types, strict=True):
+        # Nullable integers and booleans straight to pandas' masked arrays.
+        if _DTYPES.get(name) == "Int64" and kind == pa.int64():
+            parts[name] = _masked_integers(table.column(name))
+        elif _DTYPES.get(name) == "boolean" and kind == pa.bool_():
+            parts[name] = pd.BooleanDtype().__from_arrow__(table.column(name))
+    rest = table.drop_columns(list(parts)).to_pandas(split_blocks=True, memory_pool=pool)
+    index = rest.index if len(rest.columns) else pd.RangeIndex(table.num_rows)
+    names = [name for name in table.column_names if name in parts or name in rest.columns]
+    del table
+    return pd.DataFrame({name: parts[name] if name in parts else rest[name] for name in names}, index=index, copy=False)
+
+
+def _masked_integers(column):
+    """pandas' Int64 array of an Arrow int64 column, its values copied once (pandas' own conversion copies twice)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    values = np.empty(len(column), dtype=np.int64)
+    start = 0
+    for chunk in column.chunks:
+        if chunk.null_count:
+            chunk = pc.fill_null(chunk, 0)
+        values[start : start + len(chunk)] = chunk.to_numpy()
+        start += len(chunk)
+    return pd.arrays.IntegerArray(values, column.is_null().to_numpy(zero_copy_only=False))
+
+
+def _memory_pool():
+    import pyarrow as pa
+
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        return pa.system_memory_pool()
+
+
+def _arrow_categorical(column, pool=None):
     """A pandas categorical of str from an Arrow text column (chunked, plain or dictionary-encoded)."""
     import numpy as np
     import pandas as pd
@@ -153,16 +205,76 @@ def _arrow_categorical(column):
     import pyarrow.compute as pc
 
     if pa.types.is_dictionary(column.type):
-        column = pa.table({"c": column}).unify_dictionaries().column("c")
-        chunks = column.chunks
-        value_type = column.type.value_type
-        dictionary = chunks[0].dictionary if chunks else pa.array([], value_type)
-        indices = pa.chunked_array([chunk.indices for chunk in chunks], column.type.index_type)
-    else:
-        encoded = column.combine_chunks().dictionary_encode()
-        dictionary, indices = encoded.dictionary, encoded.indices
-    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    categories = pd.Index(dictionary.cast(pa.string()).to_pandas())
+        return _dictionary_categorical(column)
+    runs = _run_categorical(column, pool)
+    if runs is not None:
+        return runs
+    encoded = pc.dictionary_encode(column.combine_chunks(memory_pool=pool), memory_pool=pool)
+    codes = pc.coalesce(encoded.indices, pa.scalar(-1, encoded.indices.type), memory_pool=pool).to_numpy()
+    categories = pd.Index(encoded.dictionary.cast(pa.string()).to_pandas())
+    return pd.Categorical.from_codes(codes.astype(np.int32, copy=False), dtype=pd.CategoricalDtype(categories))
+
+
+def _dictionary_categorical(column):
+    """A categorical from a dictionary-encoded Arrow column, its codes written once in pandas' own code type.
+
+    The categories are the first chunk's dictionary, then each later chunk's new values, in order (as Arrow's
+    ``unify_dictionaries`` orders them); each chunk's indices go through a small lookup into the codes.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    position: dict = {}
+    lookups, previous = [], None
+    for chunk in column.chunks:
+        if previous is None or not chunk.dictionary.equals(previous):
+            values = chunk.dictionary.to_pylist()
+            lookup = np.array([-1 if v is None else position.setdefault(v, len(position)) for v in values] + [-1])
+            previous = chunk.dictionary
+        lookups.append(lookup)
+    n_categories = len(position)
+    kind = np.int8 if n_categories < 127 else np.int16 if n_categories < 32767 else np.int32  # as pandas stores them
+    codes = np.empty(len(column), dtype=kind)
+    start = 0
+    for chunk, lookup in zip(column.chunks, lookups, strict=True):
+        indices = chunk.indices
+        if chunk.null_count:  # a missing value reads the lookup's last entry, -1
+            indices = pc.fill_null(indices, pa.scalar(len(lookup) - 1, indices.type))
+        np.take(lookup.astype(kind), indices.to_numpy(), out=codes[start : start + len(chunk)])
+        start += len(chunk)
+    categories = pd.Index(pa.array(list(position), type=pa.string()).to_pandas())
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+
+
+def _run_categorical(column, pool=None):
+    """A text column whose equal values come in runs (row ids, each query's tiers together) as a categorical
+    with one category per run, in order; None when a value is missing or comes back after its run.
+
+    Comparing neighbours is far cheaper than hashing every value (dictionary encoding); only the runs' first
+    values are checked for uniqueness, which is a scan when they ascend.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_values = len(column)
+    if n_values < 2 or column.null_count:
+        return None
+    starts = np.empty(n_values, dtype=bool)
+    starts[0] = True
+    changed = pc.not_equal(column.slice(1), column.slice(0, n_values - 1), memory_pool=pool)
+    starts[1:] = changed.to_numpy(zero_copy_only=False)
+    if np.count_nonzero(starts) > n_values // 2:  # mostly runs of one: dictionary encoding is the way
+        return None
+    firsts = pc.filter(column, pa.array(starts), memory_pool=pool).to_numpy(zero_copy_only=False)
+    categories = pd.Index(firsts, dtype=object)
+    if not categories.is_unique:
+        return None
+    codes = np.cumsum(starts, dtype=np.int32)
+    codes -= 1
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
 
 

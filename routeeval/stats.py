@@ -51,6 +51,13 @@ def quantile(values, q: float) -> float:
     return float(np.quantile(array, q)) if array.size else math.nan
 
 
+def quantiles(values, qs) -> list[float]:
+    """``[quantile(values, q) for q in qs]``, the same numbers from one pass over the values."""
+    array = np.asarray(values, dtype=float)
+    array = array[~np.isnan(array)]
+    return [float(v) for v in np.quantile(array, list(qs))] if array.size else [math.nan] * len(qs)
+
+
 def summarize_tiers(frame, tier_order: list[str], confidence: float = 0.95, source: str | None = "eval") -> list[dict]:
     """Per-tier accuracy (with CI), dollars per 1,000 queries, latency percentiles and errors.
 
@@ -68,28 +75,63 @@ def summarize_tiers(frame, tier_order: list[str], confidence: float = 0.95, sour
     score, cost, latency = (
         frame[column].to_numpy(dtype=float, na_value=np.nan) for column in (C.SCORE, C.COST_USD, C.LATENCY_MS)
     )
+    # Each row's place in tier_order (-1: another tier), read once rather than once per tier; a tier named twice
+    # in tier_order is summarized each time. In the usual layout (each query's tiers together, always in one
+    # order) a tier's rows are every T-th row: a strided view, not a mask over the whole table.
+    position = {}
+    for index, tier in enumerate(tier_order):
+        position.setdefault(tier, index)
+    places = [position.get(value, -1) for value in tier_values.tolist()] + [-1]
+    place_of = np.array(places, dtype=np.int16 if len(tier_order) < 2**15 else np.int32)[tier_codes]
+    period = _period(place_of, len(tier_values) + 1)
+    if period:
+        offsets = {int(place): offset for offset, place in enumerate(place_of[:period]) if place >= 0}
+
+        def rows_of(place: int):
+            return slice(offsets[place], None, period) if place in offsets else slice(0, 0)
+
+    else:
+
+        def rows_of(place: int):
+            return place_of == place
+
     summary = []
     for tier in tier_order:
-        rows = keep & np.append(tier_values == tier, False)[tier_codes]
-        ok = rows & ~failed
-        scores = score[ok]
+        rows = rows_of(position[tier])
+        kept, failed_here = keep[rows], failed[rows]
+        ok = kept & ~failed_here
+        scores = score[rows][ok]
         accuracy, low, high = mean_ci(scores, confidence)
-        costs = cost[ok]
-        latencies = latency[ok]
+        costs = cost[rows][ok]
+        p50, p95 = quantiles(latency[rows][ok], (0.5, 0.95))
         summary.append(
             {
                 "tier": tier,
-                "rows": int(rows.sum()),
+                "rows": int(np.count_nonzero(kept)),
                 "scored": int(np.count_nonzero(~np.isnan(scores))),
                 "accuracy": _clean(accuracy),
                 "accuracy_ci": [_clean(low), _clean(high)],
                 "cost_per_1k_usd": _clean(float(np.nanmean(costs)) * 1000 if costs.size else math.nan),
-                "latency_p50_ms": _clean(quantile(latencies, 0.5)),
-                "latency_p95_ms": _clean(quantile(latencies, 0.95)),
-                "errors": int((rows & failed).sum()),
+                "latency_p50_ms": _clean(p50),
+                "latency_p95_ms": _clean(p95),
+                "errors": int(np.count_nonzero(kept & failed_here)),
             }
         )
     return summary
+
+
+def _period(places, longest: int) -> int:
+    """T when the rows repeat one block of T distinct places (each query's tiers together, always in one order),
+    T at most ``longest``; else 0."""
+    n_rows = len(places)
+    if n_rows == 0:
+        return 0
+    again = np.flatnonzero(places[1 : longest + 1] == places[0])
+    period = int(again[0]) + 1 if again.size else n_rows
+    first = places[:period]
+    if period > longest or n_rows % period or len(np.unique(first)) != period:
+        return 0
+    return period if bool((places.reshape(-1, period) == first).all()) else 0
 
 
 def _clean(value: float) -> float | None:

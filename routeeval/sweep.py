@@ -30,7 +30,7 @@ from routeeval.stats import (
     mean_ci,
     paired_drop_pvalue,
     paired_drop_upper,
-    quantile,
+    quantiles,
     rows_to_certify,
     wilson_interval,
 )
@@ -44,6 +44,7 @@ RULES = (THRESHOLD, UTILITY, FIXED)
 _CHUNK_ELEMENTS = 1 << 22
 # complete_points sorts a candidate's latencies once when it has this many points; fewer are done one by one.
 _MIN_BATCH_POINTS = 8
+_FLOAT_MAX = float(np.finfo(float).max)
 
 
 @dataclass(eq=False)
@@ -66,6 +67,9 @@ class Candidate:
         option_cost: K, the expected USD per option used by the utility rule. Default: mean of ``cost[:, k]``.
         fixed: n ints, the option each row ends at, for a router with no knob.
         tiers: the T tier names of ``tier_calls`` columns. Default: ``options``.
+
+    A candidate keeps what its sweep computed (knob boundaries, the rows' positions among the swept knobs) for
+    the selection and the frontier to reuse: treat its arrays as read-only once it has been swept.
     """
 
     router: str
@@ -80,6 +84,9 @@ class Candidate:
     option_cost: np.ndarray | None = None
     fixed: np.ndarray | None = None
     tiers: list[str] | None = None
+    _boundaries: np.ndarray | None = field(default=None, init=False, repr=False)
+    _grid: _KnobGrid | None = field(default=None, init=False, repr=False)
+    _binary: bool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         self.options = list(self.options)
@@ -165,17 +172,20 @@ def sweep_threshold(candidate: Candidate, max_points: int | None = 200) -> list[
     breakpoints are used instead (each still evaluated exactly); ``max_points=None`` keeps them all.
     """
     _require_rule(candidate, THRESHOLD)
-    boundaries = _threshold_boundaries(candidate.accept)
-    values = np.sort(boundaries.ravel(order="F"))
+    boundaries = _boundaries_of(candidate)
+    # Every column the same (a static router without rules): the sorted values of all of them are each value
+    # of one column repeated, so one column is sorted and read at position // copies.
+    copies = boundaries.shape[1] if _identical_columns(boundaries) else 1
+    values = np.sort(boundaries[:, 0] if copies > 1 else boundaries.ravel(order="F"))
     values = values[values > -np.inf]  # -inf comes from NaN accepts: such a row escalates at every threshold
     distinct = values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
     if max_points is None or distinct.size < max_points:
         knobs = distinct
     else:
-        positions = np.linspace(0, values.size - 1, max(max_points - 1, 1)).round().astype(np.intp)
-        knobs = np.unique(values[positions])
+        positions = np.linspace(0, values.size * copies - 1, max(max_points - 1, 1)).round().astype(np.intp)
+        knobs = np.unique(values[positions // copies])
     knobs = np.unique(np.append(knobs, np.inf))
-    totals = _totals_at(candidate, boundaries, knobs)
+    totals = _totals_at(candidate, boundaries, knobs, keep_grid=True)
     return _points(candidate, THRESHOLD, knobs, totals)
 
 
@@ -195,9 +205,9 @@ def sweep_utility(candidate: Candidate, lambdas: Sequence[float] | np.ndarray | 
     option_cost = candidate.option_cost
     lambdas = _default_lambdas(prob, option_cost) if lambdas is None else np.asarray(lambdas, dtype=float).reshape(-1)
     lambdas = np.unique(lambdas)
-    if np.all(np.diff(option_cost) > 0):
-        boundaries = -_utility_breakpoints(prob, option_cost)  # moved past k  <=>  -beta_{k+1} < -lambda
-        totals = _totals_at(candidate, boundaries, -lambdas)
+    boundaries = _boundaries_of(candidate)
+    if boundaries is not None:
+        totals = _totals_at(candidate, boundaries, -lambdas, keep_grid=True)
     else:
         totals = _totals_from_decision_chunks(candidate, _utility_decision_chunks(prob, option_cost, lambdas))
     return _points(candidate, UTILITY, lambdas, totals)
@@ -234,7 +244,7 @@ def decisions_at(candidate: Candidate, knob: float | None, rule: str | None = No
     if knob is None:
         raise ValueError(f"the {rule} rule needs a knob value")
     if rule == THRESHOLD:
-        boundaries = _threshold_boundaries(candidate.accept)
+        boundaries = _boundaries_of(candidate)
         decisions = np.zeros(candidate.n_rows, dtype=np.intp)
         for k in range(boundaries.shape[1]):
             decisions += boundaries[:, k] < knob
@@ -245,23 +255,33 @@ def decisions_at(candidate: Candidate, knob: float | None, rule: str | None = No
 
 def point_rows(candidate: Candidate, decisions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-row (score, cost_usd, latency_ms) at the given decisions, for confidence intervals and percentiles."""
-    rows = np.arange(candidate.n_rows)
+    score, cost, latency = _chosen(decisions, candidate.score, candidate.cost, candidate.latency)
+    return score, cost, latency
+
+
+def _chosen(decisions: np.ndarray, *matrices: np.ndarray) -> list[np.ndarray]:
+    """``matrix[row, decisions[row]]`` for every row of each n x K matrix: one flat gather, not a 2-D fancy index."""
     decisions = np.asarray(decisions, dtype=np.intp)
-    return candidate.score[rows, decisions], candidate.cost[rows, decisions], candidate.latency[rows, decisions]
+    n_rows = decisions.size
+    out, cells = [], {}
+    for matrix in matrices:
+        if not matrix.flags.c_contiguous:  # a placeholder (a broadcast NaN) or a view
+            out.append(matrix[np.arange(n_rows), decisions])
+            continue
+        width = matrix.shape[1]
+        if width not in cells:
+            cells[width] = np.arange(0, n_rows * width, width) + decisions if width else decisions
+        out.append(matrix.ravel()[cells[width]])
+    return out
 
 
 def complete_point(candidate: Candidate, point: OperatingPoint, confidence: float = 0.95) -> OperatingPoint:
     """A copy of ``point`` with its decisions, accuracy CI (see ``stats.mean_ci``) and p50/p95 latency."""
     decisions = point.decisions if point.decisions is not None else decisions_at(candidate, point.knob, point.rule)
-    score, _, latency = point_rows(candidate, decisions)
+    score, latency = _chosen(decisions, candidate.score, candidate.latency)
     _, low, high = mean_ci(score, confidence)
-    return replace(
-        point,
-        decisions=decisions,
-        accuracy_ci=(low, high),
-        latency_p50_ms=quantile(latency, 0.5),
-        latency_p95_ms=quantile(latency, 0.95),
-    )
+    p50, p95 = quantiles(latency, (0.5, 0.95))
+    return replace(point, decisions=decisions, accuracy_ci=(low, high), latency_p50_ms=p50, latency_p95_ms=p95)
 
 
 def complete_points(
@@ -277,17 +297,16 @@ def complete_points(
     sweep_points = all(p.knob is not None and p.decisions is None for p in points)
     if candidate.rule != THRESHOLD or len(points) < _MIN_BATCH_POINTS or not sweep_points:
         return [replace(complete_point(candidate, point, confidence), decisions=None) for point in points]
-    boundaries = _threshold_boundaries(candidate.accept)  # decisions_at's own comparisons, so the same rows
+    boundaries = _boundaries_of(candidate)  # decisions_at's own comparisons, so the same rows
     knobs = np.array([point.knob for point in points], dtype=float)
-    known = candidate.score[~np.isnan(candidate.score)]
-    binary = bool(np.isin(known, (0.0, 1.0)).all())
-    p50, p95 = _knob_quantiles(candidate.latency, boundaries, knobs, (0.5, 0.95))
+    binary = _binary_scores(candidate)
+    p50, p95 = _knob_quantiles(candidate, candidate.latency, boundaries, knobs, (0.5, 0.95))
     completed = []
     for index, point in enumerate(points):
         if binary:
             _, low, high = wilson_interval(point.accuracy, point.n_scored, confidence)
         else:
-            score, _, _ = point_rows(candidate, decisions_at(candidate, point.knob, point.rule))
+            (score,) = _chosen(decisions_at(candidate, point.knob, point.rule), candidate.score)
             _, low, high = mean_ci(score, confidence)
         completed.append(
             replace(
@@ -506,7 +525,7 @@ def select_policy(
     by_key = {(c.router, c.variant): c for c in candidates}
     by_key.setdefault((baseline.router, baseline.variant), baseline)
     baseline_point = complete_point(baseline, evaluate_fixed(baseline), confidence)
-    baseline_score, baseline_cost, _ = point_rows(baseline, baseline.fixed)
+    baseline_score, baseline_cost = _chosen(baseline.fixed, baseline.score, baseline.cost)
     resampler = _Resampler(baseline.n_rows, n_resamples=n_resamples, seed=seed, max_blocks=max_blocks)
     name = _label(baseline_point)
     alpha = 1 - confidence
@@ -514,7 +533,7 @@ def select_policy(
     def measure(point: OperatingPoint) -> tuple[OperatingPoint, dict]:
         candidate = _candidate_for(by_key, point, baseline.n_rows)
         point = complete_point(candidate, point, confidence)
-        score, cost, _ = point_rows(candidate, point.decisions)
+        score, cost = _chosen(point.decisions, candidate.score, candidate.cost)
         return point, _bootstrap(resampler, score, baseline_score, cost, baseline_cost, confidence)
 
     def fall_back(rule: str, reason: str, checked: list[dict]) -> Selection:
@@ -637,15 +656,15 @@ def _drop_sums(
     for indexes in by_candidate.values():
         candidate = _candidate_for(by_key, points[indexes[0]], baseline_score.size)
 
-        def part(k, sign, score=candidate.score):
-            known = ~np.isnan(score[:, k]) & baseline_known
-            return np.where(known, np.maximum(sign * (baseline_score - score[:, k]), 0.0), 0.0)
+        def columns(k, score=candidate.score):
+            unpaired = np.isnan(score[:, k]) | ~baseline_known
+            difference = baseline_score - score[:, k]
+            positive = np.maximum(difference, 0.0)
+            negative = np.maximum(np.negative(difference, out=difference), 0.0, out=difference)
+            positive[unpaired] = 0.0
+            negative[unpaired] = 0.0
+            return {"positive": positive, "negative": negative, "paired": (~unpaired).astype(float)}
 
-        columns = {
-            "positive": lambda k: part(k, 1.0),
-            "negative": lambda k: part(k, -1.0),
-            "paired": lambda k, score=candidate.score: (~np.isnan(score[:, k]) & baseline_known).astype(float),
-        }
         boundaries, knobs = _knob_boundaries(candidate, [points[i] for i in indexes])
         if boundaries is not None:
             totals = _totals_at(candidate, boundaries, knobs, columns)
@@ -658,7 +677,7 @@ def _drop_sums(
             decisions = (
                 point.decisions if point.decisions is not None else decisions_at(candidate, point.knob, point.rule)
             )
-            chosen, _, _ = point_rows(candidate, decisions)
+            (chosen,) = _chosen(decisions, candidate.score)
             known = ~np.isnan(chosen) & baseline_known
             difference = np.where(known, baseline_score - chosen, 0.0)
             positive[index] = np.maximum(difference, 0.0).sum()
@@ -672,14 +691,15 @@ def _knob_boundaries(candidate: Candidate, points: list[OperatingPoint]):
     if candidate.rule == FIXED or any(p.decisions is not None or p.knob is None for p in points):
         return None, None
     knobs = np.array([p.knob for p in points], dtype=float)
-    if candidate.rule == THRESHOLD:
-        return _threshold_boundaries(candidate.accept), knobs
-    if np.all(np.diff(candidate.option_cost) > 0):
-        return -_utility_breakpoints(_never_nan(candidate.utility_prob), candidate.option_cost), -knobs
-    return None, None
+    boundaries = _boundaries_of(candidate)
+    if boundaries is None:
+        return None, None
+    return boundaries, knobs if candidate.rule == THRESHOLD else -knobs
 
 
-def _knob_quantiles(values: np.ndarray, boundaries: np.ndarray, knobs: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+def _knob_quantiles(
+    candidate: Candidate, values: np.ndarray, boundaries: np.ndarray, knobs: np.ndarray, qs: Sequence[float]
+) -> np.ndarray:
     """len(qs) x P: quantiles (``stats.quantile``, NaN left out) of ``values[row, option at knob p]`` per knob.
 
     A row sits at option k for a contiguous run of the sorted knobs (it moves past option k once its
@@ -690,19 +710,20 @@ def _knob_quantiles(values: np.ndarray, boundaries: np.ndarray, knobs: np.ndarra
     """
     n_rows, n_options = values.shape
     n_knobs = knobs.size
-    sorter = np.argsort(knobs, kind="stable")
-    sorted_knobs = knobs[sorter]
+    sorter, buckets = _knob_buckets(candidate, boundaries, knobs)
     first = np.empty((n_rows, n_options + 1), dtype=np.intp)  # option k holds at sorted knobs first[k]..first[k+1]-1
     first[:, 0] = 0
     for k in range(n_options - 1):
-        first[:, k + 1] = np.searchsorted(sorted_knobs, boundaries[:, k], side="right")
+        first[:, k + 1] = buckets[k]
     first[:, n_options] = n_knobs
     flat = values.ravel()
-    begin, end = first[:, :-1].ravel(), first[:, 1:].ravel()
-    used = ~np.isnan(flat) & (begin < end)
-    order = np.argsort(flat[used])  # ties in any order: the k-th smallest value is the same
-    value, begin, end = flat[used][order], begin[used][order], end[used][order]
-    del first, flat, used, order
+    cells = np.flatnonzero(~np.isnan(values) & (first[:, :-1] < first[:, 1:]))  # (row, option) as row * K + option
+    cells = cells[np.argsort(flat[cells])]  # ties in any order: the k-th smallest value is the same
+    value = flat[cells]
+    starts = first.ravel()
+    cells += cells // n_options  # the cell's own place in ``first`` (one column more per row)
+    begin, end = starts[cells], starts[cells + 1]
+    del first, flat, cells, starts
     n_values = value.size
     out = np.full((len(qs), n_knobs), np.nan)
     if n_values == 0:
@@ -834,71 +855,146 @@ def _default_lambdas(prob: np.ndarray, option_cost: np.ndarray) -> np.ndarray:
 
 
 def _totals_at(
-    candidate: Candidate,
-    boundaries: np.ndarray,
-    knobs: np.ndarray,
-    columns: dict | None = None,
-    groups: np.ndarray | None = None,
-    n_groups: int = 1,
+    candidate: Candidate, boundaries: np.ndarray, knobs: np.ndarray, columns=None, keep_grid: bool = False
 ) -> dict:
     """Sums at every knob when a row moves from option k to k+1 exactly when ``boundaries[row, k] < knob``.
 
     ``boundaries`` is non-decreasing along k, so a row ends at option #(boundaries < knob) and a per-row statistic
     there is ``x[row, 0] + sum_k [boundaries[row, k] < knob] * (x[row, k+1] - x[row, k])``. Each row's change at
-    boundary k is binned by the first knob that passes it, and a cumulative sum over the knobs gives every
-    knob at once. ``columns`` maps names to per-option column getters (default: score and cost sums and
-    counts); with ``groups`` (n ints < ``n_groups``) each sum is also split by group (knobs x groups arrays).
-    Without groups the result also has ``rows_at`` (knobs x K).
+    boundary k is binned by the first knob that passes it (:func:`_knob_buckets`), and a cumulative sum over the
+    knobs gives every knob at once. ``columns(k)`` gives option k's per-row statistics by name (default: score
+    and cost sums and counts). The result also has ``rows_at`` (knobs x K). ``keep_grid``: these are the
+    candidate's swept knobs; later calls on some of them reuse the rows' positions.
     """
     n_rows, n_options = candidate.score.shape
     knobs = np.asarray(knobs, dtype=float)
-    sorter = np.argsort(knobs, kind="stable")
-    sorted_knobs = knobs[sorter]
+    sorter, buckets = _knob_buckets(candidate, boundaries, knobs, keep_grid)
     columns = _stat_columns(candidate) if columns is None else columns
     width = knobs.size
-    offsets = 0 if groups is None else groups
-
-    def binned(bucket, weights):
-        flat = np.bincount(bucket * n_groups + offsets, weights=weights, minlength=(width + 1) * n_groups)
-        return np.cumsum(flat.reshape(width + 1, n_groups)[:width], axis=0)
-
-    totals = {}
-    for name, column in columns.items():
-        first = column(0)
-        if groups is None:
-            start = np.full((width, 1), first.sum())
-        else:
-            start = np.broadcast_to(np.bincount(groups, weights=first, minlength=n_groups), (width, n_groups))
-        totals[name] = start.copy()
+    previous = columns(0)
+    totals = {name: np.full(width, values.sum()) for name, values in previous.items()}
     past = np.zeros((max(n_options - 1, 0), width))
     for k in range(n_options - 1):
-        bucket = np.searchsorted(sorted_knobs, boundaries[:, k], side="right")  # first knob this row passes
-        if groups is None:
+        bucket = buckets[k]  # first knob this row passes
+        if k and bucket is buckets[k - 1]:
+            past[k] = past[k - 1]
+        else:
             past[k] = np.cumsum(np.bincount(bucket, minlength=width + 1)[:width])
-        for name, column in columns.items():
-            totals[name] += binned(bucket, column(k + 1) - column(k))
+        current = columns(k + 1)
+        for name, total in totals.items():
+            before = previous[name]  # not read again: its memory takes the change (fresh pages cost here)
+            change = np.subtract(current[name], before, out=before if before.flags.owndata else None)
+            total += np.cumsum(np.bincount(bucket, weights=change, minlength=width + 1)[:width])
+        previous = current
     unsorted = np.empty_like(sorter)
     unsorted[sorter] = np.arange(width)
-    totals = {name: value[unsorted] if groups is not None else value[unsorted, 0] for name, value in totals.items()}
-    if groups is None:
-        rows_at = np.empty((width, n_options))
-        rows_at[:, 0] = n_rows - (past[0] if n_options > 1 else 0)
-        if n_options > 1:
-            rows_at[:, 1:-1] = (past[:-1] - past[1:]).T
-            rows_at[:, -1] = past[-1]
-        totals["rows_at"] = rows_at[unsorted]
+    totals = {name: value[unsorted] for name, value in totals.items()}
+    rows_at = np.empty((width, n_options))
+    rows_at[:, 0] = n_rows - (past[0] if n_options > 1 else 0)
+    if n_options > 1:
+        rows_at[:, 1:-1] = (past[:-1] - past[1:]).T
+        rows_at[:, -1] = past[-1]
+    totals["rows_at"] = rows_at[unsorted]
     return totals
 
 
-def _stat_columns(candidate: Candidate) -> dict:
-    """Per-option column getters of the additive statistics (NaN score / cost left out, and counted)."""
+@dataclass(eq=False)
+class _KnobGrid:
+    """Where each row sits among a candidate's swept knobs: ``buckets[k][row]`` counts the sorted ``knobs`` that
+    are <= ``boundaries[row, k]``, i.e. the row has moved past option k from sorted knob number ``buckets[k][row]``."""
+
+    boundaries: np.ndarray
+    knobs: np.ndarray
+    buckets: list[np.ndarray]
+
+
+def _knob_buckets(
+    candidate: Candidate, boundaries: np.ndarray, knobs: np.ndarray, keep_grid: bool = False
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(sorter, buckets): ``knobs[sorter]`` ascend and ``buckets[k][row]`` counts how many of them are <=
+    ``boundaries[row, k]`` (``np.searchsorted(..., side="right")``).
+
+    When every knob is one of the candidate's swept knobs (the frontier's and the selection's are), the counts
+    are read off the sweep's by a small lookup instead of a binary search per row. Equal columns share one array.
+    ``keep_grid`` keeps these as the candidate's sweep grid.
+    """
+    sorter = np.argsort(knobs, kind="stable")
+    sorted_knobs = knobs[sorter]
+    grid = candidate._grid
+    if grid is not None and grid.boundaries is boundaries and grid.knobs.size and sorted_knobs.size:
+        where = np.minimum(np.searchsorted(grid.knobs, sorted_knobs), grid.knobs.size - 1)
+        if (grid.knobs[where] == sorted_knobs).all():
+            # Knob j of the sweep is <= a boundary exactly when it is among the first buckets[k][row] sorted ones.
+            remap = np.searchsorted(where, np.arange(grid.knobs.size + 1), side="left")
+            return sorter, _shared([remap[bucket] for bucket in grid.buckets], grid.buckets)
+    buckets: list[np.ndarray] = []
+    for k in range(boundaries.shape[1]):
+        column = boundaries[:, k]
+        if k and np.array_equal(column, boundaries[:, k - 1]):
+            buckets.append(buckets[-1])
+        else:
+            buckets.append(np.searchsorted(sorted_knobs, column, side="right"))
+    if keep_grid:
+        small = np.min_scalar_type(sorted_knobs.size)
+        candidate._grid = _KnobGrid(boundaries, sorted_knobs, _shared([b.astype(small) for b in buckets], buckets))
+    return sorter, buckets
+
+
+def _shared(derived: list[np.ndarray], source: list[np.ndarray]) -> list[np.ndarray]:
+    """``derived`` with one array wherever ``source`` repeats one (equal boundary columns)."""
+    for k in range(1, len(source)):
+        if source[k] is source[k - 1]:
+            derived[k] = derived[k - 1]
+    return derived
+
+
+def _boundaries_of(candidate: Candidate) -> np.ndarray | None:
+    """The candidate's knob boundaries (a row has moved past option k when ``boundaries[row, k] < knob``),
+    computed once: the running maximum of ``accept`` for the threshold rule; for the utility rule with option
+    costs strictly increasing, ``-beta`` (knob ``-lambda``; see :func:`sweep_utility`). None otherwise."""
+    if candidate._boundaries is None:
+        if candidate.rule == THRESHOLD:
+            candidate._boundaries = _threshold_boundaries(candidate.accept)
+        elif candidate.rule == UTILITY and np.all(np.diff(candidate.option_cost) > 0):
+            # moved past k  <=>  -beta_{k+1} < -lambda
+            candidate._boundaries = -_utility_breakpoints(_never_nan(candidate.utility_prob), candidate.option_cost)
+    return candidate._boundaries
+
+
+def _identical_columns(matrix: np.ndarray) -> bool:
+    return matrix.shape[1] > 1 and all(np.array_equal(matrix[:, 0], matrix[:, k]) for k in range(1, matrix.shape[1]))
+
+
+def _binary_scores(candidate: Candidate) -> bool:
+    """Every known score is 0 or 1 (checked once per candidate)."""
+    if candidate._binary is None:
+        score = candidate.score
+        candidate._binary = bool(((score == 0.0) | (score == 1.0) | np.isnan(score)).all())
+    return candidate._binary
+
+
+def _stat_columns(candidate: Candidate):
+    """Option k's additive statistics per row, by name (NaN score / cost left out, and counted)."""
     score, cost = candidate.score, candidate.cost
-    return {
-        "score_sum": lambda k: np.nan_to_num(score[:, k], nan=0.0),
-        "score_n": lambda k: (~np.isnan(score[:, k])).astype(float),
-        "cost_sum": lambda k: np.nan_to_num(cost[:, k], nan=0.0),
-        "cost_n": lambda k: (~np.isnan(cost[:, k])).astype(float),
-    }
+
+    def columns(k: int) -> dict:
+        score_known, cost_known = ~np.isnan(score[:, k]), ~np.isnan(cost[:, k])
+        return {
+            "score_sum": _nan_to_zero(score[:, k], score_known),
+            "score_n": score_known.astype(float),
+            "cost_sum": _nan_to_zero(cost[:, k], cost_known),
+            "cost_n": cost_known.astype(float),
+        }
+
+    return columns
+
+
+def _nan_to_zero(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values, nan=0.0)`` (infinities become the largest finite floats) in fewer passes."""
+    out = np.where(known, values, 0.0)
+    np.minimum(out, _FLOAT_MAX, out=out)
+    np.maximum(out, -_FLOAT_MAX, out=out)
+    return out
 
 
 def _utility_decision_chunks(prob: np.ndarray, option_cost: np.ndarray, lambdas: np.ndarray):
@@ -1056,7 +1152,8 @@ class _Resampler:
             return
         for start in range(0, self.n_resamples, self._step):
             size = min(self._step, self.n_resamples - start)
-            draws = rng.integers(0, units, size=(size, units)) + units * np.arange(size)[:, None]
+            draws = rng.integers(0, units, size=(size, units))
+            draws += units * np.arange(size)[:, None]
             counts = np.bincount(draws.ravel(), minlength=size * units).reshape(size, units).astype(float)
             if self._kept is not None:
                 self._kept.append(counts)

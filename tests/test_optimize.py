@@ -230,3 +230,44 @@ def test_static_rules_on_metadata_are_evaluated_offline_and_match_the_runtime(de
     # Through the whole optimizer: the metadata reaches the exported policy's parity check too.
     result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
     assert result.summary["chosen"]["runtime_parity_share"] in (None, 1.0)
+
+
+def test_a_table_without_latency_reports_it_unknown_not_zero(demo):
+    """Imported tables often carry no latency: every latency in the summary is null (not 0 ms), the hold-out
+    included, and no numpy warning is printed on the way."""
+    import warnings
+
+    frame = demo.copy()
+    frame[C.LATENCY_MS] = np.nan
+    settings = dataclasses.replace(SETTINGS, routers=("static", "cascade"), holdout_share=0.3, max_drop=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
+    summary = result.summary
+    assert any(p["router"] == "cascade" for p in summary["frontier"])
+    for point in [summary["chosen"], summary["holdout"]["chosen"], summary["oracle"], *summary["frontier"]]:
+        assert point["latency_p50_ms"] is None and point["latency_p95_ms"] is None, point
+
+
+def test_a_cascade_stop_with_no_timed_call_has_unknown_latency(demo):
+    """A failed call adds no time (as it adds no cost), but a stop point none of whose calls was timed is unknown."""
+    frame = demo.copy()
+    first = frame[C.ROW_ID].drop_duplicates().iloc[:5]
+    untimed = frame[C.ROW_ID].isin(first) & frame[C.TIER].isin(["small", "large"])
+    frame.loc[untimed, C.LATENCY_MS] = np.nan
+    data = pivot_outcomes(frame, [t["name"] for t in TIER_ENTRIES])
+    settings = dataclasses.replace(SETTINGS, routers=("cascade",))
+    (candidate,) = [c for c in _Builders(data, settings, [], None).build("cascade") if c.variant == "small>large"]
+    latency = candidate.latency
+    assert np.isnan(latency[:5]).all()  # neither small nor large was timed on these rows
+    np.testing.assert_array_equal(latency[5:, 0], data.latency_ms[5:, 0])
+    np.testing.assert_allclose(latency[5:, 1], data.latency_ms[5:, 0] + data.latency_ms[5:, 2])
+
+
+def test_the_result_carries_every_eval_row_pivoted_for_the_reports(demo):
+    share = dataclasses.replace(SETTINGS, routers=("static",), holdout_share=0.3)
+    result = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=share)
+    expected = pivot_outcomes(demo, [t["name"] for t in TIER_ENTRIES])
+    assert result.data.row_ids == expected.row_ids  # the held-out rows too
+    assert result.summary["selection"]["rows"] < result.data.n_rows
+    np.testing.assert_array_equal(result.data.score, expected.score)

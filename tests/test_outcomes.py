@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import simulated_outcomes
 
 from routeeval import columns as C
@@ -44,3 +45,52 @@ def test_text_mask_and_codes_on_both_kinds_of_column():
         assert text_mask(column, "eval").tolist() == [True, False, False, True]
         assert text_mask(column, "eval", missing=True).tolist() == [True, True, False, True]
         assert text_mask(column, "nowhere").tolist() == [False] * 4
+
+
+def _assert_compact_equals_full(path):
+    full = read_outcomes(path)
+    compact = read_outcomes(path, compact=True)
+    assert list(compact.columns) == list(full.columns)
+    for column in full.columns:
+        if full[column].dtype == "string":
+            assert isinstance(compact[column].dtype, pd.CategoricalDtype), column
+            codes, values = column_codes(compact[column])
+            decoded = [None if code < 0 else values[code] for code in codes]
+            assert decoded == [None if pd.isna(v) else v for v in full[column]], column
+        else:
+            assert compact[column].equals(full[column]), column
+    assert summarize_tiers(compact, TIERS) == summarize_tiers(full, TIERS)
+    a, b = pivot_outcomes(full, TIERS), pivot_outcomes(compact, TIERS)
+    assert a.row_ids == b.row_ids and a.inputs == b.inputs and a.intents == b.intents
+    np.testing.assert_array_equal(a.score, b.score)
+    np.testing.assert_array_equal(a.latency_ms, b.latency_ms)
+    assert (a.responses == b.responses).all()
+    return compact
+
+
+@pytest.mark.parametrize("layout", ["blocks", "shuffled", "tier_major", "id_comes_back"])
+def test_compact_read_of_every_layout_and_many_row_groups(tmp_path, layout):
+    """Row ids in runs are encoded by comparing neighbours, other layouts by hashing; dictionaries differ per row
+    group. Every way gives the full read's values."""
+    frame = simulated_outcomes()
+    frame.loc[5, C.INTENT] = None
+    frame.loc[7, C.RESPONSE] = None
+    frame.loc[9, C.PROMPT_TOKENS] = None
+    frame.loc[11, C.CACHED] = None
+    if layout == "shuffled":
+        frame = frame.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    elif layout == "tier_major":
+        frame = frame.sort_values([C.TIER, C.ROW_ID], kind="stable").reset_index(drop=True)
+    elif layout == "id_comes_back":  # each query's block together, but one id also at the end (a duplicate)
+        frame = pd.concat([frame.sort_values(C.ROW_ID, kind="stable"), frame.iloc[[0]]], ignore_index=True)
+    else:
+        frame = frame.sort_values(C.ROW_ID, kind="stable").reset_index(drop=True)
+    path = write_outcomes(frame, tmp_path / "outcomes.parquet")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pq.read_table(path), path, row_group_size=97)  # many chunks, each with its own dictionaries
+
+    compact = _assert_compact_equals_full(path)
+    # Row ids are numbered in order of first appearance, as factorizing them would.
+    _, values = column_codes(compact[C.ROW_ID])
+    assert list(values) == list(pd.unique(frame[C.ROW_ID]))

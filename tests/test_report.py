@@ -389,6 +389,28 @@ def test_figures_do_not_depend_on_the_outcomes_row_order(demo):
     assert [row["row_id"] for row in expected["too_high"]] == [min(high[intent]) for intent in biggest]
 
 
+def test_figures_from_the_optimizers_pivot_equal_those_from_the_table(demo, logs, tmp_path):
+    """`run` and `optimize` hand the reports the optimizer's pivot instead of pivoting the outcomes again."""
+    import dataclasses
+
+    summary, frame, chosen_rows, result = demo
+    assert result.data is not None
+    expected = report_figures(summary, frame, chosen_rows, logs=logs)
+    assert report_figures(summary, frame, chosen_rows, logs=logs, data=result.data) == expected
+    # Held-out rows: the policy routed only the selection rows, which the figures find by id.
+    from routeeval.optimize import optimize_outcomes
+
+    held = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=dataclasses.replace(SETTINGS, holdout_share=0.3))
+    with_holdout = {**summary, **held.summary}
+    expected = report_figures(with_holdout, frame, held.chosen_rows)
+    assert report_figures(with_holdout, frame, held.chosen_rows, data=held.data) == expected
+    assert expected["misrouted"]["rows"] == held.summary["selection"]["rows"] < held.data.n_rows
+    paths = write_reports(tmp_path, with_holdout, frame, held.chosen_rows, data=held.data)
+    assert paths["html"].read_text(encoding="utf-8") == write_reports(
+        tmp_path / "again", with_holdout, frame, held.chosen_rows
+    )["html"].read_text(encoding="utf-8")
+
+
 def test_terminal_reads_numbers_as_the_reports_do_but_keeps_cents(demo):
     import io
 

@@ -201,6 +201,57 @@ def test_complete_points_equals_complete_point_on_every_point(binary):
                 assert np.array_equal(expected, got, equal_nan=True), (n_rows, point.knob, name)
 
 
+@pytest.mark.parametrize("max_points", [None, 12])
+def test_threshold_sweep_with_every_boundary_column_equal(max_points):
+    """A static router without rules accepts on the first tier and the last only: its running maxima are one
+    column repeated. The sweep reads that column once and takes the same knobs the rule states on all of them."""
+    rng = np.random.default_rng(17)
+    n_rows, n_options = 400, 4
+    accept = np.full((n_rows, n_options), -np.inf)
+    accept[:, 0] = -rng.integers(10, 90, n_rows).astype(float)  # -characters, many ties
+    accept[:, -1] = np.inf
+    accept[rng.random(n_rows) < 0.05, 0] = -np.inf
+    candidate = _random_candidate(rng, n_rows, n_options, "threshold")
+    candidate = Candidate("static", "length", candidate.options, candidate.score, candidate.cost,
+                          candidate.latency, accept=accept)  # fmt: skip
+
+    points = sweep_threshold(candidate, max_points=max_points)
+
+    _check_against_brute(candidate, points, lambda knob: _brute_threshold(candidate.accept, knob))
+    values = np.sort(np.fmax.accumulate(accept[:, :-1], axis=1).ravel())  # every breakpoint, with repeats
+    values = values[values > -np.inf]
+    if max_points is None:
+        expected = np.unique(values)
+    else:
+        positions = np.linspace(0, values.size - 1, max_points - 1).round().astype(int)
+        expected = np.unique(values[positions])
+    assert [p.knob for p in points] == [*expected.tolist(), math.inf]
+
+
+@pytest.mark.parametrize("rule", ["threshold", "utility"])
+def test_selection_and_frontier_read_the_sweep_the_same_as_fresh_candidates(rule):
+    """Selection and completion reuse what the sweep computed per candidate; on fresh copies of the candidates
+    (nothing kept) every number is the same."""
+    rng = np.random.default_rng(23)
+    swept = _random_candidate(rng, 2000, 3, rule, nan_share=0.02)
+    tiers = single_tier_candidates(swept.options, swept.score, swept.cost, swept.latency)
+
+    def fresh():
+        keep = {"accept": swept.accept} if rule == "threshold" else {"utility_prob": swept.utility_prob}
+        return Candidate(swept.router, swept.variant, swept.options, swept.score, swept.cost, swept.latency, **keep)
+
+    points = sweep_candidate(swept) + [evaluate_fixed(t) for t in tiers]
+    frontier = pareto_frontier(points)
+    kept = select_policy(frontier, [swept, *tiers], tiers[-1], points=points, max_drop=0.05, n_resamples=200)
+    again = select_policy(frontier, [fresh(), *tiers], tiers[-1], points=points, max_drop=0.05, n_resamples=200)
+    assert kept.checked == again.checked and kept.bootstrap == again.bootstrap and kept.reason == again.reason
+    mine = [p for p in frontier if p.router == swept.router]
+    assert len(mine) >= 8  # enough for the batched completion
+    same = [repr(p) for p in complete_points(fresh(), mine)]  # every field; floats to the last bit
+    assert [repr(p) for p in complete_points(swept, mine)] == same
+    assert [repr(p) for p in sweep_candidate(swept)] == [repr(p) for p in sweep_candidate(fresh())]
+
+
 # ---------------------------------------------------------------------------------- utility sweep
 
 

@@ -37,19 +37,21 @@ def write_reports(
     monthly_queries: int | None = None,
     *,
     figures: dict | None = None,
+    data=None,
 ) -> dict[str, Path]:
     """Write ``report.html``, ``report.md`` and ``frontier.svg`` into ``out_dir``; return their paths.
 
     ``logs``: a :class:`routeeval.data.LogSet` (or a path to one) for the traffic volume and duplicate
     share; ``monthly_queries`` overrides the volume. ``figures``: what :func:`report_figures` returned,
-    when the caller already computed it (to store it in summary.json under ``report``).
+    when the caller already computed it (to store it in summary.json under ``report``). ``data``: see
+    :func:`report_figures`.
     """
     from routeeval.report.html import render_html
     from routeeval.report.markdown import render_markdown
     from routeeval.report.plots import frontier_svg
 
     if figures is None:
-        figures = report_figures(summary, outcomes, chosen_rows, logs=logs, monthly_queries=monthly_queries)
+        figures = report_figures(summary, outcomes, chosen_rows, logs=logs, monthly_queries=monthly_queries, data=data)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     svg = frontier_svg(summary)
@@ -72,11 +74,17 @@ def report_figures(
     chosen_rows: list[dict],
     logs=None,
     monthly_queries: int | None = None,
+    *,
+    data=None,
 ) -> dict:
-    """Everything the reports show beyond summary.json, as JSON-friendly numbers and short texts."""
+    """Everything the reports show beyond summary.json, as JSON-friendly numbers and short texts.
+
+    ``data``: the optimizer's pivot of these outcomes' eval rows (``OptimizeResult.data``), when the caller
+    has it: the per-query figures read it instead of pivoting the table again.
+    """
     tiers = tier_order(summary)
     traffic = traffic_figures(logs)
-    table = _row_table(outcomes, chosen_rows, tiers)  # built once, shared by the slices and the sample
+    table = _row_table(outcomes, chosen_rows, tiers, data)  # built once, shared by the slices and the sample
     return {
         "headline": headline_verdict(summary),
         "latency": latency_figures(summary, chosen_rows),
@@ -363,8 +371,11 @@ class _RowTable:
     ids_sorted: bool  # row ids ascend in table order (the usual case): an intent's first rows are its first ids
 
 
-def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]) -> _RowTable:
-    """The eval queries as arrays, built once for the per-intent slices and the mis-routed sample."""
+def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str], data=None) -> _RowTable:
+    """The eval queries as arrays, built once for the per-intent slices and the mis-routed sample.
+
+    ``data``: the optimizer's pivot of ``outcomes`` (every eval row), read instead of pivoting again.
+    """
     import numpy as np
     import pandas as pd
 
@@ -376,9 +387,15 @@ def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]) -> _RowTable
         tier_codes = tier_codes[text_mask(outcomes[C.SOURCE], C.SOURCE_EVAL, missing=True)]
     counts = np.bincount(tier_codes[tier_codes >= 0], minlength=len(tier_values))
     present = {str(value) for value, n in zip(tier_values, counts, strict=True) if n}
-    # Only the columns the figures need go through the pivot: texts and answers are read for the sampled rows only.
-    needed = [c for c in (C.ROW_ID, C.TIER, C.SCORE, C.INTENT, C.SOURCE) if c in outcomes.columns]
-    data = pivot_outcomes(outcomes[needed], [t for t in tiers if t in present], source=C.SOURCE_EVAL)
+    score_tiers = [t for t in tiers if t in present]
+    if data is not None and set(score_tiers) <= set(data.tiers):
+        columns = [data.tiers.index(t) for t in score_tiers]
+        scores = data.score if columns == list(range(len(data.tiers))) else data.score[:, columns]
+    else:
+        # Only the columns the figures need go through the pivot: texts and answers are read for the sampled rows.
+        needed = [c for c in (C.ROW_ID, C.TIER, C.SCORE, C.INTENT, C.SOURCE) if c in outcomes.columns]
+        data = pivot_outcomes(outcomes[needed], score_tiers, source=C.SOURCE_EVAL)
+        scores = data.score
 
     intents = np.asarray(data.intents, dtype=object)
     intents[pd.isna(intents)] = NO_INTENT
@@ -387,20 +404,24 @@ def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str]) -> _RowTable
 
     routes = _routes(chosen_rows)
     # Object indexes, not pandas' inferred "str" (converting a million ids to it costs more than the lookup).
-    index, targets = pd.Index(routes.row_ids, dtype=object), pd.Index(row_ids, dtype=object)
-    if index.is_unique:
-        route_of = index.get_indexer(targets)
-    else:  # a row routed twice: its first route counts
-        first = np.flatnonzero(~index.duplicated())
-        found = index[first].get_indexer(targets)
-        route_of = np.where(found >= 0, first[found], -1)
+    targets = pd.Index(row_ids, dtype=object)
+    if len(routes.row_ids) == len(row_ids) and (routes.row_ids == row_ids).all() and targets.is_unique:
+        route_of = np.arange(len(row_ids))  # routed in table order, the usual case
+    else:
+        index = pd.Index(routes.row_ids, dtype=object)
+        if index.is_unique:
+            route_of = index.get_indexer(targets)
+        else:  # a row routed twice: its first route counts
+            first = np.flatnonzero(~index.duplicated())
+            found = index[first].get_indexer(targets)
+            route_of = np.where(found >= 0, first[found], -1)
     named = np.append(routes.tier_of, -1)[route_of] >= 0  # route -1 reads the appended -1
     return _RowTable(
         row_ids=row_ids,
         intents=[str(name) for name in names],
         intent_of=intent_of,
-        tiers=data.tiers,
-        scores=data.score,
+        tiers=score_tiers,
+        scores=scores,
         routes=routes,
         route_of=np.where(named, route_of, -1),
         ids_sorted=targets.is_monotonic_increasing,

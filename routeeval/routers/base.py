@@ -64,14 +64,15 @@ def target_matrix(y, n_rows: int):
     """
     import numpy as np
 
-    array = np.array(y, dtype=float)
+    array = np.asarray(y, dtype=float)  # not copied: routers only read their targets
     if array.ndim == 1:
         array = array[:, None]
     if array.shape[0] != n_rows:
         raise ValueError(f"targets have {array.shape[0]} rows for {n_rows} queries")
-    known = array[~np.isnan(array)]
-    if known.size and (known.min() < 0 or known.max() > 1):
-        raise ValueError(f"targets must be scores in [0, 1]; got values from {known.min():g} to {known.max():g}")
+    if array.size:
+        low, high = np.fmin.reduce(array, axis=None), np.fmax.reduce(array, axis=None)  # NaN left out
+        if low < 0 or high > 1:  # both NaN when no score is known
+            raise ValueError(f"targets must be scores in [0, 1]; got values from {low:g} to {high:g}")
     return array
 
 
@@ -147,10 +148,45 @@ def choose_tiers(scores, knob: dict, costs):
 
 
 def take_rows(values, index):
-    """Rows ``index`` of a list or an array."""
+    """Rows ``index`` of a list, or of an array taken when first read (:class:`TakenRows`)."""
     if isinstance(values, list | tuple):
         return [values[i] for i in index]
-    return values[index]
+    return TakenRows(values, index)
+
+
+class TakenRows:
+    """Rows ``index`` of an array, copied on first read (``np.asarray``, indexing, iteration; ``len`` is free).
+
+    A router that never reads a per-row parameter never pays for splitting it: a cascade reads the answer
+    texts only for tiers without log-probabilities, and they are the costliest to copy (an object per cell).
+    """
+
+    def __init__(self, values, index):
+        self._values = values
+        self._index = index
+        self._rows = None
+
+    def _taken(self):
+        if self._rows is None:
+            import numpy as np
+
+            values = self._values
+            self._rows = np.take(values, self._index, axis=0) if isinstance(values, np.ndarray) else values[self._index]
+        return self._rows
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+
+        return np.array(self._taken(), dtype=dtype, copy=copy)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self):
+        return iter(self._taken())
+
+    def __getitem__(self, key):
+        return self._taken()[key]
 
 
 def cross_fit(
@@ -167,7 +203,8 @@ def cross_fit(
     ``router_factory()`` returns a fresh unfitted router; rows are split by a seeded, shuffled
     K-fold (:func:`kfold_splits`: scikit-learn's ``KFold`` splits). ``fit_params`` / ``predict_params``
     map keyword names to per-row values (lists or arrays with one entry per row, e.g. ``cost_usd`` or
-    ``responses``) that are split with the rows. The router you export is fit on all rows separately.
+    ``responses``) that are split with the rows (an array's rows are taken when the router first reads them:
+    :class:`TakenRows`). The router you export is fit on all rows separately.
     """
     import numpy as np
 
@@ -185,7 +222,7 @@ def cross_fit(
         router = router_factory()
         router.fit(
             texts[train].tolist(),
-            targets[train],
+            np.take(targets, train, axis=0),
             **{name: take_rows(values, train) for name, values in fit_params.items()},
         )
         scores = router.predict_proba(

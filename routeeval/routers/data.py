@@ -25,6 +25,7 @@ class RouterData:
     labels: list[str | None] = field(default_factory=list)
     splits: list[str | None] = field(default_factory=list)
     metadata: list[dict | None] = field(default_factory=list)  # per query, for static rules on metadata
+    input_codes: Any = None  # n ints, equal exactly where the query is one object (the pivot's); None: not known
 
     @property
     def n_rows(self) -> int:
@@ -36,7 +37,9 @@ class RouterData:
         For the oracle baseline only: the routers learn from the graded ``score``."""
         import numpy as np
 
-        return np.where(np.isnan(self.score), np.nan, (self.score >= at).astype(float))
+        correct = (self.score >= at).astype(float)
+        correct[np.isnan(self.score)] = np.nan
+        return correct
 
     def subset(self, index) -> RouterData:
         """The rows ``index`` (an index array or a boolean mask)."""
@@ -57,6 +60,7 @@ class RouterData:
             labels=[self.labels[i] for i in pick] if self.labels else [],
             splits=[self.splits[i] for i in pick] if self.splits else [],
             metadata=[self.metadata[i] for i in pick] if self.metadata else [],
+            input_codes=self.input_codes[index] if self.input_codes is not None else None,
         )
 
 
@@ -92,7 +96,8 @@ def pivot_outcomes(frame, tiers: list[str] | None = None, source: str | None = C
 
     Vectorised: text columns are read as codes (:func:`routeeval.outcomes.column_codes`) and values are
     scattered into place; the usual layout (each query's tiers together, in order) is a plain reshape.
-    Equal texts share one Python object.
+    Equal texts share one Python object. The n x T arrays may be read-only views of ``frame``'s columns
+    (and a column the table lacks a read-only placeholder): copy one before writing into it.
     """
     import numpy as np
     import pandas as pd
@@ -112,7 +117,7 @@ def pivot_outcomes(frame, tiers: list[str] | None = None, source: str | None = C
     id_codes, id_values = column_codes(frame[C.ROW_ID])
 
     if _one_block_per_row(keep, tier_of, id_codes, n_tiers):
-        first_row = np.arange(0, len(frame), n_tiers)  # a row's own fields come from its first long row
+        first_row = slice(0, len(frame), n_tiers)  # a row's own fields come from its first long row
         first_codes = id_codes[first_row]
         filled = source_row = None
     else:
@@ -138,41 +143,45 @@ def pivot_outcomes(frame, tiers: list[str] | None = None, source: str | None = C
         return out.reshape(n_rows, n_tiers)
 
     def table(column: str):
-        if column not in frame.columns:
-            return np.full((n_rows, n_tiers), np.nan)
-        return scatter(frame[column].to_numpy(dtype=float, na_value=np.nan, copy=True), np.nan)
+        if column not in frame.columns:  # a read-only placeholder that takes no memory
+            return np.broadcast_to(np.nan, (n_rows, n_tiers))
+        return scatter(frame[column].to_numpy(dtype=float, na_value=np.nan), np.nan)
 
     def text_table(column: str):
         if column not in frame.columns:
-            return np.full((n_rows, n_tiers), None, dtype=object)
+            return np.broadcast_to(np.array(None, dtype=object), (n_rows, n_tiers))
         codes, values = column_codes(frame[column])
         return scatter(np.append(values, None)[codes], None)
 
-    def per_row(column: str, convert=None) -> list:
+    def per_row(column: str, convert=None) -> tuple[list, Any]:
+        """(each row's value, from its first long row; the value's code: rows with one code share one object)."""
         if column not in frame.columns:
-            return [None] * n_rows
+            return [None] * n_rows, None
         codes, values = column_codes(frame[column])
         lookup = np.empty(len(values) + 1, dtype=object)
         for index, value in enumerate(values):
             lookup[index] = convert(value) if convert else value
         lookup[-1] = None
-        return lookup[codes[first_row]].tolist()
+        codes = codes[first_row]
+        return lookup[codes].tolist(), codes
 
     names = np.append(id_values, str(pd.NA))[first_codes]
     text_ids = pd.api.types.infer_dtype(names, skipna=False) == "string"
+    inputs, input_codes = per_row(C.INPUT, decode_input)
     return RouterData(
         row_ids=names.tolist() if text_ids else [str(v) for v in names.tolist()],
-        inputs=per_row(C.INPUT, decode_input),
+        inputs=inputs,
         tiers=tiers,
         score=table(C.SCORE),
         cost_usd=table(C.COST_USD),
         latency_ms=table(C.LATENCY_MS),
         logprob_mean=table(C.LOGPROB_MEAN),
         responses=text_table(C.RESPONSE),
-        intents=per_row(C.INTENT),
-        labels=per_row(C.LABEL),
-        splits=per_row(C.SPLIT),
-        metadata=per_row(C.METADATA, decode_metadata),
+        intents=per_row(C.INTENT)[0],
+        labels=per_row(C.LABEL)[0],
+        splits=per_row(C.SPLIT)[0],
+        metadata=per_row(C.METADATA, decode_metadata)[0],
+        input_codes=input_codes,
     )
 
 
