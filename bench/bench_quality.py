@@ -1003,9 +1003,8 @@ def _selection_text(digest: dict) -> str:
     if chosen["router"] == "tier" and not selection["found_cheaper"]:
         return "nothing cheaper qualified; baseline kept"
     drop, upper = chosen.get("accuracy_drop"), chosen.get("accuracy_drop_upper")
-    return (
-        f"drop {_num(drop, 4)}, family-wise upper bound {_num(upper, 4)}, savings {_pct(chosen.get('savings_share'))}"
-    )
+    bound = "upper bound" if selection.get("budget_per_1k_usd") is not None else "family-wise upper bound"
+    return f"drop {_num(drop, 4)}, {bound} {_num(upper, 4)}, savings {_pct(chosen.get('savings_share'))}"
 
 
 def _verdict(met: bool, margin: str) -> str:
