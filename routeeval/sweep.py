@@ -536,9 +536,9 @@ def select_policy(
         score, cost = _chosen(point.decisions, candidate.score, candidate.cost)
         return point, _bootstrap(resampler, score, baseline_score, cost, baseline_cost, confidence)
 
-    def fall_back(rule: str, reason: str, checked: list[dict]) -> Selection:
+    def fall_back(rule: str, reason: str, checked: list[dict], families: int = 0, level: float = math.nan):
         boot = _bootstrap(resampler, baseline_score, baseline_score, baseline_cost, baseline_cost, confidence)
-        return Selection(baseline_point, baseline_point, False, rule, reason, boot, checked)
+        return Selection(baseline_point, baseline_point, False, rule, reason, boot, checked, families, level)
 
     if budget_per_1k_usd is not None:
         ordered = sorted(frontier, key=lambda p: (p.cost_per_1k_usd, -p.accuracy))
@@ -625,9 +625,7 @@ def select_policy(
         f"nothing qualifies: no point up to the baseline's cost has an accuracy-drop upper "
         f"{confidence:.0%} family-wise bound <= {max_drop:g} ({detail}); chose the baseline {name}"
     )
-    selection = fall_back(rule, reason, checked)
-    selection.families, selection.level = len(families), level
-    return selection
+    return fall_back(rule, reason, checked, len(families), level)
 
 
 def _dearer_first(point: OperatingPoint) -> tuple[float, float]:
@@ -1158,11 +1156,6 @@ class _Resampler:
             if self._kept is not None:
                 self._kept.append(counts)
             yield counts
-
-    @property
-    def groups(self) -> np.ndarray:
-        """The resampling unit of each row."""
-        return np.arange(self.n_rows) if self.block is None else self.block
 
     def unit_sums(self, columns: list[np.ndarray]) -> np.ndarray:
         """units x S: each per-row column summed within each unit."""

@@ -18,23 +18,7 @@ TIERS = ["small", "medium", "large"]
 def test_compact_read_keeps_every_value_and_column(tmp_path):
     frame = simulated_outcomes()
     frame.loc[3, C.SOURCE] = None  # a row without a source counts as an eval row
-    path = write_outcomes(frame, tmp_path / "outcomes.parquet")
-    full = read_outcomes(path)
-    compact = read_outcomes(path, compact=True)
-    assert list(compact.columns) == list(full.columns)
-    for column in full.columns:
-        if full[column].dtype == "string":
-            assert isinstance(compact[column].dtype, pd.CategoricalDtype), column
-            codes, values = column_codes(compact[column])
-            decoded = [None if code < 0 else values[code] for code in codes]
-            assert decoded == [None if pd.isna(v) else v for v in full[column]], column
-        else:
-            assert compact[column].equals(full[column]), column
-    assert summarize_tiers(compact, TIERS) == summarize_tiers(full, TIERS)
-    a, b = pivot_outcomes(full, TIERS), pivot_outcomes(compact, TIERS)
-    assert a.row_ids == b.row_ids and a.inputs == b.inputs and a.labels == b.labels
-    np.testing.assert_array_equal(a.score, b.score)
-    assert (a.responses == b.responses).all()
+    _assert_compact_equals_full(write_outcomes(frame, tmp_path / "outcomes.parquet"))
 
 
 def test_text_mask_and_codes_on_both_kinds_of_column():
@@ -61,7 +45,7 @@ def _assert_compact_equals_full(path):
             assert compact[column].equals(full[column]), column
     assert summarize_tiers(compact, TIERS) == summarize_tiers(full, TIERS)
     a, b = pivot_outcomes(full, TIERS), pivot_outcomes(compact, TIERS)
-    assert a.row_ids == b.row_ids and a.inputs == b.inputs and a.intents == b.intents
+    assert a.row_ids == b.row_ids and a.inputs == b.inputs and a.intents == b.intents and a.labels == b.labels
     np.testing.assert_array_equal(a.score, b.score)
     np.testing.assert_array_equal(a.latency_ms, b.latency_ms)
     assert (a.responses == b.responses).all()
