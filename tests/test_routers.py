@@ -684,3 +684,38 @@ def test_single_tier_and_seeded_random_mix():
     assert np.bincount(mix) / mix.size == pytest.approx([0.5, 0.3, 0.2], abs=0.02)
     with pytest.raises(ValueError, match="shares must be non-negative, one per tier, summing to 1"):
         random_mix_choice(3, [0.5, 0.6])
+
+
+# -- regularisation chosen by inner cross-validation ----------------------------------------------------------------
+def test_auto_C_regularises_noise_more_than_signal():
+    from routeeval.routers.base import C_GRID
+
+    texts, noise = noise_rows()
+    marked = {f"w{i}" for i in range(30)}
+    signal = np.array([[1.0 if marked & set(text.split()) else 0.0] for text in texts])
+    assert 0.2 < signal.mean() < 0.8
+    on_noise = ClassifierRouter(featurizer={"min_df": 1}).fit(texts, noise)
+    on_signal = ClassifierRouter(featurizer={"min_df": 1}).fit(texts, signal)
+    assert max(C_GRID) == on_signal.C_  # labels a few words decide: the lightest regularisation wins
+    assert on_noise.C_ < on_signal.C_  # coin flips: over-fitting them costs out of sample
+    assert ClassifierRouter(C=2.0, featurizer={"min_df": 1}).fit(texts, noise).C_ == 2.0
+
+
+def test_auto_C_is_chosen_inside_the_rows_fit_is_given():
+    from routeeval.routers.base import choose_C, feature_matrix
+    from routeeval.runtime import TextFeaturizer
+
+    texts, noise = noise_rows()
+    matrix = feature_matrix(TextFeaturizer(min_df=1).fit(texts), texts)
+    half = np.arange(len(texts) // 2)
+    picked = choose_C(matrix[half], noise[half], max_iter=1000, random_state=0)
+    # the rows fit never saw cannot change the choice: relabel them all and choose again
+    flipped = noise.copy()
+    flipped[len(texts) // 2 :] = 1 - flipped[len(texts) // 2 :]
+    assert choose_C(matrix[half], flipped[half], max_iter=1000, random_state=0) == picked
+
+
+@pytest.mark.parametrize("bad", ["fast", 0, -1.0, True])
+def test_C_must_be_auto_or_positive(bad):
+    with pytest.raises(ValueError, match="C must be 'auto' or a positive number"):
+        ClassifierRouter(C=bad).fit(["a", "b"], [[1.0], [0.0]])
