@@ -52,6 +52,7 @@ from routeeval.sweep import (
 
 LEARNED = ("classifier", "knn", "cascade")
 _MIN_ROWS_FOR_LEARNING = 20
+PARITY_ROWS = 2000  # train rows the runtime re-routes for the parity check when there is no hold-out
 
 
 @dataclass
@@ -186,10 +187,13 @@ def optimize_outcomes(
     policy = build_policy(router_obj, kind, knob, tiers, guards=guards, expected=expected, provenance=provenance)
     summary["chosen"]["policy_kind"] = kind
     summary["chosen"]["policy_knob"] = knob
-    summary["chosen"]["runtime_parity_share"] = _parity(router_obj, kind, knob, train, policy)
-
-    if test_rows is not None and test_rows.size:
-        summary["holdout"] = _holdout(data.subset(test_rows), policy, kind, baseline_name, tier_names, settings)
+    held_out = data.subset(test_rows) if test_rows is not None and test_rows.size else None
+    # the parity check reuses the hold-out's runtime decisions; without a hold-out it routes train rows
+    checked = held_out if held_out is not None else train.subset(np.arange(min(train.n_rows, PARITY_ROWS)))
+    routed = _route_rows(policy, kind, checked) if kind != "llm" else None
+    summary["chosen"]["runtime_parity_share"] = _parity(router_obj, kind, knob, checked, routed)
+    if held_out is not None:
+        summary["holdout"] = _holdout(held_out, policy, routed, kind, baseline_name, tier_names, settings)
 
     policy_path = None
     if out_dir is not None:
@@ -635,15 +639,13 @@ def _route_rows(policy: dict, kind: str, data: RouterData) -> tuple[np.ndarray, 
     return np.array(finals), np.array(tried)
 
 
-def _parity(router_obj, kind, knob, data: RouterData, exported_policy) -> float | None:
-    """Share of rows (up to 2,000) where the runtime's decision equals the refit router's."""
-    if exported_policy is None or kind == "llm":
+def _parity(router_obj, kind, knob, data: RouterData, routed) -> float | None:
+    """Share of ``data``'s rows where the runtime's decision (``routed``, from :func:`_route_rows`) equals
+    the refit router's; None when nothing was routed (an llm policy)."""
+    if routed is None:
         return None
-    rows = np.arange(min(data.n_rows, 2000))
-    sample = data.subset(rows)
-    finals, _ = _route_rows(exported_policy, kind, sample)
-    offline = _offline_decisions(router_obj, kind, knob, sample)
-    return float((finals == offline).mean())
+    offline = _offline_decisions(router_obj, kind, knob, data)
+    return float((routed[0] == offline).mean())
 
 
 def _offline_decisions(router_obj, kind, knob, data: RouterData) -> np.ndarray:
@@ -663,12 +665,14 @@ def _metadata(data: RouterData) -> list[dict | None] | None:
     return data.metadata
 
 
-def _holdout(test: RouterData, policy: dict, kind: str, baseline: str, tier_names: list[str], settings) -> dict:
-    """The exported policy measured on rows the selection never saw, against the baseline tier."""
+def _holdout(test: RouterData, policy: dict, routed, kind: str, baseline: str, tier_names: list[str], settings) -> dict:
+    """The exported policy measured on rows the selection never saw, against the baseline tier.
+
+    ``routed``: the runtime's (final tier, tiers tried) on each of ``test``'s rows (:func:`_route_rows`)."""
     rows = np.arange(test.n_rows)
     if kind == "llm":
         return {"rows": test.n_rows, "chosen": None, "note": "the llm router's hold-out needs its calls"}
-    finals, tried = _route_rows(policy, kind, test)
+    finals, tried = routed
     score = test.score[rows, finals]
     if kind == "cascade":
         steps = [tier_names.index(t) for t in policy["router"]["order"]]

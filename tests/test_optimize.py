@@ -171,6 +171,27 @@ def test_holdout_rows_are_kept_out_of_selection_and_measured(demo):
     )
 
 
+def test_the_runtime_routes_each_held_out_row_once_for_the_holdout_and_the_parity_check(demo, monkeypatch):
+    import routeeval.optimize as optimize_module
+
+    routed = []
+    route_rows = optimize_module._route_rows
+
+    def spy(policy, kind, data):
+        routed.append(data.row_ids)
+        return route_rows(policy, kind, data)
+
+    monkeypatch.setattr(optimize_module, "_route_rows", spy)
+    share = dataclasses.replace(SETTINGS, holdout_share=0.3)
+    summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=share).summary
+    assert len(routed) == 1 and len(routed[0]) == summary["holdout"]["rows"]
+    assert summary["chosen"]["runtime_parity_share"] == 1.0
+    routed.clear()
+    summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=SETTINGS).summary  # no hold-out: train rows
+    assert summary["holdout"] is None and len(routed) == 1 and len(routed[0]) == summary["selection"]["rows"]
+    assert summary["chosen"]["runtime_parity_share"] == 1.0
+
+
 @pytest.mark.parametrize(
     ("router", "variant"),
     [
