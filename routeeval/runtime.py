@@ -815,7 +815,14 @@ class Router:
         self.k = int(section["n_neighbors"])
         if self.k < 1:
             raise PolicyError(f"{self.where}: router.n_neighbors is {self.k}; it must be at least 1.")
-        self.prior = [float(p) for p in self._per_tier(section["prior"], "router.prior")]
+        self.prior = []
+        for tier, value in enumerate(self._per_tier(section["prior"], "router.prior")):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise PolicyError(
+                    f"{self.where}: router.prior has {value!r} for tier '{self.tier_names[tier]}'; "
+                    "each prior must be a score from 0 to 1."
+                )
+            self.prior.append(float(value))
         # docs x tiers: each row's score per tier (0/1, or graded in [0, 1]), None where the call failed
         self.correct = [self._load_knn_row(row, number) for number, row in enumerate(section["correct"], start=1)]
         docs = section["docs"]

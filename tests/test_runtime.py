@@ -563,6 +563,18 @@ def test_knn_scores_outside_0_1_are_refused(value, shown):
     )
 
 
+@pytest.mark.parametrize(("value", "shown"), [(1.5, "1.5"), (-0.1, "-0.1"), (None, "None"), (True, "True")])
+def test_knn_priors_outside_0_1_are_refused(value, shown):
+    policy = knn_policy()
+    policy["router"]["prior"][2] = value
+    policy["checksum"] = policy_checksum(policy)
+    with pytest.raises(PolicyError) as caught:
+        Router.load(policy)
+    assert str(caught.value) == (
+        f"policy: router.prior has {shown} for tier 'large'; each prior must be a score from 0 to 1."
+    )
+
+
 def test_knn_policy_problems_are_named():
     policy = knn_policy()
     policy["router"]["n_neighbors"] = 0
