@@ -301,7 +301,7 @@ class _Replayer:
         hidden = getattr(response, "_hidden_params", None) or {}
         if "routeeval_latency_ms" in hidden:  # a simulated tier reports its modelled latency
             latency_ms = float(hidden["routeeval_latency_ms"])
-        logprobs = hidden.get("routeeval_logprobs") or _token_logprobs(choice)
+        logprobs = response_logprobs(response)
         price = self.prices[request.tier.name]
         return CallResult(
             row_id=request.row_id,
@@ -336,17 +336,19 @@ def _shared_copy(result: CallResult, row_id: str) -> CallResult:
     return copy
 
 
-def _token_logprobs(choice: Any) -> list[float] | None:
-    logprobs = getattr(choice, "logprobs", None)
-    if logprobs is None:
-        return None
+def response_logprobs(response: Any) -> list[float] | None:
+    """The answer's token log-probabilities: the first choice's ``logprobs.content`` (OpenAI's shape), or the
+    ones routeeval's simulated tiers report; None when there are none."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if hidden.get("routeeval_logprobs"):
+        return list(hidden["routeeval_logprobs"])
+    choices = getattr(response, "choices", None) or []
+    logprobs = getattr(choices[0], "logprobs", None) if choices else None
     content = logprobs.get("content") if isinstance(logprobs, dict) else getattr(logprobs, "content", None)
-    if not content:
-        return None
     values = []
-    for token in content:
+    for token in content or ():
         value = token.get("logprob") if isinstance(token, dict) else getattr(token, "logprob", None)
-        if value is not None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
             values.append(float(value))
     return values or None
 

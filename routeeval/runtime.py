@@ -1034,15 +1034,25 @@ class Router:
             return None
         if self.ceiling_usd is not None and self.spent_today_usd() >= self.ceiling_usd:
             return None
-        try:
-            score, source = self._confidence(index, confidence, logprobs, response, query)
-        except Exception as exc:
-            score, source = 0.0, f"no confidence ({type(exc).__name__})"
+        score, source = self.answer_confidence(
+            tier, confidence=confidence, logprobs=logprobs, response=response, query=query
+        )
         if score >= self.threshold:
             return None
         following = self.order[step + 1]
         reason = f"{source} {score:.3f} < {self.threshold:g} on {tier}; escalate"
         return self._decision(following, score, reason, escalations=step + 1)
+
+    def answer_confidence(
+        self, tier: str, confidence: float | None = None, logprobs=None, response: str | None = None, query=None
+    ) -> tuple[float, str]:
+        """A cascade's confidence in ``tier``'s answer and where it came from, as :meth:`should_escalate` reads
+        it: ``confidence`` when given, else the tier's source in the policy. No usable signal, or one that
+        cannot be computed, counts as 0."""
+        try:
+            return self._confidence(self.tier_names.index(tier), confidence, logprobs, response, query)
+        except Exception as exc:
+            return 0.0, f"no confidence ({type(exc).__name__})"
 
     def _confidence(self, index: int, confidence, logprobs, response, query) -> tuple[float, str]:
         if confidence is not None:

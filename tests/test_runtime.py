@@ -680,6 +680,19 @@ def test_cascade_starts_with_the_first_tier_and_escalates_on_low_confidence():
     assert router.should_escalate("huge", confidence=0.0) is None
 
 
+def test_answer_confidence_is_what_should_escalate_reads_even_past_the_cap():
+    router = Router.load(cascade_policy(threshold=0.5, verifier=True, max_escalations=0))
+    assert router.should_escalate("small", logprobs=[-2.0, -3.0]) is None  # the cap: no escalation at all
+    assert router.answer_confidence("small", logprobs=[-2.0, -3.0]) == (quantize(math.exp(-2.5)), "logprob confidence")
+    assert router.answer_confidence("medium", response="not sure", query="invoice") == (
+        quantize(sigmoid(-2.0)),
+        "verifier confidence",
+    )
+    assert router.answer_confidence("medium", response="solved", query={"bad": "query"})[1] == "verifier confidence"
+    assert router.answer_confidence("small", logprobs=["not a number"]) == (0.0, "no logprobs: confidence")
+    assert router.answer_confidence("small", confidence=0.25) == (0.25, "confidence")
+
+
 def test_cascade_walks_to_the_top_and_respects_the_escalation_cap():
     router = Router.load(cascade_policy(threshold=0.8))
     assert router.should_escalate("medium").tier == "large"  # constant 0.7 < 0.8

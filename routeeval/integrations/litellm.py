@@ -78,6 +78,7 @@ from typing import Any
 from routeeval.errors import ConfigError
 from routeeval.policy import load_router
 from routeeval.pricing import import_litellm
+from routeeval.replay import response_logprobs
 from routeeval.runtime import CEILING_REASON, Decision
 from routeeval.runtime import Router as PolicyRouter
 
@@ -548,7 +549,7 @@ class _PolicyRun:
         if tier != decision.tier:
             reason += f"; tier '{decision.tier}' has no healthy deployment, served by tier '{tier}'"
         text = _answer_text(response)
-        logprobs = _token_logprobs(response)
+        logprobs = response_logprobs(response)
         following = self.policy_router.should_escalate(tier, logprobs=logprobs, response=text, query=self.messages)
         if following is not None and len(self.calls) < self.policy_router.cascade_cap:
             self.calls.append(TierCall(tier, model, reason, following.score, cost_usd))
@@ -600,10 +601,7 @@ class _PolicyRun:
             return None, _cap_reason(router.cascade_cap)
         if router.ceiling_usd is not None and router.spent_today_usd() >= router.ceiling_usd:
             return None, CEILING_REASON
-        try:
-            score, source = router._confidence(index, None, logprobs, text, self.messages)
-        except Exception as exc:  # as should_escalate: a confidence that cannot be computed is none
-            score, source = 0.0, f"no confidence ({type(exc).__name__})"
+        score, source = router.answer_confidence(tier, logprobs=logprobs, response=text, query=self.messages)
         return score, f"{source} {score:.3f} >= {router.threshold:g} on {tier}; accept"
 
     def _served(self, request: _TierRequest, response: Any) -> tuple[str | None, str]:
@@ -647,23 +645,6 @@ def _answer_text(response: Any) -> str | None:
     message = getattr(choices[0], "message", None) if choices else None
     content = getattr(message, "content", None)
     return content if isinstance(content, str) else None
-
-
-def _token_logprobs(response: Any) -> list[float] | None:
-    """The answer's token log-probabilities: the choice's ``logprobs.content`` (OpenAI's shape), or the ones
-    routeeval's simulated tiers report."""
-    hidden = getattr(response, "_hidden_params", None) or {}
-    if hidden.get("routeeval_logprobs"):
-        return list(hidden["routeeval_logprobs"])
-    choices = getattr(response, "choices", None) or []
-    logprobs = getattr(choices[0], "logprobs", None) if choices else None
-    content = logprobs.get("content") if isinstance(logprobs, dict) else getattr(logprobs, "content", None)
-    values = []
-    for token in content or ():
-        value = token.get("logprob") if isinstance(token, dict) else getattr(token, "logprob", None)
-        if isinstance(value, int | float):
-            values.append(float(value))
-    return values or None
 
 
 def _request_metadata(request_kwargs: dict) -> dict:
