@@ -30,6 +30,7 @@ from routeeval.routers import (
     pivot_outcomes,
     walk_cascade,
 )
+from routeeval.routers.intent import INTENT_KEY, IntentRouter, intent_name
 from routeeval.runtime import Router
 from routeeval.stats import quantiles
 from routeeval.sweep import (
@@ -373,12 +374,26 @@ class _Builders:
     def _build_static(self) -> list[Candidate]:
         router = self._static_router().fit()
         data = self.data
-        metadata = _metadata(data)
-        if metadata is None:
+        if not any(rule.metadata for rule in router.rules_):
             accept = _per_distinct_input(router.accept_scores, data.inputs, data.input_codes)
         else:  # rules on metadata: the same text can route differently
-            accept = router.accept_scores(data.inputs, metadata)
-        return [Candidate("static", "length", self.tiers, data.score, data.cost_usd, data.latency_ms, accept=accept)]
+            accept = router.accept_scores(data.inputs, _metadata(data))
+        common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
+        candidates = [Candidate("static", "length", accept=accept, **common)]
+        if len({intent_name(i) for i in data.intents} - {None}) < 2:
+            return candidates
+        if data.n_rows < max(_MIN_ROWS_FOR_LEARNING, self.folds):
+            self.notes.append(f"static/intent skipped: {data.n_rows} rows are too few to cross-fit")
+            return candidates
+        probability = cross_fit(
+            lambda: IntentRouter(tiers=tuple(self.tiers)),
+            data.intents,
+            data.score,
+            folds=self.folds,
+            random_state=self.settings.seed,
+            fit_params={"cost_usd": data.cost_usd},
+        )
+        return candidates + [Candidate("static", "intent", utility_prob=probability, **common)]
 
     def _static_router(self) -> StaticRouter:
         return StaticRouter(tiers=tuple(self.tiers), rules=tuple(self.settings.static_rules))
@@ -445,6 +460,11 @@ class _Builders:
         if router == "tier":
             index = self.tiers.index(point.variant)
             static = StaticRouter(tiers=tuple(self.tiers), default_tier=self.tiers[index], long_tier=self.tiers[-1])
+            return static.fit(), "static", {"length_cutoff_chars": None}
+        if router == "static" and point.variant == "intent":
+            table = IntentRouter(tiers=tuple(self.tiers)).fit(data.intents, data.score, cost_usd=data.cost_usd)
+            rules, default = table.rules({"rule": "utility", "lambda": _finite(point.knob)})
+            static = StaticRouter(tiers=tuple(self.tiers), rules=tuple(rules), default_tier=default)
             return static.fit(), "static", {"length_cutoff_chars": None}
         if router == "static":
             return self._static_router().fit(), "static", StaticRouter.knob_from_threshold(point.knob)
@@ -659,10 +679,18 @@ def _offline_decisions(router_obj, kind, knob, data: RouterData) -> np.ndarray:
 
 
 def _metadata(data: RouterData) -> list[dict | None] | None:
-    """Per-row metadata for static rules, or None when no row has any."""
-    if not data.metadata or data.metadata.count(None) == len(data.metadata):
+    """Per-row metadata for static rules, with the row's intent under "intent" unless the metadata has one;
+    None when no row has either."""
+    intents = [intent_name(i) for i in data.intents] if data.intents else [None] * data.n_rows
+    metadata = data.metadata or [None] * data.n_rows
+    if metadata.count(None) == len(metadata) and intents.count(None) == len(intents):
         return None
-    return data.metadata
+    rows = []
+    for meta, intent in zip(metadata, intents, strict=True):
+        if intent is not None and INTENT_KEY not in (meta or {}):
+            meta = {**(meta or {}), INTENT_KEY: intent}
+        rows.append(meta)
+    return rows
 
 
 def _holdout(test: RouterData, policy: dict, routed, kind: str, baseline: str, tier_names: list[str], settings) -> dict:

@@ -235,7 +235,8 @@ def test_static_rules_on_metadata_are_evaluated_offline_and_match_the_runtime(de
     data = pivot_outcomes(frame, [t["name"] for t in TIER_ENTRIES])
     assert data.metadata[ids.index(next(iter(free)))] == {"plan": "free"}
     builders = _Builders(data, settings, [], None)
-    (candidate,) = builders.build("static")
+    candidate = builders.build("static")[0]
+    assert candidate.variant == "length"
     points = sweep_candidate(candidate)
     on_free = np.array([row in free for row in data.row_ids])
     for point in (points[0], points[len(points) // 2], points[-1]):
@@ -251,6 +252,46 @@ def test_static_rules_on_metadata_are_evaluated_offline_and_match_the_runtime(de
     # Through the whole optimizer: the metadata reaches the exported policy's parity check too.
     result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
     assert result.summary["chosen"]["runtime_parity_share"] in (None, 1.0)
+
+
+def test_the_intent_table_is_exported_as_static_rules_the_runtime_follows(demo):
+    """Intents with a clear tier each: static/intent learns them out of fold, and its policy routes by the
+    intent in the query's metadata, offline and at runtime alike."""
+    ids = demo[C.ROW_ID].drop_duplicates().tolist()
+    kinds = {row: ("chitchat", "billing", "legal")[number % 3] for number, row in enumerate(ids)}
+    frame = demo.assign(**{C.INTENT: demo[C.ROW_ID].map(kinds)})
+    best = {"chitchat": "small", "billing": "medium", "legal": "large"}  # each intent's one right tier
+    tier_names = [t["name"] for t in TIER_ENTRIES]
+    right = frame[C.TIER] == frame[C.INTENT].map(best)
+    dearer = frame[C.TIER].map(tier_names.index) > frame[C.INTENT].map(lambda i: tier_names.index(best[i]))
+    frame[C.SCORE] = np.where(right | dearer, 1.0, 0.0)  # the right tier and any dearer one answer well
+    settings = dataclasses.replace(SETTINGS, routers=("static",), max_drop=0.05)
+    data = pivot_outcomes(frame, tier_names)
+    builders = _Builders(data, settings, [], None)
+    candidate = builders.build("static")[1]
+    assert (candidate.router, candidate.variant) == ("static", "intent")
+    points = sweep_candidate(candidate)
+    cheapest_perfect = min((p for p in points if p.accuracy == 1.0), key=lambda p: p.cost_per_1k_usd)
+    fitted, kind, knob = builders.export(cheapest_perfect, candidate)
+    assert kind == "static" and knob == {"length_cutoff_chars": None}
+    policy = build_policy(fitted, kind, knob, TIER_ENTRIES)
+    rules = {rule["metadata"]["intent"]: rule["tier"] for rule in policy["router"]["rules"]}
+    assert {**dict.fromkeys(best, policy["router"]["default_tier"]), **rules} == best
+    runtime = Router.load(policy)
+    assert runtime.route("anything at all", {"intent": "legal"}).tier == "large"
+    assert runtime.route("anything at all", {"intent": "chitchat"}).tier == "small"
+    offline = _offline_decisions(fitted, kind, knob, data)
+    runtime_tiers, _ = _route_rows(policy, kind, data)
+    assert (runtime_tiers == offline).all()
+    assert [tier_names[t] for t in offline] == [best[kinds[row]] for row in data.row_ids]
+    result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
+    chosen = result.summary["chosen"]
+    assert (chosen["router"], chosen["variant"], chosen["runtime_parity_share"]) == ("static", "intent", 1.0)
+
+
+def test_static_intent_needs_two_intents(demo):
+    data = pivot_outcomes(demo.assign(**{C.INTENT: "only"}), [t["name"] for t in TIER_ENTRIES])
+    assert [c.variant for c in _Builders(data, SETTINGS, [], None).build("static")] == ["length"]
 
 
 def test_a_table_without_latency_reports_it_unknown_not_zero(demo):

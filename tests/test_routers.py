@@ -719,3 +719,52 @@ def test_auto_C_is_chosen_inside_the_rows_fit_is_given():
 def test_C_must_be_auto_or_positive(bad):
     with pytest.raises(ValueError, match="C must be 'auto' or a positive number"):
         ClassifierRouter(C=bad).fit(["a", "b"], [[1.0], [0.0]])
+
+
+# -- intent router --------------------------------------------------------------------------------------------------
+def test_intent_table_shrinks_each_intent_toward_the_overall_mean():
+    from routeeval.routers import IntentRouter
+
+    intents = ["billing"] * 10 + ["legal"] * 30 + [None] * 10
+    y = np.array([[1.0, 1.0]] * 10 + [[0.0, 1.0]] * 30 + [[1.0, 1.0]] * 10)
+    router = IntentRouter(tiers=("small", "large"), prior_rows=10).fit(
+        intents, y, cost_usd=np.tile([0.1, 1.0], (50, 1))
+    )
+    overall = 20 / 50  # small is right on the billing and unlabelled rows
+    assert router.intents_ == ["billing", "legal"]
+    assert router.predict_proba(["billing"])[0, 0] == pytest.approx((10 + 10 * overall) / 20, abs=1e-6)
+    assert router.predict_proba(["legal"])[0, 0] == pytest.approx((0 + 10 * overall) / 40, abs=1e-6)
+    assert router.predict_proba(["never seen", None])[:, 0] == pytest.approx([overall, overall], abs=1e-6)
+    unshrunk = IntentRouter(prior_rows=0).fit(intents, y)
+    assert unshrunk.predict_proba(["billing", "legal"])[:, 0].tolist() == [1.0, 0.0]
+
+
+def test_intent_rules_decide_as_the_table_for_every_intent_and_an_unseen_one():
+    from routeeval.routers import IntentRouter
+    from routeeval.runtime import compile_rules, match_rules
+
+    rng = np.random.default_rng(3)
+    intents = [f"intent{i % 7}" for i in range(300)]
+    y = (rng.random((300, 3)) < np.array([[0.4, 0.7, 0.9]])).astype(float)
+    cost = np.tile([0.001, 0.01, 0.1], (300, 1))
+    router = IntentRouter(tiers=tuple(TIERS)).fit(intents, y, cost_usd=cost)
+    queries = sorted(set(intents)) + ["unseen"]
+    for knob in ({"rule": "utility", "lambda": lam} for lam in (0.0, 1.0, 3.0, 10.0, 1e3)):
+        rules, default = router.rules(knob)
+        compiled = compile_rules(rules, list(TIERS))
+        via_rules = []
+        for intent in queries:
+            number = match_rules(compiled, "any text", {"intent": intent})
+            via_rules.append(compiled[number].tier if number >= 0 else TIERS.index(default))
+        assert via_rules == router.decide(queries, knob).tolist()
+
+
+def test_intent_scores_out_of_fold_do_not_see_their_own_row():
+    from routeeval.routers import IntentRouter
+
+    intents = [f"solo{i}" for i in range(40)]  # each intent once: out of fold, only the overall mean is known
+    y = np.array([[float(i % 2)] for i in range(40)])
+    oof = cross_fit(lambda: IntentRouter(), intents, y, folds=5, random_state=0)
+    in_sample = IntentRouter(prior_rows=0).fit(intents, y).predict_proba(intents)
+    assert (in_sample[:, 0] == y[:, 0]).all()
+    assert np.all(np.abs(oof[:, 0] - 0.5) < 0.1)

@@ -3,6 +3,7 @@
 | router | scores | knob | module |
 |---|---|---|---|
 | ``StaticRouter`` | rules as written, then a length cut-off | ``length_cutoff_chars`` | ``static`` |
+| ``IntentRouter`` | expected score per tier of the query's intent, exported as static rules | ``lambda`` | ``intent`` |
 | ``ClassifierRouter`` | expected score per tier, logistic regressions | ``threshold`` or ``lambda`` | ``classifier`` |
 | ``KnnRouter`` | expected score per tier, nearest neighbours' scores | ``threshold`` or ``lambda`` | ``knn`` |
 | ``CascadeRouter`` | confidence in each tier's answer | ``threshold`` | ``cascade`` |
@@ -18,6 +19,7 @@ from routeeval.routers.baselines import oracle_choice, random_mix_choice, single
 from routeeval.routers.cascade import CascadeRouter, cascade_options, walk_cascade
 from routeeval.routers.classifier import ClassifierRouter
 from routeeval.routers.data import RouterData, decode_input, pivot_outcomes
+from routeeval.routers.intent import IntentRouter
 from routeeval.routers.knn import KnnRouter
 from routeeval.routers.llm import LLMRouter
 from routeeval.routers.static import StaticRouter
@@ -34,6 +36,7 @@ __all__ = [
     "ROUTERS",
     "CascadeRouter",
     "ClassifierRouter",
+    "IntentRouter",
     "KnnRouter",
     "LLMRouter",
     "RouterData",

@@ -4,6 +4,7 @@ A rule is ``{"tier": NAME, "regex": ..., "keywords": [...], "min_chars": N, "max
 "metadata": {key: value}, "name": ...}``; every condition it gives must hold. Queries no rule
 matches go to ``long_tier`` when longer than the cut-off (the swept knob, in characters of the last
 user message), else to ``default_tier``. Rules are compiled and matched by the runtime's own code.
+The intent router (:mod:`routeeval.routers.intent`) exports its table as rules of this kind.
 """
 
 from __future__ import annotations

@@ -1,0 +1,90 @@
+"""Intent router: a table of each intent's expected score per tier, exported as static rules.
+
+Many teams know what a query is about before it reaches the model (the product feature, the endpoint, an
+upstream intent classifier). This router learns, from the eval rows of each ``intent``, the mean score of
+every tier, shrunk toward the mean over all rows by ``prior_rows`` pseudo-rows (an intent seen 10 times with
+the default 10 gets half its own mean, half the overall one). The utility rule then picks, per intent, the
+tier with the largest expected score minus lambda x mean cost per call, as the classifier's utility rule
+does; a query of an intent the table has not seen gets the choice for the overall means.
+
+The export is an ordinary static policy: one rule per intent, ``{"tier": ..., "metadata": {"intent": ...}}``,
+and the unseen-intent choice as its default tier, so production passes the intent in the query's metadata
+(``Router.route(query, {"intent": "billing"})``) and the runtime's static rules do the rest.
+"""
+
+from __future__ import annotations
+
+from routeeval.routers.base import RouterBase, choose_tiers, quantize_array, target_matrix, tier_names
+
+INTENT_KEY = "intent"  # the metadata key the exported rules match
+
+
+class IntentRouter(RouterBase):
+    """Per-intent expected scores; ``fit(intents, y, cost_usd)``, then ``predict_proba(intents)``."""
+
+    def __init__(self, tiers: tuple[str, ...] | None = None, prior_rows: float = 10.0) -> None:
+        self.tiers = tiers
+        self.prior_rows = prior_rows
+
+    def fit(self, X, y, cost_usd=None) -> IntentRouter:
+        """``X``: each row's intent (a string; None or "" for none); ``y``: n x T scores in [0, 1], NaN for a
+        failed call; ``cost_usd``: n x T cost per call, whose per-tier mean the utility rule uses."""
+        import numpy as np
+
+        from routeeval.routers.classifier import _mean_cost
+
+        if not self.prior_rows >= 0:
+            raise ValueError(f"prior_rows must be 0 or more, got {self.prior_rows!r}")
+        intents = [intent_name(value) for value in X]
+        targets = target_matrix(y, len(intents))
+        n_tiers = targets.shape[1]
+        self.tiers_ = tier_names(self.tiers, n_tiers)
+        known = ~np.isnan(targets)
+        self.overall_ = np.where(known.any(axis=0), np.nanmean(np.where(known, targets, np.nan), axis=0), 0.0)
+        names = sorted({name for name in intents if name is not None})
+        codes = np.array([names.index(name) if name is not None else -1 for name in intents], dtype=int)
+        seen = codes >= 0
+        totals = np.zeros((len(names), n_tiers))
+        counts = np.zeros((len(names), n_tiers))
+        np.add.at(totals, codes[seen], np.where(known, targets, 0.0)[seen])
+        np.add.at(counts, codes[seen], known[seen].astype(float))
+        shrunk = (totals + self.prior_rows * self.overall_) / np.maximum(counts + self.prior_rows, 1e-12)
+        self.intents_ = names
+        self.table_ = quantize_array(np.where(counts + self.prior_rows > 0, shrunk, self.overall_))
+        self.overall_ = quantize_array(self.overall_)
+        self.expected_cost_usd_ = _mean_cost(cost_usd, len(intents), n_tiers)
+        return self
+
+    def predict_proba(self, X):
+        """n x T expected score per tier: the intent's row of the table, the overall means for an unseen one."""
+        import numpy as np
+
+        self._check_fitted("table_")
+        index = {name: i for i, name in enumerate(self.intents_)}
+        rows = np.array([index.get(intent_name(value), -1) for value in X], dtype=int)
+        table = np.vstack([self.table_, self.overall_[None, :]])  # row -1: the overall means
+        return table[rows]
+
+    def decide(self, X, knob: dict):
+        """Tier index per query under ``knob`` (``{"rule": "utility", "lambda": l}`` or a threshold rule)."""
+        return choose_tiers(self.predict_proba(X), knob, self.expected_cost_usd_)
+
+    def rules(self, knob: dict) -> tuple[list[dict], str]:
+        """(one static rule per intent, the default tier for unseen intents) that decide as :meth:`decide`."""
+        self._check_fitted("table_")
+        picks = choose_tiers(self.table_, knob, self.expected_cost_usd_) if self.intents_ else []
+        default = int(choose_tiers(self.overall_[None, :], knob, self.expected_cost_usd_)[0])
+        rules = [
+            {"name": f"intent {name}", "tier": self.tiers_[int(tier)], "metadata": {INTENT_KEY: name}}
+            for name, tier in zip(self.intents_, picks, strict=True)
+            if int(tier) != default  # the default tier takes these anyway
+        ]
+        return rules, self.tiers_[default]
+
+
+def intent_name(value) -> str | None:
+    """An intent as the table keys it: a non-empty string, else None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value)
+    return text or None
