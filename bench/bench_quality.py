@@ -5,7 +5,8 @@ Four parts, each printed as a table and appended with this command to bench/RESU
 1. RouteLLM's eval data (GPT-4-1106 vs Mixtral-8x7B; MMLU, GSM8K, MT-Bench separately; the importer applies
    RouteLLM's decontamination filter). Each router's out-of-fold scores come from ``cross_fit`` (5 folds, seed
    0, the call ``optimize`` makes) and become one routing score per query, swept over every threshold as
-   RouteLLM sweeps its routers. APGR is given two ways: "RouteLLM 11-pt" (``sweep.apgr(grid="quantile11")``:
+   RouteLLM sweeps its routers (static/intent's per-intent table too, where a benchmark has two or more
+   intents: MMLU's subjects, MT-Bench's categories). APGR is given two ways: "RouteLLM 11-pt" (``sweep.apgr(grid="quantile11")``:
    11 operating points at strong-call shares 0, 10, ..., 100%, trapezoid, as RouteLLM's evaluate.py) and
    "fine" (every threshold). CPT(50%) / CPT(80%) are strong-call shares (``sweep.cpt``, linear between
    thresholds). Each has a 95% percentile bootstrap CI over rows (the out-of-fold scores held fixed, so
@@ -53,6 +54,7 @@ SEED = 0
 FOLDS = 5
 GPT4 = "gpt-4-1106-preview"
 ROUTELLM_BENCHMARKS = ("mmlu", "gsm8k", "mt_bench")
+ROUTELLM_ROUTERS = ("classifier", "knn", "cascade", "intent")  # intent: static/intent's table, out of fold
 ROUTELLM_NAMES = {"mmlu": "MMLU", "gsm8k": "GSM8K", "mt_bench": "MT-Bench"}
 ROUTERBENCH_TASKS = ("arc-challenge", "winogrande", "mbpp")
 MAX_DROPS = (0.0, 0.01)
@@ -182,7 +184,7 @@ def routerbench_workload(frame, workload: str):
 
 def job_oof(benchmark: str, router: str, data_dir: str, quick: bool) -> dict:
     """Part 1: out-of-fold scores of one router on one RouteLLM benchmark, as ``optimize`` computes them."""
-    from routeeval.routers import CascadeRouter, ClassifierRouter, KnnRouter, cross_fit
+    from routeeval.routers import CascadeRouter, ClassifierRouter, IntentRouter, KnnRouter, cross_fit
 
     data = routellm_data(benchmark, data_dir, quick)
     tiers = tuple(data.tiers)
@@ -194,6 +196,11 @@ def job_oof(benchmark: str, router: str, data_dir: str, quick: bool) -> dict:
         )
     elif router == "knn":
         factory, fit_params, predict_params = lambda: KnnRouter(tiers=tiers), {"cost_usd": data.cost_usd}, None
+    elif router == "intent":
+        if len(set(data.intents)) < 2:
+            return {"scores": None}  # one intent (GSM8K): optimize leaves static/intent out too
+        scores = cross_fit(lambda: IntentRouter(tiers=tiers), data.intents, data.score, folds=FOLDS, random_state=SEED)
+        return {"scores": scores}
     else:
         hints = {"responses": data.responses, "logprob_mean": data.logprob_mean}
         factory, fit_params, predict_params = lambda: CascadeRouter(tiers=tiers, random_state=SEED), hints, hints
@@ -354,7 +361,14 @@ def test_view(frame, tier_names: list[str], routers: tuple) -> dict:
 
 def _test_candidates(router: str, train, test) -> list:
     """The candidates ``optimize`` would build for ``router``, fit on every train row and scored on test."""
-    from routeeval.routers import CascadeRouter, ClassifierRouter, KnnRouter, StaticRouter, cascade_options
+    from routeeval.routers import (
+        CascadeRouter,
+        ClassifierRouter,
+        IntentRouter,
+        KnnRouter,
+        StaticRouter,
+        cascade_options,
+    )
     from routeeval.sweep import Candidate
 
     tiers = list(train.tiers)
@@ -372,7 +386,12 @@ def _test_candidates(router: str, train, test) -> list:
         ]
     if router == "static":
         accept = StaticRouter(tiers=tuple(tiers)).fit().accept_scores(test.inputs)
-        return [Candidate("static", "length", accept=accept, **common)]
+        candidates = [Candidate("static", "length", accept=accept, **common)]
+        if len(set(train.intents)) > 1:  # as optimize: the intent table when there are two or more intents
+            table = IntentRouter(tiers=tuple(tiers)).fit(train.intents, train.score, cost_usd=train.cost_usd)
+            probability = table.predict_proba(test.intents)
+            candidates.append(Candidate("static", "intent", utility_prob=probability, **common))
+        return candidates
     if router == "cascade":
         fitted = CascadeRouter(tiers=tuple(tiers), random_state=SEED).fit(
             train.inputs, train.score, responses=train.responses, logprob_mean=train.logprob_mean
@@ -454,6 +473,9 @@ def routing_scores(data, oof: dict) -> dict[str, np.ndarray]:
     else:
         source = "constant: no responses or log-probabilities"
     scores[f"cascade: -confidence in weak answer ({source})"] = -oof["cascade"]["scores"][:, 0]
+    if oof["intent"]["scores"] is not None:
+        intent = oof["intent"]["scores"]
+        scores["static / intent: P(strong right) - P(weak right) of the query's intent"] = intent[:, 1] - intent[:, 0]
     scores["static: prompt length"] = StaticRouter.lengths(data.inputs).astype(float)
     scores["random (seeded), reference"] = np.random.default_rng(SEED).random(data.n_rows)
     scores["oracle (strong - weak score), reference"] = strong - weak
@@ -522,7 +544,7 @@ def part_routellm(oofs: dict, data_dir: str, quick: bool, bootstrap: int) -> tup
         weak, strong = data.score[:, 0], data.score[:, 1]
         if np.isnan(data.score).any():
             raise ValueError(f"{benchmark}: missing scores; the curves assume every row has both")
-        scores = routing_scores(data, {r: oofs[(benchmark, r)] for r in ("classifier", "knn", "cascade")})
+        scores = routing_scores(data, {r: oofs[(benchmark, r)] for r in ROUTELLM_ROUTERS})
         curves = {name: RoutingCurve(score, weak, strong) for name, score in scores.items()}
         ones = np.ones(data.n_rows)
         estimate = {name: curve_metrics(*curve.at(ones)) for name, curve in curves.items()}
@@ -650,7 +672,7 @@ def main() -> None:
 
     jobs = []
     for benchmark in ROUTELLM_BENCHMARKS:
-        for router in ("classifier", "knn", "cascade"):
+        for router in ROUTELLM_ROUTERS:
             jobs.append((f"oof:{benchmark}:{router}", job_oof, (benchmark, router, data_dir, quick)))
     for workload in (*ROUTERBENCH_TASKS, "mixed"):
         for max_drop in MAX_DROPS:
