@@ -345,3 +345,17 @@ def fit_logistic(features, scores, *, C: float, max_iter: int, random_state: int
     with threadpool_limits(limits=1):
         model.fit(features[rows], labels, sample_weight=weights)
     return model
+
+
+def mean_cost(cost_usd, n_rows: int, n_tiers: int):
+    """Mean cost per call of each tier (0 where unknown)."""
+    import numpy as np
+
+    if cost_usd is None:
+        return np.zeros(n_tiers)
+    costs = np.asarray(cost_usd, dtype=float).reshape(n_rows, n_tiers)
+    with np.errstate(invalid="ignore"):
+        known = ~np.isnan(costs)
+        totals = np.where(known, costs, 0.0).sum(axis=0)
+        counts = known.sum(axis=0)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)

@@ -24,6 +24,7 @@ from routeeval.routers.base import (
     feature_matrix,
     fit_logistic,
     has_both_classes,
+    mean_cost,
     quantize_array,
     sigmoid_array,
     target_matrix,
@@ -84,7 +85,7 @@ class ClassifierRouter(RouterBase):
             )
             self.coef_[tier] = model.coef_[0]
             self.intercept_[tier] = model.intercept_[0]
-        self.expected_cost_usd_ = _mean_cost(cost_usd, len(X), n_tiers)
+        self.expected_cost_usd_ = mean_cost(cost_usd, len(X), n_tiers)
         return self
 
     def predict_proba(self, X):
@@ -118,17 +119,3 @@ class ClassifierRouter(RouterBase):
             "expected_cost_usd": [float(c) for c in self.expected_cost_usd_],
             "models": models,
         }
-
-
-def _mean_cost(cost_usd, n_rows: int, n_tiers: int):
-    """Mean cost per call of each tier (0 where unknown)."""
-    import numpy as np
-
-    if cost_usd is None:
-        return np.zeros(n_tiers)
-    costs = np.asarray(cost_usd, dtype=float).reshape(n_rows, n_tiers)
-    with np.errstate(invalid="ignore"):
-        known = ~np.isnan(costs)
-        totals = np.where(known, costs, 0.0).sum(axis=0)
-        counts = known.sum(axis=0)
-    return np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)

@@ -14,11 +14,11 @@ from routeeval.routers.base import (
     RouterBase,
     choose_tiers,
     feature_matrix,
+    mean_cost,
     quantize_array,
     target_matrix,
     tier_names,
 )
-from routeeval.routers.classifier import _mean_cost
 from routeeval.runtime import TextFeaturizer
 
 SCORE_DECIMALS = 6  # graded scores are kept, and exported, rounded to this many decimals
@@ -59,7 +59,7 @@ class KnnRouter(RouterBase):
         with np.errstate(invalid="ignore"):
             prior = np.nanmean(np.where(np.isnan(targets).all(axis=0)[None, :], 0.0, self.correct_), axis=0)
         self.prior_ = np.nan_to_num(prior, nan=0.0)
-        self.expected_cost_usd_ = _mean_cost(cost_usd, len(X), n_tiers)
+        self.expected_cost_usd_ = mean_cost(cost_usd, len(X), n_tiers)
         return self
 
     def neighbours(self, X) -> list:
