@@ -6,12 +6,12 @@ Four parts, each printed as a table and appended with this command to bench/RESU
    RouteLLM's decontamination filter). Each router's out-of-fold scores come from ``cross_fit`` (5 folds, seed
    0, the call ``optimize`` makes) and become one routing score per query, swept over every threshold as
    RouteLLM sweeps its routers (static/intent's per-intent table too, where a benchmark has two or more
-   intents: MMLU's subjects, MT-Bench's categories). APGR is given two ways: "RouteLLM 11-pt" (``sweep.apgr(grid="quantile11")``:
-   11 operating points at strong-call shares 0, 10, ..., 100%, trapezoid, as RouteLLM's evaluate.py) and
-   "fine" (every threshold). CPT(50%) / CPT(80%) are strong-call shares (``sweep.cpt``, linear between
-   thresholds). Each has a 95% percentile bootstrap CI over rows (the out-of-fold scores held fixed, so
-   refitting variance is not in it). A last column recomputes APGR and CPT with RouteLLM's own recipe
-   (deciles of the score as cut-offs, ``np.interp`` for CPT) as a cross-check.
+   intents: MMLU's subjects, MT-Bench's categories). APGR is given two ways: "RouteLLM 11-pt"
+   (``sweep.apgr(grid="quantile11")``: 11 operating points at strong-call shares 0, 10, ..., 100%, trapezoid,
+   as RouteLLM's evaluate.py) and "fine" (every threshold). CPT(50%) / CPT(80%) are strong-call shares
+   (``sweep.cpt``, linear between thresholds). Each has a 95% percentile bootstrap CI over rows (the
+   out-of-fold scores held fixed, so refitting variance is not in it). A last column recomputes APGR and CPT
+   with RouteLLM's own recipe (deciles of the score as cut-offs, ``np.interp`` for CPT) as a cross-check.
 2. RouterBench subset (RouterDC's train/test split; ``optimize_outcomes`` selects on train and measures the
    exported policy on test): per task and mixed, AIQ against the zero router (out-of-fold on train, from the
    optimizer's summary; and on test, routers fit on train), and the chosen policy's cost as a share of GPT-4's

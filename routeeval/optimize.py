@@ -463,7 +463,10 @@ class _Builders:
             return static.fit(), "static", {"length_cutoff_chars": None}
         if router == "static" and point.variant == "intent":
             table = IntentRouter(tiers=tuple(self.tiers)).fit(data.intents, data.score, cost_usd=data.cost_usd)
-            rules, default = table.rules({"rule": "utility", "lambda": _finite(point.knob)})
+            lam = _finite(point.knob)
+            if math.isfinite(point.cost_per_1k_usd):  # never export a cheaper table than the certified point
+                lam = table.lambda_costing_at_least(data.intents, data.cost_usd, point.cost_per_1k_usd * (1 - 1e-9))
+            rules, default = table.rules({"rule": "utility", "lambda": lam})
             static = StaticRouter(tiers=tuple(self.tiers), rules=tuple(rules), default_tier=default)
             return static.fit(), "static", {"length_cutoff_chars": None}
         if router == "static":

@@ -768,3 +768,26 @@ def test_intent_scores_out_of_fold_do_not_see_their_own_row():
     in_sample = IntentRouter(prior_rows=0).fit(intents, y).predict_proba(intents)
     assert (in_sample[:, 0] == y[:, 0]).all()
     assert np.all(np.abs(oof[:, 0] - 0.5) < 0.1)
+
+
+def test_intent_export_lambda_is_the_cheapest_table_costing_at_least_the_certified_point():
+    from routeeval.routers import IntentRouter
+
+    rng = np.random.default_rng(5)
+    intents = [f"intent{i % 9}" for i in range(400)]
+    y = (rng.random((400, 3)) < np.array([[0.5, 0.75, 0.9]])).astype(float)
+    cost = np.tile([0.001, 0.01, 0.1], (400, 1)) * rng.uniform(0.5, 1.5, (400, 1))
+    router = IntentRouter(tiers=tuple(TIERS)).fit(intents, y, cost_usd=cost)
+
+    def cost_per_1k(lam):
+        decisions = router.decide(intents, {"rule": "utility", "lambda": lam})
+        return 1000 * cost[np.arange(400), decisions].mean()
+
+    grid = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 4000)])
+    reachable = np.array([cost_per_1k(lam) for lam in grid])
+    for target in (0.0, 2.0, 10.0, 30.0, 60.0, reachable.max()):
+        lam = router.lambda_costing_at_least(intents, cost, target)
+        chosen = cost_per_1k(lam)
+        assert chosen >= target
+        assert not ((reachable >= target) & (reachable < chosen - 1e-12)).any()  # no cheaper table qualifies
+    assert router.lambda_costing_at_least(intents, cost, reachable.max() + 1) == 0.0  # none does: most accurate
