@@ -333,3 +333,22 @@ def test_the_result_carries_every_eval_row_pivoted_for_the_reports(demo):
     assert result.data.row_ids == expected.row_ids  # the held-out rows too
     assert result.summary["selection"]["rows"] < result.data.n_rows
     np.testing.assert_array_equal(result.data.score, expected.score)
+
+
+def test_static_intent_never_exports_a_table_cheaper_than_the_certified_point(demo):
+    """The folds' tables switch an intent at different lambdas, so some certified points are mixtures no refit
+    table reproduces: every export costs at least its point on the selection rows, and says so when it differs."""
+    ids = demo[C.ROW_ID].drop_duplicates().tolist()
+    frame = demo.assign(**{C.INTENT: demo[C.ROW_ID].map({row: f"topic{i % 4}" for i, row in enumerate(ids)})})
+    tier_names = [t["name"] for t in TIER_ENTRIES]
+    data = pivot_outcomes(frame, tier_names)
+    notes = []
+    builders = _Builders(data, SETTINGS, notes, None)
+    candidate = builders.build("static")[1]
+    rows = np.arange(data.n_rows)
+    for point in sweep_candidate(candidate):
+        fitted, kind, knob = builders.export(point, candidate)
+        decisions = _offline_decisions(fitted, kind, knob, data)
+        exported = 1000 * np.nanmean(data.cost_usd[rows, decisions])
+        assert exported >= point.cost_per_1k_usd * (1 - 1e-9)
+    assert any("no table refit on every row costs that" in note for note in notes)
