@@ -24,9 +24,10 @@ Four parts, each printed as a table and appended with this command to bench/RESU
 Caps, to keep the full run near 10 minutes on 2 cores (say so in any quote of the numbers): parts 2-4 leave
 the cascade out by default (its 11-tier response verifier took 260 s for one optimize of the mixed workload;
 ``--routers`` puts it back) and part 4 uses knn + static only (``--calibration-routers``); bootstraps are 1000
-resamples; folds are 5 everywhere. Jobs run in ``--jobs`` processes with one BLAS thread each. Measured: about
-14 min full (half of the CPU in the three re-splits where knn is chosen: the optimizer routes ~3,000 rows through
-the runtime's knn at ~0.17 s a row), 17 s ``--quick`` (row samples, 3 re-splits, not recorded).
+resamples; folds are 5 everywhere. Jobs run in ``--jobs`` processes with one BLAS thread each. Measured
+(04:06 UTC run): 613 s wall with ``--jobs 2`` (1,173 s of CPU; the longest jobs are the two LLMRouter optimizes,
+~110 s each, and MMLU's classifier and knn cross-fits, ~70 s each); 21 s ``--quick`` (row samples, 3 re-splits,
+not recorded).
 
 Usage: python bench/bench_quality.py [--quick] [--jobs 2] [--bootstrap 1000] [--splits 40]
                                      [--routers classifier knn static] [--calibration-routers knn static]
