@@ -112,6 +112,7 @@ def optimize_outcomes(
     points: list[OperatingPoint] = []
     for candidate in candidates:
         points += sweep_candidate(candidate)
+    points = builders.exportable(points)
     frontier = pareto_frontier(points)
     baseline = singles[tier_names.index(baseline_name)]
     selection = select_policy(
@@ -323,6 +324,8 @@ class _Builders:
         self.llm_calls = llm_calls
         self.tiers = list(data.tiers)
         self.folds = min(settings.folds, data.n_rows)
+        self._intent: IntentRouter | None = None  # static/intent's refit table and its policies' costs, once
+        self._intent_costs = None
 
     def build(self, router: str) -> list[Candidate]:
         if len(self.tiers) < 2:
@@ -395,6 +398,48 @@ class _Builders:
         )
         return candidates + [Candidate("static", "intent", utility_prob=probability, **common)]
 
+    def exportable(self, points: list[OperatingPoint]) -> list[OperatingPoint]:
+        """``points`` less static/intent's that no table refit on every row reproduces.
+
+        The cross-fitting folds' tables switch an intent at slightly different lambdas, so between two refit
+        tables the sweep finds points that mix them (a fifth of an intent's rows switched, then two fifths...).
+        No exported policy behaves like that, so those points are neither shown on the frontier nor
+        certified: a point stays when some refit table costs, on the selection rows, at least as much and at
+        most 1% more.
+        """
+        intent = [p for p in points if (p.router, p.variant) == ("static", "intent")]
+        if not intent:
+            return points
+        _, costs = self._intent_policies()
+        reachable = np.sort(costs[np.isfinite(costs)])
+        mixed = set()
+        for point in intent:
+            cost = point.cost_per_1k_usd
+            if not math.isfinite(cost) or not reachable.size:
+                continue  # without costs there is nothing to compare
+            at = np.searchsorted(reachable, cost * (1 - 1e-9))
+            if at == reachable.size or reachable[at] > cost * 1.01:
+                mixed.add(id(point))
+        if mixed:
+            self.notes.append(
+                f"static/intent: left out {len(mixed)} of {len(intent)} swept points that no exportable table "
+                "reproduces (they mix the cross-fitting folds' tables)"
+            )
+        return [p for p in points if id(p) not in mixed]
+
+    def _intent_table(self) -> IntentRouter:
+        """static/intent's table refit on every selection row (the one an export ships), fit once."""
+        if self._intent is None:
+            data = self.data
+            self._intent = IntentRouter(tiers=tuple(self.tiers)).fit(data.intents, data.score, cost_usd=data.cost_usd)
+        return self._intent
+
+    def _intent_policies(self):
+        """:meth:`IntentRouter.policy_costs` of the refit table on the selection rows, computed once."""
+        if self._intent_costs is None:
+            self._intent_costs = self._intent_table().policy_costs(self.data.intents, self.data.cost_usd)
+        return self._intent_costs
+
     def _static_router(self) -> StaticRouter:
         return StaticRouter(tiers=tuple(self.tiers), rules=tuple(self.settings.static_rules))
 
@@ -462,10 +507,11 @@ class _Builders:
             static = StaticRouter(tiers=tuple(self.tiers), default_tier=self.tiers[index], long_tier=self.tiers[-1])
             return static.fit(), "static", {"length_cutoff_chars": None}
         if router == "static" and point.variant == "intent":
-            table = IntentRouter(tiers=tuple(self.tiers)).fit(data.intents, data.score, cost_usd=data.cost_usd)
+            table = self._intent_table()
             lam = _finite(point.knob)
             if math.isfinite(point.cost_per_1k_usd):  # never export a cheaper table than the certified point
-                lam = table.lambda_costing_at_least(data.intents, data.cost_usd, point.cost_per_1k_usd * (1 - 1e-9))
+                target = point.cost_per_1k_usd * (1 - 1e-9)
+                lam = table.lambda_costing_at_least(data.intents, data.cost_usd, target, self._intent_policies())
             knob = {"rule": "utility", "lambda": lam}
             exported = 1000 * np.nanmean(data.cost_usd[np.arange(data.n_rows), table.decide(data.intents, knob)])
             if exported > point.cost_per_1k_usd * 1.01:

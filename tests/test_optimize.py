@@ -352,3 +352,21 @@ def test_static_intent_never_exports_a_table_cheaper_than_the_certified_point(de
         exported = 1000 * np.nanmean(data.cost_usd[rows, decisions])
         assert exported >= point.cost_per_1k_usd * (1 - 1e-9)
     assert any("no table refit on every row costs that" in note for note in notes)
+
+
+def test_static_intent_points_that_mix_the_folds_tables_are_left_out(demo):
+    """Every static/intent point the optimizer keeps is one a refit table reproduces (within 1% of its cost)."""
+    ids = demo[C.ROW_ID].drop_duplicates().tolist()
+    frame = demo.assign(**{C.INTENT: demo[C.ROW_ID].map({row: f"topic{i % 4}" for i, row in enumerate(ids)})})
+    settings = dataclasses.replace(SETTINGS, routers=("static",))
+    result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
+    assert any("that no exportable table reproduces" in note for note in result.notes)
+    kept = [p for p in result.points if (p.router, p.variant) == ("static", "intent")]
+    assert kept
+    builders = _Builders(result.data, settings, [], None)
+    candidate = builders.build("static")[1]
+    rows = np.arange(result.data.n_rows)
+    for point in kept:
+        fitted, kind, knob = builders.export(point, candidate)
+        exported = 1000 * np.nanmean(result.data.cost_usd[rows, _offline_decisions(fitted, kind, knob, result.data)])
+        assert point.cost_per_1k_usd * (1 - 1e-9) <= exported <= point.cost_per_1k_usd * 1.01

@@ -71,14 +71,10 @@ class IntentRouter(RouterBase):
         """Tier index per query under ``knob`` (``{"rule": "utility", "lambda": l}`` or a threshold rule)."""
         return choose_tiers(self.predict_proba(X), knob, self.expected_cost_usd_)
 
-    def lambda_costing_at_least(self, X, cost_usd, cost_per_1k_usd: float) -> float:
-        """The utility rule's lambda whose decisions on rows ``X`` (with their n x T ``cost_usd``) cost at least
-        ``cost_per_1k_usd`` per 1,000 queries, the cheapest such; 0 (the most accurate choice) when none does.
-
-        The table's decisions jump a whole intent at a time, so the table refit on every row can be much
-        cheaper at a lambda than the out-of-fold tables that were certified at it. Exporting this lambda
-        instead never ships a policy cheaper, so more aggressive, than the point the selection certified.
-        """
+    def policy_costs(self, X, cost_usd):
+        """(lambdas, cost per 1,000 queries): one lambda inside each stretch where the utility rule's table of
+        decisions stays the same, from 0 (the most accurate choice per intent) up, and what those decisions
+        cost on rows ``X`` with their n x T ``cost_usd`` (NaN where no cost is known)."""
         import numpy as np
 
         self._check_fitted("table_")
@@ -90,23 +86,37 @@ class IntentRouter(RouterBase):
         lambdas = np.concatenate([[0.0], (breaks[1:] + breaks[:-1]) / 2, breaks[-1:] * 2 + 1])
         codes, names = intent_codes(X)
         index = {name: i for i, name in enumerate(self.intents_)}
-        groups = np.array([index.get(name, -1) for name in names] + [-1], dtype=int)[codes] % table.shape[0]
+        width = table.shape[0]
+        groups = np.array([index.get(name, -1) for name in names] + [-1], dtype=int)[codes] % width
         cost = np.asarray(cost_usd, dtype=float).reshape(codes.size, -1)
         known = ~np.isnan(cost)
-        width = table.shape[0]
         sums = np.stack(
             [np.bincount(groups, np.where(k, c, 0.0), width) for k, c in zip(known.T, cost.T, strict=True)], axis=1
         )
         counts = np.stack([np.bincount(groups, k, width) for k in known.T], axis=1)
         rows = np.arange(width)
-        best, best_cost = 0.0, np.inf
-        for lam in lambdas:
+        out = np.full(lambdas.size, np.nan)
+        for i, lam in enumerate(lambdas):
             choice = choose_tiers(table, {"rule": "utility", "lambda": lam}, costs)
             n = counts[rows, choice].sum()
-            policy_cost = 1000 * sums[rows, choice].sum() / n if n else np.nan
-            if cost_per_1k_usd <= policy_cost < best_cost:
-                best, best_cost = float(lam), policy_cost
-        return best
+            if n:
+                out[i] = 1000 * sums[rows, choice].sum() / n
+        return lambdas, out
+
+    def lambda_costing_at_least(self, X, cost_usd, cost_per_1k_usd: float, policies=None) -> float:
+        """The utility rule's lambda whose decisions on rows ``X`` (with their n x T ``cost_usd``) cost at least
+        ``cost_per_1k_usd`` per 1,000 queries, the cheapest such; 0 (the most accurate choice) when none does.
+        ``policies``: :meth:`policy_costs` of the same rows, when already computed.
+
+        The table's decisions jump a whole intent at a time, so the table refit on every row can be much
+        cheaper at a lambda than the out-of-fold tables that were certified at it. Exporting this lambda
+        instead never ships a policy cheaper, so more aggressive, than the point the selection certified.
+        """
+        import numpy as np
+
+        lambdas, costs = self.policy_costs(X, cost_usd) if policies is None else policies
+        eligible = np.flatnonzero(costs >= cost_per_1k_usd)  # NaN never is
+        return float(lambdas[eligible[np.argmin(costs[eligible])]]) if eligible.size else 0.0
 
     def rules(self, knob: dict) -> tuple[list[dict], str]:
         """(one static rule per intent, the default tier for unseen intents) that decide as :meth:`decide`."""
