@@ -25,8 +25,8 @@ Caps, to keep the full run near 10 minutes on 2 cores (say so in any quote of th
 the cascade out by default (its 11-tier response verifier took 260 s for one optimize of the mixed workload;
 ``--routers`` puts it back) and part 4 uses knn + static only (``--calibration-routers``); bootstraps are 1000
 resamples; folds are 5 everywhere. Jobs run in ``--jobs`` processes with one BLAS thread each. Measured
-(04:06 UTC run): 613 s wall with ``--jobs 2`` (1,173 s of CPU; the longest jobs are the two LLMRouter optimizes,
-~110 s each, and MMLU's classifier and knn cross-fits, ~70 s each); 21 s ``--quick`` (row samples, 3 re-splits,
+(04:35 UTC run): 680 s wall with ``--jobs 2`` (1,305 s of CPU; the longest jobs are the two LLMRouter optimizes,
+~107 s each, and MMLU's classifier and knn cross-fits, ~74 s each); 21 s ``--quick`` (row samples, 3 re-splits,
 not recorded).
 
 Usage: python bench/bench_quality.py [--quick] [--jobs 2] [--bootstrap 1000] [--splits 40]
