@@ -30,7 +30,7 @@ from routeeval.routers import (
     pivot_outcomes,
     walk_cascade,
 )
-from routeeval.routers.intent import INTENT_KEY, IntentRouter, intent_name
+from routeeval.routers.intent import INTENT_KEY, IntentRouter, intent_codes
 from routeeval.runtime import Router
 from routeeval.stats import quantiles
 from routeeval.sweep import (
@@ -383,7 +383,7 @@ class _Builders:
             accept = router.accept_scores(data.inputs, _metadata(data))
         common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
         candidates = [Candidate("static", "length", accept=accept, **common)]
-        if len({intent_name(i) for i in data.intents} - {None}) < 2:
+        if not data.intents or len(intent_codes(data.intents)[1]) < 2:
             return candidates
         if data.n_rows < max(_MIN_ROWS_FOR_LEARNING, self.folds):
             self.notes.append(f"static/intent skipped: {data.n_rows} rows are too few to cross-fit")
@@ -738,7 +738,12 @@ def _offline_decisions(router_obj, kind, knob, data: RouterData) -> np.ndarray:
 def _metadata(data: RouterData) -> list[dict | None] | None:
     """Per-row metadata for static rules, with the row's intent under "intent" unless the metadata has one;
     None when no row has either."""
-    intents = [intent_name(i) for i in data.intents] if data.intents else [None] * data.n_rows
+    if data.intents:  # each distinct intent spelled once (a million rows hold a few dozen)
+        codes, names = intent_codes(data.intents)
+        intents = [*names, None]
+        intents = [intents[code] for code in codes]
+    else:
+        intents = [None] * data.n_rows
     metadata = data.metadata or [None] * data.n_rows
     if metadata.count(None) == len(metadata) and intents.count(None) == len(intents):
         return None
