@@ -252,8 +252,15 @@ def cache_clear(
     """Delete every cached response (the next run pays for its calls again)."""
     from routeeval.cache import ResponseCache
 
+    from routeeval.errors import ConfigError
+
     cache_path = _cache_path(config, path)
-    if not yes and sys.stdin.isatty():
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ConfigError(
+                f"cache clear would delete every paid response in {cache_path}; "
+                "without a terminal to confirm, pass --yes."
+            )
         typer.confirm(f"Delete every response cached in {cache_path}?", abort=True)
     with ResponseCache(cache_path) as cache:
         removed = cache.clear()

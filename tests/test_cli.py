@@ -147,6 +147,15 @@ def test_cache_stats_and_clear(demo_config):
     assert stats.exit_code == 0
     # 12 rows x 3 tiers, plus the llm router's 12 triage calls
     assert json.loads(stats.stdout)["entries"] == 48
+    # Without a terminal nothing is deleted without --yes, whatever is piped in.
+    for answer in ("n\n", "y\n", ""):
+        refused = runner.invoke(app, ["cache", "clear"], input=answer)
+        assert (refused.exit_code, refused.stderr) == (
+            2,
+            "error: cache clear would delete every paid response in .routeeval/cache.sqlite; "
+            "without a terminal to confirm, pass --yes.\n",
+        )
+        assert json.loads(_run("cache", "stats", "--json").stdout)["entries"] == 48
     cleared = _run("cache", "clear", "--yes")
     assert cleared.stdout == "cleared 48 cached responses from .routeeval/cache.sqlite\n"
     assert json.loads(_run("cache", "stats", "--json").stdout)["entries"] == 0
