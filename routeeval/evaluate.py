@@ -310,8 +310,10 @@ def _make_scorer(spec: str, config: Config) -> Scorer:
 
 
 def _row_scorers(eval_set: EvalSet, config: Config) -> dict[str, Scorer]:
+    """Each row's scorer, checked before any call: every row can be scored, and its reference suits its scorer."""
     default = _make_scorer(config.scoring.scorer, config)
     scorers = {}
+    unscorable = []
     for row in eval_set.rows:
         if row.scorer:
             try:
@@ -321,11 +323,23 @@ def _row_scorers(eval_set: EvalSet, config: Config) -> dict[str, Scorer]:
         else:
             scorers[row.row_id] = default
         scorer = scorers[row.row_id]
-        if scorer.name != "judge" and row.reference is not None:
+        if scorer.needs_reference and not row.reference:
+            unscorable.append(row)
+        elif scorer.name != "judge" and row.reference is not None:
             try:  # check the reference suits its scorer before paying for any call
                 scorer(_first(row.reference), row.reference)
             except ConfigError as exc:
                 raise DataError(eval_set.path, str(exc), line=row.line, field="reference") from None
+    if unscorable:
+        first = unscorable[0]
+        raise DataError(
+            eval_set.path,
+            f"is missing; scorer '{scorers[first.row_id].name}' compares each answer with the row's reference, "
+            f"and {len(unscorable)} of {len(eval_set.rows)} rows have none. Give every row a 'reference', "
+            "or score them with an LLM judge ([scoring] scorer = \"judge\" and judge_tier).",
+            line=first.line,
+            field="reference",
+        )
     return scorers
 
 

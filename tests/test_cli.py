@@ -118,6 +118,20 @@ def test_reference_that_does_not_suit_its_scorer_is_named_before_any_call(demo_c
     assert "Traceback" not in result.output
 
 
+def test_rows_without_a_reference_stop_before_any_call(demo_config):
+    rows = '{"id": "a", "input": "hi", "reference": "Hello!"}\n{"id": "b", "input": "2+2?"}\n{"id": "c", "input": "bye"}\n'
+    path = _write(demo_config.parent / "noref.jsonl", rows)
+    result = _run("run", path.name, "--out", "out")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: noref.jsonl line 2: field 'reference' is missing; scorer 'exact' compares each answer with the "
+        "row's reference, and 2 of 3 rows have none. Give every row a 'reference', or score them with an LLM "
+        'judge ([scoring] scorer = "judge" and judge_tier).\n',
+    )
+    assert not (demo_config.parent / ".routeeval").exists(), "no call may be made (or cache opened) first"
+    assert not (demo_config.parent / "out").exists(), "no policy from rows that cannot be scored"
+
+
 def test_run_writes_outcomes_and_summary_and_says_simulated(demo_config):
     result = _run("run", DATA / "mini_eval.jsonl", "--logs", DATA / "mini_logs.jsonl", "--out", "out", "--no-progress")
     # 12 rows cannot certify a 2-point drop: the check fails (exit 1), says how many rows it would take,
