@@ -10,6 +10,16 @@ Logs come in three shapes, detected per record: routeeval's own (``input`` or ``
 records (``{"request": ..., "response": ...}`` or the flat ``{"messages", "choices", "usage"}``),
 and rows exported from litellm's ``LiteLLM_SpendLogs`` table.
 
+A log's messages are the prompt that is replayed, so in every shape the assistant turns at the end
+of a logged conversation are production's answer, not part of the prompt: they are taken off and
+never sent to a tier (a provider would read a conversation ending in an assistant turn as a prefill
+to continue). Their text, joined by newlines, becomes the record's ``response`` when the row gives
+none; an explicit ``response`` (or the completion's first choice) wins when it is there. A trailing
+turn that holds only tool calls is taken off too and leaves no response text. Assistant turns
+earlier in the conversation are history and stay. An eval-set ``input`` must not end in an
+assistant turn: there it is an error, since every tier would be asked to continue that turn
+rather than answer.
+
 pandas and pyarrow are imported only inside the Parquet reader, so importing this module is cheap.
 """
 
@@ -410,6 +420,12 @@ def _parse_eval_row(where: _Where, record: dict) -> Query:
             raise where.error(f"is missing; each {where.row_word} needs 'id' and 'input'.", required)
     row_id = _parse_id(where, values.pop(ID), ID)
     messages = _parse_messages(where, values.pop(INPUT), INPUT, lenient=False)
+    if messages[-1]["role"] == "assistant":
+        problem = (
+            "ends with an assistant turn; routeeval would send it to every tier as a prefill to continue. "
+            f"End {INPUT!r} with the turn to answer and put the expected answer in {REFERENCE!r}."
+        )
+        raise where.error(problem, INPUT)
     return Query(
         row_id=row_id,
         messages=messages,
@@ -563,11 +579,14 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
         messages = _parse_messages(where, values.pop(INPUT), name(INPUT), lenient=True)
     else:
         raise where.error(f"is missing; each {where.row_word} needs 'input' or 'messages'.", INPUT)
+    messages, answer = _split_answer(messages)
     timestamp = values.pop(TIMESTAMP, None)
     if timestamp is not None:
         _parse_timestamp(where, timestamp, name(TIMESTAMP))
     model = _optional_str(where, values.pop(MODEL, None), name(MODEL))
     response = _optional_str(where, values.pop(RESPONSE, None), name(RESPONSE))
+    if response is None:
+        response = answer
     prompt_tokens = _parse_count(where, values.pop(PROMPT_TOKENS, None), name(PROMPT_TOKENS))
     completion_tokens = _parse_count(where, values.pop(COMPLETION_TOKENS, None), name(COMPLETION_TOKENS))
     cost_usd = _parse_amount(where, values.pop(COST_USD, None), name(COST_USD))
@@ -584,6 +603,18 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
         cost_usd=cost_usd,
         latency_ms=latency_ms,
     )
+
+
+def _split_answer(messages: tuple[dict, ...]) -> tuple[tuple[dict, ...], str | None]:
+    """Take the trailing assistant turns off a logged conversation: (the prompt, their text or None).
+
+    The prompt still holds a user turn: ``_parse_messages`` required one and none was taken off.
+    """
+    end = len(messages)
+    while messages[end - 1]["role"] == "assistant":
+        end -= 1
+    texts = [message["content"] for message in messages[end:] if message["content"].strip()]
+    return messages[:end], "\n".join(texts) or None
 
 
 def _parse_timestamp(where: _Where, value: Any, name: str) -> datetime:

@@ -353,6 +353,11 @@ def test_non_utf8_bytes_name_the_line_and_column(tmp_path):
             {"input": [{"role": "system", "content": "You are helpful."}]},
             "field 'input' has no message with role 'user'; expected at least one",
         ),
+        (
+            {"input": [{"role": "user", "content": "Capital of France?"}, {"role": "assistant", "content": "Paris."}]},
+            "field 'input' ends with an assistant turn; routeeval would send it to every tier as a prefill to "
+            "continue. End 'input' with the turn to answer and put the expected answer in 'reference'.",
+        ),
         ({"input": ""}, "field 'input' is empty; expected a non-empty string or a list of chat messages"),
         ({"input": " \n "}, "field 'input' is empty; expected a non-empty string or a list of chat messages"),
         ({"input": []}, "field 'input' is empty; expected a non-empty string or a list of chat messages"),
@@ -580,7 +585,7 @@ def test_openai_flat_records(tmp_path):
     path = write_jsonl(tmp_path / "openai.jsonl", [record, {**record, "id": "chatcmpl-2", "choices": []}])
     first, second = load_logs(path).records
     assert first.query.row_id == "chatcmpl-flat"
-    assert first.query.messages[1] == {"role": "assistant", "content": "", "tool_calls": []}
+    assert first.query.messages == ({"role": "user", "content": "Hello"},)  # the empty trailing turn is not sent
     assert first.response == "Hi there"
     assert (first.prompt_tokens, first.completion_tokens, first.latency_ms) == (5, 3, 812.5)
     assert first.timestamp.startswith("2023-11-14T22:13:20.5")
@@ -809,3 +814,126 @@ def test_native_logs_from_csv_and_parquet(tmp_path):
     assert error_of(load_logs, parquet_path) == (
         f"{parquet_path} row 3: field 'cost_usd' must be a non-negative number, got -1.0"
     )
+
+
+# --- logs: a trailing assistant turn is production's answer, never part of the prompt -------------
+
+SYSTEM = {"role": "system", "content": "Be brief."}
+ASK = {"role": "user", "content": "Capital of France?"}
+ANSWER = {"role": "assistant", "content": "Paris."}
+
+
+@pytest.mark.parametrize("key", ["messages", "input"])
+def test_a_logged_conversation_ending_in_the_answer_is_split_into_prompt_and_response(tmp_path, key):
+    path = write_jsonl(tmp_path / "logs.jsonl", [{"id": "c1", key: [SYSTEM, ASK, ANSWER], "model": "gpt-4o"}])
+    (log,) = load_logs(path).records
+    assert log.query.messages == (SYSTEM, ASK)
+    assert log.response == "Paris."
+    assert log.query.text == "Capital of France?"
+
+
+def test_an_explicit_response_wins_over_the_trailing_turn_which_is_still_not_sent(tmp_path):
+    rows = [
+        {"id": "same", "messages": [ASK, ANSWER], "response": "Paris."},
+        {"id": "differ", "messages": [ASK, ANSWER], "response": "Paris, on the Seine."},
+        {"id": "empty", "messages": [ASK, ANSWER], "response": ""},
+    ]
+    same, differ, empty = load_logs(write_jsonl(tmp_path / "logs.jsonl", rows)).records
+    assert same.query.messages == differ.query.messages == empty.query.messages == (ASK,)
+    assert (same.response, differ.response) == ("Paris.", "Paris, on the Seine.")
+    assert empty.response == "Paris."  # an empty response field counts as absent
+
+
+def test_multi_turn_history_keeps_its_earlier_assistant_turns(tmp_path):
+    tool_call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+    history = [
+        SYSTEM,
+        ASK,
+        {"role": "assistant", "content": None, "tool_calls": [tool_call]},
+        {"role": "tool", "content": "Paris", "tool_call_id": "call_1"},
+        ANSWER,
+        {"role": "user", "content": "And of Spain?"},
+    ]
+    path = write_jsonl(tmp_path / "logs.jsonl", [{"messages": [*history, {"role": "assistant", "content": "Madrid."}]}])
+    (log,) = load_logs(path).records
+    assert log.query.messages == (
+        SYSTEM,
+        ASK,
+        {"role": "assistant", "content": "", "tool_calls": [tool_call]},
+        history[3],
+        ANSWER,
+        history[5],
+    )
+    assert log.response == "Madrid."
+    assert log.query.input_value == [dict(message) for message in log.query.messages]
+
+
+def test_every_trailing_assistant_turn_is_taken_off_and_their_texts_joined(tmp_path):
+    tool_call = {"id": "call_9", "type": "function", "function": {"name": "refund", "arguments": "{}"}}
+    rows = [
+        {"messages": [ASK, {"role": "assistant", "content": "Paris."}, {"role": "assistant", "content": "It is."}]},
+        {"messages": [ASK, {"role": "assistant", "content": None, "tool_calls": [tool_call]}]},
+        {"messages": [ASK, {"role": "assistant", "content": "Let me check.", "tool_calls": [tool_call]}]},
+        {"messages": [ASK, {"role": "assistant", "content": [{"type": "text", "text": "Par"}, {"text": "is."}]}]},
+    ]
+    joined, tool_only, tool_and_text, parts = load_logs(write_jsonl(tmp_path / "logs.jsonl", rows)).records
+    for log in (joined, tool_only, tool_and_text, parts):
+        assert log.query.messages == (ASK,)
+    assert joined.response == "Paris.\nIt is."
+    assert tool_only.response is None  # production answered with a tool call: no text to compare against
+    assert tool_and_text.response == "Let me check."
+    assert parts.response == "Par\nis."
+
+
+@pytest.mark.parametrize(
+    ("messages", "field_name"),
+    [
+        ([SYSTEM, ANSWER], "messages"),
+        ([ANSWER, ANSWER], "messages"),
+    ],
+)
+def test_a_log_with_no_user_turn_before_the_answer_is_an_error(tmp_path, messages, field_name):
+    path = write_jsonl(tmp_path / "logs.jsonl", [{"input": "fine"}, {"messages": messages}])
+    assert error_of(load_logs, path) == (
+        f"{path} line 2: field '{field_name}' has no message with role 'user'; expected at least one"
+    )
+
+
+def test_openai_records_never_carry_the_answer_in_the_prompt(tmp_path):
+    nested = {
+        "request": {"model": "gpt-4o-mini", "messages": [SYSTEM, ASK, ANSWER]},
+        "response": {"id": "chatcmpl-n", "choices": [{"message": {"role": "assistant", "content": "Paris!"}}]},
+    }
+    flat = {"id": "chatcmpl-f", "messages": [ASK, ANSWER], "choices": [], "usage": {"prompt_tokens": 4}}
+    nested_log, flat_log = load_logs(write_jsonl(tmp_path / "openai.jsonl", [nested, flat])).records
+    assert nested_log.query.messages == (SYSTEM, ASK)
+    assert nested_log.response == "Paris!"  # the completion's choice is the explicit answer
+    assert flat_log.query.messages == (ASK,)
+    assert flat_log.response == "Paris."  # no choice to take it from: the trailing turn is the answer
+    assert flat_log.prompt_tokens == 4
+
+
+def test_litellm_spend_logs_never_carry_the_answer_in_the_prompt(tmp_path):
+    in_messages = {**LITELLM_ROW, "messages": json.dumps([SYSTEM, ASK, ANSWER]), "response": "{}"}
+    in_request = {
+        **LITELLM_ROW,
+        "request_id": "chatcmpl-b",
+        "messages": "{}",
+        "proxy_server_request": json.dumps({"model": "small", "messages": [ASK, ANSWER]}),
+    }
+    first, second = load_logs(write_jsonl(tmp_path / "spend_logs.jsonl", [in_messages, in_request])).records
+    assert first.query.messages == (SYSTEM, ASK)
+    assert first.response == "Paris."
+    assert second.query.messages == (ASK,)
+    assert second.response == "It ships today."  # the stored response wins
+
+
+def test_csv_and_parquet_logs_split_the_answer_too(tmp_path):
+    csv_path = tmp_path / "logs.csv"
+    cell = json.dumps([ASK, ANSWER]).replace('"', '""')
+    csv_path.write_text(f'id,messages\nr1,"{cell}"\n', encoding="utf-8")
+    (csv_log,) = load_logs(csv_path).records
+    assert (csv_log.query.messages, csv_log.response) == ((ASK,), "Paris.")
+    parquet_path = write_parquet(tmp_path / "logs.parquet", [{"id": "p1", "messages": [ASK, ANSWER]}])
+    (parquet_log,) = load_logs(parquet_path).records
+    assert (parquet_log.query.messages, parquet_log.response) == ((ASK,), "Paris.")
