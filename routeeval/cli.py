@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from pathlib import Path
 
 import typer
+from typer.core import TyperCommand
 
 from routeeval.errors import RouteEvalError
 
@@ -26,35 +28,104 @@ app = typer.Typer(
 cache_app = typer.Typer(help="Response cache housekeeping.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(cache_app, name="cache")
 
+DEFAULT_CONFIG = "routeeval.toml"
 CONFIG_OPTION = typer.Option(
-    Path("routeeval.toml"), "--config", "-c", help="Config file (tiers, replay, scoring, optimize)."
+    Path(DEFAULT_CONFIG), "--config", "-c", help="Config file (tiers, replay, scoring, optimize)."
 )
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout instead of tables.")
 MAX_DROP_OPTION = typer.Option(
-    None, "--max-drop", help="Largest accuracy drop vs the baseline tolerated, 0-1 [default: 0.01]."
+    None,
+    "--max-drop",
+    help="Largest accuracy drop vs the baseline tolerated, a fraction (0.02 = 2 points) [default: 0.01].",
 )
-CONFIDENCE_OPTION = typer.Option(None, "--confidence", help="Confidence for the drop's upper bound [default: 0.95].")
+CONFIDENCE_OPTION = typer.Option(
+    None, "--confidence", help="Confidence for the drop's upper bound, a fraction [default: 0.95]."
+)
 BUDGET_OPTION = typer.Option(
-    None, "--budget-per-1k", help="Instead: the most accurate policy costing at most this USD per 1,000 queries."
+    None,
+    "--budget-per-1k",
+    help="Instead: the most accurate policy costing at most this USD per 1,000 queries [default: none].",
 )
 BASELINE_OPTION = typer.Option(None, "--baseline", help="Tier to compare against [default: the most accurate].")
 HOLDOUT_OPTION = typer.Option(
-    None, "--holdout-share", help="Hold out this share of rows (0-1) from selection; measure the policy on them."
+    None,
+    "--holdout-share",
+    help="Hold out this share of rows (0-1) from selection; measure the policy on them [default: none].",
 )
 MONTHLY_OPTION = typer.Option(
-    None, "--monthly-queries", help="Monthly volume for the savings projection [default: from the logs' span]."
+    None,
+    "--monthly-queries",
+    help="Production's monthly volume, for the dollar projection [default: none: per-1k figures only].",
 )
-ROUTERS_OPTION = typer.Option(None, "--router", help="Router to try (repeat the option); default: all in the config.")
+ROUTERS_OPTION = typer.Option(
+    None, "--router", help="Router to try (repeat the option) [default: cascade, classifier, knn, llm, static]."
+)
+_DEFAULT_TAG = re.compile(r"\[default: [^\]]*\]")
+
+
+class _DefaultsInForce(TyperCommand):
+    """A command whose help shows each option's default in force: the config file's value, else the built-in."""
+
+    config_default: str | None = DEFAULT_CONFIG
+
+    def parse_args(self, ctx, args):
+        ctx.meta["routeeval.args"] = list(args)  # --help is handled while parsing: keep the words it came with
+        return super().parse_args(ctx, args)
+
+    def format_options(self, ctx, formatter):
+        in_force = _defaults_in_force(ctx.meta.get("routeeval.args", []), self.config_default)
+        for param in self.get_params(ctx):
+            text = in_force.get(param.name or "")
+            if text is not None and param.help:
+                param.help = _DEFAULT_TAG.sub(lambda _m, t=text: f"[default: {t}]", param.help)
+        super().format_options(ctx, formatter)
+
+
+class _DefaultsInForceOptionalConfig(_DefaultsInForce):
+    config_default = None  # `optimize` reads a config only when --config is given
+
+
+def _defaults_in_force(args: list[str], config_default: str | None) -> dict[str, str]:
+    """Option name -> its default text, from the config that ``args`` name (or the default config, if any)."""
+    from routeeval.config import load_config
+
+    path = config_default
+    for index, word in enumerate(args):
+        if word in ("--config", "-c") and index + 1 < len(args):
+            path = args[index + 1]
+        elif word.startswith("--config="):
+            path = word.split("=", 1)[1]
+    if path is None or not Path(path).is_file():
+        return {}
+    try:
+        config = load_config(path)
+    except RouteEvalError:
+        return {}  # the command itself will say what is wrong with the file
+
+    def text(value, built_in) -> str | None:
+        if value == built_in:
+            return None
+        shown = ", ".join(value) if isinstance(value, tuple) else "none" if value is None else f"{value:g}"
+        return f"{shown}, from {path}" if not isinstance(value, str) else f"{value}, from {path}"
+
+    from routeeval.config import LogsConfig, OptimizeConfig, ReplayConfig
+
+    optimize, built_in = config.optimize, OptimizeConfig()
+    pairs = {
+        "max_drop": (optimize.max_drop, built_in.max_drop),
+        "confidence": (optimize.confidence, built_in.confidence),
+        "budget_per_1k": (optimize.budget_per_1k_usd, built_in.budget_per_1k_usd),
+        "baseline": (optimize.baseline, built_in.baseline),
+        "holdout_share": (optimize.holdout_share, built_in.holdout_share),
+        "router": (optimize.routers, built_in.routers),
+        "max_cost": (config.replay.max_cost_usd, ReplayConfig().max_cost_usd),
+        "monthly_queries": (config.logs.monthly_queries, LogsConfig().monthly_queries),
+    }
+    return {name: shown for name, (value, default) in pairs.items() if (shown := text(value, default)) is not None}
 
 
 def _overrides(max_drop, confidence, budget, baseline, holdout_share, routers) -> dict:
-    if routers:
-        from routeeval.config import KNOWN_ROUTERS
-        from routeeval.errors import ConfigError
-
-        for router in routers:
-            if router not in KNOWN_ROUTERS:
-                raise ConfigError(f"unknown router '{router}'; choose from: {', '.join(KNOWN_ROUTERS)}.")
+    """The selection options by config key (checked, with the config's, by ``config.with_options``)."""
     return {
         "max_drop": max_drop,
         "confidence": confidence,
@@ -88,7 +159,7 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr)
 
 
-@app.command()
+@app.command(cls=_DefaultsInForce)
 @handle_errors
 def run(
     evalset: Path = typer.Argument(..., help="Eval set: JSONL (canonical), CSV or Parquet."),
@@ -96,7 +167,9 @@ def run(
     config: Path = CONFIG_OPTION,
     out: Path | None = typer.Option(None, "--out", help="Run folder [default: reports/<evalset>-<UTC time>]."),
     max_cost: float | None = typer.Option(
-        None, "--max-cost", help="Stop issuing new calls once spend (actual + in flight) would pass this USD."
+        None,
+        "--max-cost",
+        help="One ceiling in USD over every paid call of the run (replay, judge, llm-router triage) [default: none].",
     ),
     max_drop: float | None = MAX_DROP_OPTION,
     confidence: float | None = CONFIDENCE_OPTION,
@@ -133,7 +206,7 @@ def run(
     _finish(result, as_json)
 
 
-@app.command()
+@app.command(cls=_DefaultsInForceOptionalConfig)
 @handle_errors
 def optimize(
     outcomes: Path = typer.Argument(..., help="Outcomes Parquet (from `run` or `import`)."),
@@ -251,7 +324,6 @@ def cache_clear(
 ) -> None:
     """Delete every cached response (the next run pays for its calls again)."""
     from routeeval.cache import ResponseCache
-
     from routeeval.errors import ConfigError
 
     cache_path = _cache_path(config, path)

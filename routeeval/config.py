@@ -6,8 +6,10 @@ rejected with the list of valid ones, so a typo never silently does nothing.
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,86 @@ SIM_PROVIDER = "routeeval-sim"
 KNOWN_ROUTERS = ("cascade", "classifier", "knn", "llm", "static")
 KNOWN_SCORERS = ("choice", "contains", "exact", "json", "judge", "numeric", "regex")
 DEFAULT_CONFIG_NAME = "routeeval.toml"
+
+
+@dataclass(frozen=True)
+class NumberRule:
+    """The range a setting's number must be in; ``share`` marks a fraction 0-1 (hints catch percentages)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # the bound itself is not allowed
+    high_open: bool = False
+    integer: bool = False
+    share: str | None = None  # "points" (an accuracy drop) or "percent": how a fraction reads
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` ("must be ..., got ...; did you mean ...?"), or None when it is fine."""
+        kind = "an integer" if self.integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, int | float) or (self.integer and not _integral(value)):
+            return f"must be {kind}, got {value!r}."
+        if not math.isfinite(value):
+            return f"must be a finite number, got {value!r}."
+        if self._inside(value):
+            return None
+        text = f"must be {self._range_text()}, got {value:g}"
+        if self.share and 1 < value <= 100 and self._inside(value / 100):
+            meaning = f"{value * 100:,.4g} points" if self.share == "points" else f"{value * 100:,.4g}%"
+            return text + f"; {value:g} is {meaning}: did you mean {value / 100:g}?"
+        return text + "."
+
+    def _inside(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return not (self.high is not None and (value > self.high or (self.high_open and value == self.high)))
+
+    def _range_text(self) -> str:
+        ends = []
+        if self.low is not None:
+            ends.append(f"above {self.low:g}" if self.low_open else f"at least {self.low:g}")
+        if self.high is not None:
+            ends.append(f"below {self.high:g}" if self.high_open else f"at most {self.high:g}")
+        text = " and ".join(ends)
+        if self.share == "points":
+            text += " (a fraction: 0.02 is 2 points)"
+        elif self.share:
+            text += " (a fraction: 0.5 is 50%)"
+        return text
+
+
+NUMBER_RULES: dict[str, NumberRule] = {
+    "tier.price_in_per_mtok": NumberRule(low=0),
+    "tier.price_out_per_mtok": NumberRule(low=0),
+    "tier.skill": NumberRule(low=0, high=1),
+    "replay.concurrency": NumberRule(low=1, integer=True),
+    "replay.timeout_s": NumberRule(low=0, low_open=True),
+    "replay.retries": NumberRule(low=0, integer=True),
+    "replay.max_cost_usd": NumberRule(low=0),
+    "replay.backoff_base_s": NumberRule(low=0),
+    "replay.backoff_max_s": NumberRule(low=0),
+    "logs.sample_rate": NumberRule(low=0, high=1, low_open=True, share="percent"),
+    "logs.monthly_queries": NumberRule(low=1, integer=True),
+    "optimize.max_drop": NumberRule(low=0, high=1, high_open=True, share="points"),
+    "optimize.confidence": NumberRule(low=0, high=1, low_open=True, high_open=True, share="percent"),
+    "optimize.budget_per_1k_usd": NumberRule(low=0, low_open=True),
+    "optimize.folds": NumberRule(low=2, integer=True),
+    "optimize.bootstrap": NumberRule(low=10, integer=True),
+    "optimize.seed": NumberRule(low=0, integer=True),
+    "optimize.holdout_share": NumberRule(low=0, high=1, low_open=True, high_open=True, share="percent"),
+    "optimize.daily_cost_ceiling_usd": NumberRule(low=0, low_open=True),
+    "optimize.max_escalations": NumberRule(low=0, integer=True),
+}
+
+# Command-line options that set a config key: option -> "section.key".
+OPTION_KEYS = {
+    "--max-cost": "replay.max_cost_usd",
+    "--max-drop": "optimize.max_drop",
+    "--confidence": "optimize.confidence",
+    "--budget-per-1k": "optimize.budget_per_1k_usd",
+    "--holdout-share": "optimize.holdout_share",
+    "--monthly-queries": "logs.monthly_queries",
+    "--sample-rate": "logs.sample_rate",
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +137,14 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True)
+class LogsConfig:
+    """How the production logs relate to production: what share of traffic they sample, or its volume."""
+
+    sample_rate: float | None = None  # the logs hold this share of production's queries (0-1]
+    monthly_queries: int | None = None  # or: production's volume per month, stated directly
+
+
+@dataclass(frozen=True)
 class OptimizeConfig:
     baseline: str | None = None
     max_drop: float = 0.01
@@ -77,6 +167,7 @@ class Config:
     replay: ReplayConfig = ReplayConfig()
     scoring: ScoringConfig = ScoringConfig()
     optimize: OptimizeConfig = OptimizeConfig()
+    logs: LogsConfig = LogsConfig()
     path: str | None = None
 
     def tier(self, name: str) -> Tier:
@@ -104,7 +195,8 @@ _TIER_KEYS = {
     "params",
     "skill",
 }
-_TOP_KEYS = {"tier", "replay", "scoring", "optimize"}
+_TOP_KEYS = {"tier", "replay", "scoring", "optimize", "logs"}
+_TIER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -139,7 +231,8 @@ def parse_config(raw: dict[str, Any], where: str = "config") -> Config:
     replay = _parse_section(raw, "replay", ReplayConfig, where)
     scoring = _parse_section(raw, "scoring", ScoringConfig, where)
     optimize = _parse_section(raw, "optimize", OptimizeConfig, where)
-    config = Config(tiers=tiers, replay=replay, scoring=scoring, optimize=optimize, path=where)
+    logs = _parse_section(raw, "logs", LogsConfig, where)
+    config = Config(tiers=tiers, replay=replay, scoring=scoring, optimize=optimize, logs=logs, path=where)
     _check(config, where)
     return config
 
@@ -152,10 +245,16 @@ def _parse_tier(raw: Any, index: int, where: str) -> Tier:
     for key in ("name", "model"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ConfigError(f"{here}: key '{key}' is missing; each tier needs 'name' and 'model'.")
+    if not _TIER_NAME.fullmatch(raw["name"]):
+        raise ConfigError(
+            f"{here}: key 'name' is {raw['name']!r}; a tier name is letters, digits, '-', '_' and '.' "
+            "(it appears in route paths such as 'small>large')."
+        )
     for key in ("price_in_per_mtok", "price_out_per_mtok", "skill"):
         value = raw.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-            raise ConfigError(f"{here}: key '{key}' must be a non-negative number, got {value!r}.")
+        problem = None if value is None else NUMBER_RULES[f"tier.{key}"].problem(value)
+        if problem:
+            raise ConfigError(f"{here}: key '{key}' {problem}")
     if ("price_in_per_mtok" in raw) != ("price_out_per_mtok" in raw):
         raise ConfigError(f"{here}: set both 'price_in_per_mtok' and 'price_out_per_mtok', or neither.")
     params = raw.get("params", {})
@@ -191,20 +290,15 @@ def _parse_section(raw: dict[str, Any], name: str, cls: type, where: str):
             value = tuple(value)
         elif default is not None and not _same_kind(value, default):
             raise ConfigError(f"{where}: [{name}] key '{key}' must be {type(default).__name__}, got {value!r}.")
+        rule = NUMBER_RULES.get(f"{name}.{key}")
+        problem = rule.problem(value) if rule is not None and value is not None else None
+        if problem:
+            raise ConfigError(f"{where}: [{name}] key '{key}' {problem}")
         values[key] = float(value) if isinstance(default, float) else value
     return cls(**values)
 
 
 def _check(config: Config, where: str) -> None:
-    replay = config.replay
-    if replay.concurrency < 1:
-        raise ConfigError(f"{where}: [replay] key 'concurrency' must be at least 1.")
-    if replay.retries < 0:
-        raise ConfigError(f"{where}: [replay] key 'retries' must be 0 or more.")
-    if replay.timeout_s <= 0:
-        raise ConfigError(f"{where}: [replay] key 'timeout_s' must be positive.")
-    if replay.max_cost_usd is not None and replay.max_cost_usd < 0:
-        raise ConfigError(f"{where}: [replay] key 'max_cost_usd' must be non-negative.")
     scorer_name = config.scoring.scorer.split("(", 1)[0].strip()
     if scorer_name not in KNOWN_SCORERS:
         raise ConfigError(f"{where}: unknown scorer '{scorer_name}'; choose from: {', '.join(KNOWN_SCORERS)}.")
@@ -218,8 +312,49 @@ def _check(config: Config, where: str) -> None:
     for router in config.optimize.routers:
         if router not in KNOWN_ROUTERS:
             raise ConfigError(f"{where}: unknown router '{router}'; choose from: {', '.join(KNOWN_ROUTERS)}.")
-    if not 0 < config.optimize.confidence < 1:
-        raise ConfigError(f"{where}: [optimize] key 'confidence' must be between 0 and 1, e.g. 0.95.")
+    _check_static_rules(config, where)
+
+
+def _check_static_rules(config: Config, where: str) -> None:
+    """Static rules compile and name known tiers, as the runtime will read them (checked before any call)."""
+    from routeeval.runtime import compile_rules
+
+    names = [t.name for t in config.tiers]
+    for index, rule in enumerate(config.optimize.static_rules, start=1):
+        if not isinstance(rule, dict):
+            raise ConfigError(f"{where}: [optimize] static_rules #{index} must be a table, got {rule!r}.")
+        try:
+            compile_rules([rule], names)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: [optimize] static_rules #{index}: {exc}.") from None
+
+
+def with_options(config: Config, **options: Any) -> Config:
+    """``config`` with command-line options applied (None = not given), each checked like its config key.
+
+    Keys are the config's (``max_drop``, ``max_cost_usd``, ``monthly_queries``, ...); an error names the option.
+    """
+    by_key = {key.split(".", 1)[1]: option for option, key in OPTION_KEYS.items()}
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        option = by_key.get(key)
+        section = OPTION_KEYS[option].split(".", 1)[0] if option else "optimize"
+        rule = NUMBER_RULES.get(f"{section}.{key}")
+        problem = rule.problem(value) if rule is not None else None
+        if problem:
+            raise ConfigError(f"{option} {problem}")
+        sections.setdefault(section, {})[key] = tuple(value) if isinstance(value, list) else value
+    if "baseline" in sections.get("optimize", {}) and config.tiers:  # `optimize` without a config: checked later
+        config.tier(sections["optimize"]["baseline"])
+    for router in sections.get("optimize", {}).get("routers", ()):
+        if router not in KNOWN_ROUTERS:
+            raise ConfigError(f"unknown router '{router}'; choose from: {', '.join(KNOWN_ROUTERS)}.")
+    return replace(
+        config,
+        **{name: replace(getattr(config, name), **values) for name, values in sections.items()},
+    )
 
 
 def _reject_unknown(raw: dict[str, Any], valid: set[str], where: str, section: str) -> None:
@@ -234,6 +369,10 @@ def _same_kind(value: Any, default: Any) -> bool:
     if isinstance(default, float):
         return isinstance(value, int | float)
     return isinstance(value, type(default))
+
+
+def _integral(value: Any) -> bool:
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 def _float_or_none(value: Any) -> float | None:

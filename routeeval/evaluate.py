@@ -15,7 +15,7 @@ from pathlib import Path
 from routeeval import __version__
 from routeeval import columns as C
 from routeeval.cache import ResponseCache
-from routeeval.config import Config, OptimizeConfig, Tier, load_config
+from routeeval.config import Config, Tier, load_config, with_options
 from routeeval.data import EvalSet, LogSet, Query, load_eval_set, load_logs
 from routeeval.errors import ConfigError, DataError
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
@@ -64,13 +64,13 @@ def run_evaluation(
 ) -> RunResult:
     """Replay an eval set (and optional logs) against every tier and write scored outcomes."""
     config = config or load_config(config_path)
-    if max_cost_usd is not None:
-        config = _with_budget(config, max_cost_usd)
+    config = with_options(config, max_cost_usd=max_cost_usd, monthly_queries=monthly_queries, **(overrides or {}))
+    monthly_queries = config.logs.monthly_queries
     prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
     eval_set = load_eval_set(evalset_path)
     log_set = load_logs(logs_path) if logs_path is not None else None
     scorers = _row_scorers(eval_set, config)
-    settings = _optimize_settings(config.optimize, overrides or {})
+    settings = config.optimize
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
     progress = progress or (lambda _label: None)
 
@@ -139,12 +139,12 @@ def optimize_file(
     """`routeeval optimize`: the optimizer half on an existing outcomes table (replayed or imported)."""
     from routeeval.outcomes import read_outcomes, read_outcomes_metadata, text_mask
 
+    checked = with_options(config or Config(tiers=()), monthly_queries=monthly_queries, **(overrides or {}))
+    settings, monthly_queries = checked.optimize, checked.logs.monthly_queries
     frame = read_outcomes(outcomes_path, compact=True)
     metadata = read_outcomes_metadata(outcomes_path)
     tier_entries = _tiers_from(frame, metadata, config)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(outcomes_path)
-    base = config.optimize if config is not None else OptimizeConfig()
-    settings = _optimize_settings(base, overrides or {})
     simulated = any(t.get("simulated") for t in tier_entries)
     names = [t["name"] for t in tier_entries]
     from routeeval.stats import summarize_tiers
@@ -224,20 +224,6 @@ def _write_summary(summary: dict, out_dir: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path
-
-
-def _optimize_settings(base: OptimizeConfig, overrides: dict) -> OptimizeConfig:
-    from dataclasses import replace
-
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if "routers" in values:
-        values["routers"] = tuple(values["routers"])
-    settings = replace(base, **values)
-    if not 0 < settings.confidence < 1:
-        raise ConfigError(f"--confidence must be between 0 and 1, got {settings.confidence:g}.")
-    if settings.max_drop < 0:
-        raise ConfigError(f"--max-drop must be 0 or more, got {settings.max_drop:g}.")
-    return settings
 
 
 def _tiers_from(frame, metadata: dict, config: Config | None) -> list[dict]:
@@ -336,7 +322,7 @@ def _row_scorers(eval_set: EvalSet, config: Config) -> dict[str, Scorer]:
             eval_set.path,
             f"is missing; scorer '{scorers[first.row_id].name}' compares each answer with the row's reference, "
             f"and {len(unscorable)} of {len(eval_set.rows)} rows have none. Give every row a 'reference', "
-            "or score them with an LLM judge ([scoring] scorer = \"judge\" and judge_tier).",
+            'or score them with an LLM judge ([scoring] scorer = "judge" and judge_tier).',
             line=first.line,
             field="reference",
         )
@@ -524,12 +510,6 @@ def _replay_entry(report: ReplayReport) -> dict:
         "skipped_budget": report.skipped_budget,
         "wall_s": round(report.wall_s, 3),
     }
-
-
-def _with_budget(config: Config, max_cost_usd: float) -> Config:
-    from dataclasses import replace
-
-    return replace(config, replay=replace(config.replay, max_cost_usd=max_cost_usd))
 
 
 def _first(reference) -> str | None:

@@ -7,7 +7,7 @@ import re
 import shutil
 
 import pytest
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, write_config
 from typer.testing import CliRunner
 
 from routeeval.cli import app
@@ -119,7 +119,9 @@ def test_reference_that_does_not_suit_its_scorer_is_named_before_any_call(demo_c
 
 
 def test_rows_without_a_reference_stop_before_any_call(demo_config):
-    rows = '{"id": "a", "input": "hi", "reference": "Hello!"}\n{"id": "b", "input": "2+2?"}\n{"id": "c", "input": "bye"}\n'
+    rows = (
+        '{"id": "a", "input": "hi", "reference": "Hello!"}\n{"id": "b", "input": "2+2?"}\n{"id": "c", "input": "bye"}\n'
+    )
     path = _write(demo_config.parent / "noref.jsonl", rows)
     result = _run("run", path.name, "--out", "out")
     assert (result.exit_code, result.stderr) == (
@@ -245,3 +247,29 @@ def test_optimize_exits_1_when_no_cheaper_policy_qualifies(demo_config):
     assert result.stderr.startswith("check failed: nothing qualifies: no point up to the baseline's cost")
     assert "baseline tier 'strong'" in result.stderr
     assert (demo_config.parent / "o" / "policy.json").exists(), "the baseline policy is still written"
+
+
+def test_option_values_are_checked_before_any_call(demo_config):
+    result = _run("run", DATA / "mini_eval.jsonl", "--out", "out", "--max-drop", "2")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --max-drop must be at least 0 and below 1 (a fraction: 0.02 is 2 points), got 2; "
+        "2 is 200 points: did you mean 0.02?\n",
+    )
+    assert not (demo_config.parent / ".routeeval").exists() and not (demo_config.parent / "out").exists()
+    confidence = _run("optimize", "nothing.parquet", "--confidence", "95")
+    assert confidence.exit_code == 2 and "95 is 9,500%: did you mean 0.95?" in confidence.stderr
+
+
+def test_help_shows_the_defaults_in_force(demo_config):
+    def option_help(*args):
+        text = " ".join(_run(*args).stdout.split())  # help wraps lines
+        return text
+
+    # The demo config sets max_drop = 0.02 and max_cost_usd = 5: help says so, and where it comes from.
+    shown = option_help("run", "--help")
+    assert "[default: 0.02, from routeeval.toml]" in shown and "[default: 5, from routeeval.toml]" in shown
+    assert "[default: 0.95]" in shown  # not set in the file: the built-in
+    other = write_config(demo_config.parent / "other.toml", [{"name": "a", "model": "m"}], optimize={"max_drop": 0.03})
+    assert "[default: 0.03, from other.toml]" in option_help("run", "--config", other.name, "--help")
+    assert "[default: 0.01]" in option_help("optimize", "--help")  # optimize reads a config only when given one

@@ -118,3 +118,82 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("[[tier]\nname = 'x'\n")
     with pytest.raises(ConfigError, match=r"not valid TOML"):
         load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        (
+            {"optimize": {"max_drop": 2}},
+            "[optimize] key 'max_drop' must be at least 0 and below 1 (a fraction: 0.02 is 2 points), got 2; "
+            "2 is 200 points: did you mean 0.02?",
+        ),
+        (
+            {"optimize": {"confidence": 95}},
+            "[optimize] key 'confidence' must be above 0 and below 1 (a fraction: 0.5 is 50%), got 95; "
+            "95 is 9,500%: did you mean 0.95?",
+        ),
+        ({"optimize": {"folds": 1}}, "[optimize] key 'folds' must be at least 2, got 1."),
+        ({"optimize": {"bootstrap": 0}}, "[optimize] key 'bootstrap' must be at least 10, got 0."),
+        (
+            {"optimize": {"daily_cost_ceiling_usd": -5.0}},
+            "[optimize] key 'daily_cost_ceiling_usd' must be above 0, got -5.",
+        ),
+        ({"optimize": {"max_escalations": -1}}, "[optimize] key 'max_escalations' must be at least 0, got -1."),
+        (
+            {"optimize": {"holdout_share": 1.0}},
+            "[optimize] key 'holdout_share' must be above 0 and below 1 (a fraction: 0.5 is 50%), got 1.",
+        ),
+        ({"replay": {"backoff_max_s": -5.0}}, "[replay] key 'backoff_max_s' must be at least 0, got -5."),
+        ({"replay": {"max_cost_usd": float("inf")}}, "[replay] key 'max_cost_usd' must be a finite number, got inf."),
+        (
+            {"logs": {"sample_rate": 0.0}},
+            "[logs] key 'sample_rate' must be above 0 and at most 1 (a fraction: 0.5 is 50%), got 0.",
+        ),
+        (
+            {"optimize": {"static_rules": [{"regex": "(unclosed", "tier": "a"}]}},
+            "[optimize] static_rules #1: ",
+        ),
+        ({"optimize": {"static_rules": [{"regex": "x", "tier": "big"}]}}, "[optimize] static_rules #1: "),
+    ],
+)
+def test_every_number_is_range_checked_with_a_hint(tmp_path, sections, message):
+    path = write_config(tmp_path / "bad.toml", [{"name": "a", "model": "m"}], **sections)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+
+
+def test_tier_numbers_and_names_are_checked(tmp_path):
+    path = tmp_path / "nan.toml"
+    path.write_text('[[tier]]\nname = "a"\nmodel = "m"\nprice_in_per_mtok = nan\nprice_out_per_mtok = 1\n')
+    with pytest.raises(ConfigError, match=r"key 'price_in_per_mtok' must be a finite number, got nan\.$"):
+        load_config(path)
+    path = write_config(tmp_path / "gt.toml", [{"name": "small>large", "model": "m"}])
+    with pytest.raises(ConfigError, match="a tier name is letters, digits"):
+        load_config(path)
+
+
+def test_options_are_checked_like_their_config_keys(tmp_path):
+    from routeeval.config import with_options
+
+    config = load_config(write_config(tmp_path / "ok.toml", [{"name": "a", "model": "m"}]))
+    with pytest.raises(ConfigError) as info:
+        with_options(config, max_drop=2)
+    assert str(info.value) == (
+        "--max-drop must be at least 0 and below 1 (a fraction: 0.02 is 2 points), got 2; "
+        "2 is 200 points: did you mean 0.02?"
+    )
+    for options, text in (
+        ({"max_cost_usd": float("nan")}, "--max-cost must be a finite number, got nan."),
+        ({"max_cost_usd": -1.0}, "--max-cost must be at least 0, got -1."),
+        ({"budget_per_1k_usd": -1.0}, "--budget-per-1k must be above 0, got -1."),
+        ({"monthly_queries": -5}, "--monthly-queries must be at least 1, got -5."),
+        ({"routers": ["clasifier"]}, "unknown router 'clasifier'; choose from: cascade, classifier, knn, llm, static."),
+    ):
+        with pytest.raises(ConfigError) as info:
+            with_options(config, **options)
+        assert str(info.value) == text
+    applied = with_options(config, max_drop=0.02, confidence=None, max_cost_usd=3, routers=["knn"])
+    assert (applied.optimize.max_drop, applied.optimize.confidence) == (0.02, 0.95)
+    assert applied.replay.max_cost_usd == 3 and applied.optimize.routers == ("knn",)
