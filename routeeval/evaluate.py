@@ -17,9 +17,16 @@ from routeeval import columns as C
 from routeeval.cache import ResponseCache
 from routeeval.config import Config, Tier, load_config, with_options
 from routeeval.data import EvalSet, LogSet, Query, load_eval_set, load_logs
-from routeeval.errors import ConfigError, DataError
+from routeeval.errors import ConfigError, DataError, ProviderError
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
-from routeeval.replay import CallRequest, CallResult, ReplayProgress, ReplayReport, replay_calls
+from routeeval.replay import (
+    CallRequest,
+    CallResult,
+    ReplayProgress,
+    ReplayReport,
+    SpendLedger,
+    replay_calls,
+)
 from routeeval.scoring import Scorer, exact, make_scorer, parse_judge_score
 from routeeval.sim import SimRow
 
@@ -75,20 +82,19 @@ def run_evaluation(
     progress = progress or (lambda _label: None)
 
     requests = build_requests(eval_set, log_set, config.tiers)
+    ledger = SpendLedger(budget_usd=config.replay.max_cost_usd)  # one ceiling over replay, judge and triage
     with ResponseCache(config.replay.cache) as cache:
-        report = replay_calls(requests, prices, config.replay, cache, progress=progress("replay"))
-        by_key = {(r.row_id, r.tier): r for r in report.results}
-        scored = _score_eval_rows(eval_set, config, scorers, by_key)
-        judge_report = None
-        judge_rows = [item for item in scored if item[2] is not None and item[2].name == "judge"]
-        if judge_rows:
-            judge_report = _run_judge(judge_rows, eval_set, config, prices, cache, progress, report)
-        records = [_record(q, result, score, spec) for q, result, _s, score, spec in _flatten(scored)]
-        if log_set is not None:
-            records += _score_log_rows(log_set, config, by_key)
+        paid = _PaidCalls(prices, config.replay, cache, ledger, progress)
+        report = paid.replay(requests, "replay")
+        # Eval and log rows are kept apart by where they sit, never by id: the two files may reuse ids.
+        n_eval = len(eval_set.rows) * len(config.tiers)
+        eval_rows = _scored_eval_rows(eval_set, config, scorers, report.results[:n_eval])
+        log_rows = _scored_log_rows(log_set, config, report.results[n_eval:]) if log_set is not None else []
+        judge_report = _run_judge(eval_rows + log_rows, config, paid)
+        records = [record for row in eval_rows + log_rows for record in row.records()]
         llm_calls = None
         if "llm" in settings.routers:
-            llm_calls = _run_llm_router(eval_set, config, settings, prices, cache, progress)
+            llm_calls = _run_llm_router(eval_set, config, settings, paid)
 
     from routeeval.outcomes import outcomes_frame, write_outcomes
 
@@ -103,13 +109,10 @@ def run_evaluation(
         "tiers": json.dumps(tier_entries),
     }
     outcomes_path = write_outcomes(frame, out_dir / "outcomes.parquet", metadata)
+    _check_answers(config, eval_rows, paid, outcomes_path)  # no policy from tiers that could not answer
     summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report)
-    notes = []
-    if report.stopped_by_budget:
-        notes.append(
-            f"stopped issuing calls at ${report.spent_usd:.4f} of the ${report.budget_usd:.4f} budget; "
-            f"{report.skipped_budget} calls were not made and are recorded as errors."
-        )
+    summary["spend"] = paid.spend()
+    notes = _budget_notes(ledger)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls)
     reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries)
     summary_path = _write_summary(summary, out_dir)
@@ -329,53 +332,214 @@ def _row_scorers(eval_set: EvalSet, config: Config) -> dict[str, Scorer]:
     return scorers
 
 
-def _score_eval_rows(eval_set, config, scorers, by_key):
-    """[(query, [(tier, result)], scorer, scores-by-tier, spec)]; judge scores are filled in later."""
-    scored = []
-    for row in eval_set.rows:
-        scorer = scorers[row.row_id]
-        results = [(tier.name, by_key[(row.row_id, tier.name)]) for tier in config.tiers]
-        scores = {}
-        if scorer.name != "judge":
-            for tier_name, result in results:
-                try:
-                    scores[tier_name] = scorer(result.response, row.reference) if result.ok else None
-                except ConfigError as exc:  # a reference that does not suit its scorer
-                    raise DataError(eval_set.path, str(exc), line=row.line, field="reference") from None
-        scored.append((row, results, scorer, scores, scorer.spec))
-    return scored
+NO_REFERENCE = "no answer to compare with"
+JUDGE_UNREADABLE = "judge verdict unreadable"
 
 
-def _flatten(scored):
-    for row, results, scorer, scores, spec in scored:
-        for tier_name, result in results:
-            yield row, result, scorer, scores.get(tier_name), spec
+def _unscored_reason(result: CallResult, who: str = "") -> str:
+    """Why a failed call leaves its row unscored: 'not called (budget)', 'judge call failed (auth)', ..."""
+    if result.error_kind == "budget":
+        return f"{who}not called (budget)"
+    if result.error_kind == "tier stopped":
+        return f"{who}not called (tier stopped)"
+    return f"{who}call failed ({result.error_kind or 'other'})"
 
 
-def _run_judge(judge_rows, eval_set, config, prices, cache, progress, report) -> ReplayReport:
-    """Score with an LLM judge: one cached call per (row, tier) answer; strict score parsing."""
-    requests, targets = [], []
-    for row, results, scorer, scores, _spec in judge_rows:
-        judge_tier = config.tier(scorer.tier)
-        for tier_name, result in results:
+@dataclass
+class _ScoredRow:
+    """One query's answers from every tier, and each one's score or the reason it has none."""
+
+    query: Query
+    source: str
+    scorer: Scorer
+    spec: str  # the scorer as recorded in the outcomes
+    reference: str | list[str] | None
+    results: dict[str, CallResult]  # by tier name, in tier order
+    scores: dict[str, float | None] = field(default_factory=dict)
+    unscored: dict[str, str] = field(default_factory=dict)  # tier -> why it has no score
+    judged: list[str] = field(default_factory=list)  # tiers waiting for the judge
+
+    def score_all(self, *, skip: str | None = None) -> None:
+        """Score every tier's answer now, or queue it for the judge; ``skip``: a tier whose answer is the
+        reference itself (log agreement with that tier), which agrees by definition."""
+        for tier, result in self.results.items():
             if not result.ok:
-                continue
-            messages = scorer.messages(row.text, result.response, row.reference)
+                self.unscored[tier] = _unscored_reason(result)
+            elif tier == skip:
+                self.scores[tier] = 1.0
+            elif self.reference is None and self.scorer.needs_reference:
+                self.unscored[tier] = NO_REFERENCE
+            elif self.scorer.name == "judge":
+                self.judged.append(tier)
+            else:
+                self.scores[tier] = self.scorer(result.response, self.reference)
+
+    def records(self) -> list[dict]:
+        return [
+            _record(
+                self.query,
+                result,
+                self.scores.get(tier),
+                self.spec,
+                source=self.source,
+                unscored=self.unscored.get(tier),
+            )
+            for tier, result in self.results.items()
+        ]
+
+
+def _by_tier(config: Config, results: list[CallResult], start: int) -> dict[str, CallResult]:
+    return {tier.name: results[start + i] for i, tier in enumerate(config.tiers)}
+
+
+def _scored_eval_rows(eval_set, config, scorers, results: list[CallResult]) -> list[_ScoredRow]:
+    """Each eval row against its reference (``results``: the replay's eval part, row by row, tiers in order);
+    judge scores come later."""
+    rows = []
+    for index, query in enumerate(eval_set.rows):
+        scorer = scorers[query.row_id]
+        row = _ScoredRow(
+            query,
+            C.SOURCE_EVAL,
+            scorer,
+            scorer.spec,
+            query.reference,
+            _by_tier(config, results, index * len(config.tiers)),
+        )
+        try:
+            row.score_all()
+        except ConfigError as exc:  # a reference that does not suit its scorer
+            raise DataError(eval_set.path, str(exc), line=query.line, field="reference") from None
+        rows.append(row)
+    return rows
+
+
+def _scored_log_rows(log_set: LogSet, config: Config, results: list[CallResult]) -> list[_ScoredRow]:
+    """Log rows have no gold: agreement with the reference tier's (or production's) answer, through the configured
+    scorer: an LLM judge when one is configured (it compares meaning; exact match counts a "Sure! " as a miss)."""
+    scorer = _make_scorer(config.scoring.scorer, config)
+    against = _log_reference(config)
+    spec = _agreement_spec(config)
+    rows = []
+    for index, log in enumerate(log_set.records):
+        answers = _by_tier(config, results, index * len(config.tiers))
+        if against == "production":
+            reference, skip = log.response, None
+        else:
+            anchor = answers[against]
+            reference, skip = (anchor.response if anchor.ok else None), against
+        row = _ScoredRow(log.query, C.SOURCE_LOG, scorer, spec, reference, answers)
+        row.score_all(skip=skip)
+        rows.append(row)
+    return rows
+
+
+def _run_judge(rows: list[_ScoredRow], config: Config, paid: _PaidCalls) -> ReplayReport | None:
+    """Score the answers queued for an LLM judge: one cached call per (row, tier) answer; strict score parsing."""
+    requests, targets = [], []
+    for row in rows:
+        if not row.judged:
+            continue
+        judge_tier = config.tier(row.scorer.tier)
+        for tier_name in row.judged:
+            response = row.results[tier_name].response
+            messages = row.scorer.messages(row.query.text, response, row.reference)
             sim_row = None
             if judge_tier.simulated:
                 # A simulated judge agrees with exact match as often as its skill allows.
-                right = bool(exact()(result.response, row.reference))
+                right = bool(exact()(response, row.reference))
                 verdicts = ("SCORE: 10", "SCORE: 0") if right else ("SCORE: 0", "SCORE: 10")
                 sim_row = SimRow(reference=verdicts[0], wrong_answer=verdicts[1], label="easy")
-            requests.append(CallRequest(f"{row.row_id}::judge::{tier_name}", judge_tier, messages, sim_row))
-            targets.append((scores, tier_name))
-    judge_report = replay_calls(requests, prices, config.replay, cache, progress=progress("judge"))
-    for (scores, tier_name), result in zip(targets, judge_report.results, strict=True):
-        scores[tier_name] = parse_judge_score(result.response) if result.ok else None
+            requests.append(CallRequest(f"{row.query.row_id}::judge::{tier_name}", judge_tier, messages, sim_row))
+            targets.append((row, tier_name))
+    if not requests:
+        return None
+    judge_report = paid.replay(requests, "judge")
+    for (row, tier_name), result in zip(targets, judge_report.results, strict=True):
+        verdict = parse_judge_score(result.response) if result.ok else None
+        if verdict is not None:
+            row.scores[tier_name] = verdict
+        elif result.ok:
+            row.unscored[tier_name] = JUDGE_UNREADABLE
+        else:
+            row.unscored[tier_name] = _unscored_reason(result, "judge ")
     return judge_report
 
 
-def _run_llm_router(eval_set, config, settings, prices, cache, progress):
+@dataclass
+class _PaidCalls:
+    """The run's paid phases (replay, judge, llm-router triage): one cache, one budget, their reports."""
+
+    prices: dict
+    settings: object  # ReplayConfig
+    cache: ResponseCache
+    ledger: SpendLedger
+    progress: ProgressFactory
+    reports: dict[str, ReplayReport] = field(default_factory=dict)
+
+    def replay(self, requests: list[CallRequest], phase: str) -> ReplayReport:
+        label = {"triage": "llm router"}.get(phase, phase)
+        report = replay_calls(
+            requests,
+            self.prices,
+            self.settings,
+            self.cache,
+            progress=self.progress(label),
+            ledger=self.ledger,
+            phase=phase,
+        )
+        self.reports[phase] = report
+        return report
+
+    def spend(self) -> dict:
+        """The run's spend: its total against the one budget, and each phase's calls and dollars."""
+        entry = self.ledger.to_dict()
+        entry["phases"] = {phase: _replay_entry(report) for phase, report in self.reports.items()}
+        return entry
+
+
+def _check_answers(config: Config, rows: list[_ScoredRow], paid: _PaidCalls, outcomes_path: Path) -> None:
+    """Stop (exit 3, before any policy) when a tier has no scored eval row, or a phase stopped calling a tier."""
+    problems = []
+    for tier in config.tiers:
+        scored = sum(tier.name in row.scores for row in rows)
+        if not scored:
+            reasons: dict[str, int] = {}
+            for row in rows:
+                reason = row.unscored.get(tier.name, "no score")
+                reasons[reason] = reasons.get(reason, 0) + 1
+            why = ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+            problems.append(f"tier '{tier.name}' has no scored eval row ({why})")
+    stopped = [why for report in paid.reports.values() for why in report.stopped_tiers.values()]
+    if not problems and not stopped:
+        return
+    budget_only = not stopped and all("(budget" in problem and "failed" not in problem for problem in problems)
+    advice = (
+        "raise --max-cost (or [replay] max_cost_usd)"
+        if budget_only
+        else "fix what the tier needs (its key, model name or endpoint)"
+    )
+    raise ProviderError(
+        "; ".join(problems + stopped) + f". No policy was written: {advice} and rerun; completed calls are in "
+        f"the cache, and the answers so far in {outcomes_path}."
+    )
+
+
+def _budget_notes(ledger: SpendLedger) -> list[str]:
+    skipped = {phase: n for phase, n in ledger.skipped_by_phase.items() if n}
+    if not skipped:
+        return []
+    parts = ", ".join(f"{n} {_PHASE_WORDS.get(phase, phase)}" for phase, n in skipped.items())
+    return [
+        f"the --max-cost budget stopped the run at ${ledger.spent_usd:.4f} of ${ledger.budget_usd:.4f}: "
+        f"{parts} were not made; rows they leave without an answer or a score are counted as unscored."
+    ]
+
+
+_PHASE_WORDS = {"replay": "tier calls", "judge": "judge calls", "triage": "llm-router triage calls"}
+
+
+def _run_llm_router(eval_set, config, settings, paid: _PaidCalls):
     """Ask the llm router's tier to triage every eval row (cached like any call)."""
     from routeeval.optimize import LLMRouterCalls
     from routeeval.routers import LLMRouter
@@ -393,7 +557,7 @@ def _run_llm_router(eval_set, config, settings, prices, cache, progress):
             other = "hard" if row.label == "easy" else "easy"
             sim_row = SimRow(reference=row.label, wrong_answer=other, label=None)
         requests.append(CallRequest(row.row_id, tier, router.request(row.input_value), sim_row))
-    report = replay_calls(requests, prices, config.replay, cache, progress=progress("llm router"))
+    report = paid.replay(requests, "triage")
     return LLMRouterCalls(
         router=router,
         answers={r.row_id: r.response for r in report.results},
@@ -402,26 +566,9 @@ def _run_llm_router(eval_set, config, settings, prices, cache, progress):
     )
 
 
-def _score_log_rows(log_set: LogSet, config: Config, by_key) -> list[dict]:
-    """Log rows have no gold: score agreement with the strongest tier's (or production's) answer."""
-    scorer = _make_scorer(config.scoring.scorer, config)
-    if scorer.name == "judge":
-        scorer = exact()  # judging agreement needs no judge: compare answers directly
-    strongest = config.optimize.baseline or config.tiers[-1].name
-    against = _log_reference(config)
-    spec = f"agreement({scorer.spec}, against={against!r})"
-    records = []
-    for log in log_set.records:
-        if against == "production":
-            reference = log.response
-        else:
-            anchor = by_key[(log.query.row_id, strongest)]
-            reference = anchor.response if anchor.ok else None
-        for tier in config.tiers:
-            result = by_key[(log.query.row_id, tier.name)]
-            score = scorer(result.response, reference) if result.ok and reference is not None else None
-            records.append(_record(log.query, result, score, spec, source=C.SOURCE_LOG))
-    return records
+def _agreement_spec(config: Config) -> str:
+    """The scorer of log rows as recorded: 'agreement(judge(...), against='large')'."""
+    return f"agreement({_make_scorer(config.scoring.scorer, config).spec}, against={_log_reference(config)!r})"
 
 
 def _log_reference(config: Config) -> str:
@@ -431,9 +578,12 @@ def _log_reference(config: Config) -> str:
     return config.optimize.baseline or config.tiers[-1].name
 
 
-def _record(query: Query, result: CallResult, score, spec: str, source: str = C.SOURCE_EVAL) -> dict:
+def _record(
+    query: Query, result: CallResult, score, spec: str, source: str = C.SOURCE_EVAL, unscored: str | None = None
+) -> dict:
     value = query.input_value
     return {
+        C.UNSCORED: unscored if score is None else None,
         C.ROW_ID: query.row_id,
         C.TIER: result.tier,
         C.RESPONSE: result.response,
@@ -480,6 +630,7 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report) -> 
             "sha256": log_set.sha256,
             "rows": len(log_set.records),
             "reference_tier": _log_reference(config),
+            "scorer": _agreement_spec(config),
             "agreement": summarize_tiers(
                 frame, [t.name for t in config.tiers], config.optimize.confidence, source=C.SOURCE_LOG
             ),
@@ -508,6 +659,9 @@ def _replay_entry(report: ReplayReport) -> dict:
         "spent_usd": report.spent_usd,
         "budget_usd": report.budget_usd,
         "skipped_budget": report.skipped_budget,
+        "errors_by_kind": dict(report.errors_by_kind),
+        "errors_by_tier": {tier: dict(kinds) for tier, kinds in report.errors_by_tier.items()},
+        "stopped_tiers": dict(report.stopped_tiers),
         "wall_s": round(report.wall_s, 3),
     }
 

@@ -97,7 +97,22 @@ def optimize_outcomes(
     if data.n_rows < 2:
         raise DataError(where, f"has {data.n_rows} eval rows; the optimizer needs at least 2")
     notes: list[str] = []
+    complete = _scored_everywhere(data, where)
     select_rows, test_rows = _holdout_split(data, settings)
+    unscored = {"selection": 0, "holdout": 0}
+    if not complete.all():  # compare tiers on the same rows: only rows every tier has a score for
+        unscored["selection"] = int(np.count_nonzero(~complete[select_rows]))
+        select_rows = select_rows[complete[select_rows]]
+        if test_rows is not None:
+            unscored["holdout"] = int(np.count_nonzero(~complete[test_rows]))
+            test_rows = test_rows[complete[test_rows]]
+        left_out = unscored["selection"] + unscored["holdout"]
+        notes.append(
+            f"{left_out} of {data.n_rows} eval rows are left out of selection and hold-out: some tier has no score "
+            "for them (see the tier table's unscored column); every comparison uses rows scored on every tier"
+        )
+        if select_rows.size < 2:
+            raise DataError(where, f"has {select_rows.size} eval rows scored on every tier; the optimizer needs 2")
     train = data if select_rows.size == data.n_rows else data.subset(select_rows)
     baseline_name = settings.baseline or _most_accurate(train, tier_names)
     if baseline_name not in tier_names:
@@ -161,6 +176,7 @@ def optimize_outcomes(
             "qualified": selection.qualified,
             "found_cheaper": found_cheaper,
             "rows": train.n_rows,
+            "rows_unscored": unscored["selection"],
             "max_drop": settings.max_drop,
             "confidence": settings.confidence,
             "families": selection.families,
@@ -547,6 +563,19 @@ class _Builders:
 # ---------------------------------------------------------------------------------------- helpers
 
 
+def _scored_everywhere(data: RouterData, where: str) -> np.ndarray:
+    """Rows with a score on every tier; a tier with no score on any row stops the optimizer (no policy from it)."""
+    finite = np.isfinite(data.score)
+    empty = [tier for tier, any_score in zip(data.tiers, finite.any(axis=0), strict=True) if not any_score]
+    if empty:
+        raise DataError(
+            where,
+            f"tier '{empty[0]}' has no scored eval row, so no policy can be compared with it; "
+            "see its unscored reasons (a failed call, a judge not called) and fix them, or leave the tier out",
+        )
+    return finite.all(axis=1)
+
+
 def _holdout_split(data: RouterData, settings: OptimizeConfig):
     """(selection rows, held-out rows or None): the ``split`` column wins over ``holdout_share``."""
     if 0 < data.splits.count("test") < len(data.splits):
@@ -588,16 +617,26 @@ def _zero_hull(single_points: list[OperatingPoint]) -> list[tuple[float, float]]
     return zero_router_hull([(p.cost_per_1k_usd, p.accuracy) for p in single_points])
 
 
-def _metrics(points: list[OperatingPoint], single_points: list[OperatingPoint], tier_names: list[str]) -> dict:
-    """AIQ per router (RouterBench) and, for two tiers, APGR and CPT (RouteLLM).
+AIQ_NORMALISATION = (
+    "area under each router's own cost-accuracy hull, divided by the single tiers' cost range (c_max - c_min); "
+    "*_routerbench divides by c_max instead, as RouterBench's code does (lower by about c_min / c_max)"
+)
 
-    ``aiq`` puts the single tiers in each router's hull (what the router adds to them; never below the zero
-    router); ``aiq_router_only`` takes the router's own points only (RouterBench's comparison with the zero
-    router); ``*_by_variant`` keep each variant (``router/variant``: a threshold rule, a utility rule, one
-    cascade order) apart instead of pooling a router's variants into one curve.
+
+def _metrics(points: list[OperatingPoint], single_points: list[OperatingPoint], tier_names: list[str]) -> dict:
+    """AIQ per router (RouterBench) and, for two tiers, APGR and CPT per router variant (RouteLLM).
+
+    ``aiq`` is RouterBench's: the area under the router's own points' hull (all its variants), which may fall
+    below the zero router. ``aiq_with_tiers`` adds the single tiers to each router's hull (what the router adds
+    to them; never below the zero router). Both divide by the single tiers' cost range; ``aiq_routerbench`` and
+    ``zero_router_aiq_routerbench`` divide by the largest tier cost, as RouterBench's code does. ``aiq_by_variant``
+    keeps each variant apart. APGR and CPT (``apgr``, ``apgr_fine``, ``cpt50``, ...) are per variant
+    (``router/variant``: a threshold rule, a utility rule, one cascade order): RouteLLM defines them on one
+    routing score's curve, so a router's variants are never pooled. None where undefined (equal tier accuracies).
     """
     costs = [p.cost_per_1k_usd for p in single_points]
     cost_range = (min(costs), max(costs))
+    routerbench_range = (0.0, max(costs))
     hull = _zero_hull(single_points)
     by_router: dict[str, list[OperatingPoint]] = {}
     by_variant: dict[str, list[OperatingPoint]] = {}
@@ -606,37 +645,38 @@ def _metrics(points: list[OperatingPoint], single_points: list[OperatingPoint], 
             by_router.setdefault(point.router, []).append(point)
             by_variant.setdefault(f"{point.router}/{point.variant}", []).append(point)
 
-    def area(ps: list[OperatingPoint], with_tiers: bool) -> float | None:
+    def area(ps: list[OperatingPoint], span, with_tiers: bool = False) -> float | None:
         extra = single_points if with_tiers else []
-        return _clean(aiq([p.cost_per_1k_usd for p in ps + extra], [p.accuracy for p in ps + extra], cost_range))
+        return _clean(aiq([p.cost_per_1k_usd for p in ps + extra], [p.accuracy for p in ps + extra], span))
 
     metrics: dict = {
-        "aiq": {r: area(ps, True) for r, ps in sorted(by_router.items())},
-        "aiq_router_only": {r: area(ps, False) for r, ps in sorted(by_router.items())},
-        "aiq_by_variant": {v: area(ps, False) for v, ps in sorted(by_variant.items())},
+        "aiq": {r: area(ps, cost_range) for r, ps in sorted(by_router.items())},
+        "aiq_with_tiers": {r: area(ps, cost_range, with_tiers=True) for r, ps in sorted(by_router.items())},
+        "aiq_by_variant": {v: area(ps, cost_range) for v, ps in sorted(by_variant.items())},
         "zero_router_aiq": _clean(aiq([c for c, _ in hull], [a for _, a in hull], cost_range)),
+        "aiq_routerbench": {r: area(ps, routerbench_range) for r, ps in sorted(by_router.items())},
+        "zero_router_aiq_routerbench": _clean(aiq([c for c, _ in hull], [a for _, a in hull], routerbench_range)),
+        "aiq_normalisation": AIQ_NORMALISATION,
     }
     two_tier_keys = ("apgr", "apgr_fine", "cpt50", "cpt80", "cpt50_usd_per_1k", "cpt80_usd_per_1k")
     for key in two_tier_keys:
         metrics[key] = {}
-        metrics[f"{key}_by_variant"] = {}
-    if len(tier_names) == 2:
-        weak, strong = single_points[0].accuracy, single_points[1].accuracy
-        for suffix, groups in (("", by_router), ("_by_variant", by_variant)):
-            for name, ps in sorted(groups.items()):
-                share = [p.tier_share.get(tier_names[1], 0.0) for p in ps] + [0.0, 1.0]
-                dollars = [p.cost_per_1k_usd for p in ps] + costs
-                accuracy = [p.accuracy for p in ps] + [weak, strong]
-                values = (
-                    apgr(share, accuracy, weak, strong, grid="quantile11"),
-                    apgr(share, accuracy, weak, strong, grid="fine"),
-                    cpt(share, accuracy, weak, strong, 0.5),
-                    cpt(share, accuracy, weak, strong, 0.8),
-                    cpt(dollars, accuracy, weak, strong, 0.5),
-                    cpt(dollars, accuracy, weak, strong, 0.8),
-                )
-                for key, value in zip(two_tier_keys, values, strict=True):
-                    metrics[f"{key}{suffix}"][name] = _clean(value)
+    weak, strong = (single_points[0].accuracy, single_points[-1].accuracy) if single_points else (0.0, 0.0)
+    if len(tier_names) == 2 and math.isfinite(weak) and math.isfinite(strong) and weak != strong:
+        for name, ps in sorted(by_variant.items()):
+            share = [p.tier_share.get(tier_names[1], 0.0) for p in ps] + [0.0, 1.0]
+            dollars = [p.cost_per_1k_usd for p in ps] + costs
+            accuracy = [p.accuracy for p in ps] + [weak, strong]
+            values = (
+                apgr(share, accuracy, weak, strong, grid="quantile11"),
+                apgr(share, accuracy, weak, strong, grid="fine"),
+                cpt(share, accuracy, weak, strong, 0.5),
+                cpt(share, accuracy, weak, strong, 0.8),
+                cpt(dollars, accuracy, weak, strong, 0.5),
+                cpt(dollars, accuracy, weak, strong, 0.8),
+            )
+            for key, value in zip(two_tier_keys, values, strict=True):
+                metrics[key][name] = _clean(value)
     return metrics
 
 

@@ -31,6 +31,7 @@ _DTYPES = {
     C.LOGPROB_MEAN: "float64",
     C.REFERENCE: "string",
     C.METADATA: "string",
+    C.UNSCORED: "string",
 }
 
 

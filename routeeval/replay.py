@@ -14,6 +14,7 @@ import email.utils
 import math
 import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from routeeval.sim import SIM_METADATA_KEY, SimRow, register_simulated_provider
 
 CompletionFn = Callable[..., Awaitable[Any]]
 BUDGET_SKIP = "not called: the --max-cost budget was reached"
+STOP_AFTER = 3  # identical failures in a row (after their retries) that stop calling a tier
 _DEFAULT_COMPLETION_TOKENS = 256  # spend estimate for a call in flight when max_tokens is not set
 
 
@@ -65,6 +67,7 @@ class CallResult:
     error: str | None = None
     cached: bool = False
     attempts: int = 0
+    error_kind: str | None = None  # auth, not found, connection, rate limit, timeout, server error, ... (ERROR_KINDS)
 
     @property
     def ok(self) -> bool:
@@ -86,11 +89,49 @@ class ReplayReport:
     errors: int = 0
     wall_s: float = 0.0
     retries: int = 0
-    errors_by_kind: dict[str, int] = field(default_factory=dict)
+    errors_by_kind: dict[str, int] = field(default_factory=dict)  # final failures by kind (ERROR_KINDS)
+    errors_by_tier: dict[str, dict[str, int]] = field(default_factory=dict)  # tier -> kind -> failed calls
+    stopped_tiers: dict[str, str] = field(default_factory=dict)  # tier -> why no more calls were made to it
 
     @property
     def stopped_by_budget(self) -> bool:
         return self.skipped_budget > 0
+
+
+@dataclass
+class SpendLedger:
+    """One ceiling over every paid call of a run: the replay, the judge and the llm router's triage.
+
+    ``spent_usd`` is what this run paid (cache hits cost nothing); ``reserved_usd`` holds the estimates of
+    calls in flight. A call is made only when spent + reserved + its own estimate fits the budget, so the
+    spend never passes the budget by more than what calls in flight overshoot their estimates.
+    """
+
+    budget_usd: float | None = None
+    spent_usd: float = 0.0
+    reserved_usd: float = 0.0
+    in_flight: int = 0  # calls holding a reservation
+    spent_by_phase: dict[str, float] = field(default_factory=dict)
+    skipped_by_phase: dict[str, int] = field(default_factory=dict)
+
+    def fits(self, estimate_usd: float) -> bool:
+        return self.budget_usd is None or self.spent_usd + self.reserved_usd + estimate_usd <= self.budget_usd
+
+    def record(self, phase: str, cost_usd: float) -> None:
+        self.spent_usd += cost_usd
+        self.spent_by_phase[phase] = self.spent_by_phase.get(phase, 0.0) + cost_usd
+
+    def skipped(self, phase: str) -> None:
+        self.skipped_by_phase[phase] = self.skipped_by_phase.get(phase, 0) + 1
+
+    def to_dict(self) -> dict:
+        """``summary.json``'s ``spend``: the total, its split by phase, and calls the budget stopped."""
+        return {
+            "budget_usd": self.budget_usd,
+            "spent_usd": self.spent_usd,
+            "by_phase": dict(self.spent_by_phase),
+            "skipped_by_budget": dict(self.skipped_by_phase),
+        }
 
 
 class ReplayProgress(Protocol):
@@ -107,10 +148,18 @@ def replay_calls(
     *,
     progress: ReplayProgress | None = None,
     completion_fn: CompletionFn | None = None,
+    ledger: SpendLedger | None = None,
+    phase: str = "replay",
 ) -> ReplayReport:
-    """Run every request (cache first) and return results in request order."""
+    """Run every request (cache first) and return results in request order.
+
+    ``ledger``: the run's one budget, shared by every phase that pays for calls (default: a new one holding
+    ``settings.max_cost_usd``); ``phase`` names this phase in it ("replay", "judge", "triage").
+    """
     api_keys = resolve_api_keys({r.tier.name: r.tier for r in requests}.values())
-    return asyncio.run(_Replayer(requests, prices, settings, cache, api_keys, progress, completion_fn).run())
+    ledger = ledger if ledger is not None else SpendLedger(budget_usd=settings.max_cost_usd)
+    replayer = _Replayer(requests, prices, settings, cache, api_keys, progress, completion_fn, ledger, phase)
+    return asyncio.run(replayer.run())
 
 
 def resolve_api_keys(tiers) -> dict[str, str | None]:
@@ -131,7 +180,7 @@ def resolve_api_keys(tiers) -> dict[str, str | None]:
 
 
 class _Replayer:
-    def __init__(self, requests, prices, settings, cache, api_keys, progress, completion_fn):
+    def __init__(self, requests, prices, settings, cache, api_keys, progress, completion_fn, ledger, phase):
         self.requests = requests
         self.prices = prices
         self.settings = settings
@@ -139,9 +188,11 @@ class _Replayer:
         self.api_keys = api_keys
         self.progress = progress
         self.completion_fn = completion_fn
-        self.report = ReplayReport(results=[], budget_usd=settings.max_cost_usd)
-        self.in_flight_usd = 0.0
-        self.budget_reached = False
+        self.ledger = ledger
+        self.phase = phase
+        self.report = ReplayReport(results=[], budget_usd=ledger.budget_usd)
+        self.room: asyncio.Condition | None = None  # made in the event loop; signalled when a call settles
+        self.failing: dict[str, tuple[tuple[str, str], int]] = {}  # tier -> (last failure, how many in a row)
         self.completion_tokens_seen: dict[str, list[int]] = {}
         self.rng = random.Random()
 
@@ -170,6 +221,7 @@ class _Replayer:
                     register_simulated_provider(litellm)
                 self.completion_fn = litellm.acompletion
             semaphore = asyncio.Semaphore(self.settings.concurrency)
+            self.room = asyncio.Condition()
 
             async def one(key: str, indexes: list[int]) -> None:
                 request = self.requests[indexes[0]]
@@ -178,7 +230,7 @@ class _Replayer:
                     shared = result if position == 0 else _shared_copy(result, self.requests[index].row_id)
                     results[index] = shared
                     if self.progress:
-                        self.progress.advance(shared, self.report.spent_usd)
+                        self.progress.advance(shared, self.ledger.spent_usd)
 
             await asyncio.gather(*(one(key, indexes) for key, indexes in pending.items()))
 
@@ -211,37 +263,85 @@ class _Replayer:
             completion_tokens = max(seen) if seen else _DEFAULT_COMPLETION_TOKENS
         return price.cost_usd(prompt_tokens, int(completion_tokens))
 
+    async def _reserve(self, estimate_usd: float) -> bool:
+        """Hold ``estimate_usd`` of the budget for one call; wait while calls in flight may free room.
+
+        False when the call cannot fit even with nothing in flight: it is not made. Later calls are still
+        tried (a cheaper one may fit), so the run uses its budget rather than stopping at the first refusal.
+        """
+        async with self.room:
+            while not self.ledger.fits(estimate_usd):
+                if self.ledger.in_flight == 0:
+                    return False
+                await self.room.wait()
+            self.ledger.reserved_usd += estimate_usd
+            self.ledger.in_flight += 1
+            return True
+
+    async def _settle(self, estimate_usd: float, cost_usd: float) -> None:
+        async with self.room:
+            self.ledger.in_flight -= 1
+            self.ledger.reserved_usd = self.ledger.reserved_usd - estimate_usd if self.ledger.in_flight else 0.0
+            self.ledger.record(self.phase, cost_usd)
+            self.report.spent_usd += cost_usd
+            self.room.notify_all()
+
     async def _call(self, request: CallRequest, key: str, semaphore: asyncio.Semaphore) -> CallResult:
         async with semaphore:
+            stopped = self.report.stopped_tiers.get(request.tier.name)
+            if stopped:
+                return self._count_failure(_failed(request, f"not called: {stopped}", 0, "tier stopped"))
             estimate = self._estimate_usd(request)
-            budget = self.settings.max_cost_usd
-            if self.budget_reached or (
-                budget is not None and self.report.spent_usd + self.in_flight_usd + estimate > budget
-            ):
-                self.budget_reached = True
+            if not await self._reserve(estimate):
                 self.report.skipped_budget += 1
-                return _failed(request, BUDGET_SKIP, attempts=0)
-            self.in_flight_usd += estimate
+                self.ledger.skipped(self.phase)
+                return _failed(request, BUDGET_SKIP, 0, "budget")
+            cost = 0.0
             try:
                 result = await self._call_with_retries(request)
+                self._watch_tier(request.tier.name, result)
+                if result.ok:  # committed to the cache before it is counted
+                    self.cache.put(
+                        key,
+                        request.tier.model,
+                        CachedResponse(
+                            result.response or "",
+                            result.prompt_tokens or 0,
+                            result.completion_tokens or 0,
+                            result.cost_usd or 0.0,
+                            result.latency_ms or 0.0,
+                            result.logprobs,
+                        ),
+                    )
+                    cost = result.cost_usd or 0.0
+                    self.completion_tokens_seen.setdefault(request.tier.name, []).append(result.completion_tokens or 0)
             finally:
-                self.in_flight_usd -= estimate
-            if result.ok:
-                self.cache.put(
-                    key,
-                    request.tier.model,
-                    CachedResponse(
-                        result.response or "",
-                        result.prompt_tokens or 0,
-                        result.completion_tokens or 0,
-                        result.cost_usd or 0.0,
-                        result.latency_ms or 0.0,
-                        result.logprobs,
-                    ),
-                )
-                self.report.spent_usd += result.cost_usd or 0.0
-                self.completion_tokens_seen.setdefault(request.tier.name, []).append(result.completion_tokens or 0)
+                await self._settle(estimate, cost)
             return result
+
+    def _watch_tier(self, tier: str, result: CallResult) -> None:
+        """Stop calling a tier after STOP_AFTER identical failures in a row: a wrong key, an unknown model or a
+        refused connection fails every call the same way, and retrying each row only burns time and rate limit."""
+        if result.ok:
+            self.failing.pop(tier, None)
+            return
+        if result.error_kind in (None, "budget", "tier stopped"):
+            return
+        signature = (result.error_kind, re.sub(r"\d+", "#", (result.error or "").split(" (after ")[0]))
+        last, count = self.failing.get(tier, (None, 0))
+        count = count + 1 if last == signature else 1
+        self.failing[tier] = (signature, count)
+        if count >= STOP_AFTER and tier not in self.report.stopped_tiers:
+            self.report.stopped_tiers[tier] = (
+                f"tier '{tier}' stopped after {count} identical failures in a row ({result.error_kind}: {result.error})"
+            )
+
+    def _count_failure(self, result: CallResult) -> CallResult:
+        kind = result.error_kind or "other"
+        self.report.errors_by_kind[kind] = self.report.errors_by_kind.get(kind, 0) + 1
+        per_tier = self.report.errors_by_tier.setdefault(result.tier, {})
+        per_tier[kind] = per_tier.get(kind, 0) + 1
+        return result
 
     async def _call_with_retries(self, request: CallRequest) -> CallResult:
         tier = request.tier
@@ -270,21 +370,20 @@ class _Replayer:
                     timeout=self.settings.timeout_s,
                 )
             except TimeoutError:
-                retryable, wait_s = True, None
+                retryable, wait_s, kind = True, None, "timeout"
                 last_error = f"Timeout: no answer within {self.settings.timeout_s:g}s"
             except Exception as exc:  # classified below; anything unknown is not retried
                 retryable, wait_s = _classify(exc)
+                kind = error_kind(exc)
                 last_error = _redact(f"{type(exc).__name__}: {_first_line(exc)}", api_key)
             else:
                 latency_ms = (time.perf_counter() - started) * 1000
                 return self._result(request, response, latency_ms, attempt + 1)
-            if not retryable or attempt == attempts - 1:
+            if not retryable or attempt == attempts - 1 or tier.name in self.report.stopped_tiers:
                 break
             await asyncio.sleep(self._backoff_s(attempt, wait_s))
-        kind = last_error.split(":", 1)[0]
-        self.report.errors_by_kind[kind] = self.report.errors_by_kind.get(kind, 0) + 1
         suffix = f" (after {attempt + 1} attempts)" if attempt else ""
-        return _failed(request, last_error + suffix, attempts=attempt + 1)
+        return self._count_failure(_failed(request, last_error + suffix, attempt + 1, kind))
 
     def _backoff_s(self, attempt: int, retry_after_s: float | None) -> float:
         if retry_after_s is not None:
@@ -316,8 +415,9 @@ class _Replayer:
         )
 
 
-def _failed(request: CallRequest, error: str, attempts: int) -> CallResult:
+def _failed(request: CallRequest, error: str, attempts: int, kind: str) -> CallResult:
     return CallResult(
+        error_kind=kind,
         row_id=request.row_id,
         tier=request.tier.name,
         response=None,
@@ -362,6 +462,44 @@ _RETRYABLE_NAMES = {
     "ServiceUnavailableError",
     "BadGatewayError",
 }
+
+
+ERROR_KINDS = (
+    "auth",
+    "not found",
+    "bad request",
+    "connection",
+    "rate limit",
+    "timeout",
+    "server error",
+    "other",
+    "budget",
+    "tier stopped",
+)
+
+
+def error_kind(exc: BaseException) -> str:
+    """What kind of failure a provider exception is, in words people act on (one of ERROR_KINDS)."""
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    text = str(exc)
+    if name in ("AuthenticationError", "PermissionDeniedError") or status in (401, 403):
+        return "auth"
+    if "Missing credentials" in text:  # litellm wraps a missing key as a 500
+        return "auth"
+    if name == "NotFoundError" or status == 404:
+        return "not found"
+    if status == 429 or name == "RateLimitError":
+        return "rate limit"
+    if name in ("Timeout", "APITimeoutError") or status == 408:
+        return "timeout"
+    if name == "APIConnectionError" or "Connection error" in text:
+        return "connection"
+    if name in _RETRYABLE_NAMES or (isinstance(status, int) and status >= 500):
+        return "server error"
+    if name in ("BadRequestError", "UnprocessableEntityError", "ContextWindowExceededError") or status in (400, 422):
+        return "bad request"
+    return "other"
 
 
 def _classify(exc: BaseException) -> tuple[bool, float | None]:
@@ -409,9 +547,12 @@ def _error_headers(exc: BaseException):
             yield headers
 
 
+_LITELLM_PREFIX = re.compile(r"^(?:litellm\.)?(\w+): (?:\1: )?")  # "litellm.NotFoundError: NotFoundError: "
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0][:300] if text else "no message"
+    return _LITELLM_PREFIX.sub("", text[0])[:300] if text else "no message"
 
 
 def _redact(text: str, secret: str | None) -> str:

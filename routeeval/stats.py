@@ -72,6 +72,10 @@ def summarize_tiers(frame, tier_order: list[str], confidence: float = 0.95, sour
         keep = text_mask(frame[C.SOURCE], source)
     tier_codes, tier_values = column_codes(frame[C.TIER])
     failed = frame[C.ERROR].notna().to_numpy()
+    if C.UNSCORED in frame.columns:
+        reason_codes, reason_values = column_codes(frame[C.UNSCORED])
+    else:  # outcomes written before reasons were recorded
+        reason_codes, reason_values = np.full(len(frame), -1), np.array([], dtype=object)
     score, cost, latency = (
         frame[column].to_numpy(dtype=float, na_value=np.nan) for column in (C.SCORE, C.COST_USD, C.LATENCY_MS)
     )
@@ -101,6 +105,8 @@ def summarize_tiers(frame, tier_order: list[str], confidence: float = 0.95, sour
         kept, failed_here = keep[rows], failed[rows]
         ok = kept & ~failed_here
         scores = score[rows][ok]
+        missing = kept & np.isnan(score[rows])
+        unscored = _reasons(reason_codes[rows][missing], reason_values, failed_here[missing])
         accuracy, low, high = mean_ci(scores, confidence)
         costs = cost[rows][ok]
         p50, p95 = quantiles(latency[rows][ok], (0.5, 0.95))
@@ -115,9 +121,20 @@ def summarize_tiers(frame, tier_order: list[str], confidence: float = 0.95, sour
                 "latency_p50_ms": _clean(p50),
                 "latency_p95_ms": _clean(p95),
                 "errors": int(np.count_nonzero(kept & failed_here)),
+                "unscored": int(np.count_nonzero(missing)),
+                "unscored_reasons": unscored,
             }
         )
     return summary
+
+
+def _reasons(codes: np.ndarray, values: np.ndarray, failed: np.ndarray) -> dict[str, int]:
+    """How many unscored rows give each reason, most common first; rows without one: "call failed" or "no score"."""
+    counts: dict[str, int] = {}
+    for code, call_failed in zip(codes.tolist(), failed.tolist(), strict=True):
+        reason = str(values[code]) if code >= 0 else ("call failed" if call_failed else "no score")
+        counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _period(places, longest: int) -> int:

@@ -71,32 +71,38 @@ def test_killed_replay_resumes_without_repeating_completed_calls(tmp_path):
 
 
 def test_api_key_never_written_or_printed(tmp_path):
+    outputs = ""
     with LoopbackServer(require_api_key=TEST_KEY) as server:
-        config = _config(tmp_path, server, ["plain", "down"], retries=0)
-        command, env = _routeeval(
-            "run",
-            DATA / "mini_eval.jsonl",
-            "--logs",
-            DATA / "mini_logs.jsonl",
-            "--config",
-            config,
-            "--out",
-            tmp_path / "o",
-            cwd=tmp_path,
-        )
-        done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        # 12 rows certify no routing policy (exit 1, "check failed"), but the run completes and writes everything.
-        assert done.returncode == 1 and "check failed: nothing qualifies" in done.stderr, done.stderr
+        for name, models in (("o", ["plain", "other"]), ("down", ["plain", "down"])):
+            config = _config(tmp_path, server, models, retries=0)
+            command, env = _routeeval(
+                "run",
+                DATA / "mini_eval.jsonl",
+                "--logs",
+                DATA / "mini_logs.jsonl",
+                "--config",
+                config,
+                "--out",
+                tmp_path / name,
+                cwd=tmp_path,
+            )
+            done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+            outputs += done.stdout + done.stderr
+            if name == "o":
+                # 12 rows certify no routing policy (exit 1, "check failed"), but the run completes and writes all.
+                assert done.returncode == 1 and "check failed: nothing qualifies" in done.stderr, done.stderr
+            else:
+                # A tier that is down stops the run before any policy (exit 3), saying which and why.
+                assert done.returncode == 3 and "tier 'down' has no scored eval row" in done.stderr, done.stderr
         # The key reached the provider, so it really was in play...
         assert all(r.headers.get("authorization") == f"Bearer {TEST_KEY}" for r in server.requests)
         # log 'hi' is the same request as eval row m-01, so it is made once
         assert server.count(model="plain", status=200) == N_ROWS + 4 - 1
-    # ...and it is nowhere in what the run wrote or printed.
-    assert TEST_KEY not in done.stdout + done.stderr
+    # ...and it is nowhere in what the runs wrote or printed.
+    assert TEST_KEY not in outputs
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "routeeval.toml"]
+    assert {"summary.json", "report.html", "policy.json", "outcomes.parquet"} <= {p.name for p in written}
     assert any(p.name.startswith("cache.sqlite") for p in written)
     for path in written:
         assert TEST_KEY.encode() not in path.read_bytes(), path
-    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
-    down = next(t for t in summary["single_tiers"] if t["tier"] == "down")
-    assert down["errors"] == N_ROWS and down["accuracy"] is None
+    assert not (tmp_path / "down" / "summary.json").exists() and (tmp_path / "down" / "outcomes.parquet").exists()

@@ -119,7 +119,7 @@ def test_max_cost_is_never_exceeded(loopback, tmp_path):
     requests = _requests(tier, 60)
     # Each call costs about 4 prompt tokens at $1/M + 4 completion tokens at $2/M = $0.000012;
     # the estimate for a call in flight uses max_tokens, which bounds the real completion.
-    budget = 0.0012
+    budget = 0.0004
     report = _replay(tmp_path, requests, tier, max_cost_usd=budget, concurrency=8)
     assert report.spent_usd <= budget
     assert report.skipped_budget > 0 and report.stopped_by_budget
@@ -127,6 +127,26 @@ def test_max_cost_is_never_exceeded(loopback, tmp_path):
     assert len(made) == loopback.count(status=200) < 60
     assert sum(r.cost_usd for r in made) == pytest.approx(report.spent_usd)
     assert all(r.error == BUDGET_SKIP for r in report.results if not r.ok)
+    # It does not give up early: a call is refused only when its estimate cannot fit with nothing in flight
+    # (the first refusal used to stop every later call, at a few percent of the budget).
+    estimate = (4 * 1.0 + 50 * 2.0) / 1e6
+    assert report.spent_usd > budget - estimate
+
+
+def test_one_ledger_is_one_ceiling_over_every_phase(loopback, tmp_path):
+    from routeeval.replay import SpendLedger
+
+    tier = _tier(loopback, "plain", max_tokens=50)
+    settings = _settings(tmp_path, max_cost_usd=1.0)  # the phase's own setting is not the ceiling: the ledger is
+    ledger = SpendLedger(budget_usd=0.0005)
+    with ResponseCache(settings.cache) as cache:
+        first = replay_calls(_requests(tier, 30, "a"), _prices(tier), settings, cache, ledger=ledger, phase="replay")
+        judge = [CallRequest(f"b{i}", tier, [{"role": "user", "content": f"grade answer {i}"}]) for i in range(30)]
+        second = replay_calls(judge, _prices(tier), settings, cache, ledger=ledger, phase="judge")
+    assert first.spent_usd > 0 and second.skipped_budget > 0
+    assert ledger.spent_usd == pytest.approx(first.spent_usd + second.spent_usd) and ledger.spent_usd <= 0.0005
+    assert ledger.to_dict()["by_phase"] == {"replay": first.spent_usd, "judge": second.spent_usd}
+    assert ledger.to_dict()["skipped_by_budget"]["judge"] == second.skipped_budget
 
 
 def test_identical_requests_are_made_once(loopback, tmp_path):

@@ -148,6 +148,27 @@ def drop_bound(summary: dict) -> str:
     return f"; at most {points(upper)} points with {selection.get('confidence') or 0.95:.0%} family-wise confidence"
 
 
+_PHASE_LABELS = {"replay": "replay", "judge": "judge", "triage": "llm-router triage"}
+
+
+def spend_text(summary: dict) -> str | None:
+    """'$0.2931 of the $0.30 budget (replay $0.1700, judge $0.1100, llm-router triage $0.0131)': everything this
+    run paid for, against its one budget; None for outcomes that were not replayed here."""
+    spend = summary.get("spend")
+    if not spend:
+        return None
+    phases = ", ".join(
+        f"{_PHASE_LABELS.get(phase, phase)} ${amount:.4f}" for phase, amount in (spend.get("by_phase") or {}).items()
+    )
+    budget = spend.get("budget_usd")
+    text = f"${spend.get('spent_usd') or 0:.4f}" + (f" of the ${budget:.2f} budget" if budget is not None else "")
+    text += f" ({phases})" if phases else " (every call from the cache)"
+    skipped = sum((spend.get("skipped_by_budget") or {}).values())
+    if skipped:
+        text += f"; {plural(skipped, 'call')} not made: the budget was reached"
+    return text
+
+
 def point_label(point: dict) -> str:
     """'cascade small>large @ 0.7575', 'large only', 'classifier utility @ 539.6'."""
     if point.get("router") == "tier":

@@ -23,6 +23,7 @@ from routeeval.report.build import (
     same_point,
     share,
     signed_points,
+    spend_text,
     thin,
 )
 from routeeval.report.plots import inline_svg
@@ -286,6 +287,7 @@ def _frontier(summary: dict, svg: str) -> Markup:
     aiq = {k: v for k, v in (metrics.get("aiq") or {}).items() if v is not None}
     if aiq:
         zero = metrics.get("zero_router_aiq")
+        routerbench = metrics.get("aiq_routerbench") or {}
         on_frontier = {}
         for p in summary.get("frontier") or []:
             on_frontier[p["router"]] = on_frontier.get(p["router"], 0) + 1
@@ -295,6 +297,7 @@ def _frontier(summary: dict, svg: str) -> Markup:
                 el("td", router),
                 el("td", f"{value:.4f}", class_="num"),
                 el("td", _signed(value - zero) if zero is not None else "—", class_="num"),
+                el("td", f"{routerbench[router]:.4f}" if routerbench.get(router) is not None else "—", class_="num"),
                 el("td", str(on_frontier.get(router, 0)), class_="num"),
             )
             for router, value in sorted(aiq.items(), key=lambda kv: -kv[1])
@@ -308,9 +311,20 @@ def _frontier(summary: dict, svg: str) -> Markup:
                     el("th", "router"),
                     el("th", "AIQ (mean accuracy over cost)", class_="num"),
                     el("th", "vs zero router", class_="num"),
+                    el("th", "AIQ, RouterBench's scale", class_="num"),
                     el("th", "points on the frontier", class_="num"),
                 ),
                 *rows,
+            )
+        )
+        parts.append(
+            el(
+                "p",
+                "AIQ as RouterBench defines it: the area under each router's own cost-accuracy hull (its variants "
+                "pooled, no single tier added), over the single tiers' cost range, divided by that range "
+                "(c_max - c_min). RouterBench's code divides by c_max instead (its scale, for comparing with its "
+                "tables); both are in summary.json.",
+                class_="small",
             )
         )
     frontier = summary.get("frontier") or []
@@ -741,6 +755,9 @@ def _provenance(summary: dict, figures: dict) -> Markup:
                 f"${replay.get('spent_usd', 0):.4f} spent",
             )
         )
+    spend = spend_text(summary)
+    if spend:
+        items.append(("spend", spend))
     for note in summary.get("notes") or []:
         items.append(("note", note))
     entries = [join(el("dt", k), el("dd", v)) for k, v in items]

@@ -20,6 +20,7 @@ from routeeval.report.build import (
     same_point,
     share,
     signed_points,
+    spend_text,
     thin,
 )
 
@@ -217,8 +218,10 @@ def _provenance_line(summary: dict) -> str:
     )
     sha = (evalset.get("sha256") or "")[:12]
     rule = md_text((summary.get("selection") or {}).get("rule") or "")
+    spend = spend_text(summary)
     return (
-        f"_eval set sha256 {sha or '—'}, {evalset.get('rows')} rows; tiers {tiers}; "
+        (f"_Spend, every paid call of the run: {md_text(spend)}._\n\n" if spend else "")
+        + f"_eval set sha256 {sha or '—'}, {evalset.get('rows')} rows; tiers {tiers}; "
         f"{md_text(summary.get('cost_map_version') or 'no cost map')}; "
         f"routeeval {md_text(summary.get('routeeval_version') or '')}. Selection: {rule}._"
     )

@@ -18,6 +18,7 @@ from routeeval.report.build import (
     points,
     same_point,
     share,
+    spend_text,
     thin,
 )
 
@@ -45,22 +46,45 @@ def tier_table(summary: dict, *, title: str | None = None, key: str = "single_ti
     table.add_column("p50 ms", justify="right")
     table.add_column("p95 ms", justify="right")
     table.add_column("errors", justify="right")
-    table.caption = "models: " + ", ".join(
-        f"{name}={t['model'].removeprefix('routeeval-sim/')}" + (" (simulated)" if t.get("simulated") else "")
-        for name, t in models.items()
-    )
-    table.caption_justify = "left"
     rows = summary.get(key) if key == "single_tiers" else (summary.get("logs") or {}).get("agreement", [])
+    unscored = any(row.get("unscored") for row in rows or [])
+    if unscored:  # rows with no score: a failed call, a judge not called or unreadable (the caption says which)
+        table.add_column("unscored", justify="right")
+    caption = [
+        "models: "
+        + ", ".join(
+            f"{name}={str(t.get('model')).removeprefix('routeeval-sim/')}"
+            + (" (simulated)" if t.get("simulated") else "")
+            for name, t in models.items()
+        )
+    ]
+    if key != "single_tiers":
+        caption.append(f"scorer: {(summary.get('logs') or {}).get('scorer') or 'as configured'}")
+    caption += unscored_lines(rows or [])
+    table.caption = "\n".join(caption)
+    table.caption_justify = "left"
     for row in rows or []:
         table.add_row(
-            row["tier"],
-            share(row["accuracy"]) + interval(row["accuracy_ci"]),
-            _money(row["cost_per_1k_usd"]),
-            count(row["latency_p50_ms"]),
-            count(row["latency_p95_ms"]),
-            str(row["errors"]),
+            str(row.get("tier")),
+            share(row.get("accuracy")) + interval(row.get("accuracy_ci")),
+            _money(row.get("cost_per_1k_usd")),
+            count(row.get("latency_p50_ms")),
+            count(row.get("latency_p95_ms")),
+            str(row.get("errors", 0)),
+            *([str(row.get("unscored", 0))] if unscored else []),
         )
     return table
+
+
+def unscored_lines(rows: list[dict]) -> list[str]:
+    """'unscored rows: small 73 (judge not called (budget) 73)', one line per tier with any."""
+    lines = []
+    for row in rows:
+        reasons = row.get("unscored_reasons") or {}
+        if row.get("unscored"):
+            why = ", ".join(f"{reason} {n}" for reason, n in reasons.items())
+            lines.append(f"unscored rows: {row.get('tier')} {row['unscored']} of {row.get('rows')} ({why})")
+    return lines
 
 
 def frontier_table(summary: dict, max_rows: int = FRONTIER_ROWS):
@@ -130,19 +154,23 @@ def render_run(result, console) -> None:
         )
     replay = summary.get("replay")
     if replay:
-        console.print(
-            f"replay: {replay['calls']} calls, {replay['cache_hits']} from cache, "
-            f"{replay['calls_made']} made ({replay['retries']} retries), {replay['errors']} errors, "
-            f"${replay['spent_usd']:.4f} spent, {replay['wall_s']:.1f}s"
+        kinds = replay.get("errors_by_kind") or {}
+        errors = f"{replay.get('errors', 0)} errors" + (
+            " (" + ", ".join(f"{kind} {n}" for kind, n in kinds.items()) + ")" if kinds else ""
         )
+        console.print(
+            f"replay: {replay.get('calls', 0)} calls, {replay.get('cache_hits', 0)} from cache, "
+            f"{replay.get('calls_made', 0)} made ({replay.get('retries', 0)} retries), {errors}, "
+            f"${replay.get('spent_usd') or 0:.4f} spent, {replay.get('wall_s') or 0:.1f}s"
+        )
+    spend = spend_text(summary)
+    if spend:
+        console.print(f"spend, every paid call of the run: {spend}")
     if summary.get("frontier"):
         console.print(frontier_table(summary))
-        aiq = summary["metrics"]["aiq"]
-        console.print(
-            "AIQ: "
-            + ", ".join(f"{k} {v:.4f}" for k, v in aiq.items() if v is not None)
-            + f" (zero router {summary['metrics']['zero_router_aiq']:.4f})"
-        )
+        line = aiq_line(summary.get("metrics") or {})
+        if line:
+            console.print(line)
         for line in chosen_lines(summary):
             console.print(line)
     for note in result.notes:
@@ -157,6 +185,19 @@ def render_run(result, console) -> None:
     for path in (getattr(result, "reports", None) or {}).values():
         console.print(f"wrote {path}")
     console.print(f"wrote {result.summary_path}")
+
+
+def aiq_line(metrics: dict) -> str | None:
+    """'AIQ: cascade 0.9031, ... (zero router 0.8457)': each router's own curve (RouterBench's AIQ), or None."""
+    aiq = {k: v for k, v in (metrics.get("aiq") or {}).items() if v is not None}
+    if not aiq:
+        return None
+    zero = metrics.get("zero_router_aiq")
+    return (
+        "AIQ (each router's own curve, RouterBench): "
+        + ", ".join(f"{k} {v:.4f}" for k, v in aiq.items())
+        + (f" (zero router {zero:.4f})" if zero is not None else "")
+    )
 
 
 def cache_table(stats: dict):
