@@ -1,5 +1,6 @@
 """routeeval.integrations.litellm: a policy picks a litellm Router's deployment, and complete()/acomplete() run a
-whole policy (cascades included), through litellm's real HTTP path to the loopback server. Every async test runs its
+whole policy (cascades included), failing over by capability when a tier is down, through litellm's real HTTP path
+to the loopback server (faults by model name: ``down`` answers 503, ``fail500-<n>`` 500). Every async test runs its
 litellm calls in one ``asyncio.run``."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import asyncio
 import logging
 import math
 import os
+import socket
 
 import pytest
 from conftest import TEST_KEY_ENV
@@ -17,9 +19,11 @@ from routeeval.integrations.litellm import (
     METADATA_KEY,
     RoutingTrail,
     TierCall,
+    TiersExhaustedError,
     acomplete,
     attach_policy,
     complete,
+    failover_order,
     read_trail,
 )
 from routeeval.loopback import LoopbackServer
@@ -169,26 +173,6 @@ def test_litellm_prices_win_over_the_policy_prices_when_it_has_them(server):
     litellm_costs = [r._hidden_params["response_cost"] for r in responses]
     assert all(cost > 0 for cost in litellm_costs)
     assert strategy.policy_router.spent_today_usd() == pytest.approx(sum(litellm_costs), rel=1e-12)
-
-
-def test_a_tier_without_a_healthy_deployment_hands_over_to_the_fallback_tier(server):
-    tiers = [dict(TIERS[0], model="openai/down"), TIERS[1]]  # the loopback answers model "down" with 503
-    router = _router(
-        [_deployment(server, "auto", "openai/down"), _deployment(server, "auto", "openai/large-model")],
-        allowed_fails=0,
-        cooldown_time=60,
-    )
-    attach_policy(router, _policy(tiers))
-    litellm = import_litellm()
-
-    async def calls():
-        with pytest.raises(litellm.ServiceUnavailableError):
-            await router.acompletion(model="auto", messages=_user(SHORT))  # "small" fails and cools down
-        return await router.acompletion(model="auto", messages=_user(SHORT))
-
-    response = asyncio.run(calls())
-    assert response.model == "large-model"
-    assert server.count(model="down") == 1
 
 
 def test_sync_completion_is_routed_too(server):
@@ -377,26 +361,6 @@ def test_other_policy_kinds_make_the_one_routed_call(server):
     assert policy_router.spent_today_usd() == pytest.approx(_policy_cost_usd(response, "large"), rel=1e-12)
 
 
-def test_a_failing_escalation_raises_with_the_trail_in_a_note(server):
-    litellm = import_litellm()
-    policy_router = load_router(_cascade_policy({"small": UNSURE, "large": "openai/down"}))
-    with pytest.raises(litellm.ServiceUnavailableError) as error:
-        complete(policy_router, _user(SHORT), **_direct(server))
-    spent = policy_router.spent_today_usd()
-    assert spent > 0  # the small tier's answer was paid for and counted
-    assert error.value.__notes__ == [
-        "routeeval: the call to tier 'large' failed (logprob confidence 0.135 < 0.5 on small; escalate); "
-        f"tiers that answered before it: small (${spent:.6g})."
-    ]
-    assert server.count(model="down") == 1
-    first_down = load_router(_cascade_policy({"small": "openai/down", "large": "openai/large-model"}))
-    with pytest.raises(litellm.ServiceUnavailableError) as error:
-        asyncio.run(acomplete(first_down, _user(SHORT), **_direct(server)))
-    assert error.value.__notes__[-1].endswith("tiers that answered before it: none.")
-    assert server.count(model="large-model") == 0  # a failed call is not an unsure answer: nothing escalates
-    assert first_down.spent_today_usd() == 0
-
-
 def test_a_router_strategy_runs_the_cascade_over_its_deployments(server):
     router = _router(
         [_deployment(server, "auto", UNSURE), _deployment(server, "auto", "openai/large-model", routeeval_tier="large")]
@@ -440,32 +404,6 @@ def test_complete_refuses_what_it_cannot_honour(server):
     assert server.count() == 0
 
 
-def test_an_escalation_served_by_another_tier_still_counts_against_the_cap(server):
-    router = _router(
-        [_deployment(server, "auto", UNSURE), _deployment(server, "auto", "openai/down")],
-        allowed_fails=0,
-        cooldown_time=60,
-    )
-    strategy = attach_policy(router, _cascade_policy({"small": UNSURE, "large": "openai/down"}))
-    litellm = import_litellm()
-
-    async def calls():
-        with pytest.raises(litellm.ServiceUnavailableError):
-            await acomplete(strategy, _user(SHORT))  # "large" fails and cools down
-        return await acomplete(strategy, _user(SHORT))
-
-    trail = read_trail(asyncio.run(calls()))
-    # With no healthy "large" deployment the Router serves the escalation from "small" again; the cascade
-    # stops there instead of escalating from "small" forever.
-    assert trail.tiers == ("small", "small")
-    assert trail.calls[1].reason == (
-        "logprob confidence 0.135 < 0.5 on small; escalate; tier 'large' has no healthy deployment, "
-        "served by tier 'small'"
-    )
-    assert trail.stop_reason == "escalation cap reached (1 escalation)"
-    assert server.count(model="down") == 1
-
-
 def _llm_policy(models: dict[str, str]) -> dict:
     """An llm policy whose router model (the first tier) is shown the query alone; "easy"/"hard" name a tier."""
     router = LLMRouter(tiers=tuple(models), prompt="{query}").fit(intents=["billing", "legal"])
@@ -492,13 +430,271 @@ def test_an_llm_policy_asks_its_router_model_then_makes_the_call_it_names(server
     assert read_trail(easy).tiers == ("small",) and easy.model == "echo"
 
 
-def test_a_failing_router_model_raises_before_any_answer(server):
-    litellm = import_litellm()
-    policy_router = load_router(_llm_policy({"small": "openai/down", "large": "openai/large-model"}))
-    with pytest.raises(litellm.ServiceUnavailableError) as error:
-        complete(policy_router, _user("hard: clauses"), **_direct(server))
-    assert error.value.__notes__[-1] == (
-        "routeeval: the call to tier 'small' failed (llm router: the router model triages the query); "
-        "tiers that answered before it: none."
+# -- failover: a tier that fails hands over to the next by capability ---------------------------------------------
+TIERS3 = [
+    TIERS[0],
+    {"name": "medium", "model": "openai/medium-model", "price_in_per_mtok": 1.0, "price_out_per_mtok": 5.0},
+    TIERS[1],
+]
+DOWN_TEXT = (
+    "litellm.ServiceUnavailableError: ServiceUnavailableError: OpenAIException - The engine is currently overloaded "
+    "(loopback fault: down)"
+)
+ODD = [{"role": "system", "content": "hi"}]  # no user message: the policy's fallback tier answers
+
+
+def _tier_cost_usd(response, tier: dict) -> float:
+    usage = response.usage
+    return (
+        usage.prompt_tokens * tier["price_in_per_mtok"] + usage.completion_tokens * tier["price_out_per_mtok"]
+    ) / 1e6
+
+
+def test_the_failover_order_goes_up_by_capability_then_down():
+    policy_router = load_router(_policy(TIERS3))
+    assert failover_order(policy_router, "small") == ("small", "medium", "large")
+    assert failover_order(policy_router, "medium") == ("medium", "large", "small")
+    assert failover_order(policy_router, "large") == ("large", "medium", "small")
+
+
+def test_when_the_fallback_tier_is_down_its_traffic_goes_to_the_next_tier_by_capability(server):
+    tiers = [*TIERS3[:2], dict(TIERS3[2], model="openai/down")]
+    router = _router(
+        [_deployment(server, "auto", t["model"]) for t in tiers],
+        allowed_fails=0,
+        cooldown_time=60,
     )
-    assert server.count(model="large-model") == 0 and policy_router.spent_today_usd() == 0
+    strategy = attach_policy(router, _policy(tiers, fallback_tier="large"), random_state=0)
+    metadata = [{} for _ in range(12)]
+
+    async def calls():
+        return [await router.acompletion(model="auto", messages=ODD, metadata=m) for m in metadata]
+
+    responses = asyncio.run(calls())
+    # "large" has no tier above it, so "medium" (the nearest below) answers every call; never "small", at random.
+    assert [r.model for r in responses] == ["medium-model"] * 12
+    assert server.count(model="small-model") == 0
+    assert server.count(model="down") == 1  # the first call's failure cools it down; later calls skip it
+    stamp = metadata[-1][METADATA_KEY]
+    assert (stamp["tier"], stamp["served_tier"], stamp["failed_tiers"]) == ("large", "medium", ["large"])
+    assert stamp["reason"] == (
+        "fallback: the message list has no user message; failover to tier 'medium', the next by capability "
+        "(tier 'large': no healthy deployment)"
+    )
+    # Every answer was paid for and counted; the failed call was not.
+    expected = sum(_tier_cost_usd(r, tiers[1]) for r in responses)
+    assert strategy.policy_router.spent_today_usd() == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_first_failure_fails_over_instead_of_retrying_the_dead_deployment(server):
+    tiers = [TIERS[0], dict(TIERS[1], model="openai/down")]
+    litellm = import_litellm()
+    # litellm's defaults: two retries, and a deployment cools down only after several failures.
+    model_list = [_deployment(server, "auto", t["model"]) for t in tiers]
+    for deployment in model_list:
+        del deployment["litellm_params"]["num_retries"]
+    router = litellm.Router(model_list=model_list)
+    attach_policy(router, _policy(tiers))
+    assert router.settings().fallbacks == [{"auto": ["auto:failover-1", "auto:failover-2"]}]
+    assert asyncio.run(router.acompletion(model="auto", messages=_user(LONG))).model == "small-model"
+    assert server.count(model="down") == 1  # retried on "small" at once, not on the dead deployment
+    # Without retries, litellm's fallbacks (set from the policy) fail over at the first failure too; sync as well.
+    no_retries = _router([_deployment(server, "auto", t["model"]) for t in tiers])
+    attach_policy(no_retries, _policy(tiers))
+    server.reset()
+    assert asyncio.run(no_retries.acompletion(model="auto", messages=_user(LONG))).model == "small-model"
+    assert no_retries.completion(model="auto", messages=_user(LONG)).model == "small-model"
+    assert server.count(model="down") == 2  # once per call: not cooling down yet, but never retried
+    assert server.count(model="small-model", status=200) == 2
+
+
+def test_a_tier_tries_its_other_deployments_before_failing_over(server):
+    down = _deployment(server, "auto", "openai/down", routeeval_tier="large")
+    down["litellm_params"]["weight"] = 1_000_000  # picked first
+    router = _router(
+        [_deployment(server, "auto", "openai/small-model"), down, _deployment(server, "auto", "openai/large-model")],
+        allowed_fails=0,
+        cooldown_time=60,
+    )
+    attach_policy(router, _policy(), random_state=0)
+
+    async def calls():
+        return [await router.acompletion(model="auto", messages=_user(LONG)) for _ in range(3)]
+
+    assert [r.model for r in asyncio.run(calls())] == ["large-model"] * 3
+    assert server.count(model="down") == 1  # failed, then cooled down
+    assert server.count(model="small-model") == 0
+
+
+def test_when_no_tier_can_answer_the_error_names_each_tier_tried_and_why(server, caplog):
+    litellm = import_litellm()
+    tiers = [*TIERS3[:2], dict(TIERS3[2], model="openai/down")]
+    with socket.socket() as closed:  # bound but never listening: a connection to it is refused
+        closed.bind(("127.0.0.1", 0))
+        medium = _deployment(server, "auto", "openai/medium-model")
+        medium["litellm_params"]["api_base"] = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+        small = _deployment(server, "auto", "openai/small-model")
+        small["litellm_params"]["api_key"] = "sk-wrong"  # the loopback server answers 401
+        model_list = [small, medium, _deployment(server, "auto", "openai/down")]
+        strategy = attach_policy(_router(model_list), _policy(tiers))
+        with pytest.raises(TiersExhaustedError) as error:
+            asyncio.run(acomplete(strategy, _user(LONG)))
+        # A plain call to the route group fails over the same way; litellm raises the group's first error once
+        # its fallbacks failed too, and routeeval logs which tiers were tried and why.
+        router = _router(model_list)  # another Router: no deployment cooling down after the first one's calls
+        attach_policy(router, strategy.policy_router)
+        with caplog.at_level(logging.WARNING, logger="routeeval"), pytest.raises(litellm.ServiceUnavailableError):
+            asyncio.run(router.acompletion(model="auto", messages=_user(LONG)))
+    # "large" decided; down, so "medium" (no tier above "large": the nearest below), then "small".
+    tried = dict(error.value.tried)
+    assert list(tried) == ["large", "medium", "small"]
+    assert tried["large"] == f"failed: {DOWN_TEXT}"
+    assert tried["medium"].startswith("failed: litellm.InternalServerError:") and "Connection error" in tried["medium"]
+    assert tried["small"].startswith("failed: litellm.AuthenticationError:") and "Incorrect API key" in tried["small"]
+    assert str(error.value) == (
+        f"route 'auto': no tier could answer; tried large ({tried['large']}), medium ({tried['medium']}), "
+        f"small ({tried['small']})."
+    )
+    assert error.value.exit_code == 3 and error.value.trail.failed_tiers == ("large", "medium", "small")
+    listed = ", ".join(f"{tier} ({what.removeprefix('failed: ')})" for tier, what in tried.items())
+    warnings = [r.getMessage() for r in caplog.records if r.name == "routeeval"]
+    assert warnings == [f"route 'auto': no tier could answer; tried {listed}."]
+    assert [(r.model, r.status) for r in server.requests] == [("down", 503), ("small-model", 401)] * 2
+    assert strategy.policy_router.spent_today_usd() == 0
+
+    # When litellm's retries outlast the tiers, the call to the route group raises the error itself.
+    server.reset()
+    two_down = [dict(TIERS[0], model="openai/fail500-9"), dict(TIERS[1], model="openai/down")]
+    retrying = _router([_deployment(server, "auto", t["model"]) for t in two_down])
+    attach_policy(retrying, _policy(two_down))
+    with pytest.raises(TiersExhaustedError) as error:  # the third attempt finds no tier left
+        asyncio.run(retrying.acompletion(model="auto", messages=_user(LONG), num_retries=2))
+    assert [tier for tier, _ in error.value.tried] == ["large", "small"]
+    assert [(r.model, r.status) for r in server.requests] == [("down", 503), ("fail500-9", 500)]
+
+    # Without a Router, complete() fails over the same way and raises with the trail.
+    server.reset()
+    policy_router = load_router(_policy(two_down))
+    with pytest.raises(TiersExhaustedError) as error:
+        complete(policy_router, _user(LONG), **_direct(server))
+    five_hundred = (
+        "litellm.InternalServerError: InternalServerError: OpenAIException - The server had an error "
+        "(loopback fault: attempt 1 of 9)"
+    )
+    assert str(error.value) == (
+        f"policy: no tier could answer; tried large (failed: {DOWN_TEXT}), small (failed: {five_hundred})."
+    )
+    assert isinstance(error.value.__cause__, litellm.InternalServerError)
+    trail = error.value.trail
+    assert (trail.tiers, trail.failed_tiers, trail.stop_reason) == ((), ("large", "small"), "no tier could answer")
+    assert trail.calls[1].reason == (
+        f"longer than {CUTOFF_CHARS} characters; failover: tier 'large' failed, 'small' is the next tier down by "
+        "capability"
+    )
+    assert [(r.model, r.status) for r in server.requests] == [("down", 503), ("fail500-9", 500)]
+    assert policy_router.spent_today_usd() == 0
+
+
+def test_without_a_router_a_failed_tier_fails_over_and_the_trail_records_it(server):
+    litellm = import_litellm()
+    first_down = load_router(_cascade_policy({"small": "openai/down", "large": "openai/large-model"}))
+    response = asyncio.run(acomplete(first_down, _user(SHORT), **_direct(server)))
+    assert response.model == "large-model"
+    trail = read_trail(response)
+    assert (trail.tiers, trail.failed_tiers, trail.escalations) == (("large",), ("small",), 0)
+    assert trail.calls[0] == TierCall(
+        "small", "openai/down", "cascade: start with the first tier", None, 0.0, DOWN_TEXT
+    )
+    assert trail.calls[1].reason == (
+        "cascade: start with the first tier; failover: tier 'small' failed, 'large' is the next tier up by capability"
+    )
+    assert trail.stop_reason == "'large' is the cascade's last tier"
+    assert first_down.spent_today_usd() == pytest.approx(_policy_cost_usd(response, "large"), rel=1e-12)
+    assert server.count(model="down") == 1
+
+    # The large tier down: the cascade does not go back to "small" (asked already) and raises instead of
+    # returning the answer it rejected; the small answer was paid for and counted.
+    last_down = load_router(_cascade_policy({"small": UNSURE, "large": "openai/down"}))
+    with pytest.raises(TiersExhaustedError) as error:
+        complete(last_down, _user(SHORT), **_direct(server))
+    assert str(error.value) == (
+        f"policy: no tier could answer; tried small (answer not accepted: confidence 0.135 < 0.5), "
+        f"large (failed: {DOWN_TEXT})."
+    )
+    assert isinstance(error.value.__cause__, litellm.ServiceUnavailableError)
+    assert server.count(model="logprob-2000") == 1 and server.count(model="down") == 2
+    assert last_down.spent_today_usd() == pytest.approx(error.value.trail.total_cost_usd, rel=1e-12)
+    assert error.value.trail.calls[0].cost_usd > 0
+
+
+def test_a_cascade_with_its_large_tier_down_never_asks_a_tier_twice(server):
+    router = _router(
+        [_deployment(server, "auto", UNSURE), _deployment(server, "auto", "openai/down")],
+        allowed_fails=0,
+        cooldown_time=60,
+    )
+    strategy = attach_policy(router, _cascade_policy({"small": UNSURE, "large": "openai/down"}))
+
+    async def calls():
+        errors = []
+        for _ in range(2):  # the second time "large" is cooling down
+            with pytest.raises(TiersExhaustedError) as error:
+                await acomplete(strategy, _user(SHORT))
+            errors.append(error.value)
+        return errors
+
+    first, second = asyncio.run(calls())
+    assert str(first) == (
+        f"route 'auto': no tier could answer; tried small (answer not accepted: confidence 0.135 < 0.5), "
+        f"large (failed: {DOWN_TEXT})."
+    )
+    assert str(second) == (
+        "route 'auto': no tier could answer; tried small (answer not accepted: confidence 0.135 < 0.5), "
+        "large (failed: no healthy deployment)."
+    )
+    for error in (first, second):
+        assert (error.trail.tiers, error.trail.failed_tiers) == (("small",), ("large",))
+        assert error.trail.calls[1].reason == "logprob confidence 0.135 < 0.5 on small; escalate"
+    assert server.count(model="logprob-2000") == 2  # once per request: never "small > small"
+    assert server.count(model="down") == 1  # then it cools down and is not called
+    # The spend hook counted both small answers, at the cost the trails report.
+    spent = first.trail.total_cost_usd + second.trail.total_cost_usd
+    assert spent > 0 and strategy.policy_router.spent_today_usd() == pytest.approx(spent, rel=1e-9)
+
+
+def test_a_failing_router_model_leaves_the_policy_its_default_tier(server):
+    policy_router = load_router(_llm_policy({"small": "openai/down", "large": "openai/large-model"}))
+    response = complete(policy_router, _user("easy: where is my invoice?"), **_direct(server))
+    assert response.model == "large-model"
+    trail = read_trail(response)
+    assert trail.triage == TierCall(
+        "small", "openai/down", "llm router: the router model triages the query", None, 0.0, DOWN_TEXT
+    )
+    assert trail.calls[0].reason == "llm router: no answer from the router model; default tier"
+    assert server.count(model="down") == 1  # the failed router-model tier is not asked again
+    assert policy_router.spent_today_usd() == pytest.approx(_policy_cost_usd(response, "large"), rel=1e-12)
+
+
+def test_failover_keeps_the_routers_own_fallbacks_and_refuses_a_taken_name(server):
+    deployments = [_deployment(server, "auto", t["model"]) for t in TIERS]
+    router = _router(
+        [*deployments, _deployment(server, "spare", "openai/large-model")],
+        fallbacks=[{"spare": ["auto"]}, {"auto": ["spare"]}],
+    )
+    attach_policy(router, _policy())
+    assert router.settings().fallbacks == [
+        {"spare": ["auto"]},
+        {"auto": ["auto:failover-1", "auto:failover-2", "spare"]},
+    ]
+    attach_policy(router, _policy())  # attaching again changes nothing
+    assert router.settings().fallbacks == [
+        {"spare": ["auto"]},
+        {"auto": ["auto:failover-1", "auto:failover-2", "spare"]},
+    ]
+    taken = _router([*deployments, _deployment(server, "auto:failover-2", "openai/small-model")])
+    with pytest.raises(ConfigError) as error:
+        attach_policy(taken, _policy())
+    assert str(error.value) == (
+        "litellm Router already has a model group 'auto:failover-2'; routeeval needs that name for a failover "
+        "group of route 'auto' (it names them 'auto:failover-<n>'), so rename that group."
+    )
