@@ -57,6 +57,12 @@ MONTHLY_OPTION = typer.Option(
     "--monthly-queries",
     help="Production's monthly volume, for the dollar projection [default: none: per-1k figures only].",
 )
+METADATA_ROUTERS_OPTION = typer.Option(
+    False,
+    "--allow-metadata-routers",
+    help="Let routers that read request metadata (static/intent: metadata.intent) be chosen even when the logs "
+    "do not show production sending it.",
+)
 ROUTERS_OPTION = typer.Option(
     None, "--router", help="Router to try (repeat the option) [default: cascade, classifier, knn, llm, static]."
 )
@@ -124,9 +130,10 @@ def _defaults_in_force(args: list[str], config_default: str | None) -> dict[str,
     return {name: shown for name, (value, default) in pairs.items() if (shown := text(value, default)) is not None}
 
 
-def _overrides(max_drop, confidence, budget, baseline, holdout_share, routers) -> dict:
+def _overrides(max_drop, confidence, budget, baseline, holdout_share, routers, allow_metadata=False) -> dict:
     """The selection options by config key (checked, with the config's, by ``config.with_options``)."""
     return {
+        "allow_metadata_routers": True if allow_metadata else None,
         "max_drop": max_drop,
         "confidence": confidence,
         "budget_per_1k_usd": budget,
@@ -177,6 +184,7 @@ def run(
     baseline: str | None = BASELINE_OPTION,
     holdout_share: float | None = HOLDOUT_OPTION,
     router: list[str] | None = ROUTERS_OPTION,
+    allow_metadata_routers: bool = METADATA_ROUTERS_OPTION,
     monthly_queries: int | None = MONTHLY_OPTION,
     as_json: bool = JSON_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
@@ -192,7 +200,7 @@ def run(
     def make_progress(label: str):
         return RichReplayProgress(label, simulated=settings.simulated) if show else None
 
-    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router)
+    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
     result = run_evaluation(
         evalset,
         logs_path=logs,
@@ -220,6 +228,7 @@ def optimize(
     baseline: str | None = BASELINE_OPTION,
     holdout_share: float | None = HOLDOUT_OPTION,
     router: list[str] | None = ROUTERS_OPTION,
+    allow_metadata_routers: bool = METADATA_ROUTERS_OPTION,
     monthly_queries: int | None = MONTHLY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -228,7 +237,7 @@ def optimize(
     from routeeval.evaluate import optimize_file
 
     settings = load_config(config) if config is not None else None
-    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router)
+    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
     result = optimize_file(outcomes, config=settings, out_dir=out, overrides=overrides, monthly_queries=monthly_queries)
     _finish(result, as_json)
 
@@ -237,19 +246,54 @@ def optimize(
 @handle_errors
 def route(
     policy: Path = typer.Argument(..., help="A policy.json written by `run` or `optimize`."),
-    text: str = typer.Argument(..., help="The query to route."),
+    text: str | None = typer.Argument(None, help="The query to route (or give --messages)."),
+    messages: str | None = typer.Option(
+        None, "--messages", help='The query as chat messages, a JSON list: [{"role": "user", "content": "..."}].'
+    ),
+    metadata: str | None = typer.Option(
+        None, "--metadata", help='Request metadata the policy may read, a JSON object: {"intent": "billing"}.'
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """One runtime decision for TEXT under POLICY, exactly as production would make it."""
+    """One runtime decision for a query under POLICY, exactly as production would make it."""
     from routeeval.policy import load_router
 
-    decision = load_router(policy).route(text)
+    query = _route_query(text, messages)
+    decision = load_router(policy).route(query, _json_option("--metadata", metadata, dict, "a JSON object"))
     if as_json:
         from dataclasses import asdict
 
         typer.echo(json.dumps(asdict(decision), indent=2))
         return
     typer.echo(f"{decision.tier} ({decision.model})  score={decision.score}  {decision.reason}")
+
+
+def _route_query(text: str | None, messages: str | None):
+    from routeeval.errors import ConfigError
+
+    if (text is None) == (messages is None):
+        raise ConfigError("give the query as TEXT or as --messages, not both and not neither.")
+    if messages is None:
+        return text
+    value = _json_option("--messages", messages, list, "a JSON list of chat messages")
+    if not all(isinstance(m, dict) and "role" in m and "content" in m for m in value):
+        raise ConfigError('--messages must be a JSON list of chat messages, each {"role": ..., "content": ...}.')
+    return value
+
+
+def _json_option(option: str, value: str | None, kind: type, expected: str):
+    """The option's JSON text parsed, or None when not given; ConfigError naming the option otherwise."""
+    from routeeval.errors import ConfigError
+
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise ConfigError(f"{option} is not valid JSON ({exc}); expected {expected}.") from None
+    if not isinstance(parsed, kind):
+        raise ConfigError(f"{option} must be {expected}, got {type(parsed).__name__}.")
+    return parsed
 
 
 @app.command("import")

@@ -159,6 +159,7 @@ class OptimizeConfig:
     static_rules: tuple[dict, ...] = ()
     daily_cost_ceiling_usd: float | None = None
     max_escalations: int = 2
+    allow_metadata_routers: bool = False  # choose routers reading request metadata the logs do not show
 
 
 @dataclass(frozen=True)

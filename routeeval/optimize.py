@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.errors import ConfigError, DataError
 from routeeval.policy import build_policy, write_policy
@@ -130,11 +131,14 @@ def optimize_outcomes(
     points = builders.exportable(points)
     frontier = pareto_frontier(points)
     baseline = singles[tier_names.index(baseline_name)]
+    needs = _metadata_needs(candidates, settings, frame, notes)
+    blocked = {key for key, need in needs.items() if not need["selectable"]}
+    selectable = [p for p in points if (p.router, p.variant) not in blocked]
     selection = select_policy(
-        frontier,
-        candidates,
+        pareto_frontier(selectable) if blocked else frontier,
+        [c for c in candidates if (c.router, c.variant) not in blocked],
         baseline,
-        points=points,
+        points=selectable,
         max_drop=settings.max_drop,
         confidence=settings.confidence,
         budget_per_1k_usd=settings.budget_per_1k_usd,
@@ -165,7 +169,11 @@ def optimize_outcomes(
     oracle = _oracle_point(train, settings.confidence)
     summary = {
         "baseline": _baseline_entry(single_points[tier_names.index(baseline_name)]),
-        "frontier": [_point_entry(p) for p in _complete_frontier(frontier, by_key, settings.confidence)],
+        "frontier": [
+            _point_entry(p, needs.get((p.router, p.variant)))
+            for p in _complete_frontier(frontier, by_key, settings.confidence)
+        ],
+        "metadata_routers": list(needs.values()),
         "oracle": _point_entry(oracle),
         "zero_router": [{"cost_per_1k_usd": c, "accuracy": a} for c, a in _zero_hull(single_points)],
         "metrics": _metrics(points, single_points, tier_names),
@@ -563,6 +571,82 @@ class _Builders:
 # ---------------------------------------------------------------------------------------- helpers
 
 
+def _metadata_needs(candidates: list[Candidate], settings: OptimizeConfig, frame, notes: list[str]) -> dict:
+    """(router, variant) -> what it reads from request metadata at runtime, and whether it may be chosen.
+
+    static/intent reads ``metadata["intent"]``; static rules with ``metadata`` conditions read their keys. Such a
+    router is selectable only when the production logs show the keys (some row has them), or with
+    ``allow_metadata_routers``: a policy production cannot feed would send every query to its default tier.
+    """
+    wanted: dict[tuple[str, str], list[str]] = {}
+    rule_keys = sorted({key for rule in settings.static_rules for key in (rule.get("metadata") or {})})
+    for candidate in candidates:
+        if (candidate.router, candidate.variant) == ("static", "intent"):
+            wanted[("static", "intent")] = [INTENT_KEY]
+        elif (candidate.router, candidate.variant) == ("static", "length") and rule_keys:
+            wanted[("static", "length")] = rule_keys
+    if not wanted:
+        return {}
+    n_logs, present = _log_metadata_keys(frame)
+    needs = {}
+    for (router, variant), keys in wanted.items():
+        have = min((present.get(key, 0) for key in keys), default=0)
+        fields = ", ".join(f"metadata.{key}" for key in keys)
+        if not n_logs:
+            shown, why = False, "no production logs were given to show that production sends it"
+        elif not have:
+            shown, why = False, f"your logs have none (0 of {n_logs} rows)"
+        else:
+            shown, why = True, f"{have} of {n_logs} log rows have it; the others go to the policy's default tier"
+        selectable = shown or settings.allow_metadata_routers
+        note = f"{router}/{variant} needs {fields} at runtime; {why}"
+        if not shown:
+            note += (
+                "; left out of the selection (pass --allow-metadata-routers if production sends it)"
+                if not selectable
+                else "; selectable because --allow-metadata-routers is set"
+            )
+        notes.append(note)
+        needs[(router, variant)] = {
+            "router": router,
+            "variant": variant,
+            "keys": keys,
+            "log_rows": n_logs,
+            "log_rows_with_keys": have,
+            "selectable": selectable,
+            "note": note,
+        }
+    return needs
+
+
+def _log_metadata_keys(frame) -> tuple[int, dict[str, int]]:
+    """(log rows, how many of them have each metadata key); the metadata of each log row read once."""
+    import json
+
+    from routeeval.outcomes import column_codes, text_mask
+
+    if C.SOURCE not in frame.columns or C.METADATA not in frame.columns:
+        return 0, {}
+    logs = text_mask(frame[C.SOURCE], C.SOURCE_LOG)
+    row_codes, _ = column_codes(frame[C.ROW_ID][logs])
+    first = np.unique(row_codes, return_index=True)[1]
+    meta_codes, meta_values = column_codes(frame[C.METADATA][logs])
+    counts: dict[str, int] = {}
+    decoded: dict[int, list[str]] = {}
+    for code in meta_codes[first].tolist():
+        if code < 0:
+            continue
+        if code not in decoded:
+            try:
+                value = json.loads(meta_values[code])
+            except ValueError:
+                value = None
+            decoded[code] = list(value) if isinstance(value, dict) else []
+        for key in decoded[code]:
+            counts[key] = counts.get(key, 0) + 1
+    return len(first), counts
+
+
 def _scored_everywhere(data: RouterData, where: str) -> np.ndarray:
     """Rows with a score on every tier; a tier with no score on any row stops the optimizer (no policy from it)."""
     finite = np.isfinite(data.score)
@@ -680,8 +764,8 @@ def _metrics(points: list[OperatingPoint], single_points: list[OperatingPoint], 
     return metrics
 
 
-def _point_entry(point: OperatingPoint) -> dict:
-    return {
+def _point_entry(point: OperatingPoint, needs: dict | None = None) -> dict:
+    entry = {
         "router": point.router,
         "variant": point.variant,
         "rule": point.rule,
@@ -693,6 +777,9 @@ def _point_entry(point: OperatingPoint) -> dict:
         "latency_p50_ms": _clean(point.latency_p50_ms),
         "latency_p95_ms": _clean(point.latency_p95_ms),
     }
+    if needs is not None:  # a router reading request metadata production may not send
+        entry.update(needs_metadata=needs["keys"], selectable=needs["selectable"])
+    return entry
 
 
 def _baseline_entry(point: OperatingPoint) -> dict:

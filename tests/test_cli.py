@@ -273,3 +273,30 @@ def test_help_shows_the_defaults_in_force(demo_config):
     other = write_config(demo_config.parent / "other.toml", [{"name": "a", "model": "m"}], optimize={"max_drop": 0.03})
     assert "[default: 0.03, from other.toml]" in option_help("run", "--config", other.name, "--help")
     assert "[default: 0.01]" in option_help("optimize", "--help")  # optimize reads a config only when given one
+
+
+def test_route_takes_chat_messages_and_metadata(tmp_path):
+    from routeeval.policy import build_policy, write_policy
+    from routeeval.routers import StaticRouter
+
+    tiers = [{"name": "small", "model": "m-small"}, {"name": "large", "model": "m-large"}]
+    router = StaticRouter(tiers=("small", "large"), rules=({"metadata": {"intent": "billing"}, "tier": "large"},))
+    policy = write_policy(
+        build_policy(router.fit(), "static", {"length_cutoff_chars": None}, tiers, guards={"fallback_tier": "large"}),
+        tmp_path / "policy.json",
+    )
+    assert _run("route", policy, "refund me").stdout.startswith("small ")
+    billed = _run("route", policy, "refund me", "--metadata", '{"intent": "billing"}')
+    assert billed.stdout.startswith("large ") and "static rule #1" in billed.stdout
+    messages = json.dumps([{"role": "system", "content": "be brief"}, {"role": "user", "content": "refund me"}])
+    chat = _run("route", policy, "--messages", messages, "--metadata", '{"intent": "billing"}', "--json")
+    assert json.loads(chat.stdout)["tier"] == "large"
+    for args, message in (
+        (["--metadata", "[1]", "hi"], "error: --metadata must be a JSON object, got list.\n"),
+        (["--metadata", "{oops", "hi"], "error: --metadata is not valid JSON"),
+        ([], "error: give the query as TEXT or as --messages, not both and not neither.\n"),
+        (["hi", "--messages", messages], "error: give the query as TEXT or as --messages, not both and not neither.\n"),
+        (["--messages", '[{"content": "x"}]'], "error: --messages must be a JSON list of chat messages, each"),
+    ):
+        result = _run("route", policy, *args)
+        assert result.exit_code == 2 and result.stderr.startswith(message), (args, result.stderr)

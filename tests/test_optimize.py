@@ -385,3 +385,43 @@ def test_static_intent_points_that_mix_the_folds_tables_are_left_out(demo):
         fitted, kind, knob = builders.export(point, candidate)
         exported = 1000 * np.nanmean(result.data.cost_usd[rows, _offline_decisions(fitted, kind, knob, result.data)])
         assert point.cost_per_1k_usd * (1 - 1e-9) <= exported <= point.cost_per_1k_usd * 1.01
+
+
+def _with_logs(frame, metadata: dict | None):
+    """``frame`` plus 40 log rows (each tier's answer copied from an eval row) carrying ``metadata``."""
+    import json
+
+    import pandas as pd
+
+    logs = frame[frame[C.ROW_ID].isin(sorted(frame[C.ROW_ID].unique())[:40])].copy()
+    logs[C.ROW_ID] = "log-" + logs[C.ROW_ID].astype(str)
+    logs[C.SOURCE] = C.SOURCE_LOG
+    logs[C.INTENT] = None
+    logs[C.METADATA] = json.dumps(metadata) if metadata else None
+    return pd.concat([frame, logs], ignore_index=True)
+
+
+def test_a_router_production_cannot_feed_is_flagged_and_not_chosen(demo):
+    # static/intent reads metadata.intent at runtime; with a loose tolerance it is the cheapest qualifying policy.
+    settings = dataclasses.replace(SETTINGS, routers=("static",), max_drop=0.08)
+    allowed = optimize_outcomes(_with_logs(demo, {"intent": "billing"}), tiers=TIER_ENTRIES, settings=settings).summary
+    assert (allowed["chosen"]["router"], allowed["chosen"]["variant"]) == ("static", "intent")
+    (need,) = allowed["metadata_routers"]
+    assert need["keys"] == ["intent"] and need["selectable"] and need["log_rows_with_keys"] == 40
+
+    for frame, why in (
+        (_with_logs(demo, {"channel": "email"}), "your logs have none (0 of 40 rows)"),
+        (demo, "no production logs were given"),
+    ):
+        result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
+        summary = result.summary
+        assert (summary["chosen"]["router"], summary["chosen"]["variant"]) != ("static", "intent")
+        (need,) = summary["metadata_routers"]
+        assert not need["selectable"] and why in need["note"]
+        assert any(n.startswith("static/intent needs metadata.intent at runtime; " + why) for n in result.notes)
+        flagged = [p for p in summary["frontier"] if p["variant"] == "intent"]
+        assert flagged and all(p["selectable"] is False and p["needs_metadata"] == ["intent"] for p in flagged)
+
+    forced = dataclasses.replace(settings, allow_metadata_routers=True)
+    summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=forced).summary
+    assert (summary["chosen"]["router"], summary["chosen"]["variant"]) == ("static", "intent")

@@ -175,7 +175,10 @@ def point_label(point: dict) -> str:
         return f"{point.get('variant')} only"
     knob = point.get("knob")
     knob_text = "" if knob is None else f" @ {knob:.4g}"
-    return f"{point.get('router')} {point.get('variant')}{knob_text}"
+    label = f"{point.get('router')} {point.get('variant')}{knob_text}"
+    if point.get("selectable") is False:  # reads metadata the logs do not show production sending
+        label += " (needs " + ", ".join(f"metadata.{key}" for key in point.get("needs_metadata") or []) + ")"
+    return label
 
 
 def headline_verdict(summary: dict) -> dict:
