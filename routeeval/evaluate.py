@@ -114,7 +114,7 @@ def run_evaluation(
     summary["spend"] = paid.spend()
     notes = _budget_notes(ledger)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls)
-    reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries)
+    reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries, config.logs.sample_rate)
     summary_path = _write_summary(summary, out_dir)
     return RunResult(
         out_dir,
@@ -169,7 +169,7 @@ def optimize_file(
     }
     notes: list[str] = []
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, None)
-    reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries)
+    reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
     summary_path = _write_summary(summary, out_dir)
     return RunResult(
         out_dir,
@@ -212,12 +212,14 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_c
     return result
 
 
-def _reports_into(summary, frame, result, out_dir, logs, monthly_queries) -> dict[str, Path]:
+def _reports_into(summary, frame, result, out_dir, logs, monthly_queries, sample_rate=None) -> dict[str, Path]:
     """Write report.html, report.md and frontier.svg; the figures they show go into summary["report"]."""
     from routeeval.report.build import report_figures, report_summary, router_curves, write_reports
 
     summary["curves"] = router_curves(result.points)
-    figures = report_figures(summary, frame, result.chosen_rows, logs, monthly_queries, data=result.data)
+    figures = report_figures(
+        summary, frame, result.chosen_rows, logs, monthly_queries, data=result.data, sample_rate=sample_rate
+    )
     summary["report"] = report_summary(figures)
     return write_reports(out_dir, summary, frame, result.chosen_rows, logs, monthly_queries, figures=figures)
 

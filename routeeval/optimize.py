@@ -33,7 +33,7 @@ from routeeval.routers import (
 )
 from routeeval.routers.intent import INTENT_KEY, IntentRouter, intent_codes
 from routeeval.runtime import Router
-from routeeval.stats import quantiles
+from routeeval.stats import quantiles, wilson_interval
 from routeeval.sweep import (
     Candidate,
     OperatingPoint,
@@ -220,6 +220,8 @@ def optimize_outcomes(
     summary["chosen"]["runtime_parity_share"] = _parity(router_obj, kind, knob, checked, routed)
     if held_out is not None:
         summary["holdout"] = _holdout(held_out, policy, routed, kind, baseline_name, tier_names, settings)
+        summary["holdout"]["rows_unscored"] = unscored["holdout"]
+    summary["production_mix"] = _production_mix(frame, policy, kind, baseline_name, tier_names, settings)
 
     policy_path = None
     if out_dir is not None:
@@ -886,20 +888,9 @@ def _holdout(test: RouterData, policy: dict, routed, kind: str, baseline: str, t
     """The exported policy measured on rows the selection never saw, against the baseline tier.
 
     ``routed``: the runtime's (final tier, tiers tried) on each of ``test``'s rows (:func:`_route_rows`)."""
-    rows = np.arange(test.n_rows)
     if kind == "llm":
         return {"rows": test.n_rows, "chosen": None, "note": "the llm router's hold-out needs its calls"}
-    finals, tried = routed
-    score = test.score[rows, finals]
-    if kind == "cascade":
-        steps = [tier_names.index(t) for t in policy["router"]["order"]]
-        called = np.arange(len(steps))[None, :] < np.asarray(tried)[:, None]  # the tiers each row tried
-        cost = np.nansum(np.where(called, test.cost_usd[:, steps], 0.0), axis=1)  # a failed call adds nothing
-        latency = np.nansum(np.where(called, test.latency_ms[:, steps], 0.0), axis=1)
-        latency[~(called & ~np.isnan(test.latency_ms[:, steps])).any(axis=1)] = np.nan  # no call timed: unknown
-    else:
-        cost = test.cost_usd[rows, finals]
-        latency = test.latency_ms[rows, finals]
+    _finals, score, cost, latency, calls = _policy_rows(test, policy, routed, kind, tier_names)
     base = tier_names.index(baseline)
     base_score = test.score[:, base]
     boot = paired_bootstrap(
@@ -911,7 +902,7 @@ def _holdout(test: RouterData, policy: dict, routed, kind: str, baseline: str, t
         confidence=settings.confidence,
         seed=settings.seed,
     )
-    share = {name: float(np.mean(finals == i)) for i, name in enumerate(tier_names)}
+    share = {name: float(calls[:, i].mean()) for i, name in enumerate(tier_names)}  # calls per query, as selection
     p50, p95 = quantiles(latency, (0.5, 0.95))
     chosen = {
         "accuracy": _clean(boot["accuracy"][0]),
@@ -929,6 +920,72 @@ def _holdout(test: RouterData, policy: dict, routed, kind: str, baseline: str, t
         "baseline_accuracy": _clean(np.nanmean(base_score)) if not np.isnan(base_score).all() else None,
     }
     return {"rows": test.n_rows, "chosen": chosen}
+
+
+def _policy_rows(data: RouterData, policy: dict, routed, kind: str, tier_names: list[str]):
+    """(final tier, score, cost, latency, calls) per row of ``data`` under the policy the runtime routed
+    (``routed``); ``calls`` (rows x tiers) marks the tiers each row called: a cascade pays for, and waits on,
+    every tier it tried."""
+    rows = np.arange(data.n_rows)
+    finals, tried = routed
+    score = data.score[rows, finals]
+    calls = np.zeros((data.n_rows, len(tier_names)), dtype=bool)
+    if kind == "cascade":
+        steps = [tier_names.index(t) for t in policy["router"]["order"]]
+        called = np.arange(len(steps))[None, :] < np.asarray(tried)[:, None]  # the tiers each row tried
+        calls[:, steps] = called
+        cost = np.nansum(np.where(called, data.cost_usd[:, steps], 0.0), axis=1)  # a failed call adds nothing
+        latency = np.nansum(np.where(called, data.latency_ms[:, steps], 0.0), axis=1)
+        latency[~(called & ~np.isnan(data.latency_ms[:, steps])).any(axis=1)] = np.nan  # no call timed: unknown
+    else:
+        calls[rows, finals] = True
+        cost = data.cost_usd[rows, finals]
+        latency = data.latency_ms[rows, finals]
+    return finals, score, cost, latency, calls
+
+
+def _production_mix(frame, policy: dict, kind: str, baseline: str, tier_names: list[str], settings) -> dict | None:
+    """The chosen policy on the production logs' mix: the log rows routed by the runtime (a cascade on the
+    replayed answers of the tiers it tries), priced with each tier's replayed cost on that row.
+
+    Costs and tier shares carry CIs (paired bootstrap over log rows; Wilson per tier); ``agreement`` is the
+    policy's answers' agreement with the log reference (the baseline tier's answer, usually). None without logs.
+    """
+    logs = pivot_outcomes(frame, tier_names, source=C.SOURCE_LOG)
+    if logs.n_rows == 0:
+        return None
+    if kind == "llm":
+        return {"rows": logs.n_rows, "note": "an llm policy needs its router model's answer on each log row"}
+    routed = _route_rows(policy, kind, logs)
+    _finals, score, cost, _latency, calls = _policy_rows(logs, policy, routed, kind, tier_names)
+    base = tier_names.index(baseline)
+    boot = paired_bootstrap(
+        score,
+        logs.score[:, base],
+        cost,
+        baseline_cost=logs.cost_usd[:, base],
+        n_resamples=settings.bootstrap,
+        confidence=settings.confidence,
+        seed=settings.seed,
+    )
+    shares, share_ci = {}, {}  # as the eval set's: the share of queries that call each tier
+    for index, name in enumerate(tier_names):
+        shares[name], low, high = wilson_interval(float(calls[:, index].mean()), logs.n_rows, settings.confidence)
+        share_ci[name] = [low, high]
+    savings = boot.get("savings_share")
+    return {
+        "rows": logs.n_rows,
+        "policy_cost_per_1k_usd": _clean(boot["cost_per_1k_usd"][0]),
+        "policy_cost_per_1k_usd_ci": [_clean(boot["cost_per_1k_usd"][1]), _clean(boot["cost_per_1k_usd"][2])],
+        "baseline_cost_per_1k_usd": _clean(1000 * np.nanmean(logs.cost_usd[:, base])),
+        "savings_share": _clean(savings[0]) if savings else None,
+        "savings_share_ci": [_clean(savings[1]), _clean(savings[2])] if savings else None,
+        "tier_share": shares,
+        "tier_share_ci": share_ci,
+        "agreement": _clean(boot["accuracy"][0]),
+        "agreement_ci": [_clean(boot["accuracy"][1]), _clean(boot["accuracy"][2])],
+        "rows_with_cost": int(np.count_nonzero(np.isfinite(cost))),
+    }
 
 
 def _finite(value: float) -> float:

@@ -299,7 +299,9 @@ def test_the_intent_table_is_exported_as_static_rules_the_runtime_follows(demo):
     runtime_tiers, _ = _route_rows(policy, kind, data)
     assert (runtime_tiers == offline).all()
     assert [tier_names[t] for t in offline] == [best[kinds[row]] for row in data.row_ids]
-    result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
+    # Production must send the intent for this policy to work: without logs showing it, it needs the opt-in.
+    allowed = dataclasses.replace(settings, allow_metadata_routers=True)
+    result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=allowed)
     chosen = result.summary["chosen"]
     assert (chosen["router"], chosen["variant"], chosen["runtime_parity_share"]) == ("static", "intent", 1.0)
 
@@ -425,3 +427,33 @@ def test_a_router_production_cannot_feed_is_flagged_and_not_chosen(demo):
     forced = dataclasses.replace(settings, allow_metadata_routers=True)
     summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=forced).summary
     assert (summary["chosen"]["router"], summary["chosen"]["variant"]) == ("static", "intent")
+
+
+def test_the_chosen_policy_is_measured_on_the_logs_mix(demo):
+    import json
+
+    from routeeval.routers.data import decode_input
+
+    # The logs repeat 40 eval rows, the long ones: the production mix differs from the eval set's.
+    lengths = demo[demo[C.TIER] == "small"].set_index(C.ROW_ID)[C.INPUT].str.len().sort_values()
+    long_ids = list(lengths.index[-40:])
+    logs = demo[demo[C.ROW_ID].isin(long_ids)].copy()
+    logs[C.ROW_ID] = "log-" + logs[C.ROW_ID].astype(str)
+    logs[C.SOURCE] = C.SOURCE_LOG
+    frame = __import__("pandas").concat([demo, logs], ignore_index=True)
+    settings = dataclasses.replace(SETTINGS, routers=("static",), max_drop=0.2)
+    result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
+    mix = result.summary["production_mix"]
+    assert mix["rows"] == 40
+    # Route each log row with the exported policy and price it with that tier's replayed cost on the row.
+    router = Router.load(result.policy)
+    rows = logs[logs[C.TIER] == "small"]
+    costs = logs.set_index([C.ROW_ID, C.TIER])[C.COST_USD]
+    tiers = [router.route(decode_input(text)).tier for text in rows[C.INPUT]]  # chat inputs are stored as JSON
+    expected = 1000 * np.mean([costs[(row, tier)] for row, tier in zip(rows[C.ROW_ID], tiers, strict=True)])
+    assert mix["policy_cost_per_1k_usd"] == pytest.approx(expected)
+    assert mix["tier_share"] == {t["name"]: tiers.count(t["name"]) / 40 for t in TIER_ENTRIES}
+    low, high = mix["tier_share_ci"]["large"]
+    assert low <= mix["tier_share"]["large"] <= high
+    assert mix["policy_cost_per_1k_usd_ci"][0] <= mix["policy_cost_per_1k_usd"] <= mix["policy_cost_per_1k_usd_ci"][1]
+    json.dumps(mix, allow_nan=False)  # summary.json material

@@ -453,7 +453,8 @@ def test_traffic_volume_and_duplicate_shares(tmp_path):
     traffic = traffic_figures(load_logs(_write_logs(tmp_path / "logs.jsonl", list(zip(stamps, texts, strict=True)))))
     assert traffic["rows"] == 11
     assert traffic["span_days"] == pytest.approx(10.0)
-    assert traffic["monthly_queries"] == pytest.approx(10 / 10 * 365.25 / 12)
+    # the sample's own rate: production's is it divided by the sampling rate, which only the user knows
+    assert traffic["sample_queries_per_month"] == pytest.approx(10 / 10 * 365.25 / 12)
     assert traffic["exact_duplicate_share"] == pytest.approx(2 / 11)  # the second "Reset..." and "Where..."
     assert traffic["normalized_duplicate_share"] == pytest.approx(3 / 11)  # plus "reset my password!"
     assert traffic_figures(None) is None
@@ -464,7 +465,7 @@ def test_savings_projection_with_a_cache_in_front():
         "baseline": {"tier": "large", "cost_per_1k_usd": 0.4},
         "chosen": {"cost_per_1k_usd": 0.3, "savings_share": 0.25, "savings_share_ci": [0.2, 0.3]},
     }
-    traffic = {"monthly_queries": 5000.0, "exact_duplicate_share": 0.1, "normalized_duplicate_share": 0.2}
+    traffic = {"sample_queries_per_month": 5000.0, "exact_duplicate_share": 0.1, "normalized_duplicate_share": 0.2}
     given = savings_projection(summary, traffic, monthly_queries=1_000_000)
     assert given["volume_source"] == "monthly_queries"
     assert given["baseline_monthly_usd"] == pytest.approx(400.0)
@@ -475,10 +476,36 @@ def test_savings_projection_with_a_cache_in_front():
     assert exact["combined_cost_per_1k_usd"] == pytest.approx(0.27)
     assert exact["combined_saving_share"] == pytest.approx(1 - 0.27 / 0.4)
     assert normalized["combined_saving_monthly_usd"] == pytest.approx(400 - 240)
-    from_logs = savings_projection(summary, traffic)
-    assert from_logs["volume_source"] == "logs" and from_logs["policy_monthly_usd"] == pytest.approx(1.5)
+    # A sample's time span is never taken for production's volume ...
+    sample = savings_projection(summary, traffic)
+    assert sample["monthly_queries"] is None and sample["saving_monthly_usd"] is None
+    assert sample["volume_note"].startswith("the logs are a sample") and sample["savings_share"] == 0.25
+    # ... unless the sampling rate is known: 5,000 a month in a 1% sample is 500,000 in production.
+    sampled = savings_projection(summary, traffic, sample_rate=0.01)
+    assert sampled["volume_source"] == "sample_rate" and sampled["monthly_queries"] == pytest.approx(500_000)
+    assert sampled["policy_monthly_usd"] == pytest.approx(150.0)
     unknown = savings_projection(summary, None)
     assert unknown["monthly_queries"] is None and unknown["saving_monthly_usd"] is None and unknown["cache"] == []
+
+
+def test_savings_projection_is_based_on_the_logs_mix_when_there_are_logs():
+    summary = {
+        "baseline": {"tier": "large", "cost_per_1k_usd": 0.4},
+        "chosen": {"cost_per_1k_usd": 0.3, "savings_share": 0.25, "savings_share_ci": [0.2, 0.3]},
+        # production asks the hard questions more often than the curated eval set: the saving is smaller
+        "production_mix": {
+            "rows": 400,
+            "policy_cost_per_1k_usd": 0.45,
+            "baseline_cost_per_1k_usd": 0.5,
+            "savings_share": 0.1,
+            "savings_share_ci": [0.05, 0.15],
+        },
+    }
+    projection = savings_projection(summary, None, monthly_queries=1_000_000)
+    assert projection["basis"] == "logs"
+    assert projection["saving_monthly_usd"] == pytest.approx(50.0)  # (0.5 - 0.45) per 1k x 1M, not (0.4 - 0.3)
+    assert projection["savings_share_ci"] == [0.05, 0.15]
+    assert projection["eval_savings_share"] == 0.25
 
 
 def _verdict_summary(**chosen_fields):

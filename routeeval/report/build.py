@@ -38,6 +38,7 @@ def write_reports(
     *,
     figures: dict | None = None,
     data=None,
+    sample_rate: float | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``, ``report.md`` and ``frontier.svg`` into ``out_dir``; return their paths.
 
@@ -51,7 +52,15 @@ def write_reports(
     from routeeval.report.plots import frontier_svg
 
     if figures is None:
-        figures = report_figures(summary, outcomes, chosen_rows, logs=logs, monthly_queries=monthly_queries, data=data)
+        figures = report_figures(
+            summary,
+            outcomes,
+            chosen_rows,
+            logs=logs,
+            monthly_queries=monthly_queries,
+            data=data,
+            sample_rate=sample_rate,
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     svg = frontier_svg(summary)
@@ -76,6 +85,7 @@ def report_figures(
     monthly_queries: int | None = None,
     *,
     data=None,
+    sample_rate: float | None = None,
 ) -> dict:
     """Everything the reports show beyond summary.json, as JSON-friendly numbers and short texts.
 
@@ -91,7 +101,7 @@ def report_figures(
         "intents": intent_slices(outcomes, chosen_rows, tiers, table=table),
         "misrouted": misrouted_sample(outcomes, chosen_rows, tiers, table=table),
         "traffic": traffic,
-        "savings": savings_projection(summary, traffic, monthly_queries),
+        "savings": savings_projection(summary, traffic, monthly_queries, sample_rate),
     }
 
 
@@ -630,10 +640,11 @@ def traffic_figures(logs) -> dict | None:
     normalized = {tuple((m["role"], normalize_text(str(m["content"]))) for m in r.query.messages) for r in records}
     times = sorted(t for t in (_timestamp(r.timestamp) for r in records) if t is not None)
     span_days = (times[-1] - times[0]).total_seconds() / 86400 if len(times) >= 2 else None
-    monthly = None
+    per_month = None
     if span_days and span_days > 0:
-        # n rows arrived over the span from the first to the last: n - 1 gaps of the mean spacing.
-        monthly = (len(times) - 1) / span_days * MONTH_DAYS * (n / len(times))
+        # n rows arrived over the span from the first to the last: n - 1 gaps of the mean spacing. This is the
+        # *sample's* rate: production's is it divided by the sampling rate, which only the user knows.
+        per_month = (len(times) - 1) / span_days * MONTH_DAYS * (n / len(times))
     return {
         "path": str(getattr(logs, "path", "")),
         "rows": n,
@@ -641,47 +652,68 @@ def traffic_figures(logs) -> dict | None:
         "first": times[0].isoformat() if times else None,
         "last": times[-1].isoformat() if times else None,
         "span_days": span_days,
-        "monthly_queries": monthly,
+        "sample_queries_per_month": per_month,
         "exact_duplicate_share": (n - len(exact)) / n if n else None,
         "normalized_duplicate_share": (n - len(normalized)) / n if n else None,
     }
 
 
-def savings_projection(summary: dict, traffic: dict | None, monthly_queries: int | None = None) -> dict:
+def savings_projection(
+    summary: dict, traffic: dict | None, monthly_queries: int | None = None, sample_rate: float | None = None
+) -> dict:
     """Monthly cost of the baseline tier vs the chosen policy, and with a response cache in front of the router.
 
-    Volume comes from ``monthly_queries`` when given, else from the logs' rows over their time span. Costs
-    per query are the eval set's averages. Cache hits return before routing and cost nothing; misses cost
-    what the policy costs on average.
+    Costs per query come from the production logs' mix when the run had logs (``summary["production_mix"]``:
+    the log rows routed by the policy), else from the eval set's, which a team curates. Volume comes from
+    ``monthly_queries``, or from the logs' own rate divided by ``sample_rate`` (the share of production the logs
+    hold); never from a sample's time span alone. Without either, figures stay per 1,000 queries.
+    Cache hits return before routing and cost nothing; misses cost what the policy costs on average.
     """
     chosen = summary.get("chosen") or {}
-    base = (summary.get("baseline") or {}).get("cost_per_1k_usd")
-    policy = chosen.get("cost_per_1k_usd")
-    if monthly_queries is not None:
-        volume, source = float(monthly_queries), "monthly_queries"
-    elif traffic and traffic.get("monthly_queries"):
-        volume, source = traffic["monthly_queries"], "logs"
+    mix = summary.get("production_mix") or {}
+    if mix.get("policy_cost_per_1k_usd") is not None and mix.get("baseline_cost_per_1k_usd") is not None:
+        basis, source = "logs", mix
+        base, policy = mix["baseline_cost_per_1k_usd"], mix["policy_cost_per_1k_usd"]
     else:
-        volume, source = None, None
-    savings_share = chosen.get("savings_share")
+        basis, source = "eval set", chosen
+        base, policy = (summary.get("baseline") or {}).get("cost_per_1k_usd"), chosen.get("cost_per_1k_usd")
+    rate = (traffic or {}).get("sample_queries_per_month")
+    if monthly_queries is not None:
+        volume, volume_source, note = float(monthly_queries), "monthly_queries", None
+    elif sample_rate and rate:
+        volume, volume_source, note = rate / sample_rate, "sample_rate", None
+    else:
+        volume, volume_source = None, None
+        note = (
+            "the logs are a sample: their time span gives the sample's rate, not production's volume; give "
+            "--monthly-queries N or [logs] sample_rate to project dollars a month"
+            if traffic
+            else "no volume is known; give --monthly-queries N to project dollars a month"
+        )
+    savings_share = source.get("savings_share")
     if savings_share is None and base and policy is not None:
         savings_share = 1 - policy / base
     figures = {
+        "basis": basis,
         "monthly_queries": volume,
-        "volume_source": source,
+        "volume_source": volume_source,
+        "volume_note": note,
+        "sample_rate": sample_rate,
         "baseline_tier": (summary.get("baseline") or {}).get("tier"),
         "baseline_cost_per_1k_usd": base,
         "policy_cost_per_1k_usd": policy,
-        "policy_cost_per_1k_usd_ci": chosen.get("cost_per_1k_usd_ci"),
+        "policy_cost_per_1k_usd_ci": source.get("policy_cost_per_1k_usd_ci", source.get("cost_per_1k_usd_ci")),
         "savings_share": savings_share,
-        "savings_share_ci": chosen.get("savings_share_ci"),
+        "savings_share_ci": source.get("savings_share_ci"),
+        "eval_policy_cost_per_1k_usd": chosen.get("cost_per_1k_usd"),
+        "eval_savings_share": chosen.get("savings_share"),
         "baseline_monthly_usd": _monthly(base, volume),
         "policy_monthly_usd": _monthly(policy, volume),
         "saving_monthly_usd": _monthly(_difference(base, policy), volume),
         "saving_monthly_usd_ci": None,
         "cache": [],
     }
-    ci = chosen.get("savings_share_ci")
+    ci = figures["savings_share_ci"]
     if ci and None not in ci and figures["baseline_monthly_usd"] is not None:
         figures["saving_monthly_usd_ci"] = [
             ci[0] * figures["baseline_monthly_usd"],

@@ -204,17 +204,18 @@ def _headline(summary: dict, figures: dict) -> Markup:
         cards.append(
             _card("chosen policy", point_label(chosen), f"policy kind: {chosen.get('policy_kind') or '—'}", long=True)
         )
+        mix = "on the production logs' mix" if savings.get("basis") == "logs" else "on the eval set's mix"
         if savings.get("saving_monthly_usd") is not None:
             saving_value = money(savings["saving_monthly_usd"]) + " / month"
             detail = f"{share(savings.get('savings_share'))}{interval(savings.get('savings_share_ci'))} of " + money(
                 savings.get("baseline_monthly_usd")
             )
-            detail += f" at {count(savings.get('monthly_queries'))} queries a month ({_volume_source(savings)})"
+            detail += f" at {count(savings.get('monthly_queries'))} queries a month ({_volume_source(savings)}), {mix}"
         else:
             saving_value = share(savings.get("savings_share"))
             detail = (
-                f"{interval(savings.get('savings_share_ci')).strip()} of {baseline.get('tier')}'s cost; "
-                "no volume known (give logs or --monthly-queries)"
+                f"{interval(savings.get('savings_share_ci')).strip()} of {baseline.get('tier')}'s cost {mix}; "
+                f"{savings.get('volume_note') or 'no volume known'}"
             )
         cards.append(_card("saving", saving_value, detail, main=True))
         cards.append(
@@ -266,7 +267,9 @@ def _card(label: str, value: str, detail: str, *, main: bool = False, long: bool
 
 
 def _volume_source(savings: dict) -> str:
-    return "given" if savings.get("volume_source") == "monthly_queries" else "from the logs"
+    if savings.get("volume_source") == "monthly_queries":
+        return "given"
+    return f"the logs' rate divided by their sample rate {savings.get('sample_rate'):g}"
 
 
 # ------------------------------------------------------------------------------------------ frontier
@@ -608,34 +611,34 @@ def _savings(summary: dict, figures: dict) -> Markup:
     baseline = savings.get("baseline_tier")
     volume = savings.get("monthly_queries")
     parts = []
+    basis = (
+        "the production logs' mix (the log rows routed by the policy, each tier's replayed cost)"
+        if savings.get("basis") == "logs"
+        else "the eval set's mix of queries"
+    )
     if volume is not None:
         if savings["volume_source"] == "monthly_queries":
             source = "as given with --monthly-queries"
         else:
             source = (
-                f"from the logs: {traffic['rows']:,} queries over {traffic['span_days']:.1f} days"
+                f"the logs' {traffic['rows']:,} queries over {traffic['span_days']:.1f} days divided by their "
+                f"sample rate {savings.get('sample_rate'):g}"
                 if traffic and traffic.get("span_days")
-                else "from the logs"
+                else _volume_source(savings)
             )
         parts.append(
-            el("p", f"Projected at {count(volume)} queries a month ({source}), with the eval set's cost per query.")
+            el("p", f"Projected at {count(volume)} queries a month ({source}), with the cost per query of {basis}.")
         )
-        if savings["volume_source"] == "logs":
-            parts.append(
-                el(
-                    "p",
-                    "If the logs are a sample of your traffic, give the real volume with --monthly-queries N.",
-                    class_="small muted",
-                )
-            )
     else:
         parts.append(
             el(
                 "p",
-                "No traffic volume is known (give --logs with timestamps, or --monthly-queries N); costs are shown per "
-                "1,000 and per million queries.",
+                f"Costs per 1,000 and per million queries, with the cost per query of {basis}: "
+                f"{savings.get('volume_note') or 'no volume is known'}.",
             )
         )
+    if savings.get("basis") == "logs":
+        parts.append(_production_mix(summary, savings))
     head = el(
         "tr",
         el("th", ""),
@@ -788,6 +791,62 @@ def _provenance(summary: dict, figures: dict) -> Markup:
     )
     return _section(
         "provenance", "Provenance", el("dl", *entries, class_="prov"), el("h3", "Tiers and prices"), tiers_table
+    )
+
+
+def _production_mix(summary: dict, savings: dict) -> Markup:
+    """The policy on the logs' mix next to the eval set's: cost, saving and tier shares, with CIs."""
+    mix = summary.get("production_mix") or {}
+    chosen = summary.get("chosen") or {}
+    tiers = list((mix.get("tier_share") or {}).keys())
+    label = confidence_label(summary)
+    head = el(
+        "tr",
+        el("th", ""),
+        el("th", "$ / 1k queries", class_="num"),
+        el("th", "saving", class_="num"),
+        *[el("th", f"{tier} calls", class_="num") for tier in tiers],
+    )
+    logs_row = el(
+        "tr",
+        el("td", f"production logs ({mix.get('rows')} rows)"),
+        el(
+            "td",
+            money(mix.get("policy_cost_per_1k_usd")) + _money_interval(mix.get("policy_cost_per_1k_usd_ci"), label),
+            class_="num",
+        ),
+        el("td", share(mix.get("savings_share")) + interval(mix.get("savings_share_ci")), class_="num"),
+        *[
+            el(
+                "td",
+                share((mix.get("tier_share") or {}).get(t)) + interval((mix.get("tier_share_ci") or {}).get(t)),
+                class_="num",
+            )
+            for t in tiers
+        ],
+    )
+    eval_row = el(
+        "tr",
+        el("td", f"eval set ({(summary.get('selection') or {}).get('rows')} rows)"),
+        el("td", money(chosen.get("cost_per_1k_usd")), class_="num"),
+        el("td", share(chosen.get("savings_share")) + interval(chosen.get("savings_share_ci")), class_="num"),
+        *[el("td", share((chosen.get("tier_share") or {}).get(t)), class_="num") for t in tiers],
+    )
+    agreement = (
+        f"On the logs the policy's answers agree with {(summary.get('logs') or {}).get('reference_tier')}'s "
+        f"{share(mix.get('agreement'))}{interval(mix.get('agreement_ci'))} of the time."
+        if mix.get("agreement") is not None
+        else ""
+    )
+    return join(
+        el("h3", "The chosen policy on production's mix"),
+        el("table", head, logs_row, eval_row),
+        el(
+            "p",
+            "Tier shares are calls per query (a cascade calls its first tier on every query). ",
+            agreement,
+            class_="small",
+        ),
     )
 
 

@@ -118,7 +118,8 @@ def _headline_table(summary: dict, figures: dict) -> list[str]:
         chosen_row.append(money(savings.get("policy_monthly_usd")))
     lines += [_row(*base_row), _row(*chosen_row)]
     lines.append("")
-    saving = f"**Saving: {share(savings.get('savings_share'))}{interval(savings.get('savings_share_ci'))}**"
+    mix = "on the production logs' mix" if savings.get("basis") == "logs" else "on the eval set's mix"
+    saving = f"**Saving {mix}: {share(savings.get('savings_share'))}{interval(savings.get('savings_share_ci'))}**"
     if monthly:
         saving += f" = {money(savings.get('saving_monthly_usd'))} a month at {savings['monthly_queries']:,.0f} queries"
     saving += (
@@ -126,12 +127,37 @@ def _headline_table(summary: dict, figures: dict) -> list[str]:
         f" ({confidence_label(summary)}){drop_bound(summary)}."
     )
     lines.append(saving)
+    lines += _production_lines(summary, savings)
     for cache in savings.get("cache") or []:
         label = "an exact-match" if cache["kind"] == "exact" else "a normalized-text"
         lines.append(
             f"With {label} cache in front ({share(cache['hit_share'])} of logged queries repeat): "
             f"{share(cache.get('combined_saving_share'))} saved."
         )
+    return lines
+
+
+def _production_lines(summary: dict, savings: dict) -> list[str]:
+    """The policy on the logs' mix next to the eval set's, and why no monthly dollars when volume is unknown."""
+    lines = []
+    mix = summary.get("production_mix") or {}
+    if savings.get("basis") == "logs":
+        chosen = summary.get("chosen") or {}
+        calls = ", ".join(
+            f"{md_text(tier)} {share(value, digits=0)}{interval((mix.get('tier_share_ci') or {}).get(tier), digits=0)}"
+            for tier, value in (mix.get("tier_share") or {}).items()
+            if value
+        )
+        lines += [
+            "",
+            f"On the production logs ({mix.get('rows')} rows, routed by the policy): "
+            f"{money(mix.get('policy_cost_per_1k_usd'))} per 1k queries vs "
+            f"{money(mix.get('baseline_cost_per_1k_usd'))}; "
+            f"calls per query: {calls}. On the eval set: {money(chosen.get('cost_per_1k_usd'))} per 1k, "
+            f"saving {share(chosen.get('savings_share'))}.",
+        ]
+    if savings.get("volume_note"):
+        lines += ["", f"No monthly dollars: {md_text(savings['volume_note'])}."]
     return lines
 
 

@@ -117,18 +117,29 @@ def chosen_lines(summary: dict) -> list[str]:
     chosen = summary.get("chosen")
     if not chosen:
         return []
-    baseline = summary["baseline"]
+    baseline = summary.get("baseline") or {}
     tag = " [SIMULATED tiers]" if summary.get("simulated") else ""
     lines = [
         f"[bold]Chosen policy{tag}:[/bold] {point_label(chosen)} → policy kind '{chosen.get('policy_kind')}'",
-        f"  accuracy {share(chosen['accuracy'])}{interval(chosen['accuracy_ci'])}"
-        f" vs {baseline['tier']} {share(baseline['accuracy'])}: drop {points(chosen['accuracy_drop'])} points"
-        + interval(chosen["accuracy_drop_ci"])
-        + drop_bound(summary),
-        f"  cost {_money(chosen['cost_per_1k_usd'])} per 1k queries vs {_money(baseline['cost_per_1k_usd'])}: "
+        f"  accuracy {share(chosen.get('accuracy'))}{interval(chosen.get('accuracy_ci'))}"
+        f" vs {baseline.get('tier')} {share(baseline.get('accuracy'))}: drop {points(chosen.get('accuracy_drop'))} "
+        "points" + interval(chosen.get("accuracy_drop_ci")) + drop_bound(summary),
+        f"  cost {_money(chosen.get('cost_per_1k_usd'))} per 1k queries vs {_money(baseline.get('cost_per_1k_usd'))}: "
         f"saves {share(chosen.get('savings_share'))}{interval(chosen.get('savings_share_ci'))}",
         f"  latency p50 {ms(chosen.get('latency_p50_ms'))}, p95 {ms(chosen.get('latency_p95_ms'))}",
     ]
+    mix = summary.get("production_mix") or {}
+    if mix.get("policy_cost_per_1k_usd") is not None:
+        calls = ", ".join(
+            f"{tier} {share(value, digits=0)}{interval((mix.get('tier_share_ci') or {}).get(tier), digits=0)}"
+            for tier, value in (mix.get("tier_share") or {}).items()
+            if value
+        )
+        lines.append(
+            f"  on the production logs ({mix.get('rows')} rows): {_money(mix.get('policy_cost_per_1k_usd'))} per 1k "
+            f"vs {_money(mix.get('baseline_cost_per_1k_usd'))}: saves {share(mix.get('savings_share'))}"
+            f"{interval(mix.get('savings_share_ci'))}; calls per query {calls}"
+        )
     selection = summary.get("selection") or {}
     if selection.get("rule"):
         lines.append(f"  rule: {selection['rule']}")
@@ -136,8 +147,8 @@ def chosen_lines(summary: dict) -> list[str]:
     if holdout and holdout.get("chosen"):
         h = holdout["chosen"]
         lines.append(
-            f"  hold-out ({holdout['rows']} rows never seen by selection): accuracy {share(h['accuracy'])}, "
-            f"drop {points(h['accuracy_drop'])} points{interval(h['accuracy_drop_ci'])},"
+            f"  hold-out ({holdout.get('rows')} rows never seen by selection): accuracy {share(h.get('accuracy'))}, "
+            f"drop {points(h.get('accuracy_drop'))} points{interval(h.get('accuracy_drop_ci'))},"
             f" saves {share(h.get('savings_share'))}"
         )
     return lines
