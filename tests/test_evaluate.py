@@ -111,8 +111,9 @@ def test_one_budget_covers_replay_judge_and_triage(tmp_path):
     # ... and people see all of it: the split of the spend, and the unscored rows with their reason.
     assert "spend, every paid call of the run:" in capped.stdout and "judge $" in capped.stdout
     assert "unscored rows: large" in " ".join(capped.stdout.split()) and "judge not called (budget)" in capped.stdout
-    report = (tmp_path / "capped" / "out" / "report.md").read_text()
-    assert f"of the ${budget:.2f} budget" in report
+    for name in ("report.md", "report.html"):
+        report = (tmp_path / "capped" / "out" / name).read_text()
+        assert f"of the ${budget:.2f} budget" in report and "unscored rows: large" in report, name
 
 
 def test_log_agreement_uses_the_configured_judge(tmp_path):

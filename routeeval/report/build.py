@@ -179,6 +179,17 @@ def spend_text(summary: dict) -> str | None:
     return text
 
 
+def unscored_lines(rows: list[dict]) -> list[str]:
+    """'unscored rows: small 73 of 150 (judge not called (budget) 73)', one line per tier with any (``rows``: a
+    summary's ``single_tiers`` or ``logs.agreement``)."""
+    lines = []
+    for row in rows:
+        if row.get("unscored"):
+            why = ", ".join(f"{reason} {n}" for reason, n in (row.get("unscored_reasons") or {}).items())
+            lines.append(f"unscored rows: {row.get('tier')} {row['unscored']} of {row.get('rows')} ({why})")
+    return lines
+
+
 def point_label(point: dict) -> str:
     """'cascade small>large @ 0.7575', 'large only', 'classifier utility @ 539.6'."""
     if point.get("router") == "tier":

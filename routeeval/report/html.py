@@ -25,6 +25,7 @@ from routeeval.report.build import (
     signed_points,
     spend_text,
     thin,
+    unscored_lines,
 )
 from routeeval.report.plots import inline_svg
 
@@ -761,6 +762,10 @@ def _provenance(summary: dict, figures: dict) -> Markup:
     spend = spend_text(summary)
     if spend:
         items.append(("spend", spend))
+    for line in unscored_lines(summary.get("single_tiers") or []):
+        items.append(("eval set", line))
+    for line in unscored_lines((summary.get("logs") or {}).get("agreement") or []):
+        items.append(("logs", line))
     for note in summary.get("notes") or []:
         items.append(("note", note))
     entries = [join(el("dt", k), el("dd", v)) for k, v in items]

@@ -22,6 +22,7 @@ from routeeval.report.build import (
     signed_points,
     spend_text,
     thin,
+    unscored_lines,
 )
 
 FRONTIER_ROWS = 12
@@ -245,8 +246,10 @@ def _provenance_line(summary: dict) -> str:
     sha = (evalset.get("sha256") or "")[:12]
     rule = md_text((summary.get("selection") or {}).get("rule") or "")
     spend = spend_text(summary)
+    unscored = unscored_lines(summary.get("single_tiers") or [])
     return (
-        (f"_Spend, every paid call of the run: {md_text(spend)}._\n\n" if spend else "")
+        "".join(f"_Eval set: {md_text(line)}._\n\n" for line in unscored)
+        + (f"_Spend, every paid call of the run: {md_text(spend)}._\n\n" if spend else "")
         + f"_eval set sha256 {sha or '—'}, {evalset.get('rows')} rows; tiers {tiers}; "
         f"{md_text(summary.get('cost_map_version') or 'no cost map')}; "
         f"routeeval {md_text(summary.get('routeeval_version') or '')}. Selection: {rule}._"

@@ -20,6 +20,7 @@ from routeeval.report.build import (
     share,
     spend_text,
     thin,
+    unscored_lines,
 )
 
 FRONTIER_ROWS = 14
@@ -74,17 +75,6 @@ def tier_table(summary: dict, *, title: str | None = None, key: str = "single_ti
             *([str(row.get("unscored", 0))] if unscored else []),
         )
     return table
-
-
-def unscored_lines(rows: list[dict]) -> list[str]:
-    """'unscored rows: small 73 (judge not called (budget) 73)', one line per tier with any."""
-    lines = []
-    for row in rows:
-        reasons = row.get("unscored_reasons") or {}
-        if row.get("unscored"):
-            why = ", ".join(f"{reason} {n}" for reason, n in reasons.items())
-            lines.append(f"unscored rows: {row.get('tier')} {row['unscored']} of {row.get('rows')} ({why})")
-    return lines
 
 
 def frontier_table(summary: dict, max_rows: int = FRONTIER_ROWS):
