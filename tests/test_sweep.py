@@ -22,6 +22,7 @@ from routeeval.sweep import (
     paired_bootstrap,
     pareto_frontier,
     point_rows,
+    routellm_apgr_cpt,
     select_policy,
     single_tier_candidates,
     sweep_candidate,
@@ -405,7 +406,8 @@ def test_apgr_of_a_random_router_is_one_half():
     assert cpt(share, accuracy, weak, strong, 0.5) == pytest.approx(0.5, abs=0.05)
 
 
-def test_apgr_quantile11_reproduces_routellm():
+def test_apgr_quantile11_matches_routellm_when_deciles_fall_on_whole_rows():
+    # At 1,000 distinct scores RouteLLM's decile cut-offs leave exactly 0, 100, ..., 1000 rows on the strong model.
     rng = np.random.default_rng(12)
     n_rows = 1000
     score = _two_tier_rows(rng, n_rows)
@@ -430,6 +432,85 @@ def test_apgr_quantile11_reproduces_routellm():
     ours = apgr([p.tier_share["strong"] for p in points], [p.accuracy for p in points], weak, strong)
 
     assert ours == pytest.approx(routellm, abs=1e-12)
+
+
+def test_routellm_recipe_by_hand():
+    # Five rows, route scores 5..1: decile cut-offs 1, 1.4, ..., 4.6 and (strictly above) 5 leave 5, 4, 4, 3, 3, 3,
+    # 2, 2, 1, 1, 0 rows on the strong model, i.e. every share 0, 0.2, ..., 1.
+    route = [5, 4, 3, 2, 1]
+    weak, strong = [0, 1, 0, 1, 1], [1, 1, 1, 1, 1]  # accuracies 0.6 and 1.0
+    # Accuracy at shares 0, .2, .4, .6, .8, 1: .6, .8, .8, 1, 1, 1; area .88, so APGR (.88 - .6) / .4 = .7.
+    value, (cpt25, cpt80, beyond) = routellm_apgr_cpt(route, weak, strong, targets=(0.25, 0.8, 1.5))
+
+    assert value == pytest.approx(0.7)
+    assert cpt25 == pytest.approx(0.1)  # accuracy .7: halfway from (0, .6) to (.2, .8)
+    assert cpt80 == pytest.approx(0.52)  # accuracy .92: 60% of the way from (.4, .8) to (.6, 1)
+    assert beyond == pytest.approx(1.0)  # np.interp clamps to the last share where cpt() gives NaN
+
+
+def test_routellm_recipe_grid_differs_from_quantile11_at_twelve_rows():
+    # Twelve distinct scores: RouteLLM's cut-offs sit at sorted positions 0, 1.1, ..., 9.9, 11 and leave 12, 10, 9,
+    # ..., 2, 0 rows on the strong model: no point at 11/12 (quantile11 takes it, for share 0.9) nor at 1/12.
+    route = np.arange(12, 0, -1)
+    weak, strong = np.zeros(12), np.r_[np.zeros(11), 1.0]  # only the lowest-scored row gains from the strong model
+    # PGR is 0 up to share 10/12 and 1 at share 1: area 1/12 (RouteLLM) against 1/24 with the point at 11/12.
+    value, (cpt50,) = routellm_apgr_cpt(route, weak, strong, targets=(0.5,))
+    share = np.arange(13) / 12
+    accuracy = np.r_[np.zeros(12), 1 / 12]
+
+    assert value == pytest.approx(1 / 12)
+    assert apgr(share, accuracy, 0.0, 1 / 12) == pytest.approx(1 / 24)
+    assert cpt50 == pytest.approx(11 / 12)  # halfway from (10/12, 0) to (1, 1/12)
+    assert cpt(share, accuracy, 0.0, 1 / 12, 0.5) == pytest.approx(23 / 24)
+
+
+def test_routellm_recipe_matches_routellm_code_at_72_rows():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(13)
+    n_rows = 72  # MT-Bench after decontamination
+    score = _two_tier_rows(rng, n_rows)
+    win_rate = 0.5 * (score[:, 1] - score[:, 0]) + rng.normal(0.5, 0.3, n_rows)  # distinct: qcut takes it
+    # benchmarks.py: pd.qcut edges, strong when >= the edge (> for the last); evaluate.py: sort by share, trapezoid,
+    # np.interp of the target accuracy over the accuracies.
+    _, thresholds = pd.qcut(pd.Series(win_rate), 10, retbins=True)
+    points = []
+    for i, t in enumerate(thresholds):
+        to_strong = win_rate >= t if i != len(thresholds) - 1 else win_rate > t
+        points.append((to_strong.mean(), np.where(to_strong, score[:, 1], score[:, 0]).mean()))
+    frame = pd.DataFrame(points, columns=["share", "accuracy"]).sort_values(by=["share"])
+    weak, strong = score.mean(axis=0)
+    span = frame["share"].iloc[-1] - frame["share"].iloc[0]
+    auc = np.trapezoid(frame["accuracy"], frame["share"])
+    expected_apgr = (auc - weak * span) / (strong * span - weak * span)
+    expected_cpt = [np.interp(t * (strong - weak) + weak, frame["accuracy"], frame["share"]) for t in (0.5, 0.8)]
+    sweep = sweep_threshold(
+        Candidate(
+            "bert",
+            "t",
+            ["weak", "strong"],
+            score,
+            np.ones_like(score),
+            np.ones_like(score),
+            accept=np.column_stack([1 - win_rate, np.zeros(n_rows)]),
+        ),
+        None,
+    )
+
+    value, cpts = routellm_apgr_cpt(win_rate, score[:, 0], score[:, 1])
+
+    assert value == pytest.approx(expected_apgr, abs=1e-12)
+    assert cpts == pytest.approx(expected_cpt, abs=1e-12)
+    share, accuracy = [p.tier_share["strong"] for p in sweep], [p.accuracy for p in sweep]
+    assert abs(apgr(share, accuracy, weak, strong) - value) > 1e-3  # the 11-share grid is not it: 0.7532 vs 0.7553
+
+
+def test_routellm_recipe_rejects_what_it_cannot_score():
+    with pytest.raises(ValueError, match="same length"):
+        routellm_apgr_cpt([1, 2], [0, 1], [1, 1, 1])
+    with pytest.raises(ValueError, match="finite"):
+        routellm_apgr_cpt([1, np.nan], [0, 1], [1, 1])
+    with pytest.raises(ValueError, match="undefined"):
+        routellm_apgr_cpt([1, 2], [0, 1], [1, 0])
 
 
 # -------------------------------------------------------------------------------------- bootstrap
