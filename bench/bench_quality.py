@@ -234,6 +234,12 @@ def routellm_data(benchmark: str, data_dir: str, quick: bool):
     return pivot_outcomes(part, [tier for tier, _, _, _ in ROUTELLM_TIERS])
 
 
+# Each benchmark query carries its task (RouterBench's task, LLMRouter's dataset), as a production system that
+# passes metadata.intent would: routers reading it (static/intent) may be chosen here. routeeval itself leaves
+# them out of selection unless the logs show production sending the key.
+TASK_KNOWN = {"allow_metadata_routers": True}
+
+
 def job_routerbench(workload: str, max_drop: float, routers: tuple, bootstrap: int, data_dir: str, quick: bool):
     """Part 2: ``optimize_outcomes`` on one workload (selection on train, the exported policy measured on test)."""
     from routeeval.config import OptimizeConfig
@@ -243,7 +249,7 @@ def job_routerbench(workload: str, max_drop: float, routers: tuple, bootstrap: i
     tiers = routerbench_tiers(frame)
     part = routerbench_workload(frame, workload)
     settings = OptimizeConfig(
-        routers=routers, baseline=GPT4, max_drop=max_drop, folds=FOLDS, bootstrap=bootstrap, seed=SEED
+        routers=routers, baseline=GPT4, max_drop=max_drop, folds=FOLDS, bootstrap=bootstrap, seed=SEED, **TASK_KNOWN
     )
     result = optimize_outcomes(part, tiers=tiers, settings=settings)
     out = _optimize_digest(result)
@@ -258,7 +264,7 @@ def job_llmrouter(mode: str, budget_per_1k_usd: float, baseline: str, routers: t
     from routeeval.optimize import optimize_outcomes
 
     frame = load_frame("llmrouter", data_dir, quick)
-    common = dict(routers=routers, baseline=baseline, folds=FOLDS, bootstrap=bootstrap, seed=SEED)
+    common = dict(routers=routers, baseline=baseline, folds=FOLDS, bootstrap=bootstrap, seed=SEED, **TASK_KNOWN)
     if mode == "budget":
         settings = OptimizeConfig(budget_per_1k_usd=budget_per_1k_usd, **common)
     else:
@@ -287,6 +293,7 @@ def job_calibration(split_seed: int, routers: tuple, bootstrap: int, data_dir: s
         folds=FOLDS,
         bootstrap=bootstrap,
         seed=split_seed,
+        **TASK_KNOWN,
     )
     return _optimize_digest(optimize_outcomes(resplit, tiers=tiers, settings=settings))
 

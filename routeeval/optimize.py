@@ -718,7 +718,9 @@ def _metrics(points: list[OperatingPoint], single_points: list[OperatingPoint], 
     ``zero_router_aiq_routerbench`` divide by the largest tier cost, as RouterBench's code does. ``aiq_by_variant``
     keeps each variant apart. APGR and CPT (``apgr``, ``apgr_fine``, ``cpt50``, ...) are per variant
     (``router/variant``: a threshold rule, a utility rule, one cascade order): RouteLLM defines them on one
-    routing score's curve, so a router's variants are never pooled. None where undefined (equal tier accuracies).
+    routing score's curve, so a router's variants are never pooled. ``apgr`` takes 11 strong-call shares, close
+    to RouteLLM's decile grid but not identical at small n (``sweep.routellm_apgr_cpt`` is RouteLLM's own recipe,
+    from a routing score). None where undefined (equal tier accuracies).
     """
     costs = [p.cost_per_1k_usd for p in single_points]
     cost_range = (min(costs), max(costs))
