@@ -364,12 +364,13 @@ class _ScoredRow:
     def score_all(self, *, skip: str | None = None) -> None:
         """Score every tier's answer now, or queue it for the judge; ``skip``: a tier whose answer is the
         reference itself (log agreement with that tier), which agrees by definition."""
+        agreement = self.source == C.SOURCE_LOG  # agreement needs an answer to agree with, even for the judge
         for tier, result in self.results.items():
             if not result.ok:
                 self.unscored[tier] = _unscored_reason(result)
             elif tier == skip:
                 self.scores[tier] = 1.0
-            elif self.reference is None and self.scorer.needs_reference:
+            elif self.reference is None and (self.scorer.needs_reference or agreement):
                 self.unscored[tier] = NO_REFERENCE
             elif self.scorer.name == "judge":
                 self.judged.append(tier)

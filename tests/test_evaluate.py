@@ -36,7 +36,7 @@ def _answers(model: str, messages: list[dict]) -> str | None:
     return f"answer {number}"
 
 
-def _files(tmp_path, server, *, scorer="judge", small_model="small-model", **replay):
+def _files(tmp_path, server, *, scorer="judge", small_model="small-model", log_reference=None, **replay):
     tmp_path.mkdir(parents=True, exist_ok=True)
     evalset = tmp_path / "eval.jsonl"
     evalset.write_text(
@@ -61,7 +61,9 @@ def _files(tmp_path, server, *, scorer="judge", small_model="small-model", **rep
         ],
         replay={"concurrency": 2, "retries": 1, "backoff_base_s": 0.01, "backoff_max_s": 0.05, **replay}
         | {"cache": str(tmp_path / "cache.sqlite")},
-        scoring={"scorer": scorer, "judge_tier": "large"} if scorer == "judge" else {"scorer": scorer},
+        scoring={"scorer": scorer}
+        | ({"judge_tier": "large"} if scorer == "judge" else {})
+        | ({"log_reference": log_reference} if log_reference else {}),
         optimize={"routers": ["static", "llm"], "max_drop": 0.5, "bootstrap": 200},
     )
     return evalset, logs, config
@@ -179,3 +181,15 @@ def test_max_cost_zero_makes_no_call_and_writes_no_policy(tmp_path):
     assert result.exit_code == 3
     assert "raise --max-cost" in result.stderr and "not called (budget)" in result.stderr
     assert not (tmp_path / "out" / "policy.json").exists()
+
+
+def test_log_rows_without_an_answer_to_agree_with_are_unscored_not_judged(tmp_path):
+    with LoopbackServer(answers=_answers) as server:
+        evalset, logs, config = _files(tmp_path, server, log_reference="production")
+        result = _run("run", evalset, "--logs", logs, "--config", config, "--out", tmp_path / "out", "--json")
+    summary = json.loads(result.stdout)
+    # The logs record no production answer: there is nothing to agree with, so no judge call is made for them.
+    agreement = {t["tier"]: t for t in summary["logs"]["agreement"]}
+    assert agreement["small"]["scored"] == 0
+    assert agreement["small"]["unscored_reasons"] == {"no answer to compare with": 10}
+    assert summary["spend"]["phases"]["judge"]["calls"] == N_ROWS * 2
