@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -203,16 +204,26 @@ _TIER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 def load_config(path: str | Path | None = None) -> Config:
     """Read ``routeeval.toml`` (or ``path``) into a :class:`Config`."""
     path = Path(path) if path is not None else Path(DEFAULT_CONFIG_NAME)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such config file; pass --config or create {DEFAULT_CONFIG_NAME}.")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory; expected a TOML config file.")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigError(f"{path}: no such config file; pass --config or create {DEFAULT_CONFIG_NAME}.") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{path}: is a directory; expected a TOML config file.")
+    if not stat.S_ISREG(mode):  # a named pipe would wait forever, a device never end
+        raise ConfigError(f"{path}: is not a regular file; expected a TOML config file.")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a byte-order mark (Notepad) is dropped
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start}).") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or inline tables are nested too deeply to read.") from None
     return parse_config(raw, str(path))
 
 

@@ -2,8 +2,14 @@
 
 JSONL is the canonical form: one JSON object per line. CSV and Parquet carry the same columns;
 in CSV, a cell holding a JSON list (``input``, ``messages``, ``reference``) or a JSON object
-(``metadata``) is decoded, and empty cells count as absent. Every problem is a ``DataError``
-naming the file, the line (the row, for Parquet) and the field, and saying what was expected.
+(``metadata``) is decoded, and empty cells count as absent; a cell may be as long as the file. Every
+problem is a ``DataError`` naming the file, the line (the row, for Parquet) and the field, and saying
+what was expected.
+
+Hostile files get the same one-line errors: a path that is not a regular file (a named pipe, a
+device, a socket) is refused before it is opened, so reading never waits on it; lists and objects
+nested more than ``MAX_DEPTH`` levels deep are refused at load, so nothing downstream (the outcomes'
+JSON, the cache key) can run out of stack on them.
 
 Logs come in three shapes, detected per record: routeeval's own (``input`` or ``messages``,
 ``model``, ``response``, token counts, ``cost_usd``, ``latency_ms``), OpenAI chat-completion
@@ -30,6 +36,10 @@ import hashlib
 import io
 import json
 import math
+import re
+import stat
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -58,6 +68,9 @@ MESSAGES = "messages"
 TIMESTAMP = "timestamp"
 MODEL = "model"
 
+# How deep lists and objects may nest in a field (``{"a": [1]}`` is 2 levels); real data needs a handful.
+MAX_DEPTH = 64
+
 ROLES = ("system", "user", "assistant", "tool")
 LABELS = ("easy", "hard")
 SPLITS = ("train", "test")
@@ -67,6 +80,17 @@ _LOG_ROLE_ALIASES = {"developer": "system", "function": "tool"}
 _FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 _ACCEPTED = ".jsonl, .json (JSON Lines), .csv or .parquet"
 _BOM = b"\xef\xbb\xbf"
+_TOO_DEEP = f"is nested more than {MAX_DEPTH} levels deep; expected at most {MAX_DEPTH} levels of lists and objects"
+# csv refuses cells over 131,072 characters by default; a cell may be as long as its file (up to a C long).
+_CSV_MAX_CELL = 2**31 - 1
+# The tokens of JSON text that matter for finding the field at a point: strings, brackets, colons, other words.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]|[^\s\[\]{}:,"]+')
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 # CSV cells that hold numbers in log files (routeeval, OpenAI and litellm column names).
 _CSV_NUMBER_FIELDS = frozenset(
     {
@@ -224,10 +248,7 @@ def _read_records(path: str | Path, what: str) -> tuple[str, str, str, list[tupl
     """Return (path as text, sha256, "line" or "row", [(line, record)]) for a JSONL, CSV or Parquet file."""
     path_text = str(path)
     file_path = Path(path)
-    if not file_path.exists():
-        raise DataError(path_text, "no such file")
-    if file_path.is_dir():
-        raise DataError(path_text, f"is a directory; expected {what} (.jsonl, .csv or .parquet)")
+    _check_regular_file(path_text, file_path, what)
     suffix = file_path.suffix.lower()
     kind = _FORMATS.get(suffix)
     if kind is None:
@@ -244,6 +265,22 @@ def _read_records(path: str | Path, what: str) -> tuple[str, str, str, list[tupl
     text = _decode_utf8(path_text, raw)
     records = _read_jsonl(path_text, text) if kind == "jsonl" else _read_csv(path_text, text)
     return path_text, sha256, "line", records
+
+
+def _check_regular_file(path_text: str, file_path: Path, what: str) -> None:
+    """Refuse what is not a regular file before opening it: a named pipe would wait forever, a device never end."""
+    try:
+        mode = file_path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(path_text, "no such file") from None
+    except OSError as exc:
+        raise DataError(path_text, f"cannot be read ({exc.strerror or exc})") from None
+    expected = f"expected {what} (.jsonl, .csv or .parquet)"
+    if stat.S_ISDIR(mode):
+        raise DataError(path_text, f"is a directory; {expected}")
+    if not stat.S_ISREG(mode):
+        kind = next((name for is_kind, name in _FILE_KINDS if is_kind(mode)), "something else")
+        raise DataError(path_text, f"is not a regular file ({kind}); {expected}")
 
 
 def _decode_utf8(path_text: str, raw: bytes) -> str:
@@ -271,6 +308,8 @@ def _read_jsonl(path_text: str, text: str) -> list[tuple[int, dict]]:
                 _reject_single_document(path_text, text)
             problem = f"not valid JSON ({exc.msg} at column {exc.colno})"
             raise DataError(path_text, problem, line=line) from exc
+        except (RecursionError, ValueError) as exc:
+            raise _undecodable(path_text, line, line_text, exc) from None
         if not isinstance(value, dict):
             raise DataError(path_text, f"expected a JSON object, got {_type_name(value)}", line=line)
         records.append((line, value))
@@ -283,14 +322,70 @@ def _reject_single_document(path_text: str, text: str) -> None:
     """A pretty-printed JSON file fails on its first line; say what it is instead."""
     try:
         document = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # invalid, an over-long integer, or too deep: the line's error stands
         return
     kind = "array" if isinstance(document, list) else "object"  # only these can span lines
     problem = f"holds a single multi-line JSON {kind}; expected one JSON object per line (JSON Lines)"
     raise DataError(path_text, problem)
 
 
+def _undecodable(path_text: str, line: int, line_text: str, exc: Exception) -> DataError:
+    """The error for a line of JSON that json.loads cannot decode: nested too deeply, or an integer too long."""
+    if isinstance(exc, RecursionError):
+        field_name = _field_at(line_text, lambda depth, _token: depth > MAX_DEPTH)
+        return DataError(path_text, _TOO_DEEP, line=line, field=field_name)
+    limit = sys.get_int_max_str_digits()  # the one other ValueError: an integer longer than Python converts
+    field_name = _field_at(line_text, lambda _depth, token: _digit_count(token) > limit)
+    problem = f"holds an integer of more than {limit} digits; expected a number of at most {limit} digits"
+    return DataError(path_text, problem, line=line, field=field_name)
+
+
+def _field_at(line_text: str, found: Callable[[int, str], bool]) -> str | None:
+    """The top-level key of the JSON object on ``line_text`` under which ``found(depth, token)`` first holds.
+
+    Only called once ``json.loads`` failed, to name the field of a line it could not decode.
+    """
+    depth = 0
+    key = last_string = None
+    for match in _JSON_TOKEN.finditer(line_text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+        elif token in ("]", "}"):
+            depth -= 1
+        elif token == ":" and depth == 1:
+            key = last_string
+        elif token.startswith('"'):
+            if depth == 1:
+                last_string = _string_value(token)
+            continue
+        if found(depth, token):
+            return key
+    return None
+
+
+def _string_value(token: str) -> str | None:
+    try:
+        return json.loads(token)
+    except ValueError:
+        return None
+
+
+def _digit_count(token: str) -> int:
+    digits = token.removeprefix("-")
+    return len(digits) if digits.isdigit() else 0
+
+
 def _read_csv(path_text: str, text: str) -> list[tuple[int, dict]]:
+    # csv's cap on a cell is process-wide: raise it for this file (no cell is longer than the file), then restore.
+    previous = csv.field_size_limit(min(len(text) + 1, _CSV_MAX_CELL))
+    try:
+        return _read_csv_rows(path_text, text)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _read_csv_rows(path_text: str, text: str) -> list[tuple[int, dict]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     records: list[tuple[int, dict]] = []
     header: list[str] | None = None
@@ -341,15 +436,15 @@ def _csv_cell(where: _Where, name: str, cell: str) -> Any:
     """Decode the cells CSV cannot type: JSON lists and objects, and numbers in log columns."""
     stripped = cell.strip()
     if name in (INPUT, MESSAGES) and stripped.startswith("["):
-        decoded = _json_or_none(stripped)
+        decoded = _json_or_none(where, name, stripped)
         if isinstance(decoded, list) and decoded and all(isinstance(item, dict) for item in decoded):
             return decoded
     elif name == REFERENCE and stripped.startswith("["):
-        decoded = _json_or_none(stripped)
+        decoded = _json_or_none(where, name, stripped)
         if isinstance(decoded, list):
             return decoded
     elif name == METADATA:
-        decoded = _json_or_none(stripped)
+        decoded = _json_or_none(where, name, stripped)
         if isinstance(decoded, dict):
             return decoded
         raise where.error(f"must be a JSON object, got {_show(cell)}", name)
@@ -365,10 +460,13 @@ def _csv_cell(where: _Where, name: str, cell: str) -> Any:
     return cell
 
 
-def _json_or_none(text: str) -> Any:
+def _json_or_none(where: _Where, name: str, text: str) -> Any:
+    """The JSON value ``text`` holds, or None when it holds none; nesting too deep to decode is an error."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except RecursionError:
+        raise where.error(_TOO_DEEP, name) from None
+    except ValueError:  # not JSON, or an integer longer than Python converts
         return None
 
 
@@ -383,9 +481,10 @@ def _read_parquet(path_text: str, file_path: Path) -> list[tuple[int, dict]]:
         raise DataError(path_text, f"not a readable Parquet file ({reason})") from exc
     records: list[tuple[int, dict]] = []
     for index, row in enumerate(table.to_pylist()):
+        where = _Where(path_text, index + 1, "row")
         values = {}
         for name, value in row.items():
-            plain = _parquet_value(name, value)
+            plain = _parquet_value(where, name, value)
             if plain is not None:
                 values[name] = plain
         records.append((index + 1, values))
@@ -394,7 +493,7 @@ def _read_parquet(path_text: str, file_path: Path) -> list[tuple[int, dict]]:
     return records
 
 
-def _parquet_value(name: str, value: Any) -> Any:
+def _parquet_value(where: _Where, name: str, value: Any) -> Any:
     """Make Arrow's datetimes, decimals, NaN (missing floats) and maps (pairs) plain JSON values."""
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -405,7 +504,7 @@ def _parquet_value(name: str, value: Any) -> Any:
     if name == METADATA and isinstance(value, list) and all(isinstance(item, tuple) for item in value):
         return dict(value)
     if name == METADATA and isinstance(value, str):
-        decoded = _json_or_none(value)
+        decoded = _json_or_none(where, name, value)
         return decoded if isinstance(decoded, dict) else value
     return value
 
@@ -426,7 +525,7 @@ def _parse_eval_row(where: _Where, record: dict) -> Query:
             f"End {INPUT!r} with the turn to answer and put the expected answer in {REFERENCE!r}."
         )
         raise where.error(problem, INPUT)
-    return Query(
+    query = Query(
         row_id=row_id,
         messages=messages,
         reference=_parse_reference(where, values.pop(REFERENCE, None)),
@@ -438,6 +537,19 @@ def _parse_eval_row(where: _Where, record: dict) -> Query:
         extra=values,
         line=where.line,
     )
+    _check_depth(where, {INPUT: query.messages, METADATA: query.metadata, **query.extra})
+    return query
+
+
+def _check_depth(where: _Where, fields: dict[str, Any]) -> None:
+    """Refuse a field whose lists and objects nest deeper than MAX_DEPTH; walked level by level, never recursing."""
+    for name, value in fields.items():
+        level, depth = [value], 0
+        while level := [item for item in level if isinstance(item, dict | list | tuple)]:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise where.error(_TOO_DEEP, name)
+            level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)]
 
 
 def _parse_id(where: _Where, value: Any, name: str) -> str:
@@ -573,10 +685,9 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
 
     raw_id = values.pop(ID, None)
     row_id = f"log-{where.line}" if raw_id is None else _parse_id(where, raw_id, name(ID))
-    if values.get(MESSAGES) is not None:
-        messages = _parse_messages(where, values.pop(MESSAGES), name(MESSAGES), lenient=True)
-    elif values.get(INPUT) is not None:
-        messages = _parse_messages(where, values.pop(INPUT), name(INPUT), lenient=True)
+    prompt_key = MESSAGES if values.get(MESSAGES) is not None else INPUT
+    if values.get(prompt_key) is not None:
+        messages = _parse_messages(where, values.pop(prompt_key), name(prompt_key), lenient=True)
     else:
         raise where.error(f"is missing; each {where.row_word} needs 'input' or 'messages'.", INPUT)
     messages, answer = _split_answer(messages)
@@ -592,6 +703,7 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
     cost_usd = _parse_amount(where, values.pop(COST_USD, None), name(COST_USD))
     latency_ms = _parse_amount(where, values.pop(LATENCY_MS, None), name(LATENCY_MS))
     metadata = _parse_metadata(where, values.pop(METADATA, None), name(METADATA))
+    _check_depth(where, {name(prompt_key): messages, name(METADATA): metadata, **values})
     query = Query(row_id=row_id, messages=messages, metadata=metadata, extra=values, line=where.line)
     return LogRecord(
         query=query,
@@ -650,7 +762,7 @@ def _from_openai(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
     values = dict(record)
     names: dict[str, str] = {}
     if "request" in values:
-        request = _decoded(values.pop("request"))
+        request = _decoded(where, "request", values.pop("request"))
         if not isinstance(request, dict):
             problem = f"must be an object holding 'model' and 'messages', got {_type_name(request)}"
             raise where.error(problem, "request")
@@ -658,7 +770,7 @@ def _from_openai(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
             if values.get(key) is None and request.get(key) is not None:
                 values[key] = request[key]
                 names[key] = f"request.{key}"
-        completion = _decoded(values.pop(RESPONSE, None))
+        completion = _decoded(where, RESPONSE, values.pop(RESPONSE, None))
         if completion is None:
             completion = {}
         if not isinstance(completion, dict):
@@ -670,7 +782,9 @@ def _from_openai(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
                 values[key] = completion[key]
                 names[key] = prefix + key
     else:
-        completion = {key: _decoded(values.pop(key)) for key in ("choices", "usage", "created") if key in values}
+        completion = {
+            key: _decoded(where, key, values.pop(key)) for key in ("choices", "usage", "created") if key in values
+        }
         prefix = ""
     _apply_completion(where, completion, prefix, values, names)
     return values, names
@@ -744,8 +858,8 @@ def _from_litellm(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
     if values.get(MODEL) == "":
         values[MODEL] = None
 
-    messages = _decoded(values.pop(MESSAGES, None))
-    request_body = _decoded(values.pop("proxy_server_request", None))
+    messages = _decoded(where, MESSAGES, values.pop(MESSAGES, None))
+    request_body = _decoded(where, "proxy_server_request", values.pop("proxy_server_request", None))
     if messages not in (None, {}, [], ""):
         values[MESSAGES] = messages
     elif isinstance(request_body, dict):
@@ -762,9 +876,9 @@ def _from_litellm(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
         raise where.error(problem, MESSAGES)
 
     raw_response = values.pop(RESPONSE, None)
-    values[RESPONSE] = _litellm_response_text(where, raw_response, _decoded(raw_response))
+    values[RESPONSE] = _litellm_response_text(where, raw_response, _decoded(where, RESPONSE, raw_response))
     if METADATA in values:
-        values[METADATA] = _decoded(values[METADATA])
+        values[METADATA] = _decoded(where, METADATA, values[METADATA])
     return values, names
 
 
@@ -786,10 +900,10 @@ def _litellm_response_text(where: _Where, raw: Any, decoded: Any) -> str | None:
     raise where.error(f"must be a string or a chat completion object, got {_type_name(decoded)}", RESPONSE)
 
 
-def _decoded(value: Any) -> Any:
+def _decoded(where: _Where, name: str, value: Any) -> Any:
     """Decode a JSON-encoded object or list stored as a string; leave anything else as it is."""
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-        decoded = _json_or_none(value)
+        decoded = _json_or_none(where, name, value)
         if decoded is not None:
             return decoded
     return value

@@ -66,15 +66,23 @@ def read_outcomes(path: str | Path, *, compact: bool = False):
     them, instead of "string" columns: the same values in a fraction of the time and memory, for
     large tables (the optimizer reads them so). Read their values with :func:`column_codes`.
     """
+    import stat
+
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)
-    if not path.exists():
-        raise DataError(str(path), "no such file")
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(str(path), "no such file") from None
+    except OSError as exc:
+        raise DataError(str(path), f"cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
         raise DataError(str(path), "is a directory; expected an outcomes .parquet file")
+    if not stat.S_ISREG(mode):  # a named pipe would wait forever, a device never end
+        raise DataError(str(path), "is not a regular file; expected an outcomes .parquet file")
     try:
         frame = _read_compact(path) if compact else pq.read_table(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:

@@ -197,3 +197,31 @@ def test_options_are_checked_like_their_config_keys(tmp_path):
     applied = with_options(config, max_drop=0.02, confidence=None, max_cost_usd=3, routers=["knn"])
     assert (applied.optimize.max_drop, applied.optimize.confidence) == (0.02, 0.95)
     assert applied.replay.max_cost_usd == 3 and applied.optimize.routers == ("knn",)
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_before_it_is_opened(tmp_path):
+    from test_data import fifo_that_unblocks
+
+    with fifo_that_unblocks(tmp_path / "routeeval.toml") as path, pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: is not a regular file; expected a TOML config file."
+    device = tmp_path / "device.toml"
+    device.symlink_to("/dev/null")
+    with pytest.raises(ConfigError) as info:
+        load_config(device)
+    assert str(info.value) == f"{device}: is not a regular file; expected a TOML config file."
+
+
+def test_a_config_nested_too_deeply_to_read(tmp_path):
+    path = write_config(tmp_path / "deep.toml", [{"name": "a", "model": "m"}])
+    path.write_text(path.read_text() + "\n[optimize]\nstatic_rules = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.exit_code == 2
+    assert str(info.value) == f"{path}: arrays or inline tables are nested too deeply to read."
+
+
+def test_a_config_starting_with_a_byte_order_mark_is_read(tmp_path):
+    path = write_config(tmp_path / "bom.toml", [{"name": "a", "model": "m"}])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Windows Notepad saves UTF-8
+    assert [tier.name for tier in load_config(path).tiers] == ["a"]

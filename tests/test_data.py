@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from routeeval.data import EvalSet, LogSet, Query, file_sha256, load_eval_set, load_logs
 from routeeval.errors import EXIT_BAD_INPUT, DataError
@@ -937,3 +943,207 @@ def test_csv_and_parquet_logs_split_the_answer_too(tmp_path):
     parquet_path = write_parquet(tmp_path / "logs.parquet", [{"id": "p1", "messages": [ASK, ANSWER]}])
     (parquet_log,) = load_logs(parquet_path).records
     assert (parquet_log.query.messages, parquet_log.response) == ((ASK,), "Paris.")
+
+
+# --- hostile files: one line naming file, line and field; never a hang or a traceback -------------
+
+TOO_DEEP = "is nested more than 64 levels deep; expected at most 64 levels of lists and objects"
+DEEP_TEXT = "[" * 100_000 + "]" * 100_000  # json.loads runs out of stack on this
+
+
+def nested(levels: int):
+    """A value with ``levels`` levels of lists around a string."""
+    value = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@contextlib.contextmanager
+def fifo_that_unblocks(path: Path):
+    """A named pipe at ``path``. Should a reader open it, a writer opens and closes it, so the reader sees the
+    end of the file instead of waiting forever: a loader that opens the pipe fails its test rather than hanging."""
+    os.mkfifo(path)
+    done = threading.Event()
+
+    def writer():
+        while not done.wait(0.05):
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # succeeds only once a reader waits
+                return
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        done.set()
+        thread.join()
+
+
+@pytest.mark.parametrize("name", ["evals.jsonl", "evals.csv", "evals.parquet"])
+def test_a_named_pipe_is_refused_before_it_is_opened(tmp_path, name):
+    with fifo_that_unblocks(tmp_path / name) as path:
+        assert error_of(load_eval_set, path) == (
+            f"{path}: is not a regular file (a named pipe); expected an eval set file (.jsonl, .csv or .parquet)"
+        )
+        assert error_of(load_logs, path) == (
+            f"{path}: is not a regular file (a named pipe); expected a log file (.jsonl, .csv or .parquet)"
+        )
+
+
+def test_a_device_is_refused_even_behind_a_data_file_name(tmp_path):
+    path = tmp_path / "evals.jsonl"
+    path.symlink_to("/dev/null")  # /dev/zero, /dev/stdin and /dev/urandom are devices too, never ending or waiting
+    assert error_of(load_eval_set, path) == (
+        f"{path}: is not a regular file (a character device); expected an eval set file (.jsonl, .csv or .parquet)"
+    )
+
+
+def test_a_path_that_cannot_be_looked_at_says_why(tmp_path):
+    path = tmp_path / "evals.jsonl"
+    path.symlink_to(path)  # a link to itself
+    assert error_of(load_eval_set, path) == f"{path}: cannot be read (Too many levels of symbolic links)"
+
+
+@pytest.mark.parametrize("load", [load_eval_set, load_logs])
+def test_json_too_deep_to_decode_names_the_line_and_field(tmp_path, load):
+    path = tmp_path / "evals.jsonl"
+    path.write_text(
+        '{"id": "a", "input": "hi"}\n{"id": "b", "input": "hi", "note": "x", "metadata": {"x": ' + DEEP_TEXT + "}}\n"
+    )
+    assert error_of(load, path) == f"{path} line 2: field 'metadata' {TOO_DEEP}"
+
+
+def test_a_json_document_too_deep_to_decode(tmp_path):
+    one_line = tmp_path / "evals.json"
+    one_line.write_text(DEEP_TEXT)
+    assert error_of(load_eval_set, one_line) == f"{one_line} line 1: {TOO_DEEP}"
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text('{\n  "id": "a",\n  "input": ' + DEEP_TEXT + "\n}\n")
+    assert error_of(load_eval_set, pretty) == (
+        f"{pretty} line 1: not valid JSON (Expecting property name enclosed in double quotes at column 2)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "field_name"),
+    [
+        ({"metadata": {"a": nested(64)}}, "metadata"),
+        ({"tags": nested(65)}, "tags"),
+        ({"input": [{"role": "user", "content": "hi", "tool_calls": nested(64)}]}, "input"),
+    ],
+)
+def test_a_field_nested_past_64_levels_is_refused_at_load(tmp_path, extra, field_name):
+    path = write_jsonl(tmp_path / "evals.jsonl", [{"id": "a", "input": "hi", **extra}])
+    assert error_of(load_eval_set, path) == f"{path} line 1: field '{field_name}' {TOO_DEEP}"
+    assert error_of(load_logs, path) == f"{path} line 1: field '{field_name}' {TOO_DEEP}"
+
+
+def test_64_levels_are_still_read(tmp_path):
+    path = write_jsonl(tmp_path / "evals.jsonl", [{"id": "a", "input": "hi", "metadata": {"a": nested(63)}}])
+    assert load_eval_set(path).rows[0].metadata == {"a": nested(63)}
+
+
+def test_log_adapters_name_the_nested_field_too_deep(tmp_path):
+    deep_prompt = [{"role": "user", "content": "hi", "x": nested(64)}]
+    openai = {"request": {"model": "small", "messages": deep_prompt}, "response": {"choices": []}}
+    path = write_jsonl(tmp_path / "logs.jsonl", [openai])
+    assert error_of(load_logs, path) == f"{path} line 1: field 'request.messages' {TOO_DEEP}"
+    litellm = {**LITELLM_ROW, "messages": "[" + DEEP_TEXT + "]"}  # a JSON column stored as text
+    path = write_jsonl(tmp_path / "spend_logs.jsonl", [litellm])
+    assert error_of(load_logs, path) == f"{path} line 1: field 'messages' {TOO_DEEP}"
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [("metadata", '{"x": ' + DEEP_TEXT + "}"), ("input", DEEP_TEXT), ("reference", DEEP_TEXT)],
+)
+def test_csv_json_cells_too_deep_to_decode(tmp_path, column, cell):
+    path = tmp_path / "evals.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "input", "reference", "metadata"])
+        writer.writerow(["a", "hi", "x", "{}"])
+        row = {"id": "b", "input": "hi", "reference": "x", "metadata": "{}", column: cell}
+        writer.writerow(list(row.values()))
+    assert error_of(load_eval_set, path) == f"{path} line 3: field '{column}' {TOO_DEEP}"
+
+
+def test_parquet_values_too_deep(tmp_path):
+    as_text = write_parquet(
+        tmp_path / "text.parquet", [{"id": "a", "input": "hi", "metadata": '{"x": ' + DEEP_TEXT + "}"}]
+    )
+    assert error_of(load_eval_set, as_text) == f"{as_text} row 1: field 'metadata' {TOO_DEEP}"
+    struct = {"x": 1}
+    for _ in range(70):  # Arrow reads up to 100 levels of schema; routeeval stops at 64
+        struct = {"x": struct}
+    as_struct = write_parquet(tmp_path / "struct.parquet", [{"id": "a", "input": "hi", "metadata": struct}])
+    assert error_of(load_eval_set, as_struct) == f"{as_struct} row 1: field 'metadata' {TOO_DEEP}"
+
+
+def test_an_integer_too_long_to_convert_names_the_field(tmp_path):
+    path = tmp_path / "evals.jsonl"
+    path.write_text('{"id": "a", "input": "hi", "metadata": {"n": -' + "1" * 5000 + "}}\n")
+    limit = sys.get_int_max_str_digits()
+    assert error_of(load_eval_set, path) == (
+        f"{path} line 1: field 'metadata' holds an integer of more than {limit} digits; "
+        f"expected a number of at most {limit} digits"
+    )
+
+
+def test_a_csv_cell_longer_than_csvs_default_limit_is_read(tmp_path):
+    long_text = "word " * 40_000  # 200,000 characters; csv refuses cells over 131,072 by default
+    limit_before = csv.field_size_limit()
+    evals = tmp_path / "evals.csv"
+    with evals.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["id", "input", "reference"], ["a", long_text, "x"]])
+    assert load_eval_set(evals).rows[0].text == long_text
+    logs = tmp_path / "logs.csv"
+    with logs.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["input", "response"], ["hi", long_text]])
+    assert load_logs(logs).records[0].response == long_text
+    assert csv.field_size_limit() == limit_before  # the process-wide limit is put back
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ('{"input": "hi", "cost_usd": NaN}', "field 'cost_usd' must be a non-negative number, got nan"),
+        ('{"input": "hi", "latency_ms": Infinity}', "field 'latency_ms' must be a non-negative number, got inf"),
+        ('{"input": "hi", "latency_ms": 1e999}', "field 'latency_ms' must be a non-negative number, got inf"),
+        ('{"input": "hi", "prompt_tokens": NaN}', "field 'prompt_tokens' must be a non-negative integer, got nan"),
+        (
+            '{"id": "a", "input": "hi", "reference": NaN}',
+            "field 'reference' must be a string or a finite number, got nan",
+        ),
+    ],
+)
+def test_nan_and_infinity_literals_in_numeric_fields_are_refused(tmp_path, cells, message):
+    path = tmp_path / "logs.jsonl"
+    path.write_text(cells + "\n")
+    load = load_eval_set if '"reference"' in cells else load_logs
+    assert error_of(load, path) == f"{path} line 1: {message}"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"id": "a", "input": "hi", "metadata": {"x": ' + DEEP_TEXT + "}}\n",
+        '{"id": "a", "input": "hi", "metadata": {"n": ' + "1" * 5000 + "}}\n",
+        DEEP_TEXT,
+    ],
+)
+def test_the_cli_shows_one_line_and_exits_2_for_a_hostile_eval_set(in_tmp, content):
+    from typer.testing import CliRunner
+
+    from routeeval.cli import app
+
+    shutil.copy(ROOT / "routeeval.toml", in_tmp / "routeeval.toml")
+    (in_tmp / "evals.jsonl").write_text(content)
+    result = CliRunner().invoke(app, ["run", "evals.jsonl", "--no-progress"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("error: evals.jsonl line 1: ") and result.stderr.count("\n") == 1

@@ -78,3 +78,14 @@ def test_compact_read_of_every_layout_and_many_row_groups(tmp_path, layout):
     # Row ids are numbered in order of first appearance, as factorizing them would.
     _, values = column_codes(compact[C.ROW_ID])
     assert list(values) == list(pd.unique(frame[C.ROW_ID]))
+
+
+def test_an_outcomes_path_that_is_not_a_regular_file_is_refused_before_it_is_opened(tmp_path):
+    from test_data import fifo_that_unblocks
+
+    from routeeval.errors import DataError
+
+    with fifo_that_unblocks(tmp_path / "outcomes.parquet") as path, pytest.raises(DataError) as info:
+        read_outcomes(path)
+    assert info.value.exit_code == 2
+    assert str(info.value) == f"{path}: is not a regular file; expected an outcomes .parquet file"
