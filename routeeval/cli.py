@@ -367,7 +367,7 @@ def cache_clear(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete every cached response (the next run pays for its calls again)."""
-    from routeeval.cache import ResponseCache
+    from routeeval.cache import CacheError, ResponseCache, remove_cache_files
     from routeeval.errors import ConfigError
 
     cache_path = _cache_path(config, path)
@@ -378,8 +378,13 @@ def cache_clear(
                 "without a terminal to confirm, pass --yes."
             )
         typer.confirm(f"Delete every response cached in {cache_path}?", abort=True)
-    with ResponseCache(cache_path) as cache:
-        removed = cache.clear()
+    try:
+        with ResponseCache(cache_path) as cache:
+            removed = cache.clear()
+    except CacheError:  # damaged, or another schema: the way out is to remove the file itself
+        files = remove_cache_files(cache_path)
+        typer.echo(f"removed the damaged response cache {cache_path} ({files} files)")
+        return
     typer.echo(f"cleared {removed} cached responses from {cache_path}")
 
 

@@ -19,6 +19,7 @@ REFERENCE = "reference"
 SOURCE = "source"  # "eval" for labeled eval rows, "log" for production log rows
 SCORER = "scorer"  # name and arguments of the scorer that produced `score`
 LOGPROB_MEAN = "logprob_mean"  # mean token log-probability of the response, when the provider gave it
+USAGE_ESTIMATED = "usage_estimated"  # the provider gave no token counts: tokens and cost estimated from text
 UNSCORED = "unscored"  # why a row has no score (the call failed, the judge was not called, ...); null when scored
 
 OUTCOME_COLUMNS = (

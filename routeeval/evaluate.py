@@ -18,6 +18,7 @@ from routeeval.cache import ResponseCache
 from routeeval.config import Config, Tier, load_config, with_options
 from routeeval.data import EvalSet, LogSet, Query, load_eval_set, load_logs
 from routeeval.errors import ConfigError, DataError, ProviderError
+from routeeval.files import write_text_atomic
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
 from routeeval.replay import (
     CallRequest,
@@ -89,7 +90,8 @@ def run_evaluation(
         # Eval and log rows are kept apart by where they sit, never by id: the two files may reuse ids.
         n_eval = len(eval_set.rows) * len(config.tiers)
         eval_rows = _scored_eval_rows(eval_set, config, scorers, report.results[:n_eval])
-        log_rows = _scored_log_rows(log_set, config, report.results[n_eval:]) if log_set is not None else []
+        eval_ids = frozenset(row.row_id for row in eval_set.rows)
+        log_rows = _scored_log_rows(log_set, config, report.results[n_eval:], eval_ids) if log_set else []
         judge_report = _run_judge(eval_rows + log_rows, config, paid)
         records = [record for row in eval_rows + log_rows for record in row.records()]
         llm_calls = None
@@ -98,6 +100,7 @@ def run_evaluation(
 
     from routeeval.outcomes import outcomes_frame, write_outcomes
 
+    _start_outputs(out_dir)
     frame = outcomes_frame(records)
     tier_entries = [_tier_entry(t, prices[t.name]) for t in config.tiers]
     metadata = {
@@ -112,7 +115,7 @@ def run_evaluation(
     _check_answers(config, eval_rows, paid, outcomes_path)  # no policy from tiers that could not answer
     summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report)
     summary["spend"] = paid.spend()
-    notes = _budget_notes(ledger)
+    notes = _budget_notes(ledger) + _data_notes(paid, log_rows)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls)
     reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries, config.logs.sample_rate)
     summary_path = _write_summary(summary, out_dir)
@@ -168,6 +171,7 @@ def optimize_file(
         "single_tiers": summarize_tiers(frame, names, settings.confidence, source=C.SOURCE_EVAL),
     }
     notes: list[str] = []
+    _start_outputs(out_dir)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, None)
     reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
     summary_path = _write_summary(summary, out_dir)
@@ -224,10 +228,16 @@ def _reports_into(summary, frame, result, out_dir, logs, monthly_queries, sample
     return write_reports(out_dir, summary, frame, result.chosen_rows, logs, monthly_queries, figures=figures)
 
 
+def _start_outputs(out_dir: Path) -> None:
+    """Before a run writes its files: remove an earlier summary.json from the folder. summary.json is written
+    last, so a folder with a summary holds one complete run (each file is written atomically)."""
+    (Path(out_dir) / "summary.json").unlink(missing_ok=True)
+
+
 def _write_summary(summary: dict, out_dir: Path) -> Path:
     path = Path(out_dir) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return path
 
 
@@ -360,6 +370,7 @@ class _ScoredRow:
     scores: dict[str, float | None] = field(default_factory=dict)
     unscored: dict[str, str] = field(default_factory=dict)  # tier -> why it has no score
     judged: list[str] = field(default_factory=list)  # tiers waiting for the judge
+    row_id: str | None = None  # the outcomes' id when it is not the query's (a log id an eval row also uses)
 
     def score_all(self, *, skip: str | None = None) -> None:
         """Score every tier's answer now, or queue it for the judge; ``skip``: a tier whose answer is the
@@ -386,6 +397,7 @@ class _ScoredRow:
                 self.spec,
                 source=self.source,
                 unscored=self.unscored.get(tier),
+                row_id=self.row_id,
             )
             for tier, result in self.results.items()
         ]
@@ -417,7 +429,12 @@ def _scored_eval_rows(eval_set, config, scorers, results: list[CallResult]) -> l
     return rows
 
 
-def _scored_log_rows(log_set: LogSet, config: Config, results: list[CallResult]) -> list[_ScoredRow]:
+LOG_ID_PREFIX = "log:"  # a log id that an eval row also uses is written so in the outcomes
+
+
+def _scored_log_rows(
+    log_set: LogSet, config: Config, results: list[CallResult], eval_ids: frozenset[str] = frozenset()
+) -> list[_ScoredRow]:
     """Log rows have no gold: agreement with the reference tier's (or production's) answer, through the configured
     scorer: an LLM judge when one is configured (it compares meaning; exact match counts a "Sure! " as a miss)."""
     scorer = _make_scorer(config.scoring.scorer, config)
@@ -432,6 +449,8 @@ def _scored_log_rows(log_set: LogSet, config: Config, results: list[CallResult])
             anchor = answers[against]
             reference, skip = (anchor.response if anchor.ok else None), against
         row = _ScoredRow(log.query, C.SOURCE_LOG, scorer, spec, reference, answers)
+        if log.query.row_id in eval_ids:  # eval rows and log rows never share a key
+            row.row_id = LOG_ID_PREFIX + log.query.row_id
         row.score_all(skip=skip)
         rows.append(row)
     return rows
@@ -539,6 +558,29 @@ def _budget_notes(ledger: SpendLedger) -> list[str]:
     ]
 
 
+def _data_notes(paid: _PaidCalls, log_rows: list[_ScoredRow]) -> list[str]:
+    """What the reader of the numbers must know: estimated usage, renamed log ids."""
+    notes = []
+    for phase, report in paid.reports.items():
+        estimated: dict[str, int] = {}
+        for result in report.results:
+            if result.usage_estimated:
+                estimated[result.tier] = estimated.get(result.tier, 0) + 1
+        if estimated:
+            where = ", ".join(f"{tier} {n}" for tier, n in estimated.items())
+            notes.append(
+                f"usage estimated: the provider gave no token counts for {sum(estimated.values())} {phase} answers "
+                f"({where}); their tokens and cost are estimated from the text (about 4 characters a token)"
+            )
+    renamed = sum(row.row_id is not None for row in log_rows)
+    if renamed:
+        notes.append(
+            f"{renamed} log ids are also eval-set ids; the outcomes write those log rows as '{LOG_ID_PREFIX}<id>' "
+            "so that eval rows and log rows never share a key"
+        )
+    return notes
+
+
 _PHASE_WORDS = {"replay": "tier calls", "judge": "judge calls", "triage": "llm-router triage calls"}
 
 
@@ -582,12 +624,19 @@ def _log_reference(config: Config) -> str:
 
 
 def _record(
-    query: Query, result: CallResult, score, spec: str, source: str = C.SOURCE_EVAL, unscored: str | None = None
+    query: Query,
+    result: CallResult,
+    score,
+    spec: str,
+    source: str = C.SOURCE_EVAL,
+    unscored: str | None = None,
+    row_id: str | None = None,
 ) -> dict:
     value = query.input_value
     return {
         C.UNSCORED: unscored if score is None else None,
-        C.ROW_ID: query.row_id,
+        C.USAGE_ESTIMATED: result.usage_estimated if result.ok else None,
+        C.ROW_ID: row_id or query.row_id,
         C.TIER: result.tier,
         C.RESPONSE: result.response,
         C.SCORE: score,
@@ -662,6 +711,7 @@ def _replay_entry(report: ReplayReport) -> dict:
         "spent_usd": report.spent_usd,
         "budget_usd": report.budget_usd,
         "skipped_budget": report.skipped_budget,
+        "usage_estimated": sum(r.usage_estimated for r in report.results),
         "errors_by_kind": dict(report.errors_by_kind),
         "errors_by_tier": {tier: dict(kinds) for tier, kinds in report.errors_by_tier.items()},
         "stopped_tiers": dict(report.stopped_tiers),

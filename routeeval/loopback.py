@@ -13,6 +13,15 @@ alive, answers deterministically, and injects faults chosen by the model name in
 ``echo``                  answers with the last user message
 ``logprob-<n>...``        asked for logprobs, gives every token the logprob -n/1000
 ``nologprobs...``         never returns logprobs, even when asked
+``unauth...``             every request gets 401 (a wrong key)
+``notfound...``           every request gets 404 (an unknown model)
+``emptychoices...``       200 with ``"choices": []``
+``nullcontent...``        200 with ``"content": null``
+``nousage...``            200 without ``usage``
+``negusage...``           200 with negative token counts
+``hugeusage...``          200 claiming 10,000,000 completion tokens
+``badjson...``            200 whose body is not JSON
+``reset...``              closes the connection without replying
 anything else             answers ``Answer <8 hex chars of sha1(model + last user message)>``
 ========================  ===============================================================
 
@@ -58,7 +67,17 @@ _FAULT_PATTERNS = (
     ("down", re.compile(r"down(?:-|$)")),
     ("logprob", re.compile(r"logprob-(\d+)")),
     ("nologprobs", re.compile(r"nologprobs")),
+    ("unauth", re.compile(r"unauth")),
+    ("notfound", re.compile(r"notfound")),
+    ("emptychoices", re.compile(r"emptychoices")),
+    ("nullcontent", re.compile(r"nullcontent")),
+    ("nousage", re.compile(r"nousage")),
+    ("negusage", re.compile(r"negusage")),
+    ("hugeusage", re.compile(r"hugeusage")),
+    ("badjson", re.compile(r"badjson")),
+    ("reset", re.compile(r"reset")),
 )
+_RESET = "reset"  # a reply with this raw body is not sent: the connection is cut instead
 _STOP_TIMEOUT_S = 2.0
 
 
@@ -83,6 +102,7 @@ class _Reply:
     status: int
     payload: dict[str, Any]
     headers: tuple[tuple[str, str], ...] = ()
+    raw: bytes | None = None  # sent instead of the JSON payload (a broken body), or _RESET
 
 
 class LoopbackServer:
@@ -231,11 +251,22 @@ class LoopbackServer:
                 "server_error",
                 "service_unavailable",
             )
+        if kind == "unauth":
+            return _unauthorized()
+        if kind == "notfound":
+            return _error_reply(
+                404, f"The model '{model}' does not exist (loopback fault: notfound).", "invalid_request_error", None
+            )
+        if kind == "reset":
+            return _Reply(200, {}, raw=_RESET.encode())
+        if kind == "badjson":
+            return _Reply(200, {}, raw=b"<html>upstream proxy error</html>")
         answer = self._answer_text(model, messages)
         logprobs = None
         if body.get("logprobs") is True and kind != "nologprobs":
             logprobs = _token_logprobs(answer, -args[0] / 1000 if kind == "logprob" else None)
-        return _Reply(200, _completion(model, messages, answer, logprobs, f"chatcmpl-{digest[:20]}{attempt}"))
+        payload = _completion(model, messages, answer, logprobs, f"chatcmpl-{digest[:20]}{attempt}")
+        return _Reply(200, _broken(payload, kind))
 
     def _answer_text(self, model: str, messages: list[dict[str, Any]]) -> str:
         last_user = _last_user_content(messages)
@@ -348,7 +379,12 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: _Reply) -> None:
-        data = json.dumps(reply.payload, separators=(",", ":")).encode()
+        if reply.raw == _RESET.encode():
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        data = reply.raw if reply.raw is not None else json.dumps(reply.payload, separators=(",", ":")).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -463,6 +499,23 @@ def _completion(
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def _broken(payload: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A completion as a misbehaving provider sends it (``kind``: one of the 200-reply faults), else unchanged."""
+    if kind == "emptychoices":
+        payload["choices"] = []
+    elif kind == "nullcontent":
+        payload["choices"][0]["message"]["content"] = None
+    elif kind == "nousage":
+        del payload["usage"]
+    elif kind == "negusage":
+        payload["usage"].update(prompt_tokens=-50, completion_tokens=-100, total_tokens=-150)
+    elif kind == "hugeusage":
+        payload["usage"].update(
+            completion_tokens=10_000_000, total_tokens=10_000_000 + payload["usage"]["prompt_tokens"]
+        )
+    return payload
 
 
 def _error_reply(

@@ -18,6 +18,7 @@ from typing import Any
 
 from routeeval import __version__
 from routeeval.errors import PolicyError
+from routeeval.files import write_text_atomic
 from routeeval.runtime import KINDS, ON_CEILING, RULES, SCHEMA, Router, policy_checksum
 from routeeval.runtime import PolicyError as RuntimePolicyError
 
@@ -164,7 +165,7 @@ def write_policy(policy: dict, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(policy, indent=1, ensure_ascii=False, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    write_text_atomic(path, text + "\n")
     return path
 
 

@@ -29,6 +29,7 @@ from routeeval.sim import SIM_METADATA_KEY, SimRow, register_simulated_provider
 CompletionFn = Callable[..., Awaitable[Any]]
 BUDGET_SKIP = "not called: the --max-cost budget was reached"
 STOP_AFTER = 3  # identical failures in a row (after their retries) that stop calling a tier
+_CLAIM_POLL_S = 0.2  # how often a run waiting for another run's answer looks for it
 _DEFAULT_COMPLETION_TOKENS = 256  # spend estimate for a call in flight when max_tokens is not set
 
 
@@ -48,6 +49,8 @@ class CallRequest:
     @property
     def key(self) -> str:
         params = self.params
+        if self.tier.api_base:  # two endpoints serving one model id answer differently: never one cache entry
+            params["api_base"] = self.tier.api_base
         if self.tier.simulated and self.sim_row is not None:
             # The simulator's answer depends on the row's answer key; keep it in the key.
             params[SIM_METADATA_KEY] = self.sim_row.as_dict()
@@ -68,6 +71,7 @@ class CallResult:
     cached: bool = False
     attempts: int = 0
     error_kind: str | None = None  # auth, not found, connection, rate limit, timeout, server error, ... (ERROR_KINDS)
+    usage_estimated: bool = False  # the provider gave no token counts: they (and the cost) are estimated
 
     @property
     def ok(self) -> bool:
@@ -227,7 +231,7 @@ class _Replayer:
                 request = self.requests[indexes[0]]
                 result = await self._call(request, key, semaphore)
                 for position, index in enumerate(indexes):
-                    shared = result if position == 0 else _shared_copy(result, self.requests[index].row_id)
+                    shared = result if position == 0 else _shared_copy(result, self.requests[index])
                     results[index] = shared
                     if self.progress:
                         self.progress.advance(shared, self.ledger.spent_usd)
@@ -252,6 +256,7 @@ class _Replayer:
             latency_ms=hit.latency_ms,
             logprobs=hit.logprobs,
             cached=True,
+            usage_estimated=hit.usage_estimated,
         )
 
     def _estimate_usd(self, request: CallRequest) -> float:
@@ -286,21 +291,41 @@ class _Replayer:
             self.report.spent_usd += cost_usd
             self.room.notify_all()
 
+    async def _claim(self, key: str) -> CachedResponse | None:
+        """Claim ``key`` so that no other run sharing the cache pays for it too; while another live run holds it,
+        wait for its answer. Returns that answer (this run then makes no call), or None once the key is ours."""
+        settings = self.settings
+        lease_s = (settings.timeout_s + settings.backoff_max_s) * (settings.retries + 1) + 30.0
+        while not self.cache.claim(key, lease_s):
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+            await asyncio.sleep(_CLAIM_POLL_S)
+        hit = self.cache.get(key)  # answered between our miss and our claim
+        if hit is not None:
+            self.cache.release(key)
+        return hit
+
     async def _call(self, request: CallRequest, key: str, semaphore: asyncio.Semaphore) -> CallResult:
         async with semaphore:
             stopped = self.report.stopped_tiers.get(request.tier.name)
             if stopped:
                 return self._count_failure(_failed(request, f"not called: {stopped}", 0, "tier stopped"))
+            answered = await self._claim(key)
+            if answered is not None:  # another run sharing the cache paid for it
+                self.report.cache_hits += 1
+                return self._from_cache(request, answered)
             estimate = self._estimate_usd(request)
             if not await self._reserve(estimate):
+                self.cache.release(key)
                 self.report.skipped_budget += 1
                 self.ledger.skipped(self.phase)
                 return _failed(request, BUDGET_SKIP, 0, "budget")
-            cost = 0.0
+            cost, committed = 0.0, False
             try:
                 result = await self._call_with_retries(request)
                 self._watch_tier(request.tier.name, result)
-                if result.ok:  # committed to the cache before it is counted
+                if result.ok:  # committed to the cache (which releases the claim) before it is counted
                     self.cache.put(
                         key,
                         request.tier.model,
@@ -311,12 +336,15 @@ class _Replayer:
                             result.cost_usd or 0.0,
                             result.latency_ms or 0.0,
                             result.logprobs,
+                            result.usage_estimated,
                         ),
                     )
-                    cost = result.cost_usd or 0.0
+                    cost, committed = result.cost_usd or 0.0, True
                     self.completion_tokens_seen.setdefault(request.tier.name, []).append(result.completion_tokens or 0)
             finally:
                 await self._settle(estimate, cost)
+                if not committed:
+                    self.cache.release(key)  # the call failed or was stopped: another run may try it
             return result
 
     def _watch_tier(self, tier: str, result: CallResult) -> None:
@@ -378,7 +406,11 @@ class _Replayer:
                 last_error = _redact(f"{type(exc).__name__}: {_first_line(exc)}", api_key)
             else:
                 latency_ms = (time.perf_counter() - started) * 1000
-                return self._result(request, response, latency_ms, attempt + 1)
+                try:
+                    return self._result(request, response, latency_ms, attempt + 1)
+                except BadResponse as exc:  # the provider answered 200 with no usable answer: not retried
+                    retryable, wait_s, kind = False, None, "bad response"
+                    last_error = f"BadResponse: {exc}"
             if not retryable or attempt == attempts - 1 or tier.name in self.report.stopped_tiers:
                 break
             await asyncio.sleep(self._backoff_s(attempt, wait_s))
@@ -392,11 +424,24 @@ class _Replayer:
         return self.rng.uniform(0, ceiling)
 
     def _result(self, request: CallRequest, response: Any, latency_ms: float, attempts: int) -> CallResult:
-        choice = response.choices[0]
-        text = choice.message.content or ""
+        """The answer in a 200 reply, checked: no choice or no text is a provider error (never a wrong answer);
+        missing token counts are estimated from the text and flagged; negative or absurd ones are refused."""
+        choices = getattr(response, "choices", None) or []
+        if not choices:
+            raise BadResponse("the reply has no choices")
+        message = getattr(choices[0], "message", None)
+        text = getattr(message, "content", None)
+        if not isinstance(text, str):
+            finish = getattr(choices[0], "finish_reason", None)
+            raise BadResponse(f"the reply's message has no text content (finish_reason {finish!r})")
         usage = getattr(response, "usage", None)
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        prompt_tokens = _token_count(getattr(usage, "prompt_tokens", None))
+        completion_tokens = _token_count(getattr(usage, "completion_tokens", None))
+        estimated = False
+        if not prompt_tokens and not completion_tokens:  # litellm fills a missing usage with zeros
+            prompt_tokens, completion_tokens = _estimated_tokens(request.messages), _estimated_tokens(text)
+            estimated = True
+        _check_usage(prompt_tokens, completion_tokens, request.tier.params.get("max_tokens"))
         hidden = getattr(response, "_hidden_params", None) or {}
         if "routeeval_latency_ms" in hidden:  # a simulated tier reports its modelled latency
             latency_ms = float(hidden["routeeval_latency_ms"])
@@ -412,6 +457,44 @@ class _Replayer:
             latency_ms=round(latency_ms, 3),
             logprobs=logprobs,
             attempts=attempts,
+            usage_estimated=estimated,
+        )
+
+
+class BadResponse(Exception):
+    """A 200 reply that is not an answer, or whose token counts cannot be true."""
+
+
+ABSURD_TOKENS = 1_000_000  # a completion (or prompt) claimed larger than this is a provider error
+
+
+def _token_count(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BadResponse(f"the reply's usage holds a token count that is not a number: {value!r}")
+    return int(value)
+
+
+def _estimated_tokens(content: Any) -> int:
+    """About four characters a token: the price of a reply that gave no usage (flagged "usage estimated")."""
+    if isinstance(content, list):  # chat messages
+        content = " ".join(str(m.get("content", "")) for m in content if isinstance(m, dict))
+    return math.ceil(len(str(content)) / 4)
+
+
+def _check_usage(prompt_tokens: int, completion_tokens: int, max_tokens: Any) -> None:
+    if prompt_tokens < 0 or completion_tokens < 0:
+        raise BadResponse(
+            f"the reply's usage is negative ({prompt_tokens} prompt, {completion_tokens} completion tokens)"
+        )
+    ceiling = ABSURD_TOKENS
+    if isinstance(max_tokens, int) and max_tokens > 0:
+        ceiling = min(ceiling, 2 * max_tokens + 64)  # a little slack for providers that count differently
+    if completion_tokens > ceiling or prompt_tokens > 10 * ABSURD_TOKENS:
+        raise BadResponse(
+            f"the reply's usage claims {completion_tokens:,} completion and {prompt_tokens:,} prompt tokens"
+            + (f" (max_tokens {max_tokens})" if isinstance(max_tokens, int) else "")
         )
 
 
@@ -430,8 +513,8 @@ def _failed(request: CallRequest, error: str, attempts: int, kind: str) -> CallR
     )
 
 
-def _shared_copy(result: CallResult, row_id: str) -> CallResult:
-    copy = CallResult(**{**result.__dict__, "row_id": row_id})
+def _shared_copy(result: CallResult, request: CallRequest) -> CallResult:
+    copy = CallResult(**{**result.__dict__, "row_id": request.row_id, "tier": request.tier.name})
     copy.cached = result.ok  # answered by the identical request made for another row
     return copy
 
@@ -468,6 +551,7 @@ ERROR_KINDS = (
     "auth",
     "not found",
     "bad request",
+    "bad response",
     "connection",
     "rate limit",
     "timeout",

@@ -13,7 +13,7 @@ HEAVY = {"litellm", "pandas", "numpy", "sklearn", "pyarrow", "matplotlib", "rich
 TOP_LEVEL_HEAVY_OK = {"stats": {"numpy"}, "sweep": {"numpy"}, "optimize": {"numpy"}, "cli": {"typer"}}
 # Who may import whom: a module may not import one listed later in this order (cli imports all).
 LAYERS = [
-    {"errors", "columns", "__init__"},
+    {"errors", "columns", "files", "__init__"},
     {"runtime"},
     {"config"},
     {"data"},

@@ -300,3 +300,16 @@ def test_route_takes_chat_messages_and_metadata(tmp_path):
     ):
         result = _run("route", policy, *args)
         assert result.exit_code == 2 and result.stderr.startswith(message), (args, result.stderr)
+
+
+def test_a_damaged_cache_stops_the_run_with_the_way_out(demo_config):
+    cache = demo_config.parent / ".routeeval" / "cache.sqlite"
+    cache.parent.mkdir()
+    cache.write_bytes(b"this is not a database, it is a text file that was copied over the cache" * 100)
+    result = _run("run", DATA / "mini_eval.jsonl", "--out", "out", "--no-progress")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: {cache.relative_to(demo_config.parent)}: the response cache ")
+    assert "routeeval cache clear --path .routeeval/cache.sqlite --yes" in result.stderr
+    cleared = _run("cache", "clear", "--yes")
+    assert cleared.exit_code == 0 and "removed the damaged response cache" in cleared.stdout
+    assert _run("cache", "stats", "--json").exit_code == 0

@@ -197,3 +197,44 @@ class _FakeRateLimit(Exception):
 )
 def test_retry_after_parsing(headers, expected):
     assert retry_after_s(_FakeRateLimit(_Headers(headers))) == expected
+
+
+def _replay_in_process(base_url: str, cache: str, n: int, out) -> None:
+    import os
+
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from routeeval.loopback import LoopbackServer  # noqa: F401  (the child only needs the client side)
+
+    tier = Tier(
+        name="slow",
+        model="openai/slow-150",
+        api_base=base_url,
+        api_key_env=TEST_KEY_ENV,
+        price_in_per_mtok=1.0,
+        price_out_per_mtok=2.0,
+    )
+    settings = ReplayConfig(concurrency=4, timeout_s=10.0, retries=1, cache=cache, backoff_base_s=0.01)
+    with ResponseCache(cache) as handle:
+        report = replay_calls(_requests(tier, n), _prices(tier), settings, handle)
+    out.put((report.calls_made, report.cache_hits, report.spent_usd))
+
+
+@pytest.mark.slow
+def test_two_runs_sharing_a_cache_pay_for_each_call_once(loopback, tmp_path):
+    import multiprocessing
+
+    cache = str(tmp_path / "shared.sqlite")
+    ResponseCache(cache).close()
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    runs = [context.Process(target=_replay_in_process, args=(loopback.base_url, cache, 16, out)) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(120)
+        assert run.exitcode == 0
+    reports = [out.get(timeout=5) for _ in runs]
+    # Each request was made once in all: the run that lost the claim waited for the other's answer.
+    assert loopback.count(status=200) == 16
+    assert sum(made for made, _hits, _spent in reports) == 16
+    assert sum(hits for _made, hits, _spent in reports) == 16

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from routeeval import columns as C
+from routeeval.files import write_text_atomic
 
 MONTH_DAYS = 365.25 / 12
 SAMPLE_TOO_LOW = 10  # mis-routed rows shown that the policy sent too low (lost accuracy)
@@ -69,10 +70,11 @@ def write_reports(
         "markdown": out_dir / "report.md",
         "frontier_svg": out_dir / "frontier.svg",
     }
-    paths["frontier_svg"].write_text(svg, encoding="utf-8")
-    paths["html"].write_text(render_html(summary, figures, svg), encoding="utf-8")
-    paths["markdown"].write_text(
-        render_markdown(summary, figures, plot_name=paths["frontier_svg"].name), encoding="utf-8"
+    write_text_atomic(paths["frontier_svg"], svg)
+    write_text_atomic(paths["html"], render_html(summary, figures, svg))
+    write_text_atomic(
+        paths["markdown"],
+        render_markdown(summary, figures, plot_name=paths["frontier_svg"].name),
     )
     return paths
 

@@ -756,7 +756,7 @@ def _provenance(summary: dict, figures: dict) -> Markup:
             (
                 "replay",
                 f"{replay.get('calls')} calls, {replay.get('cache_hits')} from cache, {replay.get('errors')} errors, "
-                f"${replay.get('spent_usd', 0):.4f} spent",
+                f"${replay.get('spent_usd') or 0:.4f} spent",
             )
         )
     spend = spend_text(summary)
