@@ -9,6 +9,7 @@ from pathlib import Path
 
 from routeeval import columns as C
 from routeeval.errors import DataError
+from routeeval.files import atomic_path
 
 REQUIRED_COLUMNS = (C.ROW_ID, C.TIER, C.SCORE, C.COST_USD)
 _DTYPES = {
@@ -32,6 +33,7 @@ _DTYPES = {
     C.REFERENCE: "string",
     C.METADATA: "string",
     C.UNSCORED: "string",
+    C.USAGE_ESTIMATED: "boolean",
 }
 
 
@@ -55,7 +57,8 @@ def write_outcomes(frame, path: str | Path, metadata: dict | None = None) -> Pat
         existing = table.schema.metadata or {}
         extra = {f"routeeval.{k}".encode(): str(v).encode() for k, v in metadata.items()}
         table = table.replace_schema_metadata({**existing, **extra})
-    pq.write_table(table, path)
+    with atomic_path(path) as temporary:
+        pq.write_table(table, temporary)
     return path
 
 
