@@ -291,6 +291,8 @@ def _json_option(option: str, value: str | None, kind: type, expected: str):
         parsed = json.loads(value)
     except ValueError as exc:
         raise ConfigError(f"{option} is not valid JSON ({exc}); expected {expected}.") from None
+    except RecursionError:
+        raise ConfigError(f"{option} is nested too deeply to read; expected {expected}.") from None
     if not isinstance(parsed, kind):
         raise ConfigError(f"{option} must be {expected}, got {type(parsed).__name__}.")
     return parsed

@@ -297,6 +297,7 @@ def test_route_takes_chat_messages_and_metadata(tmp_path):
         ([], "error: give the query as TEXT or as --messages, not both and not neither.\n"),
         (["hi", "--messages", messages], "error: give the query as TEXT or as --messages, not both and not neither.\n"),
         (["--messages", '[{"content": "x"}]'], "error: --messages must be a JSON list of chat messages, each"),
+        (["--metadata", "[" * 100_000, "hi"], "error: --metadata is nested too deeply to read"),
     ):
         result = _run("route", policy, *args)
         assert result.exit_code == 2 and result.stderr.startswith(message), (args, result.stderr)
