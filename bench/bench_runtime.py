@@ -3,7 +3,8 @@
 Fits a classifier policy (and, for comparison, knn and static ones) on ~300 rows of the demo eval
 set, with correctness drawn from each row's easy/hard label (seeded), then times
 ``Router.route()`` with ``time.perf_counter_ns`` over many repeats on a 300-character query made
-of held-out rows' text (so some of its words are outside the vocabulary), and the policy's load
+of held-out rows' text (so some of its words are outside the vocabulary), one decision on a 10 MB
+query (the same text repeated; routers read its first 8,000 characters), and the policy's load
 time from its JSON file. Numbers only, no assertions (STYLE.md: a benchmark is not a timed test).
 
 Usage: python bench/bench_runtime.py [--rows 300] [--repeats 20000] [--record] [--quick]
@@ -43,6 +44,7 @@ def main() -> None:
 
     texts, targets, costs, held_out = _data(args.rows)
     query = _query(held_out, 300)
+    huge_query = _query(held_out, 10_000_000)
     tiers = [{"name": t, "model": f"demo/{t}", "price_in_per_mtok": None, "price_out_per_mtok": None} for t in TIERS]
     routers = {
         "classifier": (
@@ -67,6 +69,12 @@ def main() -> None:
             size_kb = path.stat().st_size / 1024
             rows.append(
                 (f"{kind}: route() median / best-block median, 300-char query", f"{route_us:.1f} / {best_us:.1f} µs")
+            )
+            huge_us, best_huge_us = (
+                t / 1e3 for t in _median_ns(lambda runtime=runtime: runtime.route(huge_query), 50, blocks=5)
+            )
+            rows.append(
+                (f"{kind}: route() median / best-block median, 10 MB query", f"{huge_us:.1f} / {best_huge_us:.1f} µs")
             )
             rows.append(
                 (

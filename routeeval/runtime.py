@@ -17,15 +17,34 @@ decides the same way whichever side computed the score.
 message list) goes to the policy's ``guards.fallback_tier`` with a reason. Loading raises
 :class:`PolicyError` when the policy has another schema version, was modified after it was written
 (checksum), or is malformed.
+
+Bounded work on any input:
+
+* features come from the first ``prefix_chars`` characters of the text (the featurizer's field in the
+  policy; 8,000 when a policy predates it, at most 100,000), offline and here alike, so a 10 MB query
+  costs what an 8,000-character one does and is decided from its first 8,000 characters;
+* static rules' keywords and regexes read the first :data:`PREFIX_CHARS` characters too (their
+  ``min_chars``/``max_chars`` and the length cut-off count the whole text). Bounding the text does not
+  make a regex safe: a pattern with nested quantifiers such as ``(a+)+$`` or ``(\\w+\\s?)*x`` can take
+  exponential time on a few dozen characters, and ``re`` cannot be interrupted, so such a rule stalls
+  the calling thread. Write rules without nested or overlapping quantifiers;
+* the per-token cache is bounded by entries and by estimated bytes, and never keeps a token longer than
+  256 characters;
+* loading refuses what would make routing slow or meaningless: lists and objects nested more than
+  :data:`MAX_POLICY_DEPTH` levels, word n-grams beyond :data:`MAX_WORD_NGRAM` or character n-grams beyond
+  :data:`MAX_CHAR_NGRAM`, a ``prefix_chars`` beyond :data:`MAX_PREFIX_CHARS`, negative or non-finite
+  cost ceilings and costs, negative escalation caps and length cut-offs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -70,7 +89,16 @@ _NO_FOLLOWERS: dict[str, int] = {}
 _NO_TERM = -100  # what TextFeaturizer._scan's n-gram lookups give for an n-gram outside the vocabulary
 _DIGIT_RE = re.compile(r"\d")
 _ANSWER_WORD_RE = re.compile(r"[\w.\-]+")
-_TOKEN_CACHE_SIZE = 50_000
+PREFIX_CHARS = 8_000  # characters of a text that features (by default) and static rules' keywords and regexes read
+MAX_PREFIX_CHARS = 100_000  # the largest prefix_chars a featurizer may state
+MAX_WORD_NGRAM = 5  # word n-grams of up to 5 words (longer ones hardly repeat); each size is a pass over the words
+MAX_CHAR_NGRAM = 10  # character n-grams of up to 10 characters; each size is a pass over a token's characters
+MAX_POLICY_DEPTH = 32  # lists and objects nested deeper than this are refused; a policy needs about 6 levels
+_TOKEN_CACHE_SIZE = 50_000  # entries
+_TOKEN_CACHE_BYTES = 32 * 2**20  # estimated bytes of the entries (see _entry_bytes); about 50,000 ordinary tokens
+_CACHED_TOKEN_CHARS = 256  # longer tokens (a pasted blob, a long URL) are looked up every time, never kept
+_ENTRY_BYTES = 200  # a cache entry's own tuple and its share of the dict's table
+_LEAF_TYPES = frozenset((str, int, float, bool, type(None)))
 _SORT_ROWS = 1024  # knn: up to this many fitted rows, the k-th largest similarity comes from a full sort
 _SECONDS_PER_DAY = 86_400
 
@@ -147,10 +175,15 @@ class _TokenCache(dict):
     bigrams are the only word n-grams, the ids of the bigrams inside it: a text's distinct term ids and
     marks are one C-level union of its tokens' keys, and only its bigrams across tokens are left to look
     up, from the first and last words.
+
+    Bounded: tokens longer than ``_CACHED_TOKEN_CHARS`` are never kept, and when an entry would take the
+    cache past ``_TOKEN_CACHE_SIZE`` entries or ``_TOKEN_CACHE_BYTES`` estimated bytes (``n_bytes``), it is
+    emptied first, so a burst of one-off tokens cannot hold memory or leave the cache full for good.
     """
 
     def __init__(self, featurizer: TextFeaturizer) -> None:
         super().__init__()
+        self.n_bytes = 0
         self.unigrams = featurizer._unigram_index
         self.chars = featurizer._char_index
         self.char_sizes = _sizes(featurizer.char_ngrams)
@@ -176,9 +209,22 @@ class _TokenCache(dict):
             keys.update(j for j in inside if j is not None)
             followers = self.bigrams.get(words[-1], _NO_FOLLOWERS)
         entry = (words, ids, frozenset(keys), words[0] if words else None, followers)
-        if len(self) < _TOKEN_CACHE_SIZE:
+        if len(token) <= _CACHED_TOKEN_CHARS:
+            size = _entry_bytes(token, entry)
+            if len(self) >= _TOKEN_CACHE_SIZE or self.n_bytes + size > _TOKEN_CACHE_BYTES:
+                self.clear()
+                self.n_bytes = 0
             self[token] = entry
+            self.n_bytes += size
         return entry
+
+
+def _entry_bytes(token: str, entry: tuple) -> int:
+    """Estimated bytes a token's cache entry holds: the token, its words, its ids and keys (term ids are the
+    vocabulary's own int objects and the followers dict is shared, so neither is counted)."""
+    words = entry[0]
+    size = sys.getsizeof
+    return _ENTRY_BYTES + size(token) + size(words) + sum(map(size, words)) + size(entry[1]) + size(entry[2])
 
 
 def _token_marks(token: str) -> list[int]:
@@ -261,7 +307,14 @@ class TextFeaturizer:
       1 + ln(count) (``"sublinear"``) or the count (``"raw"``); the word and character terms together
       are l2-normalised, so the TF-IDF part of a vector has unit norm;
     * dense features after the TF-IDF block (not normalised): ln(1 + characters) / 10,
-      min(user turns, 10) / 10, and 0/1 flags for code, digits and a question mark.
+      min(user turns, 10) / 10, and 0/1 flags for code, digits and a question mark;
+    * all of it from the first ``prefix_chars`` characters of the text (the characters of the length
+      feature too), when fitting and transforming alike: a longer text is featurized as its prefix, so
+      its cost is bounded and offline and runtime features stay equal.
+
+    Word n-grams run from 1 to :data:`MAX_WORD_NGRAM` words, character n-grams from 1 to
+    :data:`MAX_CHAR_NGRAM` characters, ``prefix_chars`` from 1 to :data:`MAX_PREFIX_CHARS`; ValueError
+    otherwise.
 
     Feature ids: word terms ``[0, n_word)``, character terms ``[n_word, n_tfidf)``, dense features
     ``[n_tfidf, n_features)``.
@@ -278,13 +331,18 @@ class TextFeaturizer:
         max_char_features: int | None = 20_000,
         tf: str = "binary",
         dense: bool = True,
+        prefix_chars: int = PREFIX_CHARS,
     ) -> None:
         if char_scope not in ("oov", "all"):
             raise ValueError(f"char_scope is {char_scope!r}; choose from: oov, all")
         if tf not in TF_MODES:
             raise ValueError(f"tf is {tf!r}; choose from: {', '.join(TF_MODES)}")
-        self.word_ngrams = tuple(word_ngrams) if word_ngrams else None
-        self.char_ngrams = tuple(char_ngrams) if char_ngrams else None
+        if not _is_whole(prefix_chars) or not 1 <= prefix_chars <= MAX_PREFIX_CHARS:
+            raise ValueError(
+                f"prefix_chars is {prefix_chars!r:.60}; give a whole number of characters from 1 to {MAX_PREFIX_CHARS}"
+            )
+        self.word_ngrams = _ngram_range("word_ngrams", word_ngrams, MAX_WORD_NGRAM)
+        self.char_ngrams = _ngram_range("char_ngrams", char_ngrams, MAX_CHAR_NGRAM)
         self.char_scope = char_scope
         self.min_df = min_df
         self.max_df = max_df
@@ -292,6 +350,7 @@ class TextFeaturizer:
         self.max_char_features = max_char_features
         self.tf = tf
         self.dense = dense
+        self.prefix_chars = prefix_chars
         self.word_vocabulary_: list[str] = []
         self.char_vocabulary_: list[str] = []
         self.idf_: list[float] = []
@@ -320,7 +379,7 @@ class TextFeaturizer:
         word_df: Counter = Counter()
         for query in queries:
             text, _ = query_text(query)
-            tokens = text.lower().split()
+            tokens = text[: self.prefix_chars].lower().split()
             for token in tokens:
                 if token not in token_words:
                     token_words[token] = tuple(_WORD_RE.findall(token))
@@ -389,6 +448,7 @@ class TextFeaturizer:
 
     def vector(self, text: str, turns: int = 1, dense: bool = True) -> tuple[list[int], list[float]]:
         """(feature ids, values) of ``text``: the TF-IDF terms, then the non-zero dense features when ``dense``."""
+        text = text[: self.prefix_chars]
         entries = self._entries(text)
         present, marks = self._scan(entries)
         ids, raw, scale = self._weigh(entries, present)
@@ -403,11 +463,11 @@ class TextFeaturizer:
 
     def terms(self, text: str) -> list[int]:
         """Ids of the in-vocabulary terms of ``text``, once per occurrence."""
-        return self._terms(self._entries(text))
+        return self._terms(self._entries(text[: self.prefix_chars]))
 
     def tfidf(self, text: str) -> tuple[list[int], list[float], float]:
         """(term ids, tf x idf before normalising, l2 scale): the vector's TF-IDF part is ``raw x scale``."""
-        entries = self._entries(text)
+        entries = self._entries(text[: self.prefix_chars])
         return self._weigh(entries, self._scan(entries)[0])
 
     def binary_scale(self, present) -> float:
@@ -416,10 +476,12 @@ class TextFeaturizer:
 
     def dense_values(self, text: str, turns: int) -> list[float]:
         """The dense features in ``DENSE_FEATURES`` order (zeros included)."""
+        text = text[: self.prefix_chars]
         return self._dense_values(text, turns, self._scan(self._entries(text), ngrams=False)[1])
 
-    # The methods above work from a text's token entries, so that a caller needing several of them
-    # (``vector``, the runtime router) splits the text and looks its tokens up once.
+    # The methods above cut the text to its prefix and work from its token entries, so that a caller
+    # needing several of them (``vector``, the runtime router) splits the text and looks its tokens up
+    # once. The methods below take the prefix, never the whole text.
     def _entries(self, text: str) -> list[tuple[tuple[str, ...], tuple[int, ...], frozenset[int]]]:
         """The token cache's entry of each whitespace token of ``text``."""
         return list(map(self._tokens.__getitem__, text.split()))
@@ -498,6 +560,7 @@ class TextFeaturizer:
             "max_char_features": self.max_char_features,
             "tf": self.tf,
             "dense": self.dense,
+            "prefix_chars": self.prefix_chars,
             "n_docs": self.n_docs_,
             "word_vocabulary": list(self.word_vocabulary_),
             "char_vocabulary": list(self.char_vocabulary_),
@@ -516,6 +579,7 @@ class TextFeaturizer:
             max_char_features=data["max_char_features"],
             tf=data["tf"],
             dense=bool(data["dense"]),
+            prefix_chars=data.get("prefix_chars", PREFIX_CHARS),  # policies written before it read 8,000
         )
         featurizer.n_docs_ = int(data["n_docs"])
         featurizer.word_vocabulary_ = [str(t) for t in data["word_vocabulary"]]
@@ -525,6 +589,20 @@ class TextFeaturizer:
             raise ValueError(f"idf has {len(featurizer.idf_)} values for {featurizer.n_tfidf} terms")
         featurizer._prepare()
         return featurizer
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _ngram_range(name: str, value: Any, largest: int) -> tuple[int, int] | None:
+    """``value`` as (low, high), None for none; ValueError unless whole numbers with 1 <= low <= high <= largest."""
+    if not value:
+        return None
+    bounds = tuple(value) if isinstance(value, list | tuple) else ()
+    if len(bounds) != 2 or not all(map(_is_whole, bounds)) or not 1 <= bounds[0] <= bounds[1] <= largest:
+        raise ValueError(f"{name} is {value!r:.60}; give [low, high] with 1 <= low <= high <= {largest}")
+    return bounds
 
 
 def _sizes(ngrams) -> tuple[int, ...]:
@@ -552,6 +630,9 @@ class Decision:
 # -- static rules (shared with routeeval.routers.static) ----------------------------------------
 @dataclass(frozen=True)
 class StaticRule:
+    """One compiled rule. ``min_chars``/``max_chars`` compare the whole text's length; keywords and the
+    regex read its first :data:`PREFIX_CHARS` characters (see :func:`match_rules`)."""
+
     tier: int
     regex: re.Pattern | None
     keywords: tuple[str, ...]
@@ -559,14 +640,15 @@ class StaticRule:
     max_chars: int | None
     metadata: tuple[tuple[str, Any], ...]
 
-    def matches(self, text: str, low: str, metadata: dict | None) -> bool:
+    def matches(self, text: str, head: str, low: str, metadata: dict | None) -> bool:
+        """Whether every condition holds for ``text``, given its prefix ``head`` and ``head.lower()``."""
         if self.min_chars is not None and len(text) < self.min_chars:
             return False
         if self.max_chars is not None and len(text) > self.max_chars:
             return False
         if self.keywords and not any(keyword in low for keyword in self.keywords):
             return False
-        if self.regex is not None and self.regex.search(text) is None:
+        if self.regex is not None and self.regex.search(head) is None:
             return False
         if self.metadata:
             if not isinstance(metadata, dict):
@@ -579,7 +661,13 @@ RULE_KEYS = ("tier", "regex", "keywords", "min_chars", "max_chars", "metadata", 
 
 
 def compile_rules(rules: list[dict], tier_names: list[str]) -> list[StaticRule]:
-    """Static rules as written (first match wins; every condition in a rule must hold). ValueError names the rule."""
+    """Static rules as written (first match wins; every condition in a rule must hold). ValueError names the rule.
+
+    A regex is compiled as given and run on the first :data:`PREFIX_CHARS` characters of each query. That
+    bounds a well-behaved pattern's work, not a catastrophic one's: nested or overlapping quantifiers
+    (``(a+)+$``, ``(\\w+\\s?)*x``) backtrack exponentially on a short text and ``re`` cannot be stopped, so
+    keep them out of rules.
+    """
     compiled = []
     for number, rule in enumerate(rules, start=1):
         if not isinstance(rule, dict):
@@ -624,10 +712,12 @@ def compile_rules(rules: list[dict], tier_names: list[str]) -> list[StaticRule]:
 
 
 def match_rules(rules: list[StaticRule], text: str, metadata: dict | None) -> int:
-    """Index of the first matching rule, or -1."""
-    low = text.lower()
+    """Index of the first matching rule, or -1. Keywords and regexes read the first :data:`PREFIX_CHARS`
+    characters of ``text``; ``min_chars`` and ``max_chars`` its whole length."""
+    head = text[:PREFIX_CHARS]
+    low = head.lower()
     for number, rule in enumerate(rules):
-        if rule.matches(text, low, metadata):
+        if rule.matches(text, head, low, metadata):
             return number
     return -1
 
@@ -684,7 +774,7 @@ class Router:
             self._route_kind = getattr(self, f"_route_{self.kind}")
         except PolicyError:
             raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             problem = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise PolicyError(f"{where}: malformed {self.kind} policy ({problem}).") from None
 
@@ -705,7 +795,9 @@ class Router:
                 raise PolicyError(f"{where}: cannot be read ({exc}).") from None
             try:
                 policy = json.loads(raw)
-            except json.JSONDecodeError as exc:
+            except RecursionError:
+                raise PolicyError(_too_deep_message(where)) from None
+            except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
                 raise PolicyError(f"{where}: not valid JSON ({exc}).") from None
             if not isinstance(policy, dict):
                 raise PolicyError(f"{where}: expected a JSON object with 'schema': '{SCHEMA}'.")
@@ -717,6 +809,8 @@ class Router:
         checksum = policy.get("checksum")
         if not isinstance(checksum, str):
             raise PolicyError(f"{where} has no checksum; write policies with routeeval (write_policy).")
+        if _nested_deeper(policy, MAX_POLICY_DEPTH):  # before anything walks it
+            raise PolicyError(_too_deep_message(where))
         try:
             actual = policy_checksum(policy)
         except (TypeError, ValueError) as exc:
@@ -746,11 +840,39 @@ class Router:
             )
         return self.tier_names.index(name)
 
+    def _number(self, value: Any, what: str, low: float | None = None) -> float:
+        """``value`` as a float; PolicyError naming ``what`` unless it is a finite number (``>= low`` when given)."""
+        number = math.nan
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            with contextlib.suppress(OverflowError):  # an integer beyond any float stays NaN
+                number = float(value)
+        if not math.isfinite(number) or (low is not None and number < low):
+            expected = "a finite number" if low is None else f"a finite number, {low:g} or more"
+            raise PolicyError(f"{self.where}: {what} is {value!r:.60}; it must be {expected}.")
+        return number
+
+    def _whole(self, value: Any, what: str, low: int) -> int:
+        """``value``; PolicyError naming ``what`` unless it is a whole number ``>= low``."""
+        if not _is_whole(value) or value < low:
+            raise PolicyError(f"{self.where}: {what} is {value!r:.60}; it must be a whole number, {low} or more.")
+        return value
+
+    def _featurizer(self, data: Any, what: str) -> TextFeaturizer:
+        """The featurizer in ``data``; PolicyError naming ``what`` for a bad field (n-gram range, prefix_chars)."""
+        try:
+            return TextFeaturizer.from_dict(data)
+        except KeyError as exc:
+            raise PolicyError(f"{self.where}: {what} has no key {exc}.") from None
+        except (TypeError, ValueError) as exc:
+            raise PolicyError(f"{self.where}: {what}: {exc}.") from None
+
     def _load_guards(self, guards: dict) -> None:
         self.fallback = self._tier(guards.get("fallback_tier", self.tier_names[-1]), "guards.fallback_tier")
         ceiling = guards.get("daily_cost_ceiling_usd")
-        self.ceiling_usd = None if ceiling is None else float(ceiling)
-        self.max_escalations = int(guards.get("max_escalations", len(self.tier_names) - 1))
+        self.ceiling_usd = None if ceiling is None else self._number(ceiling, "guards.daily_cost_ceiling_usd", 0)
+        self.max_escalations = self._whole(
+            guards.get("max_escalations", len(self.tier_names) - 1), "guards.max_escalations", 0
+        )
         on_ceiling = guards.get("on_ceiling", "cheapest")
         if on_ceiling not in ON_CEILING:
             raise PolicyError(f"{self.where}: guards.on_ceiling is {on_ceiling!r}; choose from: cheapest, fallback.")
@@ -766,8 +888,8 @@ class Router:
         if rule not in RULES:
             raise PolicyError(f"{self.where}: knob.rule is {rule!r}; choose from: threshold, utility.")
         self.rule = rule
-        self.threshold = float(self.knob["threshold"]) if rule == "threshold" else None
-        self.lam = float(self.knob["lambda"]) if rule == "utility" else None
+        self.threshold = self._number(self.knob["threshold"], "knob.threshold") if rule == "threshold" else None
+        self.lam = self._number(self.knob["lambda"], "knob.lambda") if rule == "utility" else None
         # the decision reasons' fixed parts, formatted once
         if rule == "threshold":
             self._reached_reasons = [f" >= {self.threshold:g} on {name}" for name in self.tier_names]
@@ -783,12 +905,16 @@ class Router:
         self.default_tier = self._tier(section.get("default_tier", self.tier_names[0]), "router.default_tier")
         self.long_tier = self._tier(section.get("long_tier", self.tier_names[-1]), "router.long_tier")
         cutoff = self.knob.get("length_cutoff_chars")
-        self.cutoff = None if cutoff is None else int(cutoff)
+        self.cutoff = None if cutoff is None else self._whole(cutoff, "knob.length_cutoff_chars", 0)
+
+    def _load_costs(self, section: dict) -> None:
+        costs = self._per_tier(section["expected_cost_usd"], "router.expected_cost_usd")
+        self.costs = [self._number(c, "each of router.expected_cost_usd", 0) for c in costs]
 
     def _load_classifier(self, section: dict) -> None:
-        self.featurizer = TextFeaturizer.from_dict(section["featurizer"])
+        self.featurizer = self._featurizer(section["featurizer"], "router.featurizer")
         self._load_rule_knob()
-        self.costs = [float(c) for c in self._per_tier(section["expected_cost_usd"], "router.expected_cost_usd")]
+        self._load_costs(section)
         featurizer = self.featurizer
         base = featurizer.n_tfidf
         self.constants: list[float | None] = []  # per tier: its constant P, or None for a logistic model
@@ -809,9 +935,9 @@ class Router:
             self.models_lr.append((tier, terms, coef[base:], float(entry["intercept"])))
 
     def _load_knn(self, section: dict) -> None:
-        self.featurizer = TextFeaturizer.from_dict(section["featurizer"])
+        self.featurizer = self._featurizer(section["featurizer"], "router.featurizer")
         self._load_rule_knob()
-        self.costs = [float(c) for c in self._per_tier(section["expected_cost_usd"], "router.expected_cost_usd")]
+        self._load_costs(section)
         self.k = int(section["n_neighbors"])
         if self.k < 1:
             raise PolicyError(f"{self.where}: router.n_neighbors is {self.k}; it must be at least 1.")
@@ -864,11 +990,13 @@ class Router:
         self.order = [self._tier(name, "router.order") for name in section["order"]]
         if not self.order:
             raise PolicyError(f"{self.where}: router.order is empty.")
-        self.cascade_cap = min(int(section["max_escalations"]), self.max_escalations, len(self.order) - 1)
-        self.threshold = float(self.knob["threshold"])
-        self.featurizer = TextFeaturizer.from_dict(section["featurizer"]) if section.get("featurizer") else None
+        own_cap = self._whole(section["max_escalations"], "router.max_escalations", 0)
+        self.cascade_cap = min(own_cap, self.max_escalations, len(self.order) - 1)
+        self.threshold = self._number(self.knob["threshold"], "knob.threshold")
+        queries = section.get("featurizer")
+        self.featurizer = self._featurizer(queries, "router.featurizer") if queries else None
         responses = section.get("response_featurizer")
-        self.response_featurizer = TextFeaturizer.from_dict(responses) if responses else None
+        self.response_featurizer = self._featurizer(responses, "router.response_featurizer") if responses else None
         self.confidence = []
         for entry in self._per_tier(section["confidence"], "router.confidence"):
             source = entry["source"]
@@ -930,6 +1058,7 @@ class Router:
 
     def _classifier_scores(self, text: str, turns: int) -> list[float]:
         featurizer = self.featurizer
+        text = text[: featurizer.prefix_chars]  # as TextFeaturizer.vector cuts it
         binary = featurizer.tf == "binary"
         entries = featurizer._entries(text)
         present, marks = featurizer._scan(entries, ngrams=binary)
@@ -1123,6 +1252,25 @@ class Router:
         else:
             seconds = float(when)
         return int(seconds // _SECONDS_PER_DAY)
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` levels deep, walked without recursion
+    (a cycle counts as too deep)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        if _LEAF_TYPES.issuperset(map(type, children)):  # most lists hold only numbers or strings
+            continue
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | tuple))
+    return False
+
+
+def _too_deep_message(where: str) -> str:
+    return f"{where}: lists and objects are nested more than {MAX_POLICY_DEPTH} levels deep; a policy needs about 6."
 
 
 def choose_tier(scores: list[float], rule: str, threshold: float | None, lam: float | None, costs: list[float]) -> int:

@@ -13,7 +13,7 @@ from routeeval import policy as P
 from routeeval.errors import PolicyError
 from routeeval.policy import build_policy, load_router, load_schema, validate_policy, write_policy
 from routeeval.routers import CascadeRouter, ClassifierRouter, KnnRouter, LLMRouter, StaticRouter
-from routeeval.runtime import Router, policy_checksum
+from routeeval.runtime import Router, TextFeaturizer, policy_checksum
 
 TIERS = ["small", "large"]
 TIER_TABLE = [
@@ -209,3 +209,52 @@ def test_load_router_turns_runtime_errors_into_routeeval_errors(policies, tmp_pa
     path.write_text(path.read_text(encoding="utf-8").replace('"cheapest"', '"fallback"'), encoding="utf-8")
     with pytest.raises(RouteEvalError, match=r"policy.json was modified after routeeval wrote it"):
         load_router(path)
+
+
+def test_schema_states_the_runtime_limits():
+    from routeeval import runtime
+
+    featurizer = load_schema()["$defs"]["featurizer"]["properties"]
+    prefix = featurizer["prefix_chars"]
+    assert (prefix["minimum"], prefix["maximum"], prefix["default"]) == (
+        1,
+        runtime.MAX_PREFIX_CHARS,
+        runtime.PREFIX_CHARS,
+    )
+    assert featurizer["word_ngrams"]["items"]["maximum"] == runtime.MAX_WORD_NGRAM
+    assert featurizer["char_ngrams"]["items"]["maximum"] == runtime.MAX_CHAR_NGRAM
+    assert "prefix_chars" not in P.FEATURIZER_FIELDS  # optional: policies written before it still validate
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("prefix_chars", 0), ("prefix_chars", 200_000), ("word_ngrams", [1, 6]), ("char_ngrams", [3])]
+)
+def test_json_schema_refuses_featurizers_the_runtime_refuses(policies, key, value):
+    jsonschema = pytest.importorskip("jsonschema")
+    policy = copy.deepcopy(policies["classifier"])
+    policy["router"]["featurizer"][key] = value
+    assert not jsonschema.Draft202012Validator(load_schema()).is_valid(policy)
+    with pytest.raises(PolicyError, match=rf"^policy: router.featurizer: {key} is "):
+        load_router(policy | {"checksum": policy_checksum(policy)})
+
+
+def test_offline_routers_and_the_runtime_decide_long_queries_from_the_same_prefix():
+    featurizer = {"min_df": 1, "prefix_chars": 40}
+    tail = " gdpr contract clause review" * 20  # past the prefix: neither side reads it
+    texts = [text + tail if number % 2 else text for number, text in enumerate(TEXTS)]
+    queries = [text + tail for text in TEXTS[:6]] + ["x" * 39 + " invoice", "invoice " * 5000]
+    routers = {
+        "classifier": (
+            ClassifierRouter(tiers=TIERS, featurizer=featurizer).fit(texts, CORRECT),
+            {"rule": "threshold", "threshold": 0.6},
+        ),
+        "knn": (KnnRouter(tiers=TIERS, n_neighbors=3, featurizer=featurizer).fit(texts, CORRECT), None),
+    }
+    for kind, (router, knob) in routers.items():
+        assert router.featurizer_.to_dict() == TextFeaturizer(**featurizer).fit([t[:40] for t in texts]).to_dict()
+        knob = knob or {"rule": "utility", "lambda": 2.0}
+        runtime = load_router(build_policy(router, kind, knob, TIER_TABLE))
+        assert runtime.featurizer.prefix_chars == 40
+        offline = router.predict_proba(queries)
+        for row, query in enumerate(queries):
+            assert runtime.route(query).tier_scores == tuple(offline[row]), (kind, query[:50])

@@ -738,3 +738,295 @@ def test_llm_router_builds_the_request_and_maps_the_answer():
     silent = router.route("why is my bill higher?")
     assert (silent.tier, silent.reason) == ("large", "llm router: no answer from the router model; default tier")
     assert Router.load(classifier_policy()).llm_request("hi") is None
+
+
+# -- bounded work on any input (issue item 12) ------------------------------------------------------------
+def resigned(policy: dict) -> dict:
+    policy["checksum"] = policy_checksum(policy)
+    return policy
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+TOO_DEEP = "lists and objects are nested more than 32 levels deep; a policy needs about 6."
+
+
+def test_a_deeply_nested_policy_file_is_refused_without_recursing(in_tmp):
+    depth = 100_000
+    Path("policy.json").write_text('{"schema": "x", "a": ' + "[" * depth + "]" * depth + "}", encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        Router.load("policy.json")
+    assert str(caught.value) == f"policy.json: {TOO_DEEP}"
+
+
+@pytest.mark.parametrize("depth", [33, 100_000])
+def test_a_deeply_nested_policy_dict_is_refused_before_it_is_walked(depth):
+    policy = classifier_policy()
+    policy["expected"]["deep"] = nested(depth - 2)  # the policy and 'expected' are two levels
+    if depth < 100:
+        resigned(policy)  # a checksum that matches: only the depth is wrong
+    with pytest.raises(PolicyError) as caught:
+        Router.load(policy)
+    assert str(caught.value) == f"policy: {TOO_DEEP}"
+
+
+def test_a_policy_nested_as_deep_as_allowed_still_loads():
+    policy = static_policy()
+    policy["expected"]["deep"] = nested(30)
+    assert runtime.MAX_POLICY_DEPTH == 32
+    assert Router.load(resigned(policy)).kind == "static"
+
+
+def test_a_number_python_cannot_read_is_a_policy_error(in_tmp):
+    Path("policy.json").write_text('{"schema": "routeeval.policy/v1", "n": ' + "9" * 5000 + "}", encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        Router.load("policy.json")
+    assert str(caught.value).startswith("policy.json: not valid JSON (Exceeds the limit (4300 digits)")
+
+
+def _featurizer_edit(key, value, section="featurizer"):
+    def edit(policy):
+        policy["router"][section][key] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("make", "edit", "message"),
+    [
+        (
+            classifier_policy,
+            _featurizer_edit("word_ngrams", [1, 100_000]),
+            "router.featurizer: word_ngrams is [1, 100000]; give [low, high] with 1 <= low <= high <= 5",
+        ),
+        (
+            knn_policy,
+            _featurizer_edit("word_ngrams", [0, 2]),
+            "router.featurizer: word_ngrams is [0, 2]; give [low, high] with 1 <= low <= high <= 5",
+        ),
+        (
+            classifier_policy,
+            _featurizer_edit("word_ngrams", [2, 1]),
+            "router.featurizer: word_ngrams is [2, 1]; give [low, high] with 1 <= low <= high <= 5",
+        ),
+        (
+            classifier_policy,
+            _featurizer_edit("word_ngrams", ["1", "2"]),
+            "router.featurizer: word_ngrams is ['1', '2']; give [low, high] with 1 <= low <= high <= 5",
+        ),
+        (
+            classifier_policy,
+            _featurizer_edit("char_ngrams", [3, 50]),
+            "router.featurizer: char_ngrams is [3, 50]; give [low, high] with 1 <= low <= high <= 10",
+        ),
+        (
+            classifier_policy,
+            _featurizer_edit("char_ngrams", [3, 4, 5]),
+            "router.featurizer: char_ngrams is [3, 4, 5]; give [low, high] with 1 <= low <= high <= 10",
+        ),
+        (
+            lambda: cascade_policy(verifier=True),
+            _featurizer_edit("char_ngrams", [1.5, 4], section="response_featurizer"),
+            "router.response_featurizer: char_ngrams is [1.5, 4]; give [low, high] with 1 <= low <= high <= 10",
+        ),
+        (
+            classifier_policy,
+            _featurizer_edit("prefix_chars", 0),
+            "router.featurizer: prefix_chars is 0; give a whole number of characters from 1 to 100000",
+        ),
+        (
+            knn_policy,
+            _featurizer_edit("prefix_chars", 10**7),
+            "router.featurizer: prefix_chars is 10000000; give a whole number of characters from 1 to 100000",
+        ),
+        (
+            classifier_policy,
+            _featurizer_edit("prefix_chars", "8000"),
+            "router.featurizer: prefix_chars is '8000'; give a whole number of characters from 1 to 100000",
+        ),
+        (
+            static_policy,
+            lambda p: p["guards"].update(daily_cost_ceiling_usd=-1.0),
+            "guards.daily_cost_ceiling_usd is -1.0; it must be a finite number, 0 or more",
+        ),
+        (
+            static_policy,
+            lambda p: p["guards"].update(daily_cost_ceiling_usd=10**400),
+            f"guards.daily_cost_ceiling_usd is {str(10**400)[:60]}; it must be a finite number, 0 or more",
+        ),
+        (
+            static_policy,
+            lambda p: p["guards"].update(daily_cost_ceiling_usd="5"),
+            "guards.daily_cost_ceiling_usd is '5'; it must be a finite number, 0 or more",
+        ),
+        (
+            cascade_policy,
+            lambda p: p["guards"].update(max_escalations=-1),
+            "guards.max_escalations is -1; it must be a whole number, 0 or more",
+        ),
+        (
+            cascade_policy,
+            lambda p: p["guards"].update(max_escalations=1.5),
+            "guards.max_escalations is 1.5; it must be a whole number, 0 or more",
+        ),
+        (
+            cascade_policy,
+            lambda p: p["router"].update(max_escalations=-3),
+            "router.max_escalations is -3; it must be a whole number, 0 or more",
+        ),
+        (
+            cascade_policy,
+            lambda p: p["knob"].update(threshold=True),
+            "knob.threshold is True; it must be a finite number",
+        ),
+        (
+            classifier_policy,
+            lambda p: p["knob"].update(threshold="0.6"),
+            "knob.threshold is '0.6'; it must be a finite number",
+        ),
+        (
+            lambda: classifier_policy({"rule": "utility", "lambda": 1.0}),
+            lambda p: p["knob"].update({"lambda": 10**400}),
+            f"knob.lambda is {str(10**400)[:60]}; it must be a finite number",
+        ),
+        (
+            knn_policy,
+            lambda p: p["router"]["expected_cost_usd"].__setitem__(1, -0.01),
+            "each of router.expected_cost_usd is -0.01; it must be a finite number, 0 or more",
+        ),
+        (
+            static_policy,
+            lambda p: p["knob"].update(length_cutoff_chars=-5),
+            "knob.length_cutoff_chars is -5; it must be a whole number, 0 or more",
+        ),
+    ],
+)
+def test_numbers_that_would_make_routing_slow_or_meaningless_are_refused(make, edit, message):
+    policy = make()
+    edit(policy)
+    with pytest.raises(PolicyError) as caught:
+        Router.load(resigned(policy))
+    assert str(caught.value) == f"policy: {message}."
+
+
+def test_a_policy_file_with_huge_ngrams_is_refused(in_tmp):
+    policy = classifier_policy()
+    policy["router"]["featurizer"]["word_ngrams"] = [1, 100_000]
+    Path("policy.json").write_text(json.dumps(resigned(policy)), encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"^policy.json: router.featurizer: word_ngrams is \[1, 100000\]"):
+        Router.load("policy.json")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"word_ngrams": (1, 6)}, "word_ngrams is (1, 6); give [low, high] with 1 <= low <= high <= 5"),
+        ({"char_ngrams": (2, 11)}, "char_ngrams is (2, 11); give [low, high] with 1 <= low <= high <= 10"),
+        ({"prefix_chars": 100_001}, "prefix_chars is 100001; give a whole number of characters from 1 to 100000"),
+        ({"prefix_chars": True}, "prefix_chars is True; give a whole number of characters from 1 to 100000"),
+    ],
+)
+def test_offline_featurizers_cannot_be_built_beyond_what_the_runtime_loads(options, message):
+    with pytest.raises(ValueError) as caught:
+        TextFeaturizer(**options)
+    assert str(caught.value) == message
+
+
+def test_the_largest_allowed_ngrams_load_and_route():
+    f = TextFeaturizer(min_df=1, word_ngrams=(1, 5), char_ngrams=(1, 10), prefix_chars=100_000).fit(TEXTS)
+    router = {"featurizer": f.to_dict(), "expected_cost_usd": [0.001, 0.01, 0.1], "models": [{"constant": 0.5}] * 3}
+    decision = Router.load(make_policy("classifier", router, {"rule": "threshold", "threshold": 0.6})).route("hi")
+    assert not decision.fallback
+
+
+def test_policies_written_before_prefix_chars_read_8000_characters():
+    policy = classifier_policy()
+    assert policy["router"]["featurizer"]["prefix_chars"] == runtime.PREFIX_CHARS == 8000
+    del policy["router"]["featurizer"]["prefix_chars"]
+    assert Router.load(resigned(policy)).featurizer.prefix_chars == 8000
+
+
+def test_the_featurizer_reads_only_the_prefix_when_fitting_and_transforming():
+    f = TextFeaturizer(min_df=1, prefix_chars=20).fit(["where is my invoice contract clause", "reset my password"])
+    assert "contract" not in f.word_vocabulary_ and "invoice" in f.word_vocabulary_  # 'contract' starts at 20
+    text = "where is my invoice? contract 42 ```code```"
+    assert f.vector(text) == f.vector(text[:20])
+    assert f.terms(text) == f.terms(text[:20]) and f.tfidf(text) == f.tfidf(text[:20])
+    assert f.dense_values(text, 1) == f.dense_values(text[:20], 1) == [math.log1p(20) / 10, 0.1, 0.0, 0.0, 1.0]
+
+
+TEN_MB = ("where is my invoice? " * 500_000)[:10_000_000]
+
+
+@pytest.mark.parametrize("kind", ["classifier", "knn", "cascade"])
+def test_a_10_mb_query_is_routed_from_its_prefix(kind, monkeypatch):
+    router = Router.load(ALL_POLICIES[kind](**({"verifier": True} if kind == "cascade" else {})))
+    seen: list[int] = []
+    original = TextFeaturizer._entries
+
+    def entries(self, text):
+        seen.append(len(text))
+        return original(self, text)
+
+    monkeypatch.setattr(TextFeaturizer, "_entries", entries)
+    query = TEN_MB + " contract liability gdpr contract" * 1000  # what follows the prefix must not count
+    decision = router.route(query)
+    assert not decision.fallback and decision.tier in TIERS
+    assert decision == router.route(query[:8000])
+    if kind == "cascade":
+        confidence = router.answer_confidence("medium", response="solved " + TEN_MB, query=query)
+        assert confidence == router.answer_confidence(
+            "medium", response=("solved " + TEN_MB)[:8000], query=query[:8000]
+        )
+    assert seen and max(seen) == 8000
+
+
+def test_static_keywords_and_regexes_read_the_prefix_but_lengths_count_the_whole_text():
+    router = Router.load(static_policy())
+    filler = "a" * (runtime.PREFIX_CHARS - 10)
+    assert router.route(filler + " webhook").reason == "static rule #2"  # within the first 8,000 characters
+    late = filler + " " * 20 + "webhook GDPR"
+    assert router.route(late).reason == "longer than 40 characters"  # rules #1 and #2 do not see the end
+    rules = runtime.compile_rules([{"tier": "small", "min_chars": 9000}], TIERS)
+    assert runtime.match_rules(rules, "a" * 9000, None) == 0  # min_chars counts every character
+
+
+def test_a_1_mb_token_is_not_kept_in_the_token_cache():
+    import tracemalloc
+
+    router = Router.load(classifier_policy())
+    router.route("warm up the cache")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for number in range(100):
+            router.route(f"{number} " + "x" * 1_000_000)
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert retained < 1_000_000  # was 200 MB: every 1 MB token stayed in the cache
+    assert all(len(token) <= 256 for token in router.featurizer._tokens)
+
+
+def test_the_token_cache_is_bounded_by_bytes_and_empties_when_full(monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr(runtime, "_TOKEN_CACHE_BYTES", 400_000)
+    f = TextFeaturizer(min_df=1, prefix_chars=100_000).fit(TEXTS)
+    cache = f._tokens
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        f.vector(" ".join(f"token{n}-" + "y" * 200 for n in range(900)))  # about 600 KB of entries
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert 0 < cache.n_bytes <= 400_000 and len(cache) < 900  # emptied once on the way
+    assert cache.n_bytes / 2 < held < cache.n_bytes * 2  # the estimate is about what the entries take
+    f.vector("y" * 50_000)  # a token past 256 characters is not kept
+    assert "y" * 50_000 not in cache
