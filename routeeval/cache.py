@@ -184,7 +184,7 @@ class ResponseCache:
             ).fetchall()
             for key, model, *values, checksum in rows:
                 entry = self._entry(key, values)
-                if checksum is not None and checksum != _checksum(key, model, entry):
+                if checksum is not None and checksum != _checksum(key, model, *values):
                     raise CacheError(self.path, f"holds a row that was changed after it was written (key {key[:12]})")
                 found[key] = entry
         return found
@@ -207,7 +207,8 @@ class ResponseCache:
             except (TypeError, ValueError, RecursionError):
                 problem = "log-probabilities that are not JSON"
             else:
-                if not isinstance(parsed, list) or not all(_number(v) and v <= 0 for v in parsed):
+                numbers = type(parsed) is list and all(type(v) is float or type(v) is int for v in parsed)
+                if not numbers or (parsed and (max(parsed) > 0 or not math.isfinite(sum(parsed)))):
                     problem = "log-probabilities that are not a list of numbers <= 0"
         if problem is not None:
             raise CacheError(self.path, f"holds a row with {problem} (key {key[:12]})")
@@ -215,19 +216,17 @@ class ResponseCache:
 
     def put(self, key: str, model: str, entry: CachedResponse) -> None:
         """Store one completed call, release its claim, and commit both before returning."""
-        row = (
-            key,
-            model,
+        logprobs = json.dumps(entry.logprobs) if entry.logprobs is not None else None
+        values = (
             entry.response,
             entry.prompt_tokens,
             entry.completion_tokens,
-            entry.cost_usd,
-            entry.latency_ms,
-            json.dumps(entry.logprobs) if entry.logprobs is not None else None,
-            time.time(),
+            float(entry.cost_usd),
+            float(entry.latency_ms),
+            logprobs,
             int(entry.usage_estimated),
-            _checksum(key, model, entry),
         )
+        row = (key, model, *values[:6], time.time(), values[6], _checksum(key, model, *values))
         self._run("BEGIN IMMEDIATE")
         try:
             self._run("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
@@ -314,23 +313,13 @@ def remove_cache_files(path: str | Path) -> int:
     return removed
 
 
-def _checksum(key: str, model: str, entry: CachedResponse) -> str:
-    canonical = json.dumps(
-        [
-            key,
-            model,
-            entry.response,
-            entry.prompt_tokens,
-            entry.completion_tokens,
-            repr(float(entry.cost_usd)),
-            repr(float(entry.latency_ms)),
-            entry.logprobs,
-            bool(entry.usage_estimated),
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+def _checksum(key, model, response, prompt_tokens, completion_tokens, cost, latency, logprobs, estimated) -> str:
+    """A digest of a row's values as stored (the log-probabilities as their JSON text): an edit shows."""
+    text = "\x1f".join(
+        (key, model, str(response), str(prompt_tokens), str(completion_tokens), repr(cost), repr(latency))
     )
-    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
+    text += f"\x1f{logprobs}\x1f{estimated}"
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _alive(host: str, pid: int) -> bool:

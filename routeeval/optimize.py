@@ -621,13 +621,25 @@ def _metadata_needs(candidates: list[Candidate], settings: OptimizeConfig, frame
     return needs
 
 
+def _has_logs(frame) -> bool:
+    """Whether the table has log rows, read from the source column's values (not a pass over its rows)."""
+    from routeeval.outcomes import column_codes
+
+    if C.SOURCE not in frame.columns:
+        return False
+    column = frame[C.SOURCE]
+    if hasattr(column, "cat"):  # the compact read: its categories are the values present
+        return C.SOURCE_LOG in set(column_codes(column)[1].tolist())
+    return bool((column == C.SOURCE_LOG).any())
+
+
 def _log_metadata_keys(frame) -> tuple[int, dict[str, int]]:
     """(log rows, how many of them have each metadata key); the metadata of each log row read once."""
     import json
 
     from routeeval.outcomes import column_codes, text_mask
 
-    if C.SOURCE not in frame.columns or C.METADATA not in frame.columns:
+    if C.METADATA not in frame.columns or not _has_logs(frame):
         return 0, {}
     logs = text_mask(frame[C.SOURCE], C.SOURCE_LOG)
     row_codes, _ = column_codes(frame[C.ROW_ID][logs])
@@ -953,6 +965,8 @@ def _production_mix(frame, policy: dict, kind: str, baseline: str, tier_names: l
     Costs and tier shares carry CIs (paired bootstrap over log rows; Wilson per tier); ``agreement`` is the
     policy's answers' agreement with the log reference (the baseline tier's answer, usually). None without logs.
     """
+    if not _has_logs(frame):
+        return None
     logs = pivot_outcomes(frame, tier_names, source=C.SOURCE_LOG)
     if logs.n_rows == 0:
         return None
