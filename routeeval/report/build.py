@@ -263,7 +263,7 @@ def headline_verdict(summary: dict) -> dict:
         figures["winner"] = "tier"
         figures["sentence"] = (
             f"A cheaper single tier is enough: sending every query to {chosen.get('variant')} saves {saving} of "
-            f"{baseline}'s cost for an accuracy drop of {drop} points; no router is cheaper with {bar}."
+            f"{baseline}'s cost on the eval set for an accuracy drop of {drop} points; no router is cheaper with {bar}."
         )
         return figures
     router = chosen.get("router")
@@ -271,7 +271,7 @@ def headline_verdict(summary: dict) -> dict:
     figures["winner"] = router
     sentence = (
         f"Routing pays off here: the {router} router ({chosen.get('variant')}) is the cheapest policy with "
-        f"{bar}, saving {saving} of {baseline}'s cost for an accuracy drop of {drop} points."
+        f"{bar}, saving {saving} of {baseline}'s cost on the eval set for an accuracy drop of {drop} points."
     )
     if best_router == router:
         sentence += (
