@@ -1,0 +1,76 @@
+"""Golden outputs: the demo's summary.json and policy.json, canonical and with run-dependent values masked.
+
+Every structural change must keep them identical; a change that alters them on purpose updates them in its
+own commit, saying why: ``ROUTEEVAL_UPDATE_GOLDEN=1 pytest tests/test_golden.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+# Values that depend on when, where and on what the run happened, not on what it computed.
+MASKED = frozenset(
+    {
+        "created_at",
+        "routeeval_version",
+        "cost_map_version",
+        "checksum",  # covers the provenance above
+        "wall_s",
+        "calls_made",  # a warm cache turns calls into hits
+        "cache_hits",
+        "spent_usd",
+        "by_phase",
+    }
+)
+SIGNIFICANT_DIGITS = 10  # floats past this differ between BLAS builds; the decisions do not
+
+
+def canonical(value):
+    """The value with masked keys replaced and floats rounded, ready to compare as canonical JSON."""
+    if isinstance(value, dict):
+        return {key: "<masked>" if key in MASKED else canonical(item) for key, item in sorted(value.items())}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    from routeeval.evaluate import run_evaluation
+
+    folder = tmp_path_factory.mktemp("golden")
+    shutil.copy(ROOT / "routeeval.toml", folder / "routeeval.toml")
+    shutil.copytree(ROOT / "evalsets", folder / "evalsets")
+    cwd = Path.cwd()
+    os.chdir(folder)
+    try:
+        run_evaluation(
+            "evalsets/support.jsonl",
+            logs_path="evalsets/support-logs.jsonl",
+            config_path="routeeval.toml",
+            out_dir="reports/demo",
+            monthly_queries=1_000_000,
+        )
+    finally:
+        os.chdir(cwd)
+    return folder / "reports" / "demo"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["summary.json", "policy.json"])
+def test_the_demo_outputs_match_their_golden_files(demo_run, name):
+    produced = canonical(json.loads((demo_run / name).read_text(encoding="utf-8")))
+    golden = GOLDEN / f"demo_{name}"
+    if os.environ.get("ROUTEEVAL_UPDATE_GOLDEN") == "1":
+        golden.write_text(json.dumps(produced, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    expected = json.loads(golden.read_text(encoding="utf-8"))
+    assert produced == expected, f"{name} differs from {golden.name}; if on purpose, update it (see the module doc)"
