@@ -44,3 +44,4 @@ OUTCOME_COLUMNS = (
 
 SOURCE_EVAL = "eval"
 SOURCE_LOG = "log"
+SOURCE_ROUTER = "router"  # the llm router's triage call for an eval row (answer, cost, latency; no score)

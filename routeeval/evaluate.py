@@ -94,9 +94,8 @@ def run_evaluation(
         log_rows = _scored_log_rows(log_set, config, report.results[n_eval:], eval_ids) if log_set else []
         judge_report = _run_judge(eval_rows + log_rows, config, paid)
         records = [record for row in eval_rows + log_rows for record in row.records()]
-        llm_calls = None
-        if "llm" in settings.routers:
-            llm_calls = _run_llm_router(eval_set, config, settings, paid)
+        if "llm" in settings.routers:  # the triage answers are outcomes rows: `optimize` reads them as `run` does
+            records += _run_llm_router(eval_set, config, settings, paid)
 
     from routeeval.outcomes import outcomes_frame, write_outcomes
 
@@ -116,7 +115,7 @@ def run_evaluation(
     summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report)
     summary["spend"] = paid.spend()
     notes = _budget_notes(ledger) + _data_notes(paid, log_rows)
-    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls)
+    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
     reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries, config.logs.sample_rate)
     summary_path = _write_summary(summary, out_dir)
     return RunResult(
@@ -172,7 +171,7 @@ def optimize_file(
     }
     notes: list[str] = []
     _start_outputs(out_dir)
-    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, None)
+    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
     reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
     summary_path = _write_summary(summary, out_dir)
     return RunResult(
@@ -190,7 +189,7 @@ def optimize_file(
     )
 
 
-def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_calls):
+def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
     """Run the optimizer and merge its frontier, metrics, chosen point and hold-out into ``summary``."""
     from routeeval.optimize import optimize_outcomes
 
@@ -206,7 +205,6 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, llm_c
         settings=settings,
         provenance=provenance,
         out_dir=out_dir,
-        llm_calls=llm_calls,
         where=str(summary.get("outcomes", {}).get("path", "outcomes")),
     )
     summary.update(result.summary)
@@ -584,9 +582,9 @@ def _data_notes(paid: _PaidCalls, log_rows: list[_ScoredRow]) -> list[str]:
 _PHASE_WORDS = {"replay": "tier calls", "judge": "judge calls", "triage": "llm-router triage calls"}
 
 
-def _run_llm_router(eval_set, config, settings, paid: _PaidCalls):
-    """Ask the llm router's tier to triage every eval row (cached like any call)."""
-    from routeeval.optimize import LLMRouterCalls
+def _run_llm_router(eval_set, config, settings, paid: _PaidCalls) -> list[dict]:
+    """Ask the llm router's tier to triage every eval row (cached like any call): outcomes rows with
+    source "router", the triage tier's answer, cost and latency (no score)."""
     from routeeval.routers import LLMRouter
 
     names = [t.name for t in config.tiers]
@@ -603,12 +601,11 @@ def _run_llm_router(eval_set, config, settings, paid: _PaidCalls):
             sim_row = SimRow(reference=row.label, wrong_answer=other, label=None)
         requests.append(CallRequest(row.row_id, tier, router.request(row.input_value), sim_row))
     report = paid.replay(requests, "triage")
-    return LLMRouterCalls(
-        router=router,
-        answers={r.row_id: r.response for r in report.results},
-        cost_usd={r.row_id: r.cost_usd for r in report.results if r.ok},
-        latency_ms={r.row_id: r.latency_ms for r in report.results if r.ok},
-    )
+    spec = f"llm_router(classifier_tier={router.classifier_tier_!r})"
+    return [
+        _record(row, result, None, spec, source=C.SOURCE_ROUTER)
+        for row, result in zip(eval_set.rows, report.results, strict=True)
+    ]
 
 
 def _agreement_spec(config: Config) -> str:

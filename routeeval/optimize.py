@@ -119,6 +119,8 @@ def optimize_outcomes(
     if baseline_name not in tier_names:
         raise ConfigError(f"unknown baseline tier '{baseline_name}'; choose from: {', '.join(tier_names)}.")
 
+    if llm_calls is None:
+        llm_calls = _llm_calls_from(frame, data, tier_names)
     builders = _Builders(train, settings, notes, llm_calls)
     singles = single_tier_candidates(tier_names, train.score, train.cost_usd, train.latency_ms)
     candidates: list[Candidate] = list(singles)
@@ -619,6 +621,35 @@ def _metadata_needs(candidates: list[Candidate], settings: OptimizeConfig, frame
             "note": note,
         }
     return needs
+
+
+def _llm_calls_from(frame, data: RouterData, tier_names: list[str]) -> LLMRouterCalls | None:
+    """The llm router's triage calls as the outcomes recorded them (rows with source "router"), or None.
+
+    The router is fit as the run fit it: on the tier that triaged and every eval row's intent, so `optimize`
+    on the outcomes table decides exactly as `run` did."""
+    import pandas as pd
+
+    from routeeval.outcomes import text_mask
+    from routeeval.routers import LLMRouter
+
+    if C.SOURCE not in frame.columns:
+        return None
+    rows = frame[text_mask(frame[C.SOURCE], C.SOURCE_ROUTER)]
+    if rows.empty:
+        return None
+    triage_tiers = sorted({str(t) for t in rows[C.TIER].dropna().unique()})
+    router = LLMRouter(tiers=tuple(tier_names), classifier_tier=triage_tiers[0]).fit(intents=data.intents)
+    ok = rows[C.ERROR].isna().to_numpy() if C.ERROR in rows.columns else np.ones(len(rows), dtype=bool)
+    ids = [str(i) for i in rows[C.ROW_ID]]
+    answers = [None if pd.isna(a) else str(a) for a in rows[C.RESPONSE]]
+    costs, latencies = (rows[c].to_numpy(dtype=float, na_value=np.nan) for c in (C.COST_USD, C.LATENCY_MS))
+    return LLMRouterCalls(
+        router=router,
+        answers=dict(zip(ids, answers, strict=True)),
+        cost_usd={i: c for i, c, good in zip(ids, costs, ok, strict=True) if good},
+        latency_ms={i: lat for i, lat, good in zip(ids, latencies, ok, strict=True) if good},
+    )
 
 
 def _has_logs(frame) -> bool:

@@ -74,3 +74,25 @@ def test_the_demo_outputs_match_their_golden_files(demo_run, name):
         golden.write_text(json.dumps(produced, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     expected = json.loads(golden.read_text(encoding="utf-8"))
     assert produced == expected, f"{name} differs from {golden.name}; if on purpose, update it (see the module doc)"
+
+
+@pytest.mark.slow
+def test_optimize_on_the_outcomes_reproduces_the_run(demo_run, tmp_path):
+    """The outcomes table holds everything the optimizer read, the llm router's triage answers included
+    (rows with source "router"): `routeeval optimize outcomes.parquet` decides exactly as `run` did."""
+    from routeeval.config import load_config
+    from routeeval.evaluate import optimize_file
+
+    result = optimize_file(
+        demo_run / "outcomes.parquet",
+        config=load_config(ROOT / "routeeval.toml"),
+        out_dir=tmp_path / "again",
+        monthly_queries=1_000_000,
+    )
+    run = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
+    keys = ("frontier", "metrics", "chosen", "selection", "baseline", "oracle", "production_mix", "metadata_routers")
+    for key in keys:
+        assert canonical(result.summary[key]) == canonical(run[key]), key
+    assert "llm" in result.summary["metrics"]["aiq"]
+    policy = json.loads((demo_run / "policy.json").read_text(encoding="utf-8"))
+    assert canonical(result.policy["router"]) == canonical(policy["router"])
