@@ -95,4 +95,5 @@ def test_optimize_on_the_outcomes_reproduces_the_run(demo_run, tmp_path):
         assert canonical(result.summary[key]) == canonical(run[key]), key
     assert "llm" in result.summary["metrics"]["aiq"]
     policy = json.loads((demo_run / "policy.json").read_text(encoding="utf-8"))
-    assert canonical(result.policy["router"]) == canonical(policy["router"])
+    again = json.loads(result.policy_path.read_text(encoding="utf-8"))
+    assert canonical(again["router"]) == canonical(policy["router"]) and again["kind"] == policy["kind"]
