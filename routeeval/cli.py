@@ -192,7 +192,7 @@ def run(
     """The whole loop: replay EVALSET against every tier, score, optimize, write the policy and report."""
     from routeeval.config import load_config
     from routeeval.evaluate import run_evaluation
-    from routeeval.progress import RichReplayProgress
+    from routeeval.report.progress import RichReplayProgress
 
     settings = load_config(config)
     show = progress and not as_json

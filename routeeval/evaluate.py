@@ -216,7 +216,8 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
 
 def _reports_into(summary, frame, result, out_dir, logs, monthly_queries, sample_rate=None) -> dict[str, Path]:
     """Write report.html, report.md and frontier.svg; the figures they show go into summary["report"]."""
-    from routeeval.report.build import report_figures, report_summary, router_curves, write_reports
+    from routeeval.report.figures import report_figures, report_summary, router_curves
+    from routeeval.report.write import write_reports
 
     summary["curves"] = router_curves(result.points)
     figures = report_figures(

@@ -168,8 +168,8 @@ def test_a_run_with_estimated_usage_says_so(tmp_path):
 def test_renderers_cope_with_every_figure_missing(tmp_path):
     from rich.console import Console
 
-    from routeeval.report.build import write_reports
     from routeeval.report.terminal import render_run
+    from routeeval.report.write import write_reports
 
     tiers = ["small", "large"]
     missing = {"accuracy": None, "accuracy_ci": [None, None], "cost_per_1k_usd": None}

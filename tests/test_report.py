@@ -14,8 +14,7 @@ from conftest import ROOT, TIER_ENTRIES, simulated_outcomes
 from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.data import load_logs
-from routeeval.report.build import (
-    drop_bound,
+from routeeval.report.figures import (
     headline_verdict,
     intent_slices,
     latency_figures,
@@ -25,11 +24,12 @@ from routeeval.report.build import (
     router_curves,
     savings_projection,
     traffic_figures,
-    write_reports,
 )
+from routeeval.report.formatting import drop_bound
 from routeeval.report.html import el, esc, join
 from routeeval.report.markdown import md_text
 from routeeval.report.plots import frontier_svg
+from routeeval.report.write import write_reports
 
 SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "savings", "provenance"]
 # 350 rows certify about 2 points (see test_optimize); at 3 the chosen policy sends a few rows too low to show.
@@ -416,7 +416,7 @@ def test_terminal_reads_numbers_as_the_reports_do_but_keeps_cents(demo):
 
     from rich.console import Console
 
-    from routeeval.report.build import money, point_label, share
+    from routeeval.report.formatting import money, point_label, share
     from routeeval.report.terminal import cache_table, chosen_lines, frontier_table
 
     def text(renderable) -> str:

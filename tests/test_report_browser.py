@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_report import demo_report_inputs
 
-from routeeval.report.build import write_reports
+from routeeval.report.write import write_reports
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "install it with `apt-get install -y chromium` (Debian) to run the browser test"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from routeeval.report.build import (
+from routeeval.report.formatting import (
     confidence_label,
     count,
     drop_bound,
@@ -123,7 +123,7 @@ def el(tag: str, *children, **attrs) -> Markup:
 
 def join(*children) -> Markup:
     """Concatenate children, escaping every one that is not already :class:`Markup`."""
-    out = []
+    out: list[str] = []
     for child in children:
         if child is None:
             continue
@@ -292,7 +292,7 @@ def _frontier(summary: dict, svg: str) -> Markup:
     if aiq:
         zero = metrics.get("zero_router_aiq")
         routerbench = metrics.get("aiq_routerbench") or {}
-        on_frontier = {}
+        on_frontier: dict[str, int] = {}
         for p in summary.get("frontier") or []:
             on_frontier[p["router"]] = on_frontier.get(p["router"], 0) + 1
         rows = [

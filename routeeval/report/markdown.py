@@ -8,7 +8,7 @@ row stays one line).
 
 from __future__ import annotations
 
-from routeeval.report.build import (
+from routeeval.report.formatting import (
     confidence_label,
     drop_bound,
     interval,
@@ -219,7 +219,7 @@ def _sample_table(samples: list[dict], baseline: str | None) -> list[str]:
         "intent", "query", "route", "policy's answer", "score", f"{md_text(baseline)} score", numeric={4, 5}
     )
     for s in samples:
-        answer = next((a for a in s["answers"] if a["tier"] == s.get("policy_tier")), {})
+        answer: dict = next((a for a in s["answers"] if a["tier"] == s.get("policy_tier")), {})
         lines.append(
             _row(
                 md_text(s.get("intent")),

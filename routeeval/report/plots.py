@@ -224,8 +224,8 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
             frameon=False,
             labelspacing=0.7,
         )
-        for text in legend.get_texts():
-            text.set_parse_math(False)  # tier and router names are shown as written
+        for legend_text in legend.get_texts():
+            legend_text.set_parse_math(False)  # tier and router names are shown as written
 
         title = "Accuracy vs cost: the routing frontier"
         if summary.get("simulated"):

@@ -1,6 +1,6 @@
 """Terminal rendering with rich: tables people read, from the same summary machines get as JSON.
 
-Numbers read as in the HTML and Markdown reports (the formatters in :mod:`routeeval.report.build`), except
+Numbers read as in the HTML and Markdown reports (the formatters in :mod:`routeeval.report.formatting`), except
 that money keeps its cents at any size here.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from routeeval.report.build import (
+from routeeval.report.formatting import (
     count,
     drop_bound,
     interval,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
 
 class RichReplayProgress:
     """Implements the replay's progress protocol on a rich Progress written to stderr."""
@@ -9,8 +14,8 @@ class RichReplayProgress:
     def __init__(self, label: str, *, simulated: bool = False, console=None) -> None:
         self.label = label + (" (simulated)" if simulated else "")
         self.console = console
-        self._progress = None
-        self._task = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
         self._hits = 0
 
     def start(self, total: int, cache_hits: int) -> None:
@@ -39,7 +44,7 @@ class RichReplayProgress:
         self._errors = 0
 
     def advance(self, result, spent_usd: float) -> None:
-        if self._progress is None:
+        if self._progress is None or self._task is None:  # not started, or finished
             return
         self._hits += int(bool(result.cached))
         self._errors += int(result.error is not None)

@@ -1,9 +1,9 @@
-"""The report's own figures, computed apart from rendering, and the writer of the run folder's reports.
+"""The report's own figures, computed apart from rendering.
 
-``report_figures`` turns a summary, the outcomes table and the chosen policy's per-row routes into
-plain, JSON-friendly numbers (headline verdict, latency, per-intent slices, mis-routed samples, traffic
-and savings projection); ``write_reports`` renders them to ``report.html``, ``report.md`` and
-``frontier.svg``. Nothing here decides anything the optimizer did not measure: the headline reads
+``report_figures`` turns a summary, the outcomes table and the chosen policy's per-row routes into plain,
+JSON-friendly numbers (headline verdict, latency, per-intent slices, mis-routed samples, traffic and savings
+projection); the renderers (:mod:`.html`, :mod:`.markdown`, :mod:`.terminal`) show them and :mod:`.write`
+writes them to files. Nothing here decides anything the optimizer did not measure: the headline reads
 ``selection``, ``chosen`` and ``metrics`` from the summary.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from routeeval import columns as C
-from routeeval.files import write_text_atomic
+from routeeval.report.formatting import interval, points, share
 
 MONTH_DAYS = 365.25 / 12
 SAMPLE_TOO_LOW = 10  # mis-routed rows shown that the policy sent too low (lost accuracy)
@@ -26,57 +26,7 @@ TEXT_LIMIT = 1200  # characters of a query, answer or reference kept in a sample
 NO_INTENT = "(no intent)"
 
 
-# ------------------------------------------------------------------------------------------ the writer
-
-
-def write_reports(
-    out_dir: str | Path,
-    summary: dict,
-    outcomes,
-    chosen_rows: list[dict],
-    logs=None,
-    monthly_queries: int | None = None,
-    *,
-    figures: dict | None = None,
-    data=None,
-    sample_rate: float | None = None,
-) -> dict[str, Path]:
-    """Write ``report.html``, ``report.md`` and ``frontier.svg`` into ``out_dir``; return their paths.
-
-    ``logs``: a :class:`routeeval.data.LogSet` (or a path to one) for the traffic volume and duplicate
-    share; ``monthly_queries`` overrides the volume. ``figures``: what :func:`report_figures` returned,
-    when the caller already computed it (to store it in summary.json under ``report``). ``data``: see
-    :func:`report_figures`.
-    """
-    from routeeval.report.html import render_html
-    from routeeval.report.markdown import render_markdown
-    from routeeval.report.plots import frontier_svg
-
-    if figures is None:
-        figures = report_figures(
-            summary,
-            outcomes,
-            chosen_rows,
-            logs=logs,
-            monthly_queries=monthly_queries,
-            data=data,
-            sample_rate=sample_rate,
-        )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    svg = frontier_svg(summary)
-    paths = {
-        "html": out_dir / "report.html",
-        "markdown": out_dir / "report.md",
-        "frontier_svg": out_dir / "frontier.svg",
-    }
-    write_text_atomic(paths["frontier_svg"], svg)
-    write_text_atomic(paths["html"], render_html(summary, figures, svg))
-    write_text_atomic(
-        paths["markdown"],
-        render_markdown(summary, figures, plot_name=paths["frontier_svg"].name),
-    )
-    return paths
+# ------------------------------------------------------------------------------------------ the figures
 
 
 def report_figures(
@@ -145,65 +95,6 @@ def router_curves(swept) -> dict[str, list[dict]]:
 # ------------------------------------------------------------------------------------------ headline
 
 
-def confidence_label(summary: dict) -> str:
-    """'95% CI' at the run's confidence level."""
-    return f"{(summary.get('selection') or {}).get('confidence') or 0.95:.0%} CI"
-
-
-def drop_bound(summary: dict) -> str:
-    """'; at most 1.9 points with 95% family-wise confidence': the selection's certified bound on the chosen
-    policy's accuracy drop (empty when nothing cheaper was certified, or under a budget)."""
-    chosen, selection = summary.get("chosen") or {}, summary.get("selection") or {}
-    upper = chosen.get("accuracy_drop_upper")
-    if upper is None or not selection.get("found_cheaper") or selection.get("budget_per_1k_usd") is not None:
-        return ""
-    return f"; at most {points(upper)} points with {selection.get('confidence') or 0.95:.0%} family-wise confidence"
-
-
-_PHASE_LABELS = {"replay": "replay", "judge": "judge", "triage": "llm-router triage"}
-
-
-def spend_text(summary: dict) -> str | None:
-    """'$0.2931 of the $0.30 budget (replay $0.1700, judge $0.1100, llm-router triage $0.0131)': everything this
-    run paid for, against its one budget; None for outcomes that were not replayed here."""
-    spend = summary.get("spend")
-    if not spend:
-        return None
-    phases = ", ".join(
-        f"{_PHASE_LABELS.get(phase, phase)} ${amount:.4f}" for phase, amount in (spend.get("by_phase") or {}).items()
-    )
-    budget = spend.get("budget_usd")
-    text = f"${spend.get('spent_usd') or 0:.4f}" + (f" of the ${budget:.2f} budget" if budget is not None else "")
-    text += f" ({phases})" if phases else " (every call from the cache)"
-    skipped = sum((spend.get("skipped_by_budget") or {}).values())
-    if skipped:
-        text += f"; {plural(skipped, 'call')} not made: the budget was reached"
-    return text
-
-
-def unscored_lines(rows: list[dict]) -> list[str]:
-    """'unscored rows: small 73 of 150 (judge not called (budget) 73)', one line per tier with any (``rows``: a
-    summary's ``single_tiers`` or ``logs.agreement``)."""
-    lines = []
-    for row in rows:
-        if row.get("unscored"):
-            why = ", ".join(f"{reason} {n}" for reason, n in (row.get("unscored_reasons") or {}).items())
-            lines.append(f"unscored rows: {row.get('tier')} {row['unscored']} of {row.get('rows')} ({why})")
-    return lines
-
-
-def point_label(point: dict) -> str:
-    """'cascade small>large @ 0.7575', 'large only', 'classifier utility @ 539.6'."""
-    if point.get("router") == "tier":
-        return f"{point.get('variant')} only"
-    knob = point.get("knob")
-    knob_text = "" if knob is None else f" @ {knob:.4g}"
-    label = f"{point.get('router')} {point.get('variant')}{knob_text}"
-    if point.get("selectable") is False:  # reads metadata the logs do not show production sending
-        label += " (needs " + ", ".join(f"metadata.{key}" for key in point.get("needs_metadata") or []) + ")"
-    return label
-
-
 def headline_verdict(summary: dict) -> dict:
     """Whether routing pays off here and which strategy won, read from the measured frontier and selection.
 
@@ -217,7 +108,7 @@ def headline_verdict(summary: dict) -> dict:
     metrics = summary.get("metrics") or {}
     aiq = {k: v for k, v in (metrics.get("aiq") or {}).items() if v is not None}
     zero_aiq = metrics.get("zero_router_aiq")
-    best_router = max(aiq, key=aiq.get) if aiq else None
+    best_router = max(aiq, key=lambda router: aiq[router]) if aiq else None
     beats_zero = sorted(r for r, v in aiq.items() if zero_aiq is not None and v > zero_aiq)
     figures = {
         "verdict": "not_optimized",
@@ -286,6 +177,14 @@ def headline_verdict(summary: dict) -> dict:
         sentence += " No router's frontier beats randomly mixing tiers (the zero router) on average across costs."
     figures["sentence"] = sentence
     return figures
+
+
+def _share_with_ci(value: float | None, ci) -> str:
+    return "—" if value is None else share(value) + interval(ci)
+
+
+def _points_with_ci(value: float | None, ci) -> str:
+    return "—" if value is None else points(value) + interval(ci)
 
 
 # ------------------------------------------------------------------------------------------ routes
@@ -818,74 +717,3 @@ def _isna(value) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-# ------------------------------------------------------------------------------------------ formatting
-# Shared by the HTML and Markdown renderers: the same number reads the same in both.
-
-
-def money(value: float | None, *, cents_below: float = 10.0) -> str:
-    """$0.3232 under a dollar, $1.23 under ``cents_below`` (ten), $1,234 from there up."""
-    if value is None:
-        return "—"
-    if abs(value) < 1:
-        return f"${value:,.4f}"
-    return f"${value:,.2f}" if abs(value) < cents_below else f"${value:,.0f}"
-
-
-def share(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value * 100:.{digits}f}%"
-
-
-def points(value: float | None) -> str:
-    """A fraction as percentage points: 0.003 -> '0.3'."""
-    return "—" if value is None else f"{value * 100:.1f}"
-
-
-def interval(ci, scale: float = 100.0, digits: int = 1) -> str:
-    """' [low–high]' in percent (or points), empty when there is no interval."""
-    if not ci or None in ci:
-        return ""
-    return f" [{ci[0] * scale:.{digits}f}–{ci[1] * scale:.{digits}f}]"
-
-
-def ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f} ms"
-
-
-def count(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def signed_points(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return "0.0" if round(value * 100, 1) == 0 else f"{value * 100:+.1f} pt"
-
-
-def plural(n: int, word: str) -> str:
-    """'1 query', '2 queries', '0 rows'."""
-    if n == 1:
-        return f"{n} {word}"
-    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
-
-
-def thin(frontier: list[dict], chosen: dict, max_rows: int) -> list[dict]:
-    """About ``max_rows`` evenly spaced frontier points, always keeping the chosen one."""
-    if len(frontier) <= max_rows:
-        return list(frontier)
-    step = (len(frontier) - 1) / (max_rows - 1)
-    keep = {round(i * step) for i in range(max_rows)}
-    return [p for i, p in enumerate(frontier) if i in keep or same_point(p, chosen)]
-
-
-def same_point(point: dict, chosen: dict) -> bool:
-    return bool(chosen) and all(point.get(k) == chosen.get(k) for k in ("router", "variant", "knob"))
-
-
-def _share_with_ci(value: float | None, ci) -> str:
-    return "—" if value is None else share(value) + interval(ci)
-
-
-def _points_with_ci(value: float | None, ci) -> str:
-    return "—" if value is None else points(value) + interval(ci)

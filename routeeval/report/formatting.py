@@ -1,0 +1,129 @@
+"""How numbers and run facts read in every report: the same value reads the same in HTML, Markdown and the terminal.
+
+Pure string formatting over plain values and summary dicts; imports nothing else of the package.
+"""
+
+from __future__ import annotations
+
+# ------------------------------------------------------------------------------------------ numbers
+
+
+def money(value: float | None, *, cents_below: float = 10.0) -> str:
+    """$0.3232 under a dollar, $1.23 under ``cents_below`` (ten), $1,234 from there up."""
+    if value is None:
+        return "—"
+    if abs(value) < 1:
+        return f"${value:,.4f}"
+    return f"${value:,.2f}" if abs(value) < cents_below else f"${value:,.0f}"
+
+
+def share(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def points(value: float | None) -> str:
+    """A fraction as percentage points: 0.003 -> '0.3'."""
+    return "—" if value is None else f"{value * 100:.1f}"
+
+
+def interval(ci, scale: float = 100.0, digits: int = 1) -> str:
+    """' [low–high]' in percent (or points), empty when there is no interval."""
+    if not ci or None in ci:
+        return ""
+    return f" [{ci[0] * scale:.{digits}f}–{ci[1] * scale:.{digits}f}]"
+
+
+def ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def count(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def signed_points(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "0.0" if round(value * 100, 1) == 0 else f"{value * 100:+.1f} pt"
+
+
+def plural(n: int, word: str) -> str:
+    """'1 query', '2 queries', '0 rows'."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
+def thin(frontier: list[dict], chosen: dict, max_rows: int) -> list[dict]:
+    """About ``max_rows`` evenly spaced frontier points, always keeping the chosen one."""
+    if len(frontier) <= max_rows:
+        return list(frontier)
+    step = (len(frontier) - 1) / (max_rows - 1)
+    keep = {round(i * step) for i in range(max_rows)}
+    return [p for i, p in enumerate(frontier) if i in keep or same_point(p, chosen)]
+
+
+def same_point(point: dict, chosen: dict) -> bool:
+    return bool(chosen) and all(point.get(k) == chosen.get(k) for k in ("router", "variant", "knob"))
+
+
+# ------------------------------------------------------------------------------------------ run facts
+
+
+def confidence_label(summary: dict) -> str:
+    """'95% CI' at the run's confidence level."""
+    return f"{(summary.get('selection') or {}).get('confidence') or 0.95:.0%} CI"
+
+
+def drop_bound(summary: dict) -> str:
+    """'; at most 1.9 points with 95% family-wise confidence': the selection's certified bound on the chosen
+    policy's accuracy drop (empty when nothing cheaper was certified, or under a budget)."""
+    chosen, selection = summary.get("chosen") or {}, summary.get("selection") or {}
+    upper = chosen.get("accuracy_drop_upper")
+    if upper is None or not selection.get("found_cheaper") or selection.get("budget_per_1k_usd") is not None:
+        return ""
+    return f"; at most {points(upper)} points with {selection.get('confidence') or 0.95:.0%} family-wise confidence"
+
+
+_PHASE_LABELS = {"replay": "replay", "judge": "judge", "triage": "llm-router triage"}
+
+
+def spend_text(summary: dict) -> str | None:
+    """'$0.2931 of the $0.30 budget (replay $0.1700, judge $0.1100, llm-router triage $0.0131)': everything this
+    run paid for, against its one budget; None for outcomes that were not replayed here."""
+    spend = summary.get("spend")
+    if not spend:
+        return None
+    phases = ", ".join(
+        f"{_PHASE_LABELS.get(phase, phase)} ${amount:.4f}" for phase, amount in (spend.get("by_phase") or {}).items()
+    )
+    budget = spend.get("budget_usd")
+    text = f"${spend.get('spent_usd') or 0:.4f}" + (f" of the ${budget:.2f} budget" if budget is not None else "")
+    text += f" ({phases})" if phases else " (every call from the cache)"
+    skipped = sum((spend.get("skipped_by_budget") or {}).values())
+    if skipped:
+        text += f"; {plural(skipped, 'call')} not made: the budget was reached"
+    return text
+
+
+def unscored_lines(rows: list[dict]) -> list[str]:
+    """'unscored rows: small 73 of 150 (judge not called (budget) 73)', one line per tier with any (``rows``: a
+    summary's ``single_tiers`` or ``logs.agreement``)."""
+    lines = []
+    for row in rows:
+        if row.get("unscored"):
+            why = ", ".join(f"{reason} {n}" for reason, n in (row.get("unscored_reasons") or {}).items())
+            lines.append(f"unscored rows: {row.get('tier')} {row['unscored']} of {row.get('rows')} ({why})")
+    return lines
+
+
+def point_label(point: dict) -> str:
+    """'cascade small>large @ 0.7575', 'large only', 'classifier utility @ 539.6'."""
+    if point.get("router") == "tier":
+        return f"{point.get('variant')} only"
+    knob = point.get("knob")
+    knob_text = "" if knob is None else f" @ {knob:.4g}"
+    label = f"{point.get('router')} {point.get('variant')}{knob_text}"
+    if point.get("selectable") is False:  # reads metadata the logs do not show production sending
+        label += " (needs " + ", ".join(f"metadata.{key}" for key in point.get("needs_metadata") or []) + ")"
+    return label
