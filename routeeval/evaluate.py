@@ -90,9 +90,12 @@ def run_evaluation(
         # Eval and log rows are kept apart by where they sit, never by id: the two files may reuse ids.
         n_eval = len(eval_set.rows) * len(config.tiers)
         eval_rows = _scored_eval_rows(eval_set, config, scorers, report.results[:n_eval])
+        judge_report = _run_judge(eval_rows, config, paid)
+        against = _log_reference(config, eval_rows)  # the tier the optimizer will take as its baseline
         eval_ids = frozenset(row.row_id for row in eval_set.rows)
-        log_rows = _scored_log_rows(log_set, config, report.results[n_eval:], eval_ids) if log_set else []
-        judge_report = _run_judge(eval_rows + log_rows, config, paid)
+        log_rows = _scored_log_rows(log_set, config, report.results[n_eval:], eval_ids, against) if log_set else []
+        _run_judge(log_rows, config, paid)
+        judge_report = paid.reports.get("judge")  # the eval rows' and the log rows' judge calls
         records = [record for row in eval_rows + log_rows for record in row.records()]
         if "llm" in settings.routers:  # the triage answers are outcomes rows: `optimize` reads them as `run` does
             records += _run_llm_router(eval_set, config, settings, paid)
@@ -112,7 +115,7 @@ def run_evaluation(
     }
     outcomes_path = write_outcomes(frame, out_dir / "outcomes.parquet", metadata)
     _check_answers(config, eval_rows, paid, outcomes_path)  # no policy from tiers that could not answer
-    summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report)
+    summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report, against)
     summary["spend"] = paid.spend()
     notes = _budget_notes(ledger) + _data_notes(paid, log_rows)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
@@ -432,13 +435,12 @@ LOG_ID_PREFIX = "log:"  # a log id that an eval row also uses is written so in t
 
 
 def _scored_log_rows(
-    log_set: LogSet, config: Config, results: list[CallResult], eval_ids: frozenset[str] = frozenset()
+    log_set: LogSet, config: Config, results: list[CallResult], eval_ids: frozenset[str], against: str
 ) -> list[_ScoredRow]:
     """Log rows have no gold: agreement with the reference tier's (or production's) answer, through the configured
     scorer: an LLM judge when one is configured (it compares meaning; exact match counts a "Sure! " as a miss)."""
     scorer = _make_scorer(config.scoring.scorer, config)
-    against = _log_reference(config)
-    spec = _agreement_spec(config)
+    spec = _agreement_spec(config, against)
     rows = []
     for index, log in enumerate(log_set.records):
         answers = _by_tier(config, results, index * len(config.tiers))
@@ -509,7 +511,8 @@ class _PaidCalls:
             ledger=self.ledger,
             phase=phase,
         )
-        self.reports[phase] = report
+        earlier = self.reports.get(phase)
+        self.reports[phase] = report if earlier is None else _merged(earlier, report)
         return report
 
     def spend(self) -> dict:
@@ -517,6 +520,31 @@ class _PaidCalls:
         entry = self.ledger.to_dict()
         entry["phases"] = {phase: _replay_entry(report) for phase, report in self.reports.items()}
         return entry
+
+
+def _merged(first: ReplayReport, second: ReplayReport) -> ReplayReport:
+    """One phase's two replays (the judge on eval rows, then on log rows) as one report."""
+
+    def summed(a: dict, b: dict) -> dict:
+        return {key: a.get(key, 0) + b.get(key, 0) for key in {**a, **b}}
+
+    return ReplayReport(
+        results=first.results + second.results,
+        calls_made=first.calls_made + second.calls_made,
+        cache_hits=first.cache_hits + second.cache_hits,
+        spent_usd=first.spent_usd + second.spent_usd,
+        budget_usd=first.budget_usd,
+        skipped_budget=first.skipped_budget + second.skipped_budget,
+        errors=first.errors + second.errors,
+        wall_s=first.wall_s + second.wall_s,
+        retries=first.retries + second.retries,
+        errors_by_kind=summed(first.errors_by_kind, second.errors_by_kind),
+        errors_by_tier={
+            tier: summed(first.errors_by_tier.get(tier, {}), second.errors_by_tier.get(tier, {}))
+            for tier in {**first.errors_by_tier, **second.errors_by_tier}
+        },
+        stopped_tiers={**first.stopped_tiers, **second.stopped_tiers},
+    )
 
 
 def _check_answers(config: Config, rows: list[_ScoredRow], paid: _PaidCalls, outcomes_path: Path) -> None:
@@ -609,16 +637,34 @@ def _run_llm_router(eval_set, config, settings, paid: _PaidCalls) -> list[dict]:
     ]
 
 
-def _agreement_spec(config: Config) -> str:
+def _agreement_spec(config: Config, against: str) -> str:
     """The scorer of log rows as recorded: 'agreement(judge(...), against='large')'."""
-    return f"agreement({_make_scorer(config.scoring.scorer, config).spec}, against={_log_reference(config)!r})"
+    return f"agreement({_make_scorer(config.scoring.scorer, config).spec}, against={against!r})"
 
 
-def _log_reference(config: Config) -> str:
-    """What log rows are scored against: the recorded production answer, or the strongest tier's."""
+def _log_reference(config: Config, eval_rows: list[_ScoredRow]) -> str:
+    """What log rows are scored against: the recorded production answer, or the reference tier's, chosen by the
+    rule the optimizer's baseline follows (``optimize.reference_tier``) on the same selection rows."""
+    import numpy as np
+
+    from routeeval.optimize import reference_tier, selection_split
+
     if config.scoring.log_reference == "production":
         return "production"
-    return config.optimize.baseline or config.tiers[-1].name
+    names = [tier.name for tier in config.tiers]
+    score = np.array([[row.scores.get(name, np.nan) for name in names] for row in eval_rows], dtype=float)
+    cost = np.array(
+        [
+            [np.nan if row.results[name].cost_usd is None else row.results[name].cost_usd for name in names]
+            for row in eval_rows
+        ],
+        dtype=float,
+    )
+    selection, _ = selection_split([row.query.split for row in eval_rows], len(eval_rows), config.optimize)
+    selection = selection[np.isfinite(score[selection]).all(axis=1)] if len(eval_rows) else selection
+    if not selection.size:
+        return config.optimize.baseline or names[-1]  # nothing scored everywhere: the run stops before selection
+    return reference_tier(score[selection], cost[selection], names, config.optimize)
 
 
 def _record(
@@ -656,7 +702,7 @@ def _record(
     }
 
 
-def _summary(config, prices, eval_set, log_set, frame, report, judge_report) -> dict:
+def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log_reference: str) -> dict:
     from routeeval.stats import summarize_tiers
 
     tier_names = [t.name for t in config.tiers]
@@ -679,8 +725,8 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report) -> 
             "path": str(log_set.path),
             "sha256": log_set.sha256,
             "rows": len(log_set.records),
-            "reference_tier": _log_reference(config),
-            "scorer": _agreement_spec(config),
+            "reference_tier": log_reference,
+            "scorer": _agreement_spec(config, log_reference),
             "agreement": summarize_tiers(
                 frame, [t.name for t in config.tiers], config.optimize.confidence, source=C.SOURCE_LOG
             ),

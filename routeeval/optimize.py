@@ -18,6 +18,7 @@ import numpy as np
 from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.errors import ConfigError, DataError
+from routeeval.frontier import aiq, apgr, cpt, pareto_frontier, zero_router_hull
 from routeeval.policy import build_policy, write_policy
 from routeeval.routers import (
     CascadeRouter,
@@ -33,23 +34,20 @@ from routeeval.routers import (
 )
 from routeeval.routers.intent import INTENT_KEY, IntentRouter, intent_codes
 from routeeval.runtime import Router
-from routeeval.stats import quantiles, wilson_interval
+from routeeval.selection import select_policy
+from routeeval.stats import paired_bootstrap, quantiles, wilson_interval
 from routeeval.sweep import (
     Candidate,
+    FixedCandidate,
     OperatingPoint,
-    aiq,
-    apgr,
+    ThresholdCandidate,
+    UtilityCandidate,
     complete_point,
     complete_points,
-    cpt,
     evaluate_fixed,
-    paired_bootstrap,
-    pareto_frontier,
     point_rows,
-    select_policy,
     single_tier_candidates,
     sweep_candidate,
-    zero_router_hull,
 )
 
 LEARNED = ("classifier", "knn", "cascade")
@@ -115,7 +113,7 @@ def optimize_outcomes(
         if select_rows.size < 2:
             raise DataError(where, f"has {select_rows.size} eval rows scored on every tier; the optimizer needs 2")
     train = data if select_rows.size == data.n_rows else data.subset(select_rows)
-    baseline_name = settings.baseline or _most_accurate(train, tier_names)
+    baseline_name = reference_tier(train.score, train.cost_usd, tier_names, settings)
     if baseline_name not in tier_names:
         raise ConfigError(f"unknown baseline tier '{baseline_name}'; choose from: {', '.join(tier_names)}.")
 
@@ -392,8 +390,8 @@ class _Builders:
         probability = self._scored(router)
         common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
         return [
-            Candidate(router, "threshold", accept=probability, **common),
-            Candidate(router, "utility", utility_prob=probability, **common),
+            ThresholdCandidate(router, "threshold", accept=probability, **common),
+            UtilityCandidate(router, "utility", utility_prob=probability, **common),
         ]
 
     def _build_classifier(self) -> list[Candidate]:
@@ -410,7 +408,7 @@ class _Builders:
         else:  # rules on metadata: the same text can route differently
             accept = router.accept_scores(data.inputs, _metadata(data))
         common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
-        candidates = [Candidate("static", "length", accept=accept, **common)]
+        candidates: list[Candidate] = [ThresholdCandidate("static", "length", accept=accept, **common)]
         if not data.intents or len(intent_codes(data.intents)[1]) < 2:
             return candidates
         if data.n_rows < max(_MIN_ROWS_FOR_LEARNING, self.folds):
@@ -424,7 +422,7 @@ class _Builders:
             random_state=self.settings.seed,
             fit_params={"cost_usd": data.cost_usd},
         )
-        return candidates + [Candidate("static", "intent", utility_prob=probability, **common)]
+        return candidates + [UtilityCandidate("static", "intent", utility_prob=probability, **common)]
 
     def exportable(self, points: list[OperatingPoint]) -> list[OperatingPoint]:
         """``points`` less static/intent's that no table refit on every row reproduces.
@@ -483,7 +481,7 @@ class _Builders:
             fit_params=hints,
             predict_params=hints,
         )
-        candidates = []
+        candidates: list[Candidate] = []
         for order in self._cascade_orders():
             cap = min(self.settings.max_escalations, len(order) - 1)
             options = cascade_options(confidence, data.score, data.cost_usd, data.latency_ms, order, cap, self.tiers)
@@ -491,7 +489,7 @@ class _Builders:
             timed = np.logical_or.accumulate(~np.isnan(data.latency_ms[:, order[: cap + 1]]), axis=1)
             options["latency"] = np.where(timed, options["latency"], np.nan)
             variant = ">".join(self.tiers[t] for t in order)
-            candidates.append(Candidate("cascade", variant, **options))
+            candidates.append(ThresholdCandidate("cascade", variant, **options))
         return candidates
 
     def _cascade_orders(self) -> list[list[int]]:
@@ -515,7 +513,7 @@ class _Builders:
         extra_cost = np.array([calls.cost_usd.get(r, np.nan) for r in data.row_ids])[:, None]
         extra_latency = np.array([calls.latency_ms.get(r, np.nan) for r in data.row_ids])[:, None]
         return [
-            Candidate(
+            FixedCandidate(
                 "llm",
                 calls.router.classifier_tier_,
                 self.tiers,
@@ -706,29 +704,35 @@ def _scored_everywhere(data: RouterData, where: str) -> np.ndarray:
 
 
 def _holdout_split(data: RouterData, settings: OptimizeConfig):
-    """(selection rows, held-out rows or None): the ``split`` column wins over ``holdout_share``."""
-    if 0 < data.splits.count("test") < len(data.splits):
-        test = np.array(data.splits, dtype=object) == "test"
+    return selection_split(data.splits, data.n_rows, settings)
+
+
+def selection_split(splits: list, n_rows: int, settings: OptimizeConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """(selection rows, held-out rows or None) of ``n_rows`` eval rows: their ``split`` column wins over
+    ``holdout_share`` (a seeded random share)."""
+    if 0 < splits.count("test") < len(splits):
+        test = np.array(splits, dtype=object) == "test"
         return np.flatnonzero(~test), np.flatnonzero(test)
     share = settings.holdout_share
     if share:
         if not 0 < share < 1:
             raise ConfigError(f"holdout share must be between 0 and 1, got {share:g}.")
-        order = np.random.default_rng(settings.seed).permutation(data.n_rows)
-        n_test = max(1, int(round(share * data.n_rows)))
+        order = np.random.default_rng(settings.seed).permutation(n_rows)
+        n_test = max(1, int(round(share * n_rows)))
         return np.sort(order[n_test:]), np.sort(order[:n_test])
-    return np.arange(data.n_rows), None
+    return np.arange(n_rows), None
 
 
-def _most_accurate(data: RouterData, tier_names: list[str]) -> str:
-    """The default baseline of ``run`` and ``optimize`` alike: the tier with the highest mean score on the selection
-    rows (to 12 digits), ties to the lower mean cost per call."""
-    means = [
-        np.nanmean(data.score[:, t]) if np.isfinite(data.score[:, t]).any() else -1.0 for t in range(len(tier_names))
-    ]
+def reference_tier(score: np.ndarray, cost_usd: np.ndarray, tier_names: list[str], settings: OptimizeConfig) -> str:
+    """The tier every comparison is made against, in `run` and `optimize` alike (the baseline, and the answers log
+    rows are scored for agreement with): ``[optimize] baseline``, else the tier with the highest mean score on the
+    selection rows scored on every tier (``score``/``cost_usd``: those rows x tiers; to 12 digits), ties to the
+    lower mean cost per call."""
+    if settings.baseline:
+        return settings.baseline
+    means = [np.nanmean(score[:, t]) if np.isfinite(score[:, t]).any() else -1.0 for t in range(len(tier_names))]
     costs = [
-        np.nanmean(data.cost_usd[:, t]) if np.isfinite(data.cost_usd[:, t]).any() else math.inf
-        for t in range(len(tier_names))
+        np.nanmean(cost_usd[:, t]) if np.isfinite(cost_usd[:, t]).any() else math.inf for t in range(len(tier_names))
     ]
     best = max(range(len(tier_names)), key=lambda t: (round(means[t], 12), -costs[t]))
     return tier_names[best]
@@ -736,7 +740,7 @@ def _most_accurate(data: RouterData, tier_names: list[str]) -> str:
 
 def _oracle_point(data: RouterData, confidence: float) -> OperatingPoint:
     fixed = oracle_choice(data.correct(), data.cost_usd)
-    candidate = Candidate(
+    candidate = FixedCandidate(
         "oracle", "cheapest correct", data.tiers, data.score, data.cost_usd, data.latency_ms, fixed=fixed
     )
     return complete_point(candidate, evaluate_fixed(candidate), confidence)

@@ -193,3 +193,30 @@ def test_log_rows_without_an_answer_to_agree_with_are_unscored_not_judged(tmp_pa
     assert agreement["small"]["scored"] == 0
     assert agreement["small"]["unscored_reasons"] == {"no answer to compare with": 10}
     assert summary["spend"]["phases"]["judge"]["calls"] == N_ROWS * 2
+
+
+def test_log_agreement_and_the_baseline_follow_one_rule(tmp_path):
+    """Without a configured baseline, the most accurate tier is the reference for both, here a middle tier."""
+
+    def answers(model: str, messages: list[dict]) -> str | None:
+        last = messages[-1]["content"]
+        number = int(re.search(r"\d+", last)[0])
+        if "large" in model and number % 3 == 0:
+            return "wrong"  # the dearest tier is not the most accurate
+        return f"answer {number}" if "small" not in model or number % 2 == 0 else "no idea"
+
+    with LoopbackServer(answers=answers) as server:
+        evalset, logs, config = _files(tmp_path, server, scorer="exact")
+        text = config.read_text().replace('name = "small"', 'name = "small"', 1)
+        text = text.replace(
+            '[[tier]]\nname = "large"',
+            '[[tier]]\nname = "medium"\nmodel = "openai/medium-model"\nprice_in_per_mtok = 3.0\n'
+            f'price_out_per_mtok = 6.0\napi_base = "{server.base_url}"\napi_key_env = "{TEST_KEY_ENV}"\n'
+            'params = { max_tokens = 16 }\n\n[[tier]]\nname = "large"',
+        )
+        config.write_text(text)
+        result = _run("run", evalset, "--logs", logs, "--config", config, "--out", tmp_path / "out", "--json")
+    summary = json.loads(result.stdout)
+    assert summary["baseline"]["tier"] == "medium"
+    assert summary["logs"]["reference_tier"] == "medium"
+    assert summary["logs"]["scorer"] == "agreement(exact(normalize=True), against='medium')"
