@@ -16,9 +16,10 @@ from routeeval import __version__
 from routeeval import columns as C
 from routeeval.cache import ResponseCache
 from routeeval.config import Config, Tier, load_config, with_options
-from routeeval.data import EvalSet, LogSet, Query, load_eval_set, load_logs
+from routeeval.data import EvalSet, Query, load_eval_set
 from routeeval.errors import ConfigError, DataError, ProviderError
 from routeeval.files import write_text_atomic
+from routeeval.logs import LogSet, load_logs
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
 from routeeval.replay import (
     CallRequest,

@@ -17,6 +17,7 @@ LAYERS = [
     {"runtime"},
     {"config"},
     {"data"},
+    {"logs"},
     {"pricing", "sim", "loopback"},
     {"cache"},
     {"replay"},

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from routeeval.data import EvalSet, LogSet, Query, file_sha256, load_eval_set, load_logs
+from routeeval.data import EvalSet, Query, file_sha256, load_eval_set
 from routeeval.errors import EXIT_BAD_INPUT, DataError
+from routeeval.logs import LogSet, load_logs
 
 
 def write_jsonl(path: Path, rows: list) -> Path:

@@ -13,7 +13,7 @@ from conftest import ROOT, TIER_ENTRIES, simulated_outcomes
 
 from routeeval import columns as C
 from routeeval.config import OptimizeConfig
-from routeeval.data import load_logs
+from routeeval.logs import load_logs
 from routeeval.report.figures import (
     headline_verdict,
     intent_slices,

@@ -77,7 +77,7 @@ def router_curves(swept) -> dict[str, list[dict]]:
 
     Optional: when a summary carries these under ``curves``, the frontier plot draws one line per router.
     """
-    from routeeval.sweep import pareto_frontier
+    from routeeval.frontier import pareto_frontier
 
     by_router: dict[str, list] = {}
     for point in swept:
@@ -541,7 +541,7 @@ def traffic_figures(logs) -> dict | None:
     if logs is None:
         return None
     if isinstance(logs, str | Path):
-        from routeeval.data import load_logs
+        from routeeval.logs import load_logs
 
         logs = load_logs(logs)
     from routeeval.scoring import normalize_text

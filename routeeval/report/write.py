@@ -28,7 +28,7 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write ``report.html``, ``report.md`` and ``frontier.svg`` into ``out_dir``; return their paths.
 
-    ``logs``: a :class:`routeeval.data.LogSet` (or a path to one) for the traffic volume and duplicate
+    ``logs``: a :class:`routeeval.logs.LogSet` (or a path to one) for the traffic volume and duplicate
     share; ``monthly_queries`` overrides the volume. ``figures``: what :func:`report_figures` returned,
     when the caller already computed it (to store it in summary.json under ``report``). ``data``: see
     :func:`report_figures`.

@@ -1,0 +1,326 @@
+"""Load and validate production logs from JSONL, CSV or Parquet, in any of the shapes teams export.
+
+Logs come in three shapes, detected per record: routeeval's own (``input`` or ``messages``,
+``model``, ``response``, token counts, ``cost_usd``, ``latency_ms``), OpenAI chat-completion
+records (``{"request": ..., "response": ...}`` or the flat ``{"messages", "choices", "usage"}``),
+and rows exported from litellm's ``LiteLLM_SpendLogs`` table. Files are read, and problems named, as
+eval sets are (:mod:`routeeval.data`).
+
+A log's messages are the prompt that is replayed, so in every shape the assistant turns at the end
+of a logged conversation are production's answer, not part of the prompt: they are taken off and
+never sent to a tier (a provider would read a conversation ending in an assistant turn as a prefill
+to continue). Their text, joined by newlines, becomes the record's ``response`` when the row gives
+none; an explicit ``response`` (or the completion's first choice) wins when it is there. A trailing
+turn that holds only tool calls is taken off too and leaves no response text. Assistant turns
+earlier in the conversation are history and stay.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from routeeval.columns import COMPLETION_TOKENS, COST_USD, INPUT, LATENCY_MS, PROMPT_TOKENS, RESPONSE
+from routeeval.data import (
+    ID,
+    MESSAGES,
+    METADATA,
+    MODEL,
+    TIMESTAMP,
+    Query,
+    _check_depth,
+    _check_unique,
+    _content_text,
+    _is_number,
+    _json_or_none,
+    _optional_str,
+    _parse_id,
+    _parse_messages,
+    _parse_metadata,
+    _read_records,
+    _show,
+    _type_name,
+    _Where,
+)
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One production call: the query, the model that answered, and what it cost."""
+
+    query: Query
+    timestamp: str | None
+    model: str | None
+    response: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_usd: float | None
+    latency_ms: float | None
+
+
+@dataclass(frozen=True)
+class LogSet:
+    path: str
+    sha256: str
+    records: list[LogRecord]
+
+
+def load_logs(path: str | Path) -> LogSet:
+    """Read and validate production logs of any accepted shape; raise DataError at the first problem."""
+    path_text, sha256, row_word, records = _read_records(path, "a log file")
+    out: list[LogRecord] = []
+    first_seen: dict[str, int] = {}
+    for line, values in records:
+        where = _Where(path_text, line, row_word)
+        record = _parse_log_row(where, values)
+        _check_unique(where, record.query.row_id, first_seen)
+        out.append(record)
+    return LogSet(path=path_text, sha256=sha256, records=out)
+
+
+# --- log records ----------------------------------------------------------------------------------
+
+
+def _parse_log_row(where: _Where, record: dict) -> LogRecord:
+    """Bring a record of any accepted shape to routeeval's log fields, then validate those."""
+    if "request_id" in record and ("startTime" in record or "spend" in record):
+        values, names = _from_litellm(where, record)
+    elif "request" in record or "choices" in record:
+        values, names = _from_openai(where, record)
+    else:
+        values, names = dict(record), {}
+
+    def name(key: str) -> str:
+        return names.get(key, key)
+
+    raw_id = values.pop(ID, None)
+    row_id = f"log-{where.line}" if raw_id is None else _parse_id(where, raw_id, name(ID))
+    prompt_key = MESSAGES if values.get(MESSAGES) is not None else INPUT
+    if values.get(prompt_key) is not None:
+        messages = _parse_messages(where, values.pop(prompt_key), name(prompt_key), lenient=True)
+    else:
+        raise where.error(f"is missing; each {where.row_word} needs 'input' or 'messages'.", INPUT)
+    messages, answer = _split_answer(messages)
+    timestamp = values.pop(TIMESTAMP, None)
+    if timestamp is not None:
+        _parse_timestamp(where, timestamp, name(TIMESTAMP))
+    model = _optional_str(where, values.pop(MODEL, None), name(MODEL))
+    response = _optional_str(where, values.pop(RESPONSE, None), name(RESPONSE))
+    if response is None:
+        response = answer
+    prompt_tokens = _parse_count(where, values.pop(PROMPT_TOKENS, None), name(PROMPT_TOKENS))
+    completion_tokens = _parse_count(where, values.pop(COMPLETION_TOKENS, None), name(COMPLETION_TOKENS))
+    cost_usd = _parse_amount(where, values.pop(COST_USD, None), name(COST_USD))
+    latency_ms = _parse_amount(where, values.pop(LATENCY_MS, None), name(LATENCY_MS))
+    metadata = _parse_metadata(where, values.pop(METADATA, None), name(METADATA))
+    _check_depth(where, {name(prompt_key): messages, name(METADATA): metadata, **values})
+    query = Query(row_id=row_id, messages=messages, metadata=metadata, extra=values, line=where.line)
+    return LogRecord(
+        query=query,
+        timestamp=timestamp,
+        model=model,
+        response=response,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=cost_usd,
+        latency_ms=latency_ms,
+    )
+
+
+def _split_answer(messages: tuple[dict, ...]) -> tuple[tuple[dict, ...], str | None]:
+    """Take the trailing assistant turns off a logged conversation: (the prompt, their text or None).
+
+    The prompt still holds a user turn: ``_parse_messages`` required one and none was taken off.
+    """
+    end = len(messages)
+    while messages[end - 1]["role"] == "assistant":
+        end -= 1
+    texts = [message["content"] for message in messages[end:] if message["content"].strip()]
+    return messages[:end], "\n".join(texts) or None
+
+
+def _parse_timestamp(where: _Where, value: Any, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise where.error(f"must be an ISO 8601 date and time, got {_type_name(value)}", name)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise where.error(f"must be an ISO 8601 date and time, got {_show(value)}", name) from None
+
+
+def _parse_count(where: _Where, value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if not _is_number(value) or value < 0 or (isinstance(value, float) and not value.is_integer()):
+        raise where.error(f"must be a non-negative integer, got {_show(value)}", name)
+    return int(value)
+
+
+def _parse_amount(where: _Where, value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise where.error(f"must be a non-negative number, got {_show(value)}", name)
+    return float(value)
+
+
+def _from_openai(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
+    """``{"request": {...}, "response": {chat.completion}}``, or flat ``{"messages", "choices", "usage"}``."""
+    values = dict(record)
+    names: dict[str, str] = {}
+    if "request" in values:
+        request = _decoded(where, "request", values.pop("request"))
+        if not isinstance(request, dict):
+            problem = f"must be an object holding 'model' and 'messages', got {_type_name(request)}"
+            raise where.error(problem, "request")
+        for key in (MODEL, MESSAGES, METADATA):
+            if values.get(key) is None and request.get(key) is not None:
+                values[key] = request[key]
+                names[key] = f"request.{key}"
+        completion = _decoded(where, RESPONSE, values.pop(RESPONSE, None))
+        if completion is None:
+            completion = {}
+        if not isinstance(completion, dict):
+            problem = f"must be a chat completion object with 'choices' and 'usage', got {_type_name(completion)}"
+            raise where.error(problem, RESPONSE)
+        prefix = "response."
+        for key in (ID, MODEL):
+            if values.get(key) is None and completion.get(key) is not None:
+                values[key] = completion[key]
+                names[key] = prefix + key
+    else:
+        completion = {
+            key: _decoded(where, key, values.pop(key)) for key in ("choices", "usage", "created") if key in values
+        }
+        prefix = ""
+    _apply_completion(where, completion, prefix, values, names)
+    return values, names
+
+
+def _apply_completion(where: _Where, completion: dict, prefix: str, values: dict, names: dict[str, str]) -> None:
+    """Copy the answer, token counts and creation time of a chat.completion object into log fields."""
+    if completion.get("choices") is not None and values.get(RESPONSE) is None:
+        values[RESPONSE] = _choice_text(where, completion["choices"], prefix + "choices")
+    usage = completion.get("usage")
+    if usage is not None:
+        if not isinstance(usage, dict):
+            problem = f"must be an object with 'prompt_tokens' and 'completion_tokens', got {_type_name(usage)}"
+            raise where.error(problem, prefix + "usage")
+        for key in (PROMPT_TOKENS, COMPLETION_TOKENS):
+            if values.get(key) is None and usage.get(key) is not None:
+                values[key] = usage[key]
+                names[key] = f"{prefix}usage.{key}"
+    created = completion.get("created")
+    if created is not None and values.get(TIMESTAMP) is None:
+        if not _is_number(created) or not math.isfinite(created) or created < 0:
+            raise where.error(f"must be a Unix time in seconds, got {_show(created)}", prefix + "created")
+        values[TIMESTAMP] = datetime.fromtimestamp(created, UTC).isoformat()
+
+
+def _choice_text(where: _Where, choices: Any, name: str) -> str | None:
+    if not isinstance(choices, list):
+        raise where.error(f"must be a list, got {_type_name(choices)}", name)
+    if not choices:
+        return None
+    first = choices[0]
+    if not isinstance(first, dict):
+        raise where.error(f"must be an object, got {_type_name(first)}", f"{name}[0]")
+    if first.get("message") is None:
+        text, at = first.get("text"), f"{name}[0].text"  # legacy text completions
+    elif isinstance(first["message"], dict):
+        text, at = _content_text(first["message"].get("content")), f"{name}[0].message.content"
+    else:
+        raise where.error(f"must be an object, got {_type_name(first['message'])}", f"{name}[0].message")
+    if text is not None and not isinstance(text, str):
+        raise where.error(f"must be a string, got {_type_name(text)}", at)
+    return text
+
+
+def _from_litellm(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
+    """A row of litellm's LiteLLM_SpendLogs table (the proxy's spend log), as exported to JSON/CSV/Parquet.
+
+    JSON columns (``messages``, ``response``, ``metadata``, ``proxy_server_request``) may be
+    JSON-encoded strings. Recent proxies keep the prompt in ``proxy_server_request`` (the request
+    body) and leave ``messages`` as ``{}``; both are read.
+    """
+    values = dict(record)
+    names = {ID: "request_id", TIMESTAMP: "startTime", COST_USD: "spend"}
+    values[ID] = values.pop("request_id")
+    start, end = values.pop("startTime", None), values.pop("endTime", None)
+    duration_ms = values.pop("request_duration_ms", None)
+    if start is not None:
+        values[TIMESTAMP] = start
+    if start is not None and end is not None:
+        started = _as_utc(_parse_timestamp(where, start, "startTime"))
+        ended = _as_utc(_parse_timestamp(where, end, "endTime"))
+        if ended < started:
+            raise where.error(f"is before 'startTime' ({end} < {start})", "endTime")
+        values[LATENCY_MS] = (ended - started).total_seconds() * 1000.0
+        names[LATENCY_MS] = "endTime"
+    elif duration_ms is not None:
+        values[LATENCY_MS] = duration_ms
+        names[LATENCY_MS] = "request_duration_ms"
+    if "spend" in values:
+        values[COST_USD] = values.pop("spend")
+    if values.get(MODEL) == "":
+        values[MODEL] = None
+
+    messages = _decoded(where, MESSAGES, values.pop(MESSAGES, None))
+    request_body = _decoded(where, "proxy_server_request", values.pop("proxy_server_request", None))
+    if messages not in (None, {}, [], ""):
+        values[MESSAGES] = messages
+    elif isinstance(request_body, dict):
+        for key in (MESSAGES, INPUT, "prompt"):
+            if request_body.get(key) not in (None, {}, [], ""):
+                values[MESSAGES] = request_body[key]
+                names[MESSAGES] = f"proxy_server_request.{key}"
+                break
+    if values.get(MESSAGES) is None:
+        problem = (
+            "is empty and proxy_server_request holds no prompt; "
+            "expected stored prompts (litellm's store_prompts_in_spend_logs setting)"
+        )
+        raise where.error(problem, MESSAGES)
+
+    raw_response = values.pop(RESPONSE, None)
+    values[RESPONSE] = _litellm_response_text(where, raw_response, _decoded(where, RESPONSE, raw_response))
+    if METADATA in values:
+        values[METADATA] = _decoded(where, METADATA, values[METADATA])
+    return values, names
+
+
+def _litellm_response_text(where: _Where, raw: Any, decoded: Any) -> str | None:
+    """The stored response is a plain string, a chat.completion, a Responses-API object, or ``{}``."""
+    if decoded in (None, {}, "", []):
+        return None
+    if isinstance(decoded, dict) and "choices" in decoded:
+        return _choice_text(where, decoded["choices"], "response.choices")
+    if isinstance(decoded, dict) and isinstance(decoded.get("output"), list):
+        texts = [
+            _content_text(item.get("content"))
+            for item in decoded["output"]
+            if isinstance(item, dict) and item.get("type") == "message"
+        ]
+        return "\n".join(text for text in texts if isinstance(text, str))
+    if isinstance(raw, str):
+        return raw  # plain text, even when it happens to be JSON
+    raise where.error(f"must be a string or a chat completion object, got {_type_name(decoded)}", RESPONSE)
+
+
+def _decoded(where: _Where, name: str, value: Any) -> Any:
+    """Decode a JSON-encoded object or list stored as a string; leave anything else as it is."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        decoded = _json_or_none(where, name, value)
+        if decoded is not None:
+            return decoded
+    return value
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
