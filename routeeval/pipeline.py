@@ -1,12 +1,12 @@
 """The ``routeeval run`` pipeline: load -> replay -> score -> outcomes (-> optimize -> report).
 
-Each step is a library function; this module only wires them in order and writes the run folder.
+Each step is a library function elsewhere (``data``/``logs``, ``replay``, ``scoring``, ``optimize``, ``report``);
+this module wires them in order, holds the run's one budget, and writes the run folder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,21 +16,31 @@ from routeeval import __version__
 from routeeval import columns as C
 from routeeval.cache import ResponseCache
 from routeeval.config import Config, Tier, load_config, with_options
-from routeeval.data import EvalSet, Query, load_eval_set
-from routeeval.errors import ConfigError, DataError, ProviderError
+from routeeval.data import EvalSet, load_eval_set
+from routeeval.errors import ProviderError
 from routeeval.files import write_text_atomic
 from routeeval.logs import LogSet, load_logs
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
 from routeeval.replay import (
     CallRequest,
-    CallResult,
     ReplayProgress,
     ReplayReport,
     SpendLedger,
     replay_calls,
 )
-from routeeval.scoring import Scorer, exact, make_scorer, parse_judge_score
-from routeeval.sim import SimRow
+from routeeval.scoring import (
+    LOG_ID_PREFIX,
+    ScoredRow,
+    agreement_spec,
+    exact,
+    outcome_record,
+    parse_judge_score,
+    row_scorers,
+    score_eval_rows,
+    score_log_rows,
+    scorer_from_config,
+)
+from routeeval.sim import eval_sim_row, judge_sim_row, log_sim_rows, triage_sim_row, wrong_answers
 
 ProgressFactory = Callable[[str], ReplayProgress | None]
 
@@ -78,7 +88,7 @@ def run_evaluation(
     prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
     eval_set = load_eval_set(evalset_path)
     log_set = load_logs(logs_path) if logs_path is not None else None
-    scorers = _row_scorers(eval_set, config)
+    scorers = row_scorers(eval_set, config.scoring)
     settings = config.optimize
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
     progress = progress or (lambda _label: None)
@@ -89,12 +99,16 @@ def run_evaluation(
         paid = _PaidCalls(prices, config.replay, cache, ledger, progress)
         report = paid.replay(requests, "replay")
         # Eval and log rows are kept apart by where they sit, never by id: the two files may reuse ids.
-        n_eval = len(eval_set.rows) * len(config.tiers)
-        eval_rows = _scored_eval_rows(eval_set, config, scorers, report.results[:n_eval])
+        names = [tier.name for tier in config.tiers]
+        n_eval = len(eval_set.rows) * len(names)
+        eval_rows = score_eval_rows(eval_set, names, scorers, report.results[:n_eval])
         judge_report = _run_judge(eval_rows, config, paid)
         against = _log_reference(config, eval_rows)  # the tier the optimizer will take as its baseline
         eval_ids = frozenset(row.row_id for row in eval_set.rows)
-        log_rows = _scored_log_rows(log_set, config, report.results[n_eval:], eval_ids, against) if log_set else []
+        log_scorer = scorer_from_config(config.scoring.scorer, config.scoring)
+        log_rows = (
+            score_log_rows(log_set, names, log_scorer, report.results[n_eval:], eval_ids, against) if log_set else []
+        )
         _run_judge(log_rows, config, paid)
         judge_report = paid.reports.get("judge")  # the eval rows' and the log rows' judge calls
         records = [record for row in eval_rows + log_rows for record in row.records()]
@@ -278,187 +292,17 @@ def _now() -> str:
 def build_requests(eval_set: EvalSet, log_set: LogSet | None, tiers: tuple[Tier, ...]) -> list[CallRequest]:
     """Every (row, tier) call, eval rows first. Simulated tiers get the row's answer key."""
     requests = []
-    wrong = _wrong_answers(eval_set.rows)
+    wrong = wrong_answers(eval_set.rows)
     for row in eval_set.rows:
-        sim_row = SimRow(reference=_first(row.reference), wrong_answer=wrong.get(row.row_id), label=row.label)
-        requests += [CallRequest(row.row_id, tier, list(row.messages), sim_row) for tier in tiers]
+        key = eval_sim_row(row, wrong)
+        requests += [CallRequest(row.row_id, tier, list(row.messages), key) for tier in tiers]
     if log_set is not None:
-        responses = [r.response for r in log_set.records if r.response]
-        for record in log_set.records:
-            others = [r for r in responses if r != record.response]
-            wrong_answer = others[_stable_index(record.query.row_id, len(others))] if others else None
-            sim_row = SimRow(reference=record.response, wrong_answer=wrong_answer, label=None)
-            requests += [CallRequest(record.query.row_id, t, list(record.query.messages), sim_row) for t in tiers]
+        for record, key in zip(log_set.records, log_sim_rows(log_set.records), strict=True):
+            requests += [CallRequest(record.query.row_id, t, list(record.query.messages), key) for t in tiers]
     return requests
 
 
-def _wrong_answers(rows: list[Query]) -> dict[str, str]:
-    """A plausible wrong answer per row: the reference of another row with the same intent."""
-    by_intent: dict[str | None, list[str]] = {}
-    for row in rows:
-        reference = _first(row.reference)
-        if reference is not None:
-            by_intent.setdefault(row.intent, []).append(reference)
-    every = [ref for refs in by_intent.values() for ref in refs]
-    wrong = {}
-    for row in rows:
-        own = _first(row.reference)
-        pool = [r for r in by_intent.get(row.intent, []) if r != own] or [r for r in every if r != own]
-        if pool:
-            wrong[row.row_id] = pool[_stable_index(row.row_id, len(pool))]
-    return wrong
-
-
-def _make_scorer(spec: str, config: Config) -> Scorer:
-    return make_scorer(spec, judge_tier=config.scoring.judge_tier, judge_rubric=config.scoring.judge_rubric)
-
-
-def _row_scorers(eval_set: EvalSet, config: Config) -> dict[str, Scorer]:
-    """Each row's scorer, checked before any call: every row can be scored, and its reference suits its scorer."""
-    default = _make_scorer(config.scoring.scorer, config)
-    scorers = {}
-    unscorable = []
-    for row in eval_set.rows:
-        if row.scorer:
-            try:
-                scorers[row.row_id] = _make_scorer(row.scorer, config)
-            except ConfigError as exc:
-                raise DataError(eval_set.path, str(exc), line=row.line, field="scorer") from None
-        else:
-            scorers[row.row_id] = default
-        scorer = scorers[row.row_id]
-        if scorer.needs_reference and not row.reference:
-            unscorable.append(row)
-        elif scorer.name != "judge" and row.reference is not None:
-            try:  # check the reference suits its scorer before paying for any call
-                scorer(_first(row.reference), row.reference)
-            except ConfigError as exc:
-                raise DataError(eval_set.path, str(exc), line=row.line, field="reference") from None
-    if unscorable:
-        first = unscorable[0]
-        raise DataError(
-            eval_set.path,
-            f"is missing; scorer '{scorers[first.row_id].name}' compares each answer with the row's reference, "
-            f"and {len(unscorable)} of {len(eval_set.rows)} rows have none. Give every row a 'reference', "
-            'or score them with an LLM judge ([scoring] scorer = "judge" and judge_tier).',
-            line=first.line,
-            field="reference",
-        )
-    return scorers
-
-
-NO_REFERENCE = "no answer to compare with"
-JUDGE_UNREADABLE = "judge verdict unreadable"
-
-
-def _unscored_reason(result: CallResult, who: str = "") -> str:
-    """Why a failed call leaves its row unscored: 'not called (budget)', 'judge call failed (auth)', ..."""
-    if result.error_kind == "budget":
-        return f"{who}not called (budget)"
-    if result.error_kind == "tier stopped":
-        return f"{who}not called (tier stopped)"
-    return f"{who}call failed ({result.error_kind or 'other'})"
-
-
-@dataclass
-class _ScoredRow:
-    """One query's answers from every tier, and each one's score or the reason it has none."""
-
-    query: Query
-    source: str
-    scorer: Scorer
-    spec: str  # the scorer as recorded in the outcomes
-    reference: str | list[str] | None
-    results: dict[str, CallResult]  # by tier name, in tier order
-    scores: dict[str, float | None] = field(default_factory=dict)
-    unscored: dict[str, str] = field(default_factory=dict)  # tier -> why it has no score
-    judged: list[str] = field(default_factory=list)  # tiers waiting for the judge
-    row_id: str | None = None  # the outcomes' id when it is not the query's (a log id an eval row also uses)
-
-    def score_all(self, *, skip: str | None = None) -> None:
-        """Score every tier's answer now, or queue it for the judge; ``skip``: a tier whose answer is the
-        reference itself (log agreement with that tier), which agrees by definition."""
-        agreement = self.source == C.SOURCE_LOG  # agreement needs an answer to agree with, even for the judge
-        for tier, result in self.results.items():
-            if not result.ok:
-                self.unscored[tier] = _unscored_reason(result)
-            elif tier == skip:
-                self.scores[tier] = 1.0
-            elif self.reference is None and (self.scorer.needs_reference or agreement):
-                self.unscored[tier] = NO_REFERENCE
-            elif self.scorer.name == "judge":
-                self.judged.append(tier)
-            else:
-                self.scores[tier] = self.scorer(result.response, self.reference)
-
-    def records(self) -> list[dict]:
-        return [
-            _record(
-                self.query,
-                result,
-                self.scores.get(tier),
-                self.spec,
-                source=self.source,
-                unscored=self.unscored.get(tier),
-                row_id=self.row_id,
-            )
-            for tier, result in self.results.items()
-        ]
-
-
-def _by_tier(config: Config, results: list[CallResult], start: int) -> dict[str, CallResult]:
-    return {tier.name: results[start + i] for i, tier in enumerate(config.tiers)}
-
-
-def _scored_eval_rows(eval_set, config, scorers, results: list[CallResult]) -> list[_ScoredRow]:
-    """Each eval row against its reference (``results``: the replay's eval part, row by row, tiers in order);
-    judge scores come later."""
-    rows = []
-    for index, query in enumerate(eval_set.rows):
-        scorer = scorers[query.row_id]
-        row = _ScoredRow(
-            query,
-            C.SOURCE_EVAL,
-            scorer,
-            scorer.spec,
-            query.reference,
-            _by_tier(config, results, index * len(config.tiers)),
-        )
-        try:
-            row.score_all()
-        except ConfigError as exc:  # a reference that does not suit its scorer
-            raise DataError(eval_set.path, str(exc), line=query.line, field="reference") from None
-        rows.append(row)
-    return rows
-
-
-LOG_ID_PREFIX = "log:"  # a log id that an eval row also uses is written so in the outcomes
-
-
-def _scored_log_rows(
-    log_set: LogSet, config: Config, results: list[CallResult], eval_ids: frozenset[str], against: str
-) -> list[_ScoredRow]:
-    """Log rows have no gold: agreement with the reference tier's (or production's) answer, through the configured
-    scorer: an LLM judge when one is configured (it compares meaning; exact match counts a "Sure! " as a miss)."""
-    scorer = _make_scorer(config.scoring.scorer, config)
-    spec = _agreement_spec(config, against)
-    rows = []
-    for index, log in enumerate(log_set.records):
-        answers = _by_tier(config, results, index * len(config.tiers))
-        if against == "production":
-            reference, skip = log.response, None
-        else:
-            anchor = answers[against]
-            reference, skip = (anchor.response if anchor.ok else None), against
-        row = _ScoredRow(log.query, C.SOURCE_LOG, scorer, spec, reference, answers)
-        if log.query.row_id in eval_ids:  # eval rows and log rows never share a key
-            row.row_id = LOG_ID_PREFIX + log.query.row_id
-        row.score_all(skip=skip)
-        rows.append(row)
-    return rows
-
-
-def _run_judge(rows: list[_ScoredRow], config: Config, paid: _PaidCalls) -> ReplayReport | None:
+def _run_judge(rows: list[ScoredRow], config: Config, paid: _PaidCalls) -> ReplayReport | None:
     """Score the answers queued for an LLM judge: one cached call per (row, tier) answer; strict score parsing."""
     requests, targets = [], []
     for row in rows:
@@ -468,25 +312,14 @@ def _run_judge(rows: list[_ScoredRow], config: Config, paid: _PaidCalls) -> Repl
         for tier_name in row.judged:
             response = row.results[tier_name].response
             messages = row.scorer.messages(row.query.text, response, row.reference)
-            sim_row = None
-            if judge_tier.simulated:
-                # A simulated judge agrees with exact match as often as its skill allows.
-                right = bool(exact()(response, row.reference))
-                verdicts = ("SCORE: 10", "SCORE: 0") if right else ("SCORE: 0", "SCORE: 10")
-                sim_row = SimRow(reference=verdicts[0], wrong_answer=verdicts[1], label="easy")
+            sim_row = judge_sim_row(bool(exact()(response, row.reference))) if judge_tier.simulated else None
             requests.append(CallRequest(f"{row.query.row_id}::judge::{tier_name}", judge_tier, messages, sim_row))
             targets.append((row, tier_name))
     if not requests:
         return None
     judge_report = paid.replay(requests, "judge")
     for (row, tier_name), result in zip(targets, judge_report.results, strict=True):
-        verdict = parse_judge_score(result.response) if result.ok else None
-        if verdict is not None:
-            row.scores[tier_name] = verdict
-        elif result.ok:
-            row.unscored[tier_name] = JUDGE_UNREADABLE
-        else:
-            row.unscored[tier_name] = _unscored_reason(result, "judge ")
+        row.judged_as(tier_name, parse_judge_score(result.response) if result.ok else None, result)
     return judge_report
 
 
@@ -548,7 +381,7 @@ def _merged(first: ReplayReport, second: ReplayReport) -> ReplayReport:
     )
 
 
-def _check_answers(config: Config, rows: list[_ScoredRow], paid: _PaidCalls, outcomes_path: Path) -> None:
+def _check_answers(config: Config, rows: list[ScoredRow], paid: _PaidCalls, outcomes_path: Path) -> None:
     """Stop (exit 3, before any policy) when a tier has no scored eval row, or a phase stopped calling a tier."""
     problems = []
     for tier in config.tiers:
@@ -586,7 +419,7 @@ def _budget_notes(ledger: SpendLedger) -> list[str]:
     ]
 
 
-def _data_notes(paid: _PaidCalls, log_rows: list[_ScoredRow]) -> list[str]:
+def _data_notes(paid: _PaidCalls, log_rows: list[ScoredRow]) -> list[str]:
     """What the reader of the numbers must know: estimated usage, renamed log ids."""
     notes = []
     for phase, report in paid.reports.items():
@@ -623,27 +456,17 @@ def _run_llm_router(eval_set, config, settings, paid: _PaidCalls) -> list[dict]:
     tier = config.tier(router.classifier_tier_)
     requests = []
     for row in eval_set.rows:
-        sim_row = None
-        if tier.simulated and row.label in ("easy", "hard"):
-            # A simulated triage model names the row's label as often as its skill allows on a
-            # task of middling difficulty (triage is easier than answering a hard query).
-            other = "hard" if row.label == "easy" else "easy"
-            sim_row = SimRow(reference=row.label, wrong_answer=other, label=None)
+        sim_row = triage_sim_row(row.label) if tier.simulated else None
         requests.append(CallRequest(row.row_id, tier, router.request(row.input_value), sim_row))
     report = paid.replay(requests, "triage")
     spec = f"llm_router(classifier_tier={router.classifier_tier_!r})"
     return [
-        _record(row, result, None, spec, source=C.SOURCE_ROUTER)
+        outcome_record(row, result, None, spec, source=C.SOURCE_ROUTER)
         for row, result in zip(eval_set.rows, report.results, strict=True)
     ]
 
 
-def _agreement_spec(config: Config, against: str) -> str:
-    """The scorer of log rows as recorded: 'agreement(judge(...), against='large')'."""
-    return f"agreement({_make_scorer(config.scoring.scorer, config).spec}, against={against!r})"
-
-
-def _log_reference(config: Config, eval_rows: list[_ScoredRow]) -> str:
+def _log_reference(config: Config, eval_rows: list[ScoredRow]) -> str:
     """What log rows are scored against: the recorded production answer, or the reference tier's, chosen by the
     rule the optimizer's baseline follows (``optimize.reference_tier``) on the same selection rows."""
     import numpy as np
@@ -666,41 +489,6 @@ def _log_reference(config: Config, eval_rows: list[_ScoredRow]) -> str:
     if not selection.size:
         return config.optimize.baseline or names[-1]  # nothing scored everywhere: the run stops before selection
     return reference_tier(score[selection], cost[selection], names, config.optimize)
-
-
-def _record(
-    query: Query,
-    result: CallResult,
-    score,
-    spec: str,
-    source: str = C.SOURCE_EVAL,
-    unscored: str | None = None,
-    row_id: str | None = None,
-) -> dict:
-    value = query.input_value
-    return {
-        C.UNSCORED: unscored if score is None else None,
-        C.USAGE_ESTIMATED: result.usage_estimated if result.ok else None,
-        C.ROW_ID: row_id or query.row_id,
-        C.TIER: result.tier,
-        C.RESPONSE: result.response,
-        C.SCORE: score,
-        C.COST_USD: result.cost_usd,
-        C.LATENCY_MS: result.latency_ms,
-        C.PROMPT_TOKENS: result.prompt_tokens,
-        C.COMPLETION_TOKENS: result.completion_tokens,
-        C.ERROR: result.error,
-        C.CACHED: result.cached,
-        C.INPUT: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False),
-        C.INTENT: query.intent,
-        C.LABEL: query.label,
-        C.SPLIT: query.split,
-        C.SOURCE: source,
-        C.SCORER: spec,
-        C.LOGPROB_MEAN: result.logprob_mean,
-        C.REFERENCE: _reference_text(query.reference),
-        C.METADATA: json.dumps(query.metadata, ensure_ascii=False, sort_keys=True) if query.metadata else None,
-    }
 
 
 def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log_reference: str) -> dict:
@@ -727,7 +515,7 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log
             "sha256": log_set.sha256,
             "rows": len(log_set.records),
             "reference_tier": log_reference,
-            "scorer": _agreement_spec(config, log_reference),
+            "scorer": agreement_spec(scorer_from_config(config.scoring.scorer, config.scoring), log_reference),
             "agreement": summarize_tiers(
                 frame, [t.name for t in config.tiers], config.optimize.confidence, source=C.SOURCE_LOG
             ),
@@ -764,17 +552,3 @@ def _replay_entry(report: ReplayReport) -> dict:
     }
 
 
-def _first(reference) -> str | None:
-    if isinstance(reference, list):
-        return reference[0] if reference else None
-    return reference
-
-
-def _reference_text(reference) -> str | None:
-    if reference is None or isinstance(reference, str):
-        return reference
-    return json.dumps(reference, ensure_ascii=False)
-
-
-def _stable_index(text: str, n: int) -> int:
-    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % n
