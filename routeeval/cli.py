@@ -191,7 +191,7 @@ def run(
 ) -> None:
     """The whole loop: replay EVALSET against every tier, score, optimize, write the policy and report."""
     from routeeval.config import load_config
-    from routeeval.evaluate import run_evaluation
+    from routeeval.pipeline import run_evaluation
     from routeeval.report.progress import RichReplayProgress
 
     settings = load_config(config)
@@ -234,7 +234,7 @@ def optimize(
 ) -> None:
     """The optimizer half on an existing outcomes table: frontier, selection, policy.json, summary.json."""
     from routeeval.config import load_config
-    from routeeval.evaluate import optimize_file
+    from routeeval.pipeline import optimize_file
 
     settings = load_config(config) if config is not None else None
     overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)

@@ -550,5 +550,3 @@ def _replay_entry(report: ReplayReport) -> dict:
         "stopped_tiers": dict(report.stopped_tiers),
         "wall_s": round(report.wall_s, 3),
     }
-
-

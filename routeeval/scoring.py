@@ -590,3 +590,221 @@ def make_scorer(spec: str | dict, *, judge_tier: str | None = None, judge_rubric
     except TypeError as exc:
         raise ConfigError(f"scorer '{name}': {exc}; arguments are {', '.join(signature.parameters)}.") from None
     return factory(*args, **kwargs)
+
+
+# --- scoring replayed rows ------------------------------------------------------------------------
+# A replayed row has one answer per tier; each gets a score, or the reason it has none (a failed call, no
+# reference to compare with, a judge not called). The pipeline fills in judge verdicts later.
+
+NO_REFERENCE = "no answer to compare with"
+JUDGE_UNREADABLE = "judge verdict unreadable"
+LOG_ID_PREFIX = "log:"  # a log id that an eval row also uses is written so in the outcomes
+
+
+def scorer_from_config(spec: str | dict, scoring) -> Scorer:
+    """``make_scorer`` with ``[scoring]``'s judge tier and rubric filled in (``scoring``: a ScoringConfig)."""
+    return make_scorer(spec, judge_tier=scoring.judge_tier, judge_rubric=scoring.judge_rubric)
+
+
+def row_scorers(eval_set, scoring) -> dict[str, Scorer]:
+    """Each eval row's scorer, checked before any call: every row can be scored, and its reference suits its
+    scorer. Raises DataError naming the row and field otherwise."""
+    from routeeval.errors import DataError
+
+    default = scorer_from_config(scoring.scorer, scoring)
+    scorers = {}
+    unscorable = []
+    for row in eval_set.rows:
+        if row.scorer:
+            try:
+                scorers[row.row_id] = scorer_from_config(row.scorer, scoring)
+            except ConfigError as exc:
+                raise DataError(eval_set.path, str(exc), line=row.line, field="scorer") from None
+        else:
+            scorers[row.row_id] = default
+        scorer = scorers[row.row_id]
+        if scorer.needs_reference and not row.reference:
+            unscorable.append(row)
+        elif scorer.name != "judge" and row.reference is not None:
+            try:  # check the reference suits its scorer before paying for any call
+                scorer(first_reference(row.reference), row.reference)
+            except ConfigError as exc:
+                raise DataError(eval_set.path, str(exc), line=row.line, field="reference") from None
+    if unscorable:
+        first = unscorable[0]
+        raise DataError(
+            eval_set.path,
+            f"is missing; scorer '{scorers[first.row_id].name}' compares each answer with the row's reference, "
+            f"and {len(unscorable)} of {len(eval_set.rows)} rows have none. Give every row a 'reference', "
+            'or score them with an LLM judge ([scoring] scorer = "judge" and judge_tier).',
+            line=first.line,
+            field="reference",
+        )
+    return scorers
+
+
+def unscored_reason(result, who: str = "") -> str:
+    """Why a failed call leaves its row unscored: 'not called (budget)', 'judge call failed (auth)', ..."""
+    if result.error_kind == "budget":
+        return f"{who}not called (budget)"
+    if result.error_kind == "tier stopped":
+        return f"{who}not called (tier stopped)"
+    return f"{who}call failed ({result.error_kind or 'other'})"
+
+
+@dataclass
+class ScoredRow:
+    """One query's answers from every tier (``CallResult`` by tier name, in tier order), and each one's score or
+    the reason it has none."""
+
+    query: Any  # a routeeval.data.Query
+    source: str  # "eval" or "log"
+    scorer: Scorer
+    spec: str  # the scorer as recorded in the outcomes
+    reference: Reference
+    results: dict[str, Any]
+    scores: dict[str, float | None] = field(default_factory=dict)
+    unscored: dict[str, str] = field(default_factory=dict)  # tier -> why it has no score
+    judged: list[str] = field(default_factory=list)  # tiers waiting for the judge
+    row_id: str | None = None  # the outcomes' id when it is not the query's (a log id an eval row also uses)
+
+    def score_all(self, *, skip: str | None = None) -> None:
+        """Score every tier's answer now, or queue it for the judge; ``skip``: a tier whose answer is the
+        reference itself (log agreement with that tier), which agrees by definition."""
+        agreement = self.source == "log"  # agreement needs an answer to agree with, even for the judge
+        for tier, result in self.results.items():
+            if not result.ok:
+                self.unscored[tier] = unscored_reason(result)
+            elif tier == skip:
+                self.scores[tier] = 1.0
+            elif self.reference is None and (self.scorer.needs_reference or agreement):
+                self.unscored[tier] = NO_REFERENCE
+            elif self.scorer.name == "judge":
+                self.judged.append(tier)
+            else:
+                self.scores[tier] = self.scorer(result.response, self.reference)
+
+    def judged_as(self, tier: str, verdict: float | None, result) -> None:
+        """Record the judge's call for ``tier``'s answer: its verdict, or why there is none."""
+        if verdict is not None:
+            self.scores[tier] = verdict
+        elif result.ok:
+            self.unscored[tier] = JUDGE_UNREADABLE
+        else:
+            self.unscored[tier] = unscored_reason(result, "judge ")
+
+    def records(self) -> list[dict]:
+        """The row's outcomes rows, one per tier."""
+        return [
+            outcome_record(
+                self.query,
+                result,
+                self.scores.get(tier),
+                self.spec,
+                source=self.source,
+                unscored=self.unscored.get(tier),
+                row_id=self.row_id,
+            )
+            for tier, result in self.results.items()
+        ]
+
+
+def _by_tier(tier_names: list[str], results: list, start: int) -> dict[str, Any]:
+    return {name: results[start + i] for i, name in enumerate(tier_names)}
+
+
+def score_eval_rows(eval_set, tier_names: list[str], scorers: dict[str, Scorer], results: list) -> list[ScoredRow]:
+    """Each eval row against its reference (``results``: the replay's eval part, row by row, tiers in order);
+    judge verdicts come later (:meth:`ScoredRow.judged_as`)."""
+    from routeeval.errors import DataError
+
+    rows = []
+    for index, query in enumerate(eval_set.rows):
+        scorer = scorers[query.row_id]
+        answers = _by_tier(tier_names, results, index * len(tier_names))
+        row = ScoredRow(query, "eval", scorer, scorer.spec, query.reference, answers)
+        try:
+            row.score_all()
+        except ConfigError as exc:  # a reference that does not suit its scorer
+            raise DataError(eval_set.path, str(exc), line=query.line, field="reference") from None
+        rows.append(row)
+    return rows
+
+
+def agreement_spec(scorer: Scorer, against: str) -> str:
+    """The scorer of log rows as recorded: 'agreement(judge(...), against='large')'."""
+    return f"agreement({scorer.spec}, against={against!r})"
+
+
+def score_log_rows(
+    log_set, tier_names: list[str], scorer: Scorer, results: list, eval_ids: frozenset[str], against: str
+) -> list[ScoredRow]:
+    """Log rows have no gold: agreement with the reference tier's answer (or production's, ``against=
+    "production"``), through the configured scorer: an LLM judge when one is configured (it compares meaning;
+    exact match counts a "Sure! " as a miss). A log id that an eval row also uses gets ``LOG_ID_PREFIX``."""
+    spec = agreement_spec(scorer, against)
+    rows = []
+    for index, log in enumerate(log_set.records):
+        answers = _by_tier(tier_names, results, index * len(tier_names))
+        if against == "production":
+            reference, skip = log.response, None
+        else:
+            anchor = answers[against]
+            reference, skip = (anchor.response if anchor.ok else None), against
+        row = ScoredRow(log.query, "log", scorer, spec, reference, answers)
+        if log.query.row_id in eval_ids:  # eval rows and log rows never share a key
+            row.row_id = LOG_ID_PREFIX + log.query.row_id
+        row.score_all(skip=skip)
+        rows.append(row)
+    return rows
+
+
+def outcome_record(
+    query,
+    result,
+    score: float | None,
+    spec: str,
+    source: str = "eval",
+    unscored: str | None = None,
+    row_id: str | None = None,
+) -> dict:
+    """One outcomes row (the contract's columns) for ``query``'s answer ``result`` from one tier."""
+    from routeeval import columns as C
+
+    value = query.input_value
+    return {
+        C.UNSCORED: unscored if score is None else None,
+        C.USAGE_ESTIMATED: result.usage_estimated if result.ok else None,
+        C.ROW_ID: row_id or query.row_id,
+        C.TIER: result.tier,
+        C.RESPONSE: result.response,
+        C.SCORE: score,
+        C.COST_USD: result.cost_usd,
+        C.LATENCY_MS: result.latency_ms,
+        C.PROMPT_TOKENS: result.prompt_tokens,
+        C.COMPLETION_TOKENS: result.completion_tokens,
+        C.ERROR: result.error,
+        C.CACHED: result.cached,
+        C.INPUT: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False),
+        C.INTENT: query.intent,
+        C.LABEL: query.label,
+        C.SPLIT: query.split,
+        C.SOURCE: source,
+        C.SCORER: spec,
+        C.LOGPROB_MEAN: result.logprob_mean,
+        C.REFERENCE: _reference_text(query.reference),
+        C.METADATA: json.dumps(query.metadata, ensure_ascii=False, sort_keys=True) if query.metadata else None,
+    }
+
+
+def first_reference(reference: Reference) -> str | None:
+    """The first acceptable answer of a reference (a list means any of its answers is acceptable)."""
+    if isinstance(reference, list):
+        return reference[0] if reference else None
+    return reference
+
+
+def _reference_text(reference: Reference) -> str | None:
+    if reference is None or isinstance(reference, str):
+        return reference
+    return json.dumps(reference, ensure_ascii=False)

@@ -182,3 +182,65 @@ def _uniform(*parts) -> float:
 
 def _digest(*parts) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+
+
+# --- what the simulator needs to know about each row (its answer key) -----------------------------
+
+
+def wrong_answers(rows) -> dict[str, str]:
+    """A plausible wrong answer per eval row (``rows``: routeeval.data.Query): the reference of another row with
+    the same intent."""
+    by_intent: dict[str | None, list[str]] = {}
+    for row in rows:
+        reference = _first(row.reference)
+        if reference is not None:
+            by_intent.setdefault(row.intent, []).append(reference)
+    every = [ref for refs in by_intent.values() for ref in refs]
+    wrong = {}
+    for row in rows:
+        own = _first(row.reference)
+        pool = [r for r in by_intent.get(row.intent, []) if r != own] or [r for r in every if r != own]
+        if pool:
+            wrong[row.row_id] = pool[stable_index(row.row_id, len(pool))]
+    return wrong
+
+
+def eval_sim_row(row, wrong: dict[str, str]) -> SimRow:
+    """An eval row's answer key: its reference when right, another row's when wrong, its label's difficulty."""
+    return SimRow(reference=_first(row.reference), wrong_answer=wrong.get(row.row_id), label=row.label)
+
+
+def log_sim_rows(records) -> list[SimRow]:
+    """Log rows' answer keys: the production answer when right, another log's when wrong."""
+    responses = [r.response for r in records if r.response]
+    keys = []
+    for record in records:
+        others = [r for r in responses if r != record.response]
+        wrong_answer = others[stable_index(record.query.row_id, len(others))] if others else None
+        keys.append(SimRow(reference=record.response, wrong_answer=wrong_answer, label=None))
+    return keys
+
+
+def judge_sim_row(right: bool) -> SimRow:
+    """A simulated judge agrees with exact match as often as its skill allows: the verdict it gives when right."""
+    verdicts = ("SCORE: 10", "SCORE: 0") if right else ("SCORE: 0", "SCORE: 10")
+    return SimRow(reference=verdicts[0], wrong_answer=verdicts[1], label="easy")
+
+
+def triage_sim_row(label: str | None) -> SimRow | None:
+    """A simulated triage model names the row's label as often as its skill allows on a task of middling
+    difficulty (triage is easier than answering a hard query); None for a row without a label."""
+    if label not in ("easy", "hard"):
+        return None
+    return SimRow(reference=label, wrong_answer="hard" if label == "easy" else "easy", label=None)
+
+
+def stable_index(text: str, n: int) -> int:
+    """A number in 0 .. n-1 chosen by a hash of ``text`` (the same on every run and machine)."""
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % n
+
+
+def _first(reference) -> str | None:
+    if isinstance(reference, list):
+        return reference[0] if reference else None
+    return reference

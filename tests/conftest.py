@@ -85,14 +85,13 @@ def simulated_outcomes(
     from routeeval import columns as C
     from routeeval.config import Tier
     from routeeval.data import load_eval_set
-    from routeeval.evaluate import _wrong_answers
     from routeeval.outcomes import outcomes_frame
     from routeeval.pricing import price_tier
     from routeeval.scoring import exact
-    from routeeval.sim import SimRow, simulate
+    from routeeval.sim import SimRow, simulate, wrong_answers
 
     eval_set = load_eval_set(evalset_path or ROOT / "evalsets" / "support.jsonl")
-    wrong = _wrong_answers(eval_set.rows)
+    wrong = wrong_answers(eval_set.rows)
     scorer = exact()
     records = []
     for name, model, skill in skills:

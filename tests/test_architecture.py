@@ -29,7 +29,7 @@ LAYERS = [
     {"routers"},
     {"policy"},
     {"integrations"},
-    {"evaluate", "optimize", "progress", "report"},
+    {"pipeline", "optimize", "progress", "report"},
     {"cli"},
 ]
 

@@ -45,7 +45,7 @@ def canonical(value):
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    from routeeval.evaluate import run_evaluation
+    from routeeval.pipeline import run_evaluation
 
     folder = tmp_path_factory.mktemp("golden")
     shutil.copy(ROOT / "routeeval.toml", folder / "routeeval.toml")
@@ -81,7 +81,7 @@ def test_optimize_on_the_outcomes_reproduces_the_run(demo_run, tmp_path):
     """The outcomes table holds everything the optimizer read, the llm router's triage answers included
     (rows with source "router"): `routeeval optimize outcomes.parquet` decides exactly as `run` did."""
     from routeeval.config import load_config
-    from routeeval.evaluate import optimize_file
+    from routeeval.pipeline import optimize_file
 
     result = optimize_file(
         demo_run / "outcomes.parquet",

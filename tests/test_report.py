@@ -625,7 +625,7 @@ def test_hostile_tier_names_stay_text_in_the_plot(demo, tmp_path):
 @pytest.mark.slow
 def test_hostile_text_through_a_full_run(tmp_path, monkeypatch):
     """A real `run` (simulated tiers through litellm) on an eval set full of hostile text, then the reports."""
-    from routeeval.evaluate import run_evaluation
+    from routeeval.pipeline import run_evaluation
 
     shutil.copy(ROOT / "routeeval.toml", tmp_path / "routeeval.toml")
     monkeypatch.chdir(tmp_path)

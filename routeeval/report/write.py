@@ -1,6 +1,6 @@
 """Write a run folder's reports: ``report.html``, ``report.md`` and ``frontier.svg``, each atomically.
 
-The one module here that imports the renderers; only the pipeline (:mod:`routeeval.evaluate`) imports it.
+The one module here that imports the renderers; only the pipeline (:mod:`routeeval.pipeline`) imports it.
 """
 
 from __future__ import annotations
