@@ -322,14 +322,14 @@ def import_(
 def _finish(result, as_json: bool) -> None:
     """Render a run or optimize result; exit 1 when no policy cheaper than the baseline qualified."""
     if as_json:
-        typer.echo(json.dumps(result.summary, indent=2))
+        typer.echo(json.dumps(result.summary.to_json(), indent=2))
     else:
         from routeeval.report.terminal import render_run
 
         render_run(result, _console())
-    selection = result.summary.get("selection") or {}
-    if selection and selection.get("found_cheaper") is False:
-        typer.echo(f"check failed: {selection.get('reason')}", err=True)
+    selection = result.summary.selection
+    if selection is not None and selection.found_cheaper is False:
+        typer.echo(f"check failed: {selection.reason}", err=True)
         raise typer.Exit(1)
 
 

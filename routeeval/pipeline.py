@@ -41,6 +41,7 @@ from routeeval.scoring import (
     scorer_from_config,
 )
 from routeeval.sim import eval_sim_row, judge_sim_row, log_sim_rows, triage_sim_row, wrong_answers
+from routeeval.summary import RunSummary
 
 ProgressFactory = Callable[[str], ReplayProgress | None]
 
@@ -50,7 +51,7 @@ class RunResult:
     out_dir: Path
     outcomes_path: Path
     summary_path: Path
-    summary: dict
+    summary: RunSummary  # summary.json, typed
     replay: ReplayReport
     judge_replay: ReplayReport | None = None
     notes: list[str] = field(default_factory=list)
@@ -61,7 +62,7 @@ class RunResult:
 
     @property
     def simulated(self) -> bool:
-        return bool(self.summary.get("simulated"))
+        return self.summary.simulated
 
 
 def default_out_dir(evalset_path: str | Path, now: dt.datetime | None = None) -> Path:
@@ -135,12 +136,13 @@ def run_evaluation(
     notes = _budget_notes(ledger) + _data_notes(paid, log_rows)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
     reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries, config.logs.sample_rate)
-    summary_path = _write_summary(summary, out_dir)
+    record = RunSummary.from_json(summary)  # the one typed record of the run, built once
+    summary_path = _write_summary(record, out_dir)
     return RunResult(
         out_dir,
         outcomes_path,
         summary_path,
-        summary,
+        record,
         report,
         judge_report,
         notes,
@@ -191,12 +193,13 @@ def optimize_file(
     _start_outputs(out_dir)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
     reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
-    summary_path = _write_summary(summary, out_dir)
+    record = RunSummary.from_json(summary)
+    summary_path = _write_summary(record, out_dir)
     return RunResult(
         out_dir,
         Path(outcomes_path),
         summary_path,
-        summary,
+        record,
         None,
         None,
         notes,
@@ -251,10 +254,10 @@ def _start_outputs(out_dir: Path) -> None:
     (Path(out_dir) / "summary.json").unlink(missing_ok=True)
 
 
-def _write_summary(summary: dict, out_dir: Path) -> Path:
+def _write_summary(summary: RunSummary, out_dir: Path) -> Path:
     path = Path(out_dir) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    write_text_atomic(path, json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
     return path
 
 

@@ -28,6 +28,7 @@ LAYERS = [
     {"sweep"},
     {"routers"},
     {"policy"},
+    {"summary"},
     {"integrations"},
     {"pipeline", "optimize", "progress", "report"},
     {"cli"},

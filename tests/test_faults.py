@@ -170,6 +170,7 @@ def test_renderers_cope_with_every_figure_missing(tmp_path):
 
     from routeeval.report.terminal import render_run
     from routeeval.report.write import write_reports
+    from routeeval.summary import RunSummary
 
     tiers = ["small", "large"]
     missing = {"accuracy": None, "accuracy_ci": [None, None], "cost_per_1k_usd": None}
@@ -194,7 +195,7 @@ def test_renderers_cope_with_every_figure_missing(tmp_path):
         outcomes_path = policy_path = summary_path = tmp_path / "x"
         reports: dict = {}
 
-    Result.summary = summary
+    Result.summary = RunSummary.from_json(summary)
     render_run(Result(), Console(file=open(os.devnull, "w"), width=100))  # noqa: SIM115 - closed with the process
     import pandas as pd
 

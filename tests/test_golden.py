@@ -92,8 +92,8 @@ def test_optimize_on_the_outcomes_reproduces_the_run(demo_run, tmp_path):
     run = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
     keys = ("frontier", "metrics", "chosen", "selection", "baseline", "oracle", "production_mix", "metadata_routers")
     for key in keys:
-        assert canonical(result.summary[key]) == canonical(run[key]), key
-    assert "llm" in result.summary["metrics"]["aiq"]
+        assert canonical(result.summary.to_json()[key]) == canonical(run[key]), key
+    assert "llm" in result.summary.metrics.aiq
     policy = json.loads((demo_run / "policy.json").read_text(encoding="utf-8"))
     again = json.loads(result.policy_path.read_text(encoding="utf-8"))
     assert canonical(again["router"]) == canonical(policy["router"]) and again["kind"] == policy["kind"]

@@ -418,6 +418,7 @@ def test_terminal_reads_numbers_as_the_reports_do_but_keeps_cents(demo):
 
     from routeeval.report.formatting import money, point_label, share
     from routeeval.report.terminal import cache_table, chosen_lines, frontier_table
+    from routeeval.summary import RunSummary
 
     def text(renderable) -> str:
         console = Console(file=io.StringIO(), width=200, color_system=None)
@@ -428,13 +429,13 @@ def test_terminal_reads_numbers_as_the_reports_do_but_keeps_cents(demo):
     table = text(cache_table({**stats, "cost_usd": 1234.5, "size_bytes": 0}))
     assert "$12.35" in table and "$1,234.50" in table  # the reports round these to $12 and $1,234
     assert (money(12.345), money(1234.5)) == ("$12", "$1,234")
-    summary = demo[0]
-    chosen = summary["chosen"]
+    summary = RunSummary.from_json(demo[0])
+    chosen = demo[0]["chosen"]
     assert f"{point_label(chosen)} ← chosen" in text(frontier_table(summary))
     lines = chosen_lines(summary)
     assert f"accuracy {share(chosen['accuracy'])} [" in lines[1]
     assert lines[3] == f"  latency p50 {chosen['latency_p50_ms']:,.0f} ms, p95 {chosen['latency_p95_ms']:,.0f} ms"
-    unknown = {**summary, "chosen": {**chosen, "latency_p50_ms": None, "latency_p95_ms": None}}
+    unknown = RunSummary.from_json({**demo[0], "chosen": {**chosen, "latency_p50_ms": None, "latency_p95_ms": None}})
     assert chosen_lines(unknown)[3] == "  latency p50 —, p95 —"  # not "— ms"
 
 
@@ -647,7 +648,9 @@ def test_hostile_text_through_a_full_run(tmp_path, monkeypatch):
     result = run_evaluation(
         evalset, logs_path=logs, out_dir=tmp_path / "run", overrides={"routers": ["static", "cascade"]}
     )
-    paths = write_reports(result.out_dir, result.summary, result.outcomes, result.chosen_rows, logs=load_logs(logs))
+    paths = write_reports(
+        result.out_dir, result.summary.to_json(), result.outcomes, result.chosen_rows, logs=load_logs(logs)
+    )
     assert_escaped(paths)
 
 

@@ -22,6 +22,7 @@ from routeeval.report.formatting import (
     thin,
     unscored_lines,
 )
+from routeeval.summary import Baseline, Metrics, RunSummary
 
 FRONTIER_ROWS = 14
 
@@ -30,15 +31,14 @@ def _money(value: float | None) -> str:
     return money(value, cents_below=math.inf)
 
 
-def tier_table(summary: dict, *, title: str | None = None, key: str = "single_tiers"):
-    """The per-tier table: accuracy with CI, $ per 1,000 queries, latency p50/p95, errors."""
+def tier_table(summary: RunSummary, *, title: str | None = None, logs: bool = False):
+    """The per-tier table: accuracy (or, for ``logs``, agreement) with CI, $ per 1,000 queries, latency p50/p95,
+    errors, and unscored rows when there are any."""
     from rich.table import Table
 
-    simulated = summary.get("simulated")
-    models = {t["name"]: t for t in summary.get("tiers", [])}
-    label = "accuracy" if key == "single_tiers" else "agreement"
+    label = "agreement" if logs else "accuracy"
     table = Table(
-        title=(title or "Single tiers on the eval set") + (" — SIMULATED tiers" if simulated else ""),
+        title=(title or "Single tiers on the eval set") + (" — SIMULATED tiers" if summary.simulated else ""),
         title_justify="left",
     )
     table.add_column("tier")
@@ -47,43 +47,42 @@ def tier_table(summary: dict, *, title: str | None = None, key: str = "single_ti
     table.add_column("p50 ms", justify="right")
     table.add_column("p95 ms", justify="right")
     table.add_column("errors", justify="right")
-    rows = summary.get(key) if key == "single_tiers" else (summary.get("logs") or {}).get("agreement", [])
-    unscored = any(row.get("unscored") for row in rows or [])
+    rows = (summary.logs.agreement if summary.logs else []) if logs else summary.single_tiers
+    unscored = any(row.unscored for row in rows)
     if unscored:  # rows with no score: a failed call, a judge not called or unreadable (the caption says which)
         table.add_column("unscored", justify="right")
     caption = [
         "models: "
         + ", ".join(
-            f"{name}={str(t.get('model')).removeprefix('routeeval-sim/')}"
-            + (" (simulated)" if t.get("simulated") else "")
-            for name, t in models.items()
+            f"{t.name}={str(t.model).removeprefix('routeeval-sim/')}" + (" (simulated)" if t.simulated else "")
+            for t in summary.tiers
         )
     ]
-    if key != "single_tiers":
-        caption.append(f"scorer: {(summary.get('logs') or {}).get('scorer') or 'as configured'}")
-    caption += unscored_lines(rows or [])
+    if logs:
+        caption.append(f"scorer: {(summary.logs.scorer if summary.logs else None) or 'as configured'}")
+    caption += unscored_lines([row.to_json() for row in rows])
     table.caption = "\n".join(caption)
     table.caption_justify = "left"
-    for row in rows or []:
+    for row in rows:
         table.add_row(
-            str(row.get("tier")),
-            share(row.get("accuracy")) + interval(row.get("accuracy_ci")),
-            _money(row.get("cost_per_1k_usd")),
-            count(row.get("latency_p50_ms")),
-            count(row.get("latency_p95_ms")),
-            str(row.get("errors", 0)),
-            *([str(row.get("unscored", 0))] if unscored else []),
+            row.tier,
+            share(row.accuracy) + interval(row.accuracy_ci),
+            _money(row.cost_per_1k_usd),
+            count(row.latency_p50_ms),
+            count(row.latency_p95_ms),
+            str(row.errors),
+            *([str(row.unscored or 0)] if unscored else []),
         )
     return table
 
 
-def frontier_table(summary: dict, max_rows: int = FRONTIER_ROWS):
+def frontier_table(summary: RunSummary, max_rows: int = FRONTIER_ROWS):
     """The Pareto frontier (thinned to ``max_rows``), the chosen point highlighted."""
     from rich.table import Table
 
-    frontier = summary.get("frontier") or []
-    chosen = summary.get("chosen") or {}
-    title = f"Pareto frontier ({len(frontier)} points)" + (" — SIMULATED tiers" if summary.get("simulated") else "")
+    frontier = [point.to_json() for point in summary.frontier]
+    chosen = summary.chosen.to_json() if summary.chosen else {}
+    title = f"Pareto frontier ({len(frontier)} points)" + (" — SIMULATED tiers" if summary.simulated else "")
     table = Table(title=title, title_justify="left")
     table.add_column("router / knob")
     table.add_column("accuracy [95% CI]", justify="right")
@@ -102,74 +101,72 @@ def frontier_table(summary: dict, max_rows: int = FRONTIER_ROWS):
     return table
 
 
-def chosen_lines(summary: dict) -> list[str]:
+def chosen_lines(summary: RunSummary) -> list[str]:
     """The decision in words: savings and accuracy drop, each with its CI, against the baseline."""
-    chosen = summary.get("chosen")
-    if not chosen:
+    chosen = summary.chosen
+    if chosen is None:
         return []
-    baseline = summary.get("baseline") or {}
-    tag = " [SIMULATED tiers]" if summary.get("simulated") else ""
+    baseline = summary.baseline or Baseline()
+    tag = " [SIMULATED tiers]" if summary.simulated else ""
     lines = [
-        f"[bold]Chosen policy{tag}:[/bold] {point_label(chosen)} → policy kind '{chosen.get('policy_kind')}'",
-        f"  accuracy {share(chosen.get('accuracy'))}{interval(chosen.get('accuracy_ci'))}"
-        f" vs {baseline.get('tier')} {share(baseline.get('accuracy'))}: drop {points(chosen.get('accuracy_drop'))} "
-        "points" + interval(chosen.get("accuracy_drop_ci")) + drop_bound(summary),
-        f"  cost {_money(chosen.get('cost_per_1k_usd'))} per 1k queries vs {_money(baseline.get('cost_per_1k_usd'))}: "
-        f"saves {share(chosen.get('savings_share'))}{interval(chosen.get('savings_share_ci'))}",
-        f"  latency p50 {ms(chosen.get('latency_p50_ms'))}, p95 {ms(chosen.get('latency_p95_ms'))}",
+        f"[bold]Chosen policy{tag}:[/bold] {chosen.label} → policy kind '{chosen.policy_kind}'",
+        f"  accuracy {share(chosen.accuracy)}{interval(chosen.accuracy_ci)}"
+        f" vs {baseline.tier} {share(baseline.accuracy)}: drop {points(chosen.accuracy_drop)} "
+        "points" + interval(chosen.accuracy_drop_ci) + drop_bound(summary.to_json()),
+        f"  cost {_money(chosen.cost_per_1k_usd)} per 1k queries vs {_money(baseline.cost_per_1k_usd)}: "
+        f"saves {share(chosen.savings_share)}{interval(chosen.savings_share_ci)}",
+        f"  latency p50 {ms(chosen.latency_p50_ms)}, p95 {ms(chosen.latency_p95_ms)}",
     ]
-    mix = summary.get("production_mix") or {}
-    if mix.get("policy_cost_per_1k_usd") is not None:
+    mix = summary.production_mix
+    if mix is not None and mix.policy_cost_per_1k_usd is not None:
         calls = ", ".join(
-            f"{tier} {share(value, digits=0)}{interval((mix.get('tier_share_ci') or {}).get(tier), digits=0)}"
-            for tier, value in (mix.get("tier_share") or {}).items()
+            f"{tier} {share(value, digits=0)}{interval((mix.tier_share_ci or {}).get(tier), digits=0)}"
+            for tier, value in (mix.tier_share or {}).items()
             if value
         )
         lines.append(
-            f"  on the production logs ({mix.get('rows')} rows): {_money(mix.get('policy_cost_per_1k_usd'))} per 1k "
-            f"vs {_money(mix.get('baseline_cost_per_1k_usd'))}: saves {share(mix.get('savings_share'))}"
-            f"{interval(mix.get('savings_share_ci'))}; calls per query {calls}"
+            f"  on the production logs ({mix.rows} rows): {_money(mix.policy_cost_per_1k_usd)} per 1k "
+            f"vs {_money(mix.baseline_cost_per_1k_usd)}: saves {share(mix.savings_share)}"
+            f"{interval(mix.savings_share_ci)}; calls per query {calls}"
         )
-    selection = summary.get("selection") or {}
-    if selection.get("rule"):
-        lines.append(f"  rule: {selection['rule']}")
-    holdout = summary.get("holdout")
-    if holdout and holdout.get("chosen"):
-        h = holdout["chosen"]
+    if summary.selection is not None and summary.selection.rule:
+        lines.append(f"  rule: {summary.selection.rule}")
+    holdout = summary.holdout
+    if holdout is not None and holdout.chosen is not None:
+        h = holdout.chosen
         lines.append(
-            f"  hold-out ({holdout.get('rows')} rows never seen by selection): accuracy {share(h.get('accuracy'))}, "
-            f"drop {points(h.get('accuracy_drop'))} points{interval(h.get('accuracy_drop_ci'))},"
-            f" saves {share(h.get('savings_share'))}"
+            f"  hold-out ({holdout.rows} rows never seen by selection): accuracy {share(h.accuracy)}, "
+            f"drop {points(h.accuracy_drop)} points{interval(h.accuracy_drop_ci)},"
+            f" saves {share(h.savings_share)}"
         )
     return lines
 
 
 def render_run(result, console) -> None:
-    """Everything `routeeval run` and `routeeval optimize` print after the progress bars."""
-    summary = result.summary
+    """Everything `routeeval run` and `routeeval optimize` print after the progress bars (``result.summary``:
+    the run's :class:`~routeeval.summary.RunSummary`)."""
+    summary: RunSummary = result.summary
     console.print(tier_table(summary))
-    if summary.get("logs"):
-        anchor = summary["logs"].get("reference_tier")
-        console.print(
-            tier_table(summary, title=f"Agreement with {anchor}'s answers on production logs (no gold)", key="logs")
-        )
-    replay = summary.get("replay")
-    if replay:
-        kinds = replay.get("errors_by_kind") or {}
-        errors = f"{replay.get('errors', 0)} errors" + (
+    if summary.logs is not None:
+        title = f"Agreement with {summary.logs.reference_tier}'s answers on production logs (no gold)"
+        console.print(tier_table(summary, title=title, logs=True))
+    replay = summary.replay
+    if replay is not None:
+        kinds = replay.errors_by_kind or {}
+        errors = f"{replay.errors} errors" + (
             " (" + ", ".join(f"{kind} {n}" for kind, n in kinds.items()) + ")" if kinds else ""
         )
         console.print(
-            f"replay: {replay.get('calls', 0)} calls, {replay.get('cache_hits', 0)} from cache, "
-            f"{replay.get('calls_made', 0)} made ({replay.get('retries', 0)} retries), {errors}, "
-            f"${replay.get('spent_usd') or 0:.4f} spent, {replay.get('wall_s') or 0:.1f}s"
+            f"replay: {replay.calls} calls, {replay.cache_hits} from cache, "
+            f"{replay.calls_made} made ({replay.retries} retries), {errors}, "
+            f"${replay.spent_usd or 0:.4f} spent, {replay.wall_s or 0:.1f}s"
         )
-    spend = spend_text(summary)
+    spend = spend_text(summary.to_json())
     if spend:
         console.print(f"spend, every paid call of the run: {spend}")
-    if summary.get("frontier"):
+    if summary.frontier:
         console.print(frontier_table(summary))
-        line = aiq_line(summary.get("metrics") or {})
+        line = aiq_line(summary.metrics)
         if line:
             console.print(line)
         for line in chosen_lines(summary):
@@ -188,12 +185,12 @@ def render_run(result, console) -> None:
     console.print(f"wrote {result.summary_path}")
 
 
-def aiq_line(metrics: dict) -> str | None:
+def aiq_line(metrics: Metrics) -> str | None:
     """'AIQ: cascade 0.9031, ... (zero router 0.8457)': each router's own curve (RouterBench's AIQ), or None."""
-    aiq = {k: v for k, v in (metrics.get("aiq") or {}).items() if v is not None}
+    aiq = {k: v for k, v in metrics.aiq.items() if v is not None}
     if not aiq:
         return None
-    zero = metrics.get("zero_router_aiq")
+    zero = metrics.zero_router_aiq
     return (
         "AIQ (each router's own curve, RouterBench): "
         + ", ".join(f"{k} {v:.4f}" for k, v in aiq.items())
