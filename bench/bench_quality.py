@@ -330,15 +330,9 @@ def _optimize_digest(result) -> dict:
 def test_view(frame, tier_names: list[str], routers: tuple) -> dict:
     """On the test split, routers fit on train: AIQ (with and without the single tiers in the hull), the zero
     router's AIQ, the single tiers and the oracle. Nothing here feeds a selection."""
+    from routeeval.frontier import aiq, zero_router_hull
     from routeeval.routers import oracle_choice, pivot_outcomes
-    from routeeval.sweep import (
-        Candidate,
-        aiq,
-        evaluate_fixed,
-        single_tier_candidates,
-        sweep_candidate,
-        zero_router_hull,
-    )
+    from routeeval.sweep import FixedCandidate, evaluate_fixed, single_tier_candidates, sweep_candidate
 
     data = pivot_outcomes(frame, tier_names)
     is_test = np.array([split == "test" for split in data.splits])
@@ -360,7 +354,7 @@ def test_view(frame, tier_names: list[str], routers: tuple) -> dict:
         points = [point for candidate in _test_candidates(router, train, test) for point in sweep_candidate(candidate)]
         x, y = [p.cost_per_1k_usd for p in points], [p.accuracy for p in points]
         out["aiq"][router] = {"with_tiers": aiq(x + costs, y + accuracies, cost_range), "alone": aiq(x, y, cost_range)}
-    oracle = Candidate(
+    oracle = FixedCandidate(
         "oracle",
         "cheapest correct",
         tier_names,
@@ -384,7 +378,7 @@ def _test_candidates(router: str, train, test) -> list:
         StaticRouter,
         cascade_options,
     )
-    from routeeval.sweep import Candidate
+    from routeeval.sweep import ThresholdCandidate, UtilityCandidate
 
     tiers = list(train.tiers)
     common = dict(options=tiers, score=test.score, cost=test.cost_usd, latency=test.latency_ms)
@@ -396,16 +390,18 @@ def _test_candidates(router: str, train, test) -> list:
         fitted.fit(train.inputs, train.score, cost_usd=train.cost_usd)
         probability = fitted.predict_proba(test.inputs)
         return [
-            Candidate(router, "threshold", accept=probability, **common),
-            Candidate(router, "utility", utility_prob=probability, option_cost=fitted.expected_cost_usd_, **common),
+            ThresholdCandidate(router, "threshold", accept=probability, **common),
+            UtilityCandidate(
+                router, "utility", utility_prob=probability, option_cost=fitted.expected_cost_usd_, **common
+            ),
         ]
     if router == "static":
         accept = StaticRouter(tiers=tuple(tiers)).fit().accept_scores(test.inputs)
-        candidates = [Candidate("static", "length", accept=accept, **common)]
+        candidates = [ThresholdCandidate("static", "length", accept=accept, **common)]
         if len(set(train.intents)) > 1:  # as optimize: the intent table when there are two or more intents
             table = IntentRouter(tiers=tuple(tiers)).fit(train.intents, train.score, cost_usd=train.cost_usd)
             probability = table.predict_proba(test.intents)
-            candidates.append(Candidate("static", "intent", utility_prob=probability, **common))
+            candidates.append(UtilityCandidate("static", "intent", utility_prob=probability, **common))
         return candidates
     if router == "cascade":
         fitted = CascadeRouter(tiers=tuple(tiers), random_state=SEED).fit(
@@ -418,7 +414,7 @@ def _test_candidates(router: str, train, test) -> list:
         for order in orders:
             cap = min(fitted.max_escalations, len(order) - 1)
             options = cascade_options(confidence, test.score, test.cost_usd, test.latency_ms, order, cap, tiers)
-            candidates.append(Candidate("cascade", ">".join(tiers[t] for t in order), **options))
+            candidates.append(ThresholdCandidate("cascade", ">".join(tiers[t] for t in order), **options))
         return candidates
     raise ValueError(f"no test candidates for router {router!r}")
 
@@ -531,7 +527,7 @@ class RoutingCurve:
 
 
 def curve_metrics(share, accuracy, weak: float, strong: float) -> np.ndarray:
-    from routeeval.sweep import apgr, cpt
+    from routeeval.frontier import apgr, cpt
 
     if strong == weak:
         return np.full(4, np.nan)
@@ -548,7 +544,7 @@ def curve_metrics(share, accuracy, weak: float, strong: float) -> np.ndarray:
 def recipe_metrics(score: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
     """[APGR, CPT(50%), CPT(80%)] by RouteLLM's own recipe (``sweep.routellm_apgr_cpt``); NaN when the two
     models score the same on these rows (a bootstrap resample can)."""
-    from routeeval.sweep import routellm_apgr_cpt
+    from routeeval.frontier import routellm_apgr_cpt
 
     if weak.mean() == strong.mean():
         return np.full(3, np.nan)
@@ -559,7 +555,7 @@ def recipe_metrics(score: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> n
 def aiq_of_score(score: np.ndarray, weak: np.ndarray, strong: np.ndarray, cost_usd: np.ndarray) -> float:
     """AIQ of the (USD per 1k queries, accuracy) curve a routing score traces over every threshold, in
     routeeval's normalisation: area over the two models' cost range, divided by c_max - c_min."""
-    from routeeval.sweep import aiq
+    from routeeval.frontier import aiq
 
     if not np.isfinite(cost_usd).all():
         raise ValueError("missing costs; the selection by AIQ needs every row's cost for both models")

@@ -18,6 +18,7 @@ import numpy as np
 from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.errors import ConfigError, DataError
+from routeeval.frontier import aiq, apgr, cpt, pareto_frontier, zero_router_hull
 from routeeval.policy import build_policy, write_policy
 from routeeval.routers import (
     CascadeRouter,
@@ -33,23 +34,20 @@ from routeeval.routers import (
 )
 from routeeval.routers.intent import INTENT_KEY, IntentRouter, intent_codes
 from routeeval.runtime import Router
-from routeeval.stats import quantiles, wilson_interval
+from routeeval.selection import select_policy
+from routeeval.stats import paired_bootstrap, quantiles, wilson_interval
 from routeeval.sweep import (
     Candidate,
+    FixedCandidate,
     OperatingPoint,
-    aiq,
-    apgr,
+    ThresholdCandidate,
+    UtilityCandidate,
     complete_point,
     complete_points,
-    cpt,
     evaluate_fixed,
-    paired_bootstrap,
-    pareto_frontier,
     point_rows,
-    select_policy,
     single_tier_candidates,
     sweep_candidate,
-    zero_router_hull,
 )
 
 LEARNED = ("classifier", "knn", "cascade")
@@ -392,8 +390,8 @@ class _Builders:
         probability = self._scored(router)
         common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
         return [
-            Candidate(router, "threshold", accept=probability, **common),
-            Candidate(router, "utility", utility_prob=probability, **common),
+            ThresholdCandidate(router, "threshold", accept=probability, **common),
+            UtilityCandidate(router, "utility", utility_prob=probability, **common),
         ]
 
     def _build_classifier(self) -> list[Candidate]:
@@ -410,7 +408,7 @@ class _Builders:
         else:  # rules on metadata: the same text can route differently
             accept = router.accept_scores(data.inputs, _metadata(data))
         common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
-        candidates = [Candidate("static", "length", accept=accept, **common)]
+        candidates: list[Candidate] = [ThresholdCandidate("static", "length", accept=accept, **common)]
         if not data.intents or len(intent_codes(data.intents)[1]) < 2:
             return candidates
         if data.n_rows < max(_MIN_ROWS_FOR_LEARNING, self.folds):
@@ -424,7 +422,7 @@ class _Builders:
             random_state=self.settings.seed,
             fit_params={"cost_usd": data.cost_usd},
         )
-        return candidates + [Candidate("static", "intent", utility_prob=probability, **common)]
+        return candidates + [UtilityCandidate("static", "intent", utility_prob=probability, **common)]
 
     def exportable(self, points: list[OperatingPoint]) -> list[OperatingPoint]:
         """``points`` less static/intent's that no table refit on every row reproduces.
@@ -483,7 +481,7 @@ class _Builders:
             fit_params=hints,
             predict_params=hints,
         )
-        candidates = []
+        candidates: list[Candidate] = []
         for order in self._cascade_orders():
             cap = min(self.settings.max_escalations, len(order) - 1)
             options = cascade_options(confidence, data.score, data.cost_usd, data.latency_ms, order, cap, self.tiers)
@@ -491,7 +489,7 @@ class _Builders:
             timed = np.logical_or.accumulate(~np.isnan(data.latency_ms[:, order[: cap + 1]]), axis=1)
             options["latency"] = np.where(timed, options["latency"], np.nan)
             variant = ">".join(self.tiers[t] for t in order)
-            candidates.append(Candidate("cascade", variant, **options))
+            candidates.append(ThresholdCandidate("cascade", variant, **options))
         return candidates
 
     def _cascade_orders(self) -> list[list[int]]:
@@ -515,7 +513,7 @@ class _Builders:
         extra_cost = np.array([calls.cost_usd.get(r, np.nan) for r in data.row_ids])[:, None]
         extra_latency = np.array([calls.latency_ms.get(r, np.nan) for r in data.row_ids])[:, None]
         return [
-            Candidate(
+            FixedCandidate(
                 "llm",
                 calls.router.classifier_tier_,
                 self.tiers,
@@ -742,7 +740,7 @@ def reference_tier(score: np.ndarray, cost_usd: np.ndarray, tier_names: list[str
 
 def _oracle_point(data: RouterData, confidence: float) -> OperatingPoint:
     fixed = oracle_choice(data.correct(), data.cost_usd)
-    candidate = Candidate(
+    candidate = FixedCandidate(
         "oracle", "cheapest correct", data.tiers, data.score, data.cost_usd, data.latency_ms, fixed=fixed
     )
     return complete_point(candidate, evaluate_fixed(candidate), confidence)

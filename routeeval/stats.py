@@ -1,9 +1,15 @@
-"""Confidence intervals and the statistics behind every number routeeval reports."""
+"""Confidence intervals and the statistics behind every number routeeval reports.
+
+Intervals of a mean (Wilson for 0/1 scores), quantiles, per-tier summaries, the paired score test of an accuracy
+drop against the baseline, and the paired bootstrap of a routed policy against the baseline on the same rows.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from statistics import NormalDist
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -82,7 +88,7 @@ def summarize_tiers(frame, tier_order: list[str], confidence: float = 0.95, sour
     # Each row's place in tier_order (-1: another tier), read once rather than once per tier; a tier named twice
     # in tier_order is summarized each time. In the usual layout (each query's tiers together, always in one
     # order) a tier's rows are every T-th row: a strided view, not a mask over the whole table.
-    position = {}
+    position: dict[str, int] = {}
     for index, tier in enumerate(tier_order):
         position.setdefault(tier, index)
     places = [position.get(value, -1) for value in tier_values.tolist()] + [-1]
@@ -215,3 +221,194 @@ def rows_to_certify(max_drop: float, alpha: float) -> float:
         return math.inf
     z = NormalDist().inv_cdf(1 - alpha)
     return math.ceil(z * z * (1 - max_drop) / max_drop)
+
+
+# ------------------------------------------------------------------------------------ paired bootstrap
+
+# Working-set budget (array elements) of the resampling counts kept or drawn at once.
+_CHUNK_ELEMENTS = 1 << 22
+
+Interval = tuple[float, float, float]  # (estimate, low, high)
+
+
+class PairedBootstrap(TypedDict):
+    """:func:`paired_bootstrap`'s result; each :data:`Interval` is the full-sample estimate and a two-sided
+    interval at ``confidence``."""
+
+    accuracy: Interval
+    baseline_accuracy: Interval
+    accuracy_drop: Interval
+    accuracy_drop_upper: float
+    cost_per_1k_usd: Interval
+    n_rows: int
+    n_paired: int
+    n_resamples: int
+    confidence: float
+    mode: str
+    savings_share: NotRequired[Interval]
+
+
+def paired_bootstrap(
+    score,
+    baseline_score,
+    cost,
+    *,
+    baseline_cost=None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    max_blocks: int = 5000,
+) -> PairedBootstrap:
+    """Paired percentile bootstrap of a routed policy against the baseline, on the same rows.
+
+    Each resample draws rows with replacement; with more than ``max_blocks`` rows, the rows are first split
+    into ``max_blocks`` random blocks (seeded) and whole blocks are drawn, which keeps 1M rows fast and gives
+    the same intervals for independent rows. Ratios are taken per resample, so NaN rows drop out pairwise.
+
+    Returns a :class:`PairedBootstrap`; each ``(estimate, low, high)`` is the full-sample estimate and a
+    **two-sided** interval at ``confidence`` (quantiles (1 - c)/2 and (1 + c)/2 of the resamples):
+
+    * ``accuracy`` -- mean score over rows with a score; ``baseline_accuracy`` likewise for the baseline;
+    * ``accuracy_drop`` -- baseline minus policy accuracy over rows where both have a score (positive = worse);
+    * ``accuracy_drop_upper`` -- the **one-sided** upper bound of the drop at ``confidence`` (the
+      ``confidence`` quantile): the drop is below it with that confidence;
+    * ``cost_per_1k_usd`` -- USD per 1,000 queries over rows with a known cost;
+    * ``savings_share`` (when ``baseline_cost`` is given) -- ``1 - policy cost / baseline cost`` over rows
+      where both costs are known;
+    * ``n_rows``, ``n_paired``, ``n_resamples``, ``confidence``, ``mode`` ("rows" or "blocks").
+
+    To compare several policies with the same baseline on the same resamples, build one :class:`Resampler`
+    and call its :meth:`Resampler.paired_bootstrap` for each.
+    """
+    score = np.asarray(score, dtype=float)
+    resampler = Resampler(score.size, n_resamples=n_resamples, seed=seed, max_blocks=max_blocks)
+    return resampler.paired_bootstrap(score, baseline_score, cost, baseline_cost, confidence)
+
+
+class Resampler:
+    """One seeded resampling plan (rows, or random blocks of rows), shared by every policy compared with it.
+
+    Every resample is a vector of draw counts over the units (rows or blocks); a statistic's resampled sums are
+    those counts times the units' sums, a matrix product. Counts are kept when they fit in memory, else
+    regenerated chunk by chunk from the same seed.
+    """
+
+    def __init__(self, n_rows: int, *, n_resamples: int, seed: int, max_blocks: int) -> None:
+        if n_resamples < 1 or max_blocks < 1:
+            raise ValueError("n_resamples and max_blocks must be at least 1")
+        rng = np.random.default_rng(seed)
+        self.n_rows, self.n_resamples = n_rows, n_resamples
+        self.block: np.ndarray | None
+        if n_rows <= max_blocks:
+            self.mode, self.n_units, self.block = "rows", n_rows, None
+        else:
+            self.mode, self.n_units = "blocks", max_blocks
+            self.block = np.empty(n_rows, dtype=np.intp)
+            self.block[rng.permutation(n_rows)] = np.arange(n_rows) * max_blocks // n_rows
+        self._count_seed = int(rng.integers(2**63))
+        self._step = max(1, min(n_resamples, _CHUNK_ELEMENTS // max(self.n_units, 1)))
+        self._kept: list[np.ndarray] | None = [] if n_resamples * self.n_units <= 2 * _CHUNK_ELEMENTS else None
+
+    def _count_chunks(self) -> Iterator[np.ndarray]:
+        if self._kept:
+            yield from self._kept
+            return
+        rng = np.random.default_rng(self._count_seed)
+        units = self.n_units
+        if units == 0:
+            yield np.zeros((self.n_resamples, 0))
+            return
+        for start in range(0, self.n_resamples, self._step):
+            size = min(self._step, self.n_resamples - start)
+            draws = rng.integers(0, units, size=(size, units))
+            draws += units * np.arange(size)[:, None]
+            counts = np.bincount(draws.ravel(), minlength=size * units).reshape(size, units).astype(float)
+            if self._kept is not None:
+                self._kept.append(counts)
+            yield counts
+
+    def unit_sums(self, columns: Sequence[np.ndarray]) -> np.ndarray:
+        """units x S: each per-row column summed within each unit."""
+        if self.block is None:
+            return np.column_stack(columns) if self.n_rows else np.zeros((0, len(columns)))
+        block = self.block
+        return np.column_stack([np.bincount(block, weights=c, minlength=self.n_units) for c in columns])
+
+    def resample(self, units: np.ndarray) -> np.ndarray:
+        """B x S resampled sums of unit sums (units x S)."""
+        return np.vstack([counts @ units for counts in self._count_chunks()])
+
+    def sums(self, columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(full-sample sums S, resampled sums B x S) of the per-row columns."""
+        units = self.unit_sums(columns)
+        return units.sum(axis=0), self.resample(units)
+
+    def paired_bootstrap(
+        self, score, baseline_score, cost, baseline_cost=None, confidence: float = 0.95
+    ) -> PairedBootstrap:
+        """:func:`paired_bootstrap` of one policy on this plan's resamples (``n_rows`` rows each)."""
+        score = np.asarray(score, dtype=float).reshape(-1)
+        baseline_score = np.asarray(baseline_score, dtype=float).reshape(-1)
+        cost = np.asarray(cost, dtype=float).reshape(-1)
+        if not score.size == baseline_score.size == cost.size == self.n_rows:
+            raise ValueError(
+                f"score, baseline_score and cost need {self.n_rows} rows each; "
+                f"got {score.size}, {baseline_score.size}, {cost.size}"
+            )
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be between 0 and 1; got {confidence}")
+        known, baseline_known, cost_known = ~np.isnan(score), ~np.isnan(baseline_score), ~np.isnan(cost)
+        paired = known & baseline_known
+        columns = [
+            np.where(known, score, 0.0),
+            known.astype(float),
+            np.where(baseline_known, baseline_score, 0.0),
+            baseline_known.astype(float),
+            np.where(paired, baseline_score - score, 0.0),
+            paired.astype(float),
+            np.where(cost_known, cost, 0.0),
+            cost_known.astype(float),
+        ]
+        if baseline_cost is not None:
+            baseline_cost = np.asarray(baseline_cost, dtype=float).reshape(-1)
+            both = cost_known & ~np.isnan(baseline_cost)
+            columns += [np.where(both, cost, 0.0), np.where(both, baseline_cost, 0.0)]
+        full, boot = self.sums(columns)
+
+        low_q, high_q = (1 - confidence) / 2, (1 + confidence) / 2
+
+        def interval(index_num: int, index_den: int, scale: float = 1.0) -> Interval:
+            estimate = float(_ratio(full[index_num], full[index_den])) * scale
+            draws = _ratio(boot[:, index_num], boot[:, index_den]) * scale
+            if np.isnan(draws).all():
+                return estimate, math.nan, math.nan
+            low, high = np.nanquantile(draws, [low_q, high_q])
+            return estimate, float(low), float(high)
+
+        drop_draws = _ratio(boot[:, 4], boot[:, 5])
+        result: PairedBootstrap = {
+            "accuracy": interval(0, 1),
+            "baseline_accuracy": interval(2, 3),
+            "accuracy_drop": interval(4, 5),
+            "accuracy_drop_upper": float(np.nanquantile(drop_draws, confidence))
+            if not np.isnan(drop_draws).all()
+            else math.nan,
+            "cost_per_1k_usd": interval(6, 7, 1000.0),
+            "n_rows": int(self.n_rows),
+            "n_paired": int(full[5]),
+            "n_resamples": int(self.n_resamples),
+            "confidence": float(confidence),
+            "mode": self.mode,
+        }
+        if baseline_cost is not None:
+            estimate, low, high = interval(8, 9)
+            # savings = 1 - cost ratio: the bounds swap.
+            result["savings_share"] = (1 - estimate, 1 - high, 1 - low)
+        return result
+
+
+def _ratio(numerator, denominator) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is 0."""
+    numerator, denominator = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    safe = np.where(denominator > 0, denominator, 1.0)
+    return np.where(denominator > 0, numerator / safe, np.nan)

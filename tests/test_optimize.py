@@ -10,11 +10,12 @@ from conftest import TIER_ENTRIES, simulated_outcomes
 
 from routeeval import columns as C
 from routeeval.config import OptimizeConfig
+from routeeval.frontier import aiq
 from routeeval.optimize import _Builders, _offline_decisions, _route_rows, optimize_outcomes
 from routeeval.policy import build_policy
 from routeeval.routers import pivot_outcomes
 from routeeval.runtime import Router
-from routeeval.sweep import aiq, sweep_candidate
+from routeeval.sweep import sweep_candidate
 
 # 350 demo rows cannot certify a 1-point drop at 95% family-wise confidence (see rows_to_certify); 2 points they can.
 SETTINGS = OptimizeConfig(routers=("static", "classifier", "knn", "cascade"), bootstrap=400, max_drop=0.02)

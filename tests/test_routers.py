@@ -434,7 +434,7 @@ def sweep_knobs(candidate, rule):
 
 @pytest.mark.parametrize("kind", ["classifier-threshold", "classifier-utility", "knn-threshold", "static", "cascade"])
 def test_sweep_knobs_reproduce_router_and_runtime_decisions(data, kind):
-    from routeeval.sweep import Candidate, decisions_at
+    from routeeval.sweep import ThresholdCandidate, UtilityCandidate, decisions_at
 
     y = data.correct()
     arrays = {"score": data.score, "cost": data.cost_usd, "latency": data.latency_ms}
@@ -444,9 +444,9 @@ def test_sweep_knobs_reproduce_router_and_runtime_decisions(data, kind):
         scores = router.predict_proba(data.inputs)
         rule = kind.split("-")[1]
         if rule == "threshold":
-            candidate = Candidate(kind, rule, TIERS, accept=scores, **arrays)
+            candidate = ThresholdCandidate(kind, rule, TIERS, accept=scores, **arrays)
         else:
-            candidate = Candidate(
+            candidate = UtilityCandidate(
                 kind, rule, TIERS, utility_prob=scores, option_cost=router.expected_cost_usd_, **arrays
             )
         for knob_value in sweep_knobs(candidate, rule):
@@ -457,7 +457,7 @@ def test_sweep_knobs_reproduce_router_and_runtime_decisions(data, kind):
             assert (swept == runtime_tiers(runtime, data.inputs)).all(), knob
     elif kind == "static":
         router = StaticRouter(tiers=TIERS, rules=({"tier": "medium", "keywords": ["webhook"]},)).fit()
-        candidate = Candidate("static", "length", TIERS, accept=router.accept_scores(data.inputs), **arrays)
+        candidate = ThresholdCandidate("static", "length", TIERS, accept=router.accept_scores(data.inputs), **arrays)
         knobs = sweep_knobs(candidate, "threshold")
         assert np.inf in knobs and len(knobs) > 5
         for theta in knobs:
@@ -475,7 +475,7 @@ def test_sweep_knobs_reproduce_router_and_runtime_decisions(data, kind):
             confidence, data.score, data.cost_usd, data.latency_ms, router.order_, router.cap(), TIERS
         )
         assert fields["options"] == ["small", "small>medium", "small>medium>large"]
-        candidate = Candidate("cascade", "verifier", **fields)
+        candidate = ThresholdCandidate("cascade", "verifier", **fields)
         for theta in sweep_knobs(candidate, "threshold"):
             final, tried = router.decide(data.inputs, {"threshold": theta}, **extra)
             assert (decisions_at(candidate, theta) == tried - 1).all(), theta

@@ -1,34 +1,28 @@
-"""Sweeps, frontier, AIQ/APGR/CPT, the paired bootstrap and selection, against hand-computed and brute-force cases."""
+"""Sweeps: threshold and utility rules against hand-computed and brute-force cases, fixed candidates, completion."""
 
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 import pytest
 
-from routeeval.stats import paired_drop_pvalue, paired_drop_upper
+from routeeval.frontier import pareto_frontier
+from routeeval.selection import select_policy
 from routeeval.sweep import (
     Candidate,
-    OperatingPoint,
-    aiq,
-    apgr,
+    FixedCandidate,
+    ThresholdCandidate,
+    UtilityCandidate,
     complete_point,
     complete_points,
-    cpt,
     decisions_at,
     evaluate_fixed,
-    paired_bootstrap,
-    pareto_frontier,
     point_rows,
-    routellm_apgr_cpt,
-    select_policy,
     single_tier_candidates,
     sweep_candidate,
     sweep_threshold,
     sweep_utility,
-    zero_router_hull,
 )
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -77,8 +71,8 @@ def _random_candidate(rng, n_rows, n_options, rule, *, nan_share=0.1, rounded=Fa
     signal[rng.random((n_rows, n_options)) < nan_share / 2] = np.nan
     options = [f"t{k}" for k in range(n_options)]
     if rule == "threshold":
-        return Candidate("classifier", "threshold", options, score, cost, latency, accept=signal)
-    return Candidate(
+        return ThresholdCandidate("classifier", "threshold", options, score, cost, latency, accept=signal)
+    return UtilityCandidate(
         "classifier", "utility", options, score, cost, latency, utility_prob=signal, option_cost=option_cost
     )
 
@@ -104,7 +98,9 @@ def test_threshold_sweep_two_options_by_hand():
     accept = np.array([[0.9, 0], [0.2, 0], [0.5, 0], [0.7, 0]], dtype=float)
     score = np.array([[1, 1], [0, 1], [1, 1], [0, 0]], dtype=float)
     cost = np.tile([0.001, 0.01], (4, 1))
-    candidate = Candidate("classifier", "threshold", ["small", "large"], score, cost, cost * 1000, accept=accept)
+    candidate = ThresholdCandidate(
+        "classifier", "threshold", ["small", "large"], score, cost, cost * 1000, accept=accept
+    )
 
     points = sweep_threshold(candidate)
 
@@ -122,7 +118,7 @@ def test_threshold_sweep_three_option_cascade_by_hand():
     score = np.array([[0, 1, 1], [1, np.nan, 1], [0, 0, 1]])
     cost = np.array([[1, 3, 6]] * 3) * 1e-3  # cumulative: a cascade pays for every tier it tried
     calls = np.tril(np.ones((3, 3)))  # stopping at k means tiers 0..k were called
-    candidate = Candidate(
+    candidate = ThresholdCandidate(
         "cascade", "a>b>c", ["a", "a>b", "a>b>c"], score, cost, cost, tier_calls=calls, accept=accept,
         tiers=["a", "b", "c"],
     )  # fmt: skip
@@ -191,7 +187,9 @@ def test_complete_points_equals_complete_point_on_every_point(binary):
         accept = rng.random((n_rows, n_options)).round(2)
         accept[rng.random(accept.shape) < 0.05] = np.nan
         cost = np.sort(rng.random((n_rows, n_options)), axis=1)
-        candidate = Candidate("r", "v", [f"o{k}" for k in range(n_options)], score, cost, latency, accept=accept)
+        candidate = ThresholdCandidate(
+            "r", "v", [f"o{k}" for k in range(n_options)], score, cost, latency, accept=accept
+        )
         points = sweep_threshold(candidate, max_points=None)
         fast = complete_points(candidate, points, 0.9)
         for point, quick in zip(points, fast, strict=True):
@@ -213,7 +211,7 @@ def test_threshold_sweep_with_every_boundary_column_equal(max_points):
     accept[:, -1] = np.inf
     accept[rng.random(n_rows) < 0.05, 0] = -np.inf
     candidate = _random_candidate(rng, n_rows, n_options, "threshold")
-    candidate = Candidate("static", "length", candidate.options, candidate.score, candidate.cost,
+    candidate = ThresholdCandidate("static", "length", candidate.options, candidate.score, candidate.cost,
                           candidate.latency, accept=accept)  # fmt: skip
 
     points = sweep_threshold(candidate, max_points=max_points)
@@ -238,8 +236,10 @@ def test_selection_and_frontier_read_the_sweep_the_same_as_fresh_candidates(rule
     tiers = single_tier_candidates(swept.options, swept.score, swept.cost, swept.latency)
 
     def fresh():
-        keep = {"accept": swept.accept} if rule == "threshold" else {"utility_prob": swept.utility_prob}
-        return Candidate(swept.router, swept.variant, swept.options, swept.score, swept.cost, swept.latency, **keep)
+        arrays = (swept.router, swept.variant, swept.options, swept.score, swept.cost, swept.latency)
+        if isinstance(swept, ThresholdCandidate):
+            return ThresholdCandidate(*arrays, accept=swept.accept)
+        return UtilityCandidate(*arrays, utility_prob=swept.utility_prob)
 
     points = sweep_candidate(swept) + [evaluate_fixed(t) for t in tiers]
     frontier = pareto_frontier(points)
@@ -297,7 +297,7 @@ def test_fixed_router_and_single_tiers():
     score = np.array([[1, 1], [0, 1], [np.nan, 0]])
     cost = np.array([[1, 4], [1, 4], [1, 4]]) * 1e-3
     latency = np.array([[10, 100], [20, 200], [30, 300]])
-    static = Candidate("static", "rules", ["small", "large"], score, cost, latency, fixed=[0, 1, 0])
+    static = FixedCandidate("static", "rules", ["small", "large"], score, cost, latency, fixed=[0, 1, 0])
 
     point = evaluate_fixed(static)
 
@@ -316,420 +316,34 @@ def test_fixed_router_and_single_tiers():
 
 def test_candidate_validation():
     score = np.zeros((3, 2))
-    with pytest.raises(ValueError, match="exactly one of accept, utility_prob, fixed"):
-        Candidate("x", "y", ["a", "b"], score, score, score, accept=score, fixed=[0, 0, 0])
     with pytest.raises(ValueError, match="cost must be 3 x 2"):
-        Candidate("x", "y", ["a", "b"], score, np.zeros((3, 3)), score, accept=score)
+        ThresholdCandidate("x", "y", ["a", "b"], score, np.zeros((3, 3)), score, accept=score)
     with pytest.raises(ValueError, match="fixed must be 3 option indexes"):
-        Candidate("x", "y", ["a", "b"], score, score, score, fixed=[0, 2, 0])
-    candidate = Candidate("x", "y", ["a", "b"], score, score, score, accept=score)
+        FixedCandidate("x", "y", ["a", "b"], score, score, score, fixed=[0, 2, 0])
+    with pytest.raises(ValueError, match="option_cost must be 2 finite numbers"):
+        UtilityCandidate("x", "y", ["a", "b"], score, score, score, utility_prob=score, option_cost=[0, np.nan])
+    candidate = ThresholdCandidate("x", "y", ["a", "b"], score, score, score, accept=score)
     with pytest.raises(ValueError, match="uses the threshold rule, not utility"):
         sweep_utility(candidate)
+    with pytest.raises(ValueError, match="uses the threshold rule, not fixed"):
+        decisions_at(candidate, 0.5, "fixed")
 
 
-# ------------------------------------------------------------------------------ frontier and AIQ
-
-
-def _point(cost, accuracy, name="r"):
-    return OperatingPoint(name, "v", None, accuracy, cost, {})
-
-
-def test_pareto_frontier_keeps_non_dominated_points_sorted_by_cost():
-    points = [
-        _point(3, 0.8, "c"),
-        _point(1, 0.6, "a"),
-        _point(2, 0.55, "dominated"),
-        _point(2, 0.7, "b"),
-        _point(4, 0.8, "same accuracy, dearer"),
-        _point(1, 0.5, "same cost, worse"),
-        _point(5, math.nan, "failed"),
-        _point(6, 0.9, "d"),
+def test_a_candidate_is_one_rule_by_its_type():
+    """Exactly one of accept / utility_prob / fixed is in the types: each class takes its own and no other."""
+    score = np.zeros((3, 2))
+    arrays = ("x", "y", ["a", "b"], score, score, score)
+    made = [
+        ThresholdCandidate(*arrays, accept=score),
+        UtilityCandidate(*arrays, utility_prob=score),
+        FixedCandidate(*arrays, fixed=[0, 1, 0]),
     ]
-
-    frontier = pareto_frontier(points)
-
-    assert [p.router for p in frontier] == ["a", "b", "c", "d"]
-
-
-def test_zero_router_hull():
-    assert zero_router_hull([(2, 0.6), (1, 0.5), (4, 0.9), (5, 0.85)]) == [(1, 0.5), (4, 0.9)]
-    assert zero_router_hull([(1, 0.5), (2, 0.8), (4, 0.9)]) == [(1, 0.5), (2, 0.8), (4, 0.9)]
-    assert zero_router_hull([(1, 0.9), (2, 0.8)]) == [(1, 0.9)]  # the cheapest is also the best
-
-
-def test_aiq_hand_cases():
-    # Trapezoid: (0, 0.5) to (1, 1): area 0.75 over a range of 1.
-    assert aiq([0, 1], [0.5, 1.0]) == pytest.approx(0.75)
-    # Triangle then flat: (0, 0) to (2, 1), flat to 4: (1 + 2) / 4; the dominated (1, 0.2) and (3, 0.9) change nothing.
-    assert aiq([0, 2, 1, 3], [0, 1, 0.2, 0.9], cost_range=(0, 4)) == pytest.approx(0.75)
-    # Nothing left of the cheapest point: (1, 1) over (0, 2) is 1 * 1 / 2.
-    assert aiq([1], [1.0], cost_range=(0, 2)) == pytest.approx(0.5)
-    # The zero router's AIQ is the AIQ of the single tiers.
-    single = [(1, 0.5), (2, 0.6), (4, 0.9)]
-    hull_area = (0.5 + 0.9) / 2 * 3  # the hull is the single segment (1, 0.5)-(4, 0.9)
-    assert aiq(*zip(*single, strict=True)) == pytest.approx(hull_area / 3)
-
-
-# ---------------------------------------------------------------------------------------- APGR/CPT
-
-
-def test_apgr_and_cpt_by_hand():
-    share, accuracy = [0, 0.5, 1], [0.5, 0.8, 0.9]  # PGR 0, 0.75, 1
-
-    assert apgr(share, accuracy, 0.5, 0.9, grid="fine") == pytest.approx(0.625)
-    assert apgr(share, accuracy, 0.5, 0.9) == pytest.approx(0.625)
-    assert cpt(share, accuracy, 0.5, 0.9, 0.5) == pytest.approx(1 / 3)
-    assert cpt(share, accuracy, 0.5, 0.9, 0.8) == pytest.approx(0.6)
-    assert cpt([10, 20, 40], accuracy, 0.5, 0.9, 0.8) == pytest.approx(24)  # dollars work the same way
-    assert math.isnan(cpt(share, [0.5, 0.6, 0.7], 0.5, 0.9, 0.8))
-
-
-def _two_tier_rows(rng, n_rows):
-    weak = (rng.random(n_rows) < 0.5).astype(float)
-    strong = (rng.random(n_rows) < 0.8).astype(float)
-    return np.column_stack([weak, strong])
-
-
-def test_apgr_of_a_random_router_is_one_half():
-    rng = np.random.default_rng(11)
-    score = _two_tier_rows(rng, 20_000)
-    cost = np.tile([1e-4, 1e-3], (score.shape[0], 1))
-    random_scores = rng.random((score.shape[0], 2))  # accept the weak tier when a coin reaches the threshold
-    candidate = Candidate("random", "coin", ["weak", "strong"], score, cost, cost, accept=random_scores)
-    points = sweep_threshold(candidate, max_points=None)
-    share = [p.tier_share["strong"] for p in points]
-    accuracy = [p.accuracy for p in points]
-    weak, strong = score.mean(axis=0)
-
-    assert apgr(share, accuracy, weak, strong, grid="fine") == pytest.approx(0.5, abs=0.02)
-    assert apgr(share, accuracy, weak, strong) == pytest.approx(0.5, abs=0.03)
-    assert cpt(share, accuracy, weak, strong, 0.5) == pytest.approx(0.5, abs=0.05)
-
-
-def test_apgr_quantile11_matches_routellm_when_deciles_fall_on_whole_rows():
-    # At 1,000 distinct scores RouteLLM's decile cut-offs leave exactly 0, 100, ..., 1000 rows on the strong model.
-    rng = np.random.default_rng(12)
-    n_rows = 1000
-    score = _two_tier_rows(rng, n_rows)
-    win_rate = np.clip(0.5 * (score[:, 1] - score[:, 0]) + rng.normal(0.5, 0.3, n_rows), 0, 1)
-    # RouteLLM: thresholds at the 0, 10, ..., 100% quantiles; strong when win_rate >= t (> t for the last).
-    thresholds = np.quantile(win_rate, np.linspace(0, 1, 11))
-    shares, accuracies = [], []
-    for i, t in enumerate(thresholds):
-        strong = win_rate >= t if i < 10 else win_rate > t
-        shares.append(strong.mean())
-        accuracies.append(np.where(strong, score[:, 1], score[:, 0]).mean())
-    order = np.argsort(shares)
-    shares, accuracies = np.array(shares)[order], np.array(accuracies)[order]
-    weak, strong = score.mean(axis=0)
-    auc = np.trapezoid(accuracies, shares)
-    routellm = (auc - weak * (shares[-1] - shares[0])) / ((strong - weak) * (shares[-1] - shares[0]))
-    # The same router as a candidate: stay on the weak tier while 1 - win_rate reaches the threshold.
-    cost = np.tile([1e-4, 1e-3], (n_rows, 1))
-    accept = np.column_stack([1 - win_rate, np.zeros(n_rows)])
-    points = sweep_threshold(Candidate("bert", "t", ["weak", "strong"], score, cost, cost, accept=accept), None)
-
-    ours = apgr([p.tier_share["strong"] for p in points], [p.accuracy for p in points], weak, strong)
-
-    assert ours == pytest.approx(routellm, abs=1e-12)
-
-
-def test_routellm_recipe_by_hand():
-    # Five rows, route scores 5..1: decile cut-offs 1, 1.4, ..., 4.6 and (strictly above) 5 leave 5, 4, 4, 3, 3, 3,
-    # 2, 2, 1, 1, 0 rows on the strong model, i.e. every share 0, 0.2, ..., 1.
-    route = [5, 4, 3, 2, 1]
-    weak, strong = [0, 1, 0, 1, 1], [1, 1, 1, 1, 1]  # accuracies 0.6 and 1.0
-    # Accuracy at shares 0, .2, .4, .6, .8, 1: .6, .8, .8, 1, 1, 1; area .88, so APGR (.88 - .6) / .4 = .7.
-    value, (cpt25, cpt80, beyond) = routellm_apgr_cpt(route, weak, strong, targets=(0.25, 0.8, 1.5))
-
-    assert value == pytest.approx(0.7)
-    assert cpt25 == pytest.approx(0.1)  # accuracy .7: halfway from (0, .6) to (.2, .8)
-    assert cpt80 == pytest.approx(0.52)  # accuracy .92: 60% of the way from (.4, .8) to (.6, 1)
-    assert beyond == pytest.approx(1.0)  # np.interp clamps to the last share where cpt() gives NaN
-
-
-def test_routellm_recipe_grid_differs_from_quantile11_at_twelve_rows():
-    # Twelve distinct scores: RouteLLM's cut-offs sit at sorted positions 0, 1.1, ..., 9.9, 11 and leave 12, 10, 9,
-    # ..., 2, 0 rows on the strong model: no point at 11/12 (quantile11 takes it, for share 0.9) nor at 1/12.
-    route = np.arange(12, 0, -1)
-    weak, strong = np.zeros(12), np.r_[np.zeros(11), 1.0]  # only the lowest-scored row gains from the strong model
-    # PGR is 0 up to share 10/12 and 1 at share 1: area 1/12 (RouteLLM) against 1/24 with the point at 11/12.
-    value, (cpt50,) = routellm_apgr_cpt(route, weak, strong, targets=(0.5,))
-    share = np.arange(13) / 12
-    accuracy = np.r_[np.zeros(12), 1 / 12]
-
-    assert value == pytest.approx(1 / 12)
-    assert apgr(share, accuracy, 0.0, 1 / 12) == pytest.approx(1 / 24)
-    assert cpt50 == pytest.approx(11 / 12)  # halfway from (10/12, 0) to (1, 1/12)
-    assert cpt(share, accuracy, 0.0, 1 / 12, 0.5) == pytest.approx(23 / 24)
-
-
-def test_routellm_recipe_matches_routellm_code_at_72_rows():
-    pd = pytest.importorskip("pandas")
-    rng = np.random.default_rng(13)
-    n_rows = 72  # MT-Bench after decontamination
-    score = _two_tier_rows(rng, n_rows)
-    win_rate = 0.5 * (score[:, 1] - score[:, 0]) + rng.normal(0.5, 0.3, n_rows)  # distinct: qcut takes it
-    # benchmarks.py: pd.qcut edges, strong when >= the edge (> for the last); evaluate.py: sort by share, trapezoid,
-    # np.interp of the target accuracy over the accuracies.
-    _, thresholds = pd.qcut(pd.Series(win_rate), 10, retbins=True)
-    points = []
-    for i, t in enumerate(thresholds):
-        to_strong = win_rate >= t if i != len(thresholds) - 1 else win_rate > t
-        points.append((to_strong.mean(), np.where(to_strong, score[:, 1], score[:, 0]).mean()))
-    frame = pd.DataFrame(points, columns=["share", "accuracy"]).sort_values(by=["share"])
-    weak, strong = score.mean(axis=0)
-    span = frame["share"].iloc[-1] - frame["share"].iloc[0]
-    auc = np.trapezoid(frame["accuracy"], frame["share"])
-    expected_apgr = (auc - weak * span) / (strong * span - weak * span)
-    expected_cpt = [np.interp(t * (strong - weak) + weak, frame["accuracy"], frame["share"]) for t in (0.5, 0.8)]
-    sweep = sweep_threshold(
-        Candidate(
-            "bert",
-            "t",
-            ["weak", "strong"],
-            score,
-            np.ones_like(score),
-            np.ones_like(score),
-            accept=np.column_stack([1 - win_rate, np.zeros(n_rows)]),
-        ),
-        None,
-    )
-
-    value, cpts = routellm_apgr_cpt(win_rate, score[:, 0], score[:, 1])
-
-    assert value == pytest.approx(expected_apgr, abs=1e-12)
-    assert cpts == pytest.approx(expected_cpt, abs=1e-12)
-    share, accuracy = [p.tier_share["strong"] for p in sweep], [p.accuracy for p in sweep]
-    assert abs(apgr(share, accuracy, weak, strong) - value) > 1e-3  # the 11-share grid is not it: 0.7532 vs 0.7553
-
-
-def test_routellm_recipe_rejects_what_it_cannot_score():
-    with pytest.raises(ValueError, match="same length"):
-        routellm_apgr_cpt([1, 2], [0, 1], [1, 1, 1])
-    with pytest.raises(ValueError, match="finite"):
-        routellm_apgr_cpt([1, np.nan], [0, 1], [1, 1])
-    with pytest.raises(ValueError, match="undefined"):
-        routellm_apgr_cpt([1, 2], [0, 1], [1, 0])
-
-
-# -------------------------------------------------------------------------------------- bootstrap
-
-
-def test_bootstrap_matches_a_known_bernoulli():
-    rng = np.random.default_rng(21)
-    n_rows = 2000
-    score = (rng.random(n_rows) < 0.7).astype(float)
-    baseline = (rng.random(n_rows) < 0.7).astype(float)
-    cost = np.full(n_rows, 2e-4)
-
-    result = paired_bootstrap(score, baseline, cost, baseline_cost=cost * 2)
-
-    estimate, low, high = result["accuracy"]
-    assert estimate == pytest.approx(score.mean())
-    assert low < 0.7 < high
-    assert high - low == pytest.approx(2 * 1.96 * math.sqrt(0.21 / n_rows), rel=0.2)
-    drop, drop_low, drop_high = result["accuracy_drop"]
-    assert drop == pytest.approx(baseline.mean() - score.mean())
-    assert drop_low < drop < result["accuracy_drop_upper"] < drop_high  # one-sided 95% sits inside two-sided 95%
-    assert result["cost_per_1k_usd"] == pytest.approx((0.2, 0.2, 0.2))
-    assert result["savings_share"] == pytest.approx((0.5, 0.5, 0.5))
-    assert result["mode"] == "rows" and result["n_resamples"] == 1000
-    assert paired_bootstrap(score, baseline, cost) == paired_bootstrap(score, baseline, cost)  # seeded
-
-
-def test_bootstrap_drops_failed_calls_pairwise():
-    score = np.array([1, 0, np.nan, 1, 1.0] * 40)
-    baseline = np.array([1, 1, 1, np.nan, 1.0] * 40)
-
-    result = paired_bootstrap(score, baseline, np.ones(200) * 1e-3, n_resamples=200)
-
-    assert result["accuracy"][0] == pytest.approx(3 / 4)
-    assert result["baseline_accuracy"][0] == pytest.approx(1.0)
-    assert result["accuracy_drop"][0] == pytest.approx(1 / 3)  # rows 0, 1 and 4 have both scores
-    assert result["n_paired"] == 120
-
-
-def test_block_bootstrap_agrees_with_row_bootstrap():
-    rng = np.random.default_rng(22)
-    n_rows = 200_000
-    score = (rng.random(n_rows) < 0.7).astype(float)
-    baseline = np.where(rng.random(n_rows) < 0.9, score, 1 - score)
-    cost = rng.gamma(2.0, 1e-4, n_rows)
-
-    blocks = paired_bootstrap(score, baseline, cost, n_resamples=400)
-    rows = paired_bootstrap(score, baseline, cost, n_resamples=400, max_blocks=n_rows)
-
-    assert (blocks["mode"], rows["mode"]) == ("blocks", "rows")
-    for key in ("accuracy", "accuracy_drop", "cost_per_1k_usd"):
-        assert blocks[key][0] == pytest.approx(rows[key][0])
-        assert blocks[key][2] - blocks[key][1] == pytest.approx(rows[key][2] - rows[key][1], rel=0.15)
-    expected_width = 2 * 1.96 * math.sqrt(0.21 / n_rows)
-    assert blocks["accuracy"][2] - blocks["accuracy"][1] == pytest.approx(expected_width, rel=0.15)
-
-
-# -------------------------------------------------------------------------------------- selection
-
-
-def _selection_case(seed=31, n_rows=3000, weak_accuracy=0.9):
-    """Two tiers; the weak tier fails on 'hard' rows, and the router sees a noisy hardness signal."""
-    rng = np.random.default_rng(seed)
-    hard = rng.random(n_rows) < 1 - weak_accuracy
-    strong = (rng.random(n_rows) < 0.95).astype(float)
-    weak = np.where(hard, 0.0, strong)
-    score = np.column_stack([weak, strong])
-    cost = np.tile([1e-4, 1e-3], (n_rows, 1))
-    latency = np.tile([100.0, 400.0], (n_rows, 1))
-    accept = np.column_stack([np.where(hard, 0.3, 0.7) + rng.normal(0, 0.15, n_rows), np.zeros(n_rows)])
-    router = Candidate("classifier", "threshold", ["small", "large"], score, cost, latency, accept=accept)
-    tiers = single_tier_candidates(["small", "large"], score, cost, latency)
-    return router, tiers
-
-
-def test_selection_walks_each_family_from_the_baseline_down_and_keeps_the_cheapest_pass():
-    router, (small, large) = _selection_case()
-    points = sweep_threshold(router) + [evaluate_fixed(small), evaluate_fixed(large)]
-    frontier = pareto_frontier(points)
-
-    selection = select_policy(frontier, [router, small, large], large, points=points, max_drop=0.01, confidence=0.95)
-
-    assert selection.qualified
-    assert selection.point.router == "classifier" and selection.point.cost_per_1k_usd < 1.0
-    assert selection.bootstrap["accuracy_drop_upper"] <= 0.01
-    # Two families (the classifier's thresholds and the single tier 'small'), each at level 0.05 / 2.
-    assert selection.rule.startswith("cheapest point whose accuracy drop vs the baseline tier 'large' is <= 0.01")
-    assert "each of 2 router variants" in selection.rule and "level 0.025 each" in selection.rule
-    family = [row for row in selection.checked if row["router"] == "classifier"]
-    costs = [row["cost_per_1k_usd"] for row in family]
-    assert costs == sorted(costs, reverse=True)  # walked from the baseline down
-    passed = [row["qualifies"] for row in family]
-    stop = passed.index(False)
-    assert all(passed[:stop]) and not any(passed[stop:]) and stop > 0
-    assert all(row["tested"] for row in family[: stop + 1]) and not any(row["tested"] for row in family[stop + 1 :])
-    assert family[stop]["p_value"] > 0.025 and all(row["p_value"] <= 0.025 for row in family[:stop])
-    assert (
-        all(row["accuracy_drop_upper"] <= 0.01 for row in family[:stop]) and family[stop]["accuracy_drop_upper"] > 0.01
-    )
-    assert selection.point.cost_per_1k_usd == min(costs[:stop])
-    assert "is the cheapest point that passed" in selection.reason
-    # The bound is the score test's inverted at the family-wise level, on exactly the chosen point's rows.
-    score, cost, _ = point_rows(router, selection.point.decisions)
-    difference = large.score[:, 1] - score
-    direct = paired_drop_upper(np.maximum(difference, 0).sum(), np.maximum(-difference, 0).sum(), score.size, 0.025)
-    assert selection.bootstrap["accuracy_drop_upper"] == pytest.approx(float(direct))
-    bootstrap = paired_bootstrap(score, large.score[:, 1], cost, baseline_cost=large.cost[:, 1])
-    assert selection.bootstrap["savings_share"] == pytest.approx(bootstrap["savings_share"])
-    assert selection.point.latency_p95_ms == pytest.approx(400.0)
-    assert selection.baseline.variant == "large"
-
-
-def test_selection_never_skips_past_a_failed_point():
-    """A cheaper point that passes on its own, after a dearer one failed, is not taken (fixed-sequence)."""
-    n_rows = 1000
-    strong = np.ones(n_rows)
-    weak = np.ones(n_rows)
-    weak[100:140] = 0.0  # routed second: 40 rows the weak tier gets wrong
-    strong[140:400] = 0.0  # routed third: 260 rows only the weak tier gets right
-    score = np.column_stack([weak, strong])
-    cost = np.tile([1e-4, 1e-3], (n_rows, 1))
-    latency = np.tile([100.0, 400.0], (n_rows, 1))
-    accept = np.column_stack([np.linspace(1.0, 0.0, n_rows), np.zeros(n_rows)])  # row order = routing order
-    router = Candidate("classifier", "threshold", ["small", "large"], score, cost, latency, accept=accept)
-    small, large = single_tier_candidates(["small", "large"], score, cost, latency)
-    knobs = accept[[50, 120, 139, 300, 500], 0]
-    points = [p for p in sweep_threshold(router, max_points=None) if np.isclose(p.knob, knobs).any()]
-    assert len(points) == len(knobs)
-
-    selection = select_policy(points, [router, small, large], large, points=points, max_drop=0.01)
-
-    drops = {round(row["knob"], 6): row for row in selection.checked}
-    cheapest = drops[round(float(knobs[-1]), 6)]
-    assert cheapest["accuracy_drop"] < 0 and cheapest["p_value"] < 1e-6  # passes on its own
-    assert not cheapest["tested"] and not cheapest["qualifies"]
-    assert selection.qualified and selection.point.knob == pytest.approx(knobs[0])  # 51 rows routed, all right
-
-
-def test_paired_drop_upper_bound_covers_a_known_drop():
-    rng = np.random.default_rng(41)
-    n_rows, p_worse, p_better = 800, 0.03, 0.01  # true drop 0.02
-    counts = rng.multinomial(n_rows, [p_worse, p_better, 1 - p_worse - p_better], size=4000)
-
-    upper = paired_drop_upper(counts[:, 0], counts[:, 1], n_rows, 0.05)
-
-    assert 0.03 <= np.mean(upper < 0.02) <= 0.07  # one-sided 95%: misses about 5% of the time
-    z = NormalDist().inv_cdf(0.95)
-    assert float(paired_drop_upper(0, 0, 300, 0.05)) == pytest.approx(z * z / (300 + z * z))  # no disagreement
-    assert float(paired_drop_pvalue(30, 10, 1000, 0.0)) == pytest.approx(NormalDist().cdf(20 / math.sqrt(40)))
-    assert np.isnan(paired_drop_upper(0, 0, 0, 0.05))
-
-
-def test_selection_says_when_nothing_qualifies_and_keeps_the_baseline():
-    router, (small, large) = _selection_case(weak_accuracy=0.6)
-    frontier = pareto_frontier(sweep_threshold(router) + [evaluate_fixed(small)])  # the baseline left out
-    frontier = [p for p in frontier if p.tier_share["large"] < 0.5]
-
-    selection = select_policy(frontier, [router, small], large, max_drop=0.01)
-
-    assert not selection.qualified
-    assert selection.point is selection.baseline and selection.point.variant == "large"
-    assert selection.reason.startswith("nothing qualifies: no point up to the baseline's cost")
-    assert selection.reason.endswith("chose the baseline tier 'large'")
-    assert selection.bootstrap["accuracy_drop"] == (0.0, 0.0, 0.0)
-    assert selection.checked and not any(row["qualifies"] for row in selection.checked)
-
-
-def test_selection_under_a_budget():
-    router, (small, large) = _selection_case()
-    frontier = pareto_frontier(sweep_threshold(router) + [evaluate_fixed(small), evaluate_fixed(large)])
-
-    selection = select_policy(frontier, [router, small, large], large, budget_per_1k_usd=0.5)
-
-    affordable = [p for p in frontier if p.cost_per_1k_usd <= 0.5]
-    assert selection.qualified
-    assert selection.point.cost_per_1k_usd <= 0.5
-    assert selection.point.accuracy == max(p.accuracy for p in affordable)
-    assert selection.rule == "most accurate frontier point with cost <= $0.5 per 1k queries"
-
-    broke = select_policy(frontier, [router, small, large], large, budget_per_1k_usd=0.01)
-
-    assert not broke.qualified and broke.point.variant == "large"
-    assert broke.reason == (
-        "no frontier point costs <= $0.01 per 1k queries (cheapest: $0.1); chose the baseline tier 'large'"
-    )
-
-
-def test_selection_keeps_its_family_wise_promise_on_noise_routers():
-    """Routers with no signal: a point sending share s to a weak tier that is wrong 30% of the time loses 0.3 s.
-    Over many simulated eval sets, the chosen point's *true* drop exceeds max_drop in at most ~5% of them,
-    although every family offers hundreds of points and the cheapest that happens to pass would often be too far.
-    """
-    rng = np.random.default_rng(51)
-    n_rows, weak_error, max_drop, n_sets = 1000, 0.3, 0.01, 150
-    violations = chosen_cheaper = 0
-    for _ in range(n_sets):
-        weak = (rng.random(n_rows) >= weak_error).astype(float)
-        score = np.column_stack([weak, np.ones(n_rows)])
-        cost = np.tile([1e-4, 1e-3], (n_rows, 1))
-        latency = np.tile([100.0, 400.0], (n_rows, 1))
-        routers = [
-            Candidate(
-                f"noise{k}",
-                "threshold",
-                ["small", "large"],
-                score,
-                cost,
-                latency,
-                accept=np.column_stack([rng.random(n_rows), np.zeros(n_rows)]),
-            )
-            for k in range(3)
-        ]
-        small, large = single_tier_candidates(["small", "large"], score, cost, latency)
-        points = [p for r in routers for p in sweep_threshold(r)] + [evaluate_fixed(small)]
-        selection = select_policy(
-            pareto_frontier(points), [*routers, small, large], large, points=points, max_drop=max_drop, n_resamples=50
-        )
-        routed = selection.point.tier_share["small"]
-        chosen_cheaper += routed > 0
-        violations += weak_error * routed > max_drop
-    assert violations / n_sets <= 0.04  # measured 1 of 150; pointwise bounds without the walk: 8 of 150
-    assert chosen_cheaper / n_sets > 0.5  # and it is not simply refusing everything
+    assert [c.rule for c in made] == ["threshold", "utility", "fixed"]
+    assert all(isinstance(c, Candidate) for c in made)
+    with pytest.raises(TypeError):
+        ThresholdCandidate(*arrays, accept=score, fixed=[0, 0, 0])
+    with pytest.raises(TypeError):
+        FixedCandidate(*arrays, utility_prob=score)
+    with pytest.raises(TypeError):
+        UtilityCandidate(*arrays)  # the rule's own field is required
+    assert [p.rule for c in made for p in sweep_candidate(c, lambdas=[0.0])] == ["threshold"] * 2 + ["utility", "fixed"]

@@ -77,7 +77,7 @@ def router_curves(swept) -> dict[str, list[dict]]:
 
     Optional: when a summary carries these under ``curves``, the frontier plot draws one line per router.
     """
-    from routeeval.sweep import pareto_frontier
+    from routeeval.frontier import pareto_frontier
 
     by_router: dict[str, list] = {}
     for point in swept:
