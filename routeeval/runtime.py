@@ -8,6 +8,13 @@ Standard library only, and self-contained: this one file may be copied into a se
     decision = router.route("where is my invoice?")   # Decision(tier="small", model=..., score=..., reason=...)
     router.record_spend(0.0004)                       # feeds the daily cost-ceiling guard
 
+The public API is :class:`Router`, :class:`Decision`, :class:`PolicyError` and :data:`SCHEMA` (``__all__``).
+Inside, each policy kind is one small class holding only its own state (``_StaticPolicy``,
+``_ClassifierPolicy``, ``_KnnPolicy``, ``_CascadePolicy``, ``_LLMPolicy``); the :class:`Router` reads what
+every kind shares (tiers, knob, guards), hands the query to its kind's ``route`` and keeps the daily spend.
+The module-level helpers (the featurizer, static rules, the llm router's prompt and answer) are shared with
+routeeval's offline routers.
+
 The same :class:`TextFeaturizer` turns text into features offline (when routers are fit) and here, so
 offline and runtime decisions agree by construction. Probabilities, similarities and confidences are
 quantized to 1e-9 (:func:`quantize`) on both sides, so a threshold placed exactly at an observed score
@@ -48,21 +55,24 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, compress, repeat
 from operator import ge, itemgetter, mul
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 try:  # CPython's C helper behind Counter, without Counter's per-call overhead
-    from collections import _count_elements
+    from collections import _count_elements  # type: ignore[attr-defined]  # private: not in typeshed
 except ImportError:  # pragma: no cover - other Pythons
 
-    def _count_elements(mapping, iterable):
+    def _count_elements(mapping: dict[Any, int], iterable: Iterable[Any]) -> None:
         for item in iterable:
             mapping[item] = mapping.get(item, 0) + 1
 
+
+__all__ = ["SCHEMA", "Decision", "PolicyError", "Router"]
 
 SCHEMA = "routeeval.policy/v1"
 KINDS = ("cascade", "classifier", "knn", "llm", "static")
@@ -80,12 +90,17 @@ _CODE_MARKERS = ("```", "def ", "import ", "#include", "=>", "</", "{", "};", ")
 # then is the text itself searched.
 _TOKEN_CODE_MARKERS = tuple(m for m in _CODE_MARKERS if m.split() == [m])
 _SPACED_CODE_MARKERS = tuple(m for m in _CODE_MARKERS if m not in _TOKEN_CODE_MARKERS)
-_SPACED_MARKER_HEADS = tuple(re.match(r"\S*", m).group() for m in _SPACED_CODE_MARKERS)
+_SPACED_MARKER_HEADS = tuple(re.split(r"\s", m, maxsplit=1)[0] for m in _SPACED_CODE_MARKERS)
 # Marks: negative numbers that a token's keys hold beside its term ids (see _TokenCache): the dense
 # features the token sets, and whether it has no word at all
 _MARK_CODE, _MARK_MAYBE_CODE, _MARK_DIGIT, _MARK_QUESTION, _MARK_WORDLESS = -1, -2, -3, -4, -5
 _MARKS = frozenset((_MARK_CODE, _MARK_MAYBE_CODE, _MARK_DIGIT, _MARK_QUESTION, _MARK_WORDLESS))
 _NO_FOLLOWERS: dict[str, int] = {}
+_TermKey = str | tuple[str, ...]  # a word term's key: the word, or the tuple of its n words
+# A whitespace token's entry in the token cache (see _TokenCache): its words, the ids of its terms, its keys,
+# its first word and the bigrams its last word starts
+_Entry = tuple[tuple[str, ...], tuple[int, ...], frozenset[int], str | None, dict[str, int]]
+_Key = TypeVar("_Key", bound=str | tuple[str, ...])
 _NO_TERM = -100  # what TextFeaturizer._scan's n-gram lookups give for an n-gram outside the vocabulary
 _DIGIT_RE = re.compile(r"\d")
 _ANSWER_WORD_RE = re.compile(r"[\w.\-]+")
@@ -120,7 +135,7 @@ def sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def policy_checksum(policy: dict) -> str:
+def policy_checksum(policy: dict[str, Any]) -> str:
     """``sha256:<hex>`` of the canonical JSON of ``policy`` without its ``checksum`` field."""
     body = {key: value for key, value in policy.items() if key != "checksum"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -164,7 +179,7 @@ def _content_text(content: Any, number: int) -> str:
     raise ValueError(f"message {number} has content of type {type(content).__name__}; expected a string")
 
 
-class _TokenCache(dict):
+class _TokenCache(dict[str, _Entry]):
     """Whitespace token (as written) -> (its lowercased words, the ids of its in-vocabulary words and
     character n-grams, its keys, its first word, the bigrams its last word starts).
 
@@ -190,7 +205,7 @@ class _TokenCache(dict):
         self.oov_only = featurizer.char_scope == "oov"
         self.bigrams = featurizer._bigrams_by_first if featurizer._ngram_sizes == (2,) else None
 
-    def __missing__(self, token: str) -> tuple:
+    def __missing__(self, token: str) -> _Entry:
         low = token.lower()
         words = tuple(_WORD_RE.findall(low))
         get = self.unigrams.get
@@ -219,7 +234,7 @@ class _TokenCache(dict):
         return entry
 
 
-def _entry_bytes(token: str, entry: tuple) -> int:
+def _entry_bytes(token: str, entry: _Entry) -> int:
     """Estimated bytes a token's cache entry holds: the token, its words, its ids and keys (term ids are the
     vocabulary's own int objects and the followers dict is shared, so neither is counted)."""
     words = entry[0]
@@ -248,7 +263,7 @@ _head_of = itemgetter(3)
 _followers_of = itemgetter(4)
 
 
-def _word_grams(words: list[str], sizes: tuple[int, ...]):
+def _word_grams(words: list[str], sizes: tuple[int, ...]) -> Iterator[_TermKey]:
     """Word n-grams as lookup keys: the word itself for n = 1, a tuple of n words otherwise."""
     for n in sizes:
         if n == 1:
@@ -259,7 +274,7 @@ def _word_grams(words: list[str], sizes: tuple[int, ...]):
             yield from zip(*(words[i:] for i in range(n)), strict=False)
 
 
-def _ngram_keys(words: list[str], sizes: tuple[int, ...]):
+def _ngram_keys(words: list[str], sizes: tuple[int, ...]) -> Iterator[Iterator[tuple[str, ...]]]:
     """Per size n (> 1), an iterator over the word n-grams of ``words`` as tuples: the word index's keys."""
     for n in sizes:
         if n == 2:
@@ -268,7 +283,7 @@ def _ngram_keys(words: list[str], sizes: tuple[int, ...]):
             yield zip(*(words[i:] for i in range(n)), strict=False)
 
 
-def _picker(ids):
+def _picker(ids: Collection[int]) -> Callable[[Sequence[float]], Any]:
     """``values -> tuple of values[j] for j in ids`` (in ``ids``' iteration order), for any number of ids."""
     if len(ids) > 1:
         return itemgetter(*ids)  # one C call per list of weights; it returns a bare value for a single id
@@ -276,18 +291,18 @@ def _picker(ids):
     return lambda values: tuple(map(values.__getitem__, ids))
 
 
-def _char_terms(token: str, sizes: tuple[int, ...]):
+def _char_terms(token: str, sizes: tuple[int, ...]) -> Iterator[str]:
     padded = " " + token + " "
     for n in sizes:
         for start in range(len(padded) - n + 1):
             yield padded[start : start + n]
 
 
-def _term_text(key) -> str:
+def _term_text(key: _TermKey) -> str:
     return key if isinstance(key, str) else " ".join(key)
 
 
-def _term_key(term: str):
+def _term_key(term: str) -> _TermKey:
     return tuple(term.split(" ")) if " " in term else term
 
 
@@ -370,13 +385,13 @@ class TextFeaturizer:
         return self.n_tfidf + (len(DENSE_FEATURES) if self.dense else 0)
 
     # -- fitting (offline) ---------------------------------------------------------------------
-    def fit(self, queries) -> TextFeaturizer:
+    def fit(self, queries: Iterable[Any]) -> TextFeaturizer:
         """Learn the vocabularies and idf from ``queries`` (strings or chat-message lists)."""
         word_sizes = _sizes(self.word_ngrams)
         char_sizes = _sizes(self.char_ngrams)
         token_words: dict[str, tuple[str, ...]] = {}
         docs = []
-        word_df: Counter = Counter()
+        word_df: Counter[_TermKey] = Counter()
         for query in queries:
             text, _ = query_text(query)
             tokens = text[: self.prefix_chars].lower().split()
@@ -390,7 +405,7 @@ class TextFeaturizer:
         n_docs = len(docs)
         word_vocabulary = self._select(word_df, n_docs, self.max_word_features)
         unigrams = {key for key in word_vocabulary if isinstance(key, str)}
-        char_df: Counter = Counter()
+        char_df: Counter[str] = Counter()
         if char_sizes:
             for tokens in docs:
                 if self.char_scope == "oov":
@@ -407,7 +422,7 @@ class TextFeaturizer:
         self._prepare()
         return self
 
-    def _select(self, df: Counter, n_docs: int, max_features: int | None) -> list:
+    def _select(self, df: Counter[_Key], n_docs: int, max_features: int | None) -> list[_Key]:
         low = self.min_df if self.min_df >= 1 else math.ceil(self.min_df * n_docs)
         high = self.max_df * n_docs
         kept = [(key, _term_text(key), count) for key, count in df.items() if low <= count <= high]
@@ -437,12 +452,12 @@ class TextFeaturizer:
         self._idf_squared = [v * v for v in self.idf_]
 
     # -- transforming (offline and runtime) ----------------------------------------------------
-    def transform_one(self, query) -> dict[int, float]:
+    def transform_one(self, query: Any) -> dict[int, float]:
         """Sparse feature vector of one query as ``{feature id: value}``; ValueError for an odd query."""
         ids, values = self.vector(*query_text(query))
         return dict(zip(ids, values, strict=True))
 
-    def transform_many(self, queries) -> list[dict[int, float]]:
+    def transform_many(self, queries: Iterable[Any]) -> list[dict[int, float]]:
         """``transform_one`` of each query (the numbers are the same, by construction)."""
         return [self.transform_one(query) for query in queries]
 
@@ -470,7 +485,7 @@ class TextFeaturizer:
         entries = self._entries(text[: self.prefix_chars])
         return self._weigh(entries, self._scan(entries)[0])
 
-    def binary_scale(self, present) -> float:
+    def binary_scale(self, present: Iterable[int]) -> float:
         """1 / l2 norm of the binary-tf vector holding the term ids in ``present``."""
         return 1.0 / math.sqrt(sum(map(self._idf_squared.__getitem__, present)))
 
@@ -482,11 +497,11 @@ class TextFeaturizer:
     # The methods above cut the text to its prefix and work from its token entries, so that a caller
     # needing several of them (``vector``, the runtime router) splits the text and looks its tokens up
     # once. The methods below take the prefix, never the whole text.
-    def _entries(self, text: str) -> list[tuple[tuple[str, ...], tuple[int, ...], frozenset[int]]]:
+    def _entries(self, text: str) -> list[_Entry]:
         """The token cache's entry of each whitespace token of ``text``."""
         return list(map(self._tokens.__getitem__, text.split()))
 
-    def _terms(self, entries) -> list[int]:
+    def _terms(self, entries: list[_Entry]) -> list[int]:
         found = list(chain.from_iterable(map(_ids_of, entries)))
         if self._ngram_sizes:
             get = self._word_index.get
@@ -494,7 +509,7 @@ class TextFeaturizer:
                 found += [j for j in map(get, keys) if j is not None]
         return found
 
-    def _scan(self, entries, ngrams: bool = True) -> tuple[set[int], set[int]]:
+    def _scan(self, entries: list[_Entry], ngrams: bool = True) -> tuple[set[int], set[int]]:
         """(distinct term ids, dense-feature marks) of a text's token entries; without word n-grams
         unless ``ngrams``."""
         present = set().union(*map(_keys_of, entries))
@@ -514,7 +529,7 @@ class TextFeaturizer:
         present.discard(_NO_TERM)  # (not None: its hash is its address, and would make the set's order vary)
         return present, marks
 
-    def _weigh(self, entries, present: set[int]) -> tuple[list[int], list[float], float]:
+    def _weigh(self, entries: list[_Entry], present: set[int]) -> tuple[list[int], list[float], float]:
         """``tfidf`` from a text's token entries and its distinct term ids (``_scan``)."""
         if self.tf == "binary":
             if not present:
@@ -549,7 +564,7 @@ class TextFeaturizer:
         ]
 
     # -- plain numbers -------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "word_ngrams": list(self.word_ngrams) if self.word_ngrams else None,
             "char_ngrams": list(self.char_ngrams) if self.char_ngrams else None,
@@ -568,7 +583,7 @@ class TextFeaturizer:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> TextFeaturizer:
+    def from_dict(cls, data: dict[str, Any]) -> TextFeaturizer:
         featurizer = cls(
             word_ngrams=data["word_ngrams"],
             char_ngrams=data["char_ngrams"],
@@ -605,7 +620,7 @@ def _ngram_range(name: str, value: Any, largest: int) -> tuple[int, int] | None:
     return bounds
 
 
-def _sizes(ngrams) -> tuple[int, ...]:
+def _sizes(ngrams: Sequence[int] | None) -> tuple[int, ...]:
     if not ngrams:
         return ()
     low, high = int(ngrams[0]), int(ngrams[1])
@@ -634,13 +649,13 @@ class StaticRule:
     regex read its first :data:`PREFIX_CHARS` characters (see :func:`match_rules`)."""
 
     tier: int
-    regex: re.Pattern | None
+    regex: re.Pattern[str] | None
     keywords: tuple[str, ...]
     min_chars: int | None
     max_chars: int | None
     metadata: tuple[tuple[str, Any], ...]
 
-    def matches(self, text: str, head: str, low: str, metadata: dict | None) -> bool:
+    def matches(self, text: str, head: str, low: str, metadata: dict[str, Any] | None) -> bool:
         """Whether every condition holds for ``text``, given its prefix ``head`` and ``head.lower()``."""
         if self.min_chars is not None and len(text) < self.min_chars:
             return False
@@ -660,7 +675,7 @@ class StaticRule:
 RULE_KEYS = ("tier", "regex", "keywords", "min_chars", "max_chars", "metadata", "name")
 
 
-def compile_rules(rules: list[dict], tier_names: list[str]) -> list[StaticRule]:
+def compile_rules(rules: list[dict[str, Any]], tier_names: list[str]) -> list[StaticRule]:
     """Static rules as written (first match wins; every condition in a rule must hold). ValueError names the rule.
 
     A regex is compiled as given and run on the first :data:`PREFIX_CHARS` characters of each query. That
@@ -711,7 +726,7 @@ def compile_rules(rules: list[dict], tier_names: list[str]) -> list[StaticRule]:
     return compiled
 
 
-def match_rules(rules: list[StaticRule], text: str, metadata: dict | None) -> int:
+def match_rules(rules: list[StaticRule], text: str, metadata: dict[str, Any] | None) -> int:
     """Index of the first matching rule, or -1. Keywords and regexes read the first :data:`PREFIX_CHARS`
     characters of ``text``; ``min_chars`` and ``max_chars`` its whole length."""
     head = text[:PREFIX_CHARS]
@@ -756,31 +771,461 @@ def logprob_confidence(logprobs: Any) -> float | None:
 
 
 # -- the router ------------------------------------------------------------------------------------
-class Router:
-    """A loaded policy. Build it with :meth:`Router.load`."""
+class _Loader:
+    """What every policy kind shares, read and checked: where the policy came from, its tiers, knob and
+    guards. Its checks raise :class:`PolicyError` naming the field; each kind's loading uses them too."""
 
-    def __init__(self, policy: dict, where: str = "policy", clock=time.time) -> None:
+    def __init__(self, policy: dict[str, Any], where: str) -> None:
+        self.where = where
+        tiers = policy["tiers"]
+        if not isinstance(tiers, list) or not tiers:
+            raise PolicyError(f"{where}: 'tiers' must be a non-empty list of {{name, model, ...}}.")
+        self.tier_names = [str(t["name"]) for t in tiers]
+        self.models = [str(t["model"]) for t in tiers]
+        if len(set(self.tier_names)) != len(self.tier_names):
+            raise PolicyError(f"{where}: tier names must be unique.")
+        self.knob: dict[str, Any] = dict(policy.get("knob") or {})
+        guards = policy.get("guards") or {}
+        self.fallback = self.tier(guards.get("fallback_tier", self.tier_names[-1]), "guards.fallback_tier")
+        ceiling = guards.get("daily_cost_ceiling_usd")
+        self.ceiling_usd = None if ceiling is None else self.number(ceiling, "guards.daily_cost_ceiling_usd", 0)
+        self.max_escalations = self.whole(
+            guards.get("max_escalations", len(self.tier_names) - 1), "guards.max_escalations", 0
+        )
+        on_ceiling = guards.get("on_ceiling", "cheapest")
+        if on_ceiling not in ON_CEILING:
+            raise PolicyError(f"{where}: guards.on_ceiling is {on_ceiling!r}; choose from: cheapest, fallback.")
+        self.ceiling_tier = 0 if on_ceiling == "cheapest" else self.fallback
+
+    def error(self, problem: str) -> PolicyError:
+        return PolicyError(f"{self.where}: {problem}.")
+
+    def tier(self, name: Any, what: str) -> int:
+        """The index of the tier ``name``; PolicyError naming ``what`` unless the policy has it."""
+        if name not in self.tier_names:
+            raise self.error(f"{what} is {name!r}; the policy's tiers are: {', '.join(self.tier_names)}")
+        return self.tier_names.index(name)
+
+    def number(self, value: Any, what: str, low: float | None = None) -> float:
+        """``value`` as a float; PolicyError naming ``what`` unless it is a finite number (``>= low`` when given)."""
+        number = math.nan
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            with contextlib.suppress(OverflowError):  # an integer beyond any float stays NaN
+                number = float(value)
+        if not math.isfinite(number) or (low is not None and number < low):
+            expected = "a finite number" if low is None else f"a finite number, {low:g} or more"
+            raise self.error(f"{what} is {value!r:.60}; it must be {expected}")
+        return number
+
+    def whole(self, value: Any, what: str, low: int) -> int:
+        """``value``; PolicyError naming ``what`` unless it is a whole number ``>= low``."""
+        if not _is_whole(value) or value < low:
+            raise self.error(f"{what} is {value!r:.60}; it must be a whole number, {low} or more")
+        return int(value)
+
+    def per_tier(self, values: Any, what: str) -> list[Any]:
+        """``values``; PolicyError naming ``what`` unless it is a list of one entry per tier."""
+        if not isinstance(values, list) or len(values) != len(self.tier_names):
+            raise self.error(f"{what} must have one entry per tier ({len(self.tier_names)})")
+        return values
+
+    def featurizer(self, data: Any, what: str) -> TextFeaturizer:
+        """The featurizer in ``data``; PolicyError naming ``what`` for a bad field (n-gram range, prefix_chars)."""
+        try:
+            return TextFeaturizer.from_dict(data)
+        except KeyError as exc:
+            raise self.error(f"{what} has no key {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise self.error(f"{what}: {exc}") from None
+
+
+class _Policy:
+    """One policy kind, loaded from the policy's ``router`` section: its own state and its ``route``.
+
+    ``route`` gets a query already read (non-empty text and its number of user turns), may raise on
+    anything unexpected (the :class:`Router` turns that into its fallback tier), and returns the decision.
+    """
+
+    kind: ClassVar[str]
+    featurizer: TextFeaturizer | None = None  # the featurizer of queries, for the kinds that have one
+
+    def __init__(self, loader: _Loader, section: dict[str, Any]) -> None:
+        self.tier_names = loader.tier_names
+        self.models = loader.models
+
+    def route(self, text: str, turns: int, metadata: dict[str, Any] | None, llm_answer: str | None) -> Decision:
+        raise NotImplementedError
+
+    def _decision(self, tier: int, reason: str) -> Decision:
+        return Decision(self.tier_names[tier], self.models[tier], None, reason, self.kind)
+
+
+class _StaticPolicy(_Policy):
+    """Rules in order (the first match wins), then the length cut-off, then the default tier."""
+
+    kind = "static"
+
+    def __init__(self, loader: _Loader, section: dict[str, Any]) -> None:
+        super().__init__(loader, section)
+        try:
+            self.rules = compile_rules(section.get("rules") or [], self.tier_names)
+        except ValueError as exc:
+            raise loader.error(str(exc)) from None
+        self.default_tier = loader.tier(section.get("default_tier", self.tier_names[0]), "router.default_tier")
+        self.long_tier = loader.tier(section.get("long_tier", self.tier_names[-1]), "router.long_tier")
+        cutoff = loader.knob.get("length_cutoff_chars")
+        self.cutoff = None if cutoff is None else loader.whole(cutoff, "knob.length_cutoff_chars", 0)
+
+    def route(self, text: str, turns: int, metadata: dict[str, Any] | None, llm_answer: str | None) -> Decision:
+        number = match_rules(self.rules, text, metadata)
+        if number >= 0:
+            return self._decision(self.rules[number].tier, f"static rule #{number + 1}")
+        if self.cutoff is not None and len(text) > self.cutoff:
+            return self._decision(self.long_tier, f"longer than {self.cutoff} characters")
+        return self._decision(self.default_tier, "default tier")
+
+
+class _ScoredPolicy(_Policy):
+    """A score per tier (``scores``), then the knob's rule picks the tier: the threshold rule (the first tier
+    whose score reaches ``threshold``, else the last) or the utility rule (score - ``lam`` x expected cost)."""
+
+    featurizer: TextFeaturizer
+
+    def __init__(self, loader: _Loader, section: dict[str, Any]) -> None:
+        super().__init__(loader, section)
+        self.featurizer = loader.featurizer(section["featurizer"], "router.featurizer")
+        rule = loader.knob.get("rule", "threshold")
+        if rule not in RULES:
+            raise loader.error(f"knob.rule is {rule!r}; choose from: threshold, utility")
+        self.rule: str = rule
+        self.threshold = loader.number(loader.knob["threshold"], "knob.threshold") if rule == "threshold" else None
+        self.lam = loader.number(loader.knob["lambda"], "knob.lambda") if rule == "utility" else None
+        # the decision reasons' fixed parts, formatted once
+        if self.threshold is not None:
+            self._reached_reasons = [f" >= {self.threshold:g} on {name}" for name in self.tier_names]
+            self._unreached_reason = f"no tier reaches P(correct) {self.threshold:g}; last tier"
+        else:
+            self._utility_reason = f"best P(correct) - {self.lam:g} x cost"
+        costs = loader.per_tier(section["expected_cost_usd"], "router.expected_cost_usd")
+        self.costs = [loader.number(c, "each of router.expected_cost_usd", 0) for c in costs]
+
+    def scores(self, text: str, turns: int) -> list[float]:
+        raise NotImplementedError
+
+    def route(self, text: str, turns: int, metadata: dict[str, Any] | None, llm_answer: str | None) -> Decision:
+        scores = self.scores(text, turns)
+        tier = choose_tier(scores, self.rule, self.threshold, self.lam, self.costs)
+        score = scores[tier]
+        if self.threshold is None:
+            reason = self._utility_reason
+        elif score >= self.threshold:
+            reason = f"P(correct) {score:.3f}{self._reached_reasons[tier]}"
+        else:
+            reason = self._unreached_reason
+        return Decision(self.tier_names[tier], self.models[tier], score, reason, self.kind, tier_scores=tuple(scores))
+
+
+class _ClassifierPolicy(_ScoredPolicy):
+    """A logistic model (or a constant) per tier over the featurizer's features: P(correct) per tier."""
+
+    kind = "classifier"
+
+    def __init__(self, loader: _Loader, section: dict[str, Any]) -> None:
+        super().__init__(loader, section)
+        featurizer = self.featurizer
+        base = featurizer.n_tfidf
+        # per tier: its constant P, or 0.0 where a logistic model gives the score
+        self.constant_scores: list[float] = []
+        # per logistic model: (tier, term weights, dense-feature weights, intercept)
+        self.logistic_models: list[tuple[int, list[float], list[float], float]] = []
+        for tier, entry in enumerate(loader.per_tier(section["models"], "router.models")):
+            if entry.get("constant") is not None:
+                self.constant_scores.append(float(entry["constant"]))
+                continue
+            coef = [float(c) for c in entry["coef"]]
+            if len(coef) != featurizer.n_features:
+                raise loader.error(f"a model has {len(coef)} coefficients for {featurizer.n_features} features")
+            terms = coef[:base]
+            if featurizer.tf == "binary":  # a present term's value is idf x scale: fold idf into the weight
+                terms = list(map(mul, featurizer.idf_, terms))
+            self.constant_scores.append(0.0)
+            self.logistic_models.append((tier, terms, coef[base:], float(entry["intercept"])))
+
+    def scores(self, text: str, turns: int) -> list[float]:
+        featurizer = self.featurizer
+        text = text[: featurizer.prefix_chars]  # as TextFeaturizer.vector cuts it
+        binary = featurizer.tf == "binary"
+        entries = featurizer._entries(text)
+        present, marks = featurizer._scan(entries, ngrams=binary)
+        dense = featurizer._dense_values(text, turns, marks) if featurizer.dense else ()
+        raw: list[float] = []
+        if binary:  # a present term's tf is 1, and its weight already holds idf (see loading)
+            pick = _picker(present)  # one C call per model picks the present terms' weights
+            scale = 1.0 / math.sqrt(sum(pick(featurizer._idf_squared))) if present else 0.0
+        else:
+            ids, raw, scale = featurizer._weigh(entries, present)
+            pick = _picker(ids)
+        scores = list(self.constant_scores)
+        for tier, terms, dense_weights, intercept in self.logistic_models:
+            z = scale * (sum(pick(terms)) if binary else sum(map(mul, raw, pick(terms))))
+            z += sum(map(mul, dense, dense_weights)) + intercept
+            scores[tier] = quantize(sigmoid(z))
+        return scores
+
+
+class _KnnPolicy(_ScoredPolicy):
+    """The k most similar fitted rows vote: the mean of their scores per tier (the prior where one is missing)."""
+
+    kind = "knn"
+
+    def __init__(self, loader: _Loader, section: dict[str, Any]) -> None:
+        super().__init__(loader, section)
+        self.k = int(section["n_neighbors"])
+        if self.k < 1:
+            raise loader.error(f"router.n_neighbors is {self.k}; it must be at least 1")
+        self.prior: list[float] = []
+        for tier, value in enumerate(loader.per_tier(section["prior"], "router.prior")):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise loader.error(
+                    f"router.prior has {value!r} for tier '{self.tier_names[tier]}'; "
+                    "each prior must be a score from 0 to 1"
+                )
+            self.prior.append(float(value))
+        # docs x tiers: each row's score per tier (0/1, or graded in [0, 1]), None where the call failed
+        self.correct = [_knn_row(loader, row, number) for number, row in enumerate(section["correct"], start=1)]
+        docs = section["docs"]
+        if len(docs) != len(self.correct):
+            raise loader.error("router.docs and router.correct differ in length")
+        n_terms = self.featurizer.n_tfidf
+        postings: dict[int, tuple[list[int], list[float]]] = {}
+        for doc, (ids, values) in enumerate(docs):
+            for j, v in zip(ids, values, strict=True):
+                entry = postings.get(j)
+                if entry is None:
+                    if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < n_terms:
+                        raise loader.error(
+                            f"row {doc + 1} of router.docs has feature id {j!r}; "
+                            f"the featurizer's TF-IDF terms are 0 to {n_terms - 1}"
+                        )
+                    postings[j] = entry = ([], [])
+                entry[0].append(doc)
+                entry[1].append(float(v))
+        self.n_docs = len(docs)
+        # the inverted index: per term id, (rows holding it, their values), None for a term no row holds
+        self.postings: list[tuple[tuple[int, ...], tuple[float, ...]] | None] = [None] * n_terms
+        for j, (rows, values) in postings.items():
+            self.postings[j] = (tuple(rows), tuple(values))
+
+    def scores(self, text: str, turns: int) -> list[float]:
+        neighbours = self.nearest(self.similarities(text, turns))
+        return knn_vote(list(map(self.correct.__getitem__, neighbours)), self.prior, self.k)
+
+    def similarities(self, text: str, turns: int) -> list[float]:
+        """Cosine similarity of the query to each fitted row, through the inverted index."""
+        ids, values = self.featurizer.vector(text, turns, dense=False)
+        sims = [0.0] * self.n_docs
+        postings = self.postings
+        # query terms in increasing id, as the offline sparse product adds them: the same similarities, bit for bit
+        for j, v in sorted(zip(ids, values, strict=True)):
+            entry = postings[j]
+            if entry is not None:
+                for doc, w in zip(*entry, strict=True):
+                    sims[doc] += v * w
+        return sims
+
+    def nearest(self, sims: list[float]) -> list[int]:
+        """The k rows of highest quantized similarity (> 0), ties by row order; only the leaders are quantized."""
+        k = self.k
+        floor = 0.0  # the k-th largest similarity, quantized
+        if len(sims) > k:  # a sort in C is quicker for a few hundred rows, a heap for many
+            floor = quantize(sorted(sims)[-k] if len(sims) <= _SORT_ROWS else heapq.nlargest(k, sims)[-1])
+        # quantize is monotone: the rows whose quantized similarity reaches the k-th largest one's all have a
+        # similarity above it minus one quantum
+        if floor > 0.0:
+            rows = compress(range(len(sims)), map(ge, sims, repeat(floor - 1.0 / QUANTUM)))
+        else:
+            rows = compress(range(len(sims)), sims)  # every row sharing a term
+        ranked = sorted([(-quantize(sims[doc]), doc) for doc in rows])[:k]
+        return [doc for negative, doc in ranked if negative < 0]
+
+
+def _knn_row(loader: _Loader, row: Any, number: int) -> tuple[float | None, ...]:
+    values = loader.per_tier(row, "each row of router.correct")
+    for tier, value in enumerate(values):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1):
+            raise loader.error(
+                f"row {number} of router.correct has {value!r} for tier '{loader.tier_names[tier]}'; "
+                "each score must be a number from 0 to 1, or null for a failed call"
+            )
+    return tuple(values)
+
+
+@dataclass(frozen=True, slots=True)
+class _Confidence:
+    """Where a cascade tier's confidence in its answer comes from: ``logprob`` (the answer's token
+    log-probabilities), ``constant`` (``value``) or ``verifier`` (a logistic model with ``coef`` and
+    ``intercept`` over the query's and the answer's features)."""
+
+    source: str
+    value: float = 0.0
+    coef: tuple[float, ...] = ()
+    intercept: float = 0.0
+
+
+class _CascadePolicy(_Policy):
+    """Start with the first tier of ``order``; after each answer, :meth:`Router.should_escalate` moves on to
+    the next while the confidence in the answer is below ``threshold``, at most ``cap`` times."""
+
+    kind = "cascade"
+
+    def __init__(self, loader: _Loader, section: dict[str, Any]) -> None:
+        super().__init__(loader, section)
+        self.order = [loader.tier(name, "router.order") for name in section["order"]]
+        if not self.order:
+            raise loader.error("router.order is empty")
+        own_cap = loader.whole(section["max_escalations"], "router.max_escalations", 0)
+        self.cap = min(own_cap, loader.max_escalations, len(self.order) - 1)  # escalations allowed
+        self.threshold = loader.number(loader.knob["threshold"], "knob.threshold")
+        queries = section.get("featurizer")
+        self.featurizer = loader.featurizer(queries, "router.featurizer") if queries else None
+        responses = section.get("response_featurizer")
+        self.response_featurizer = loader.featurizer(responses, "router.response_featurizer") if responses else None
+        self.confidence: list[_Confidence] = []  # per tier
+        for entry in loader.per_tier(section["confidence"], "router.confidence"):
+            source = entry["source"]
+            if source == "verifier":
+                if self.featurizer is None or self.response_featurizer is None:
+                    raise loader.error("a verifier needs router.featurizer and router.response_featurizer")
+                expected = self.featurizer.n_features + self.response_featurizer.n_features
+                coef = tuple(float(c) for c in entry["coef"])
+                if len(coef) != expected:
+                    raise loader.error(f"a verifier has {len(coef)} coefficients for {expected} features")
+                self.confidence.append(_Confidence("verifier", coef=coef, intercept=float(entry["intercept"])))
+            elif source == "constant":
+                self.confidence.append(_Confidence("constant", value=float(entry["value"])))
+            elif source == "logprob":
+                self.confidence.append(_Confidence("logprob"))
+            else:
+                raise loader.error(f"confidence source {source!r}; choose from: logprob, verifier, constant")
+
+    def route(self, text: str, turns: int, metadata: dict[str, Any] | None, llm_answer: str | None) -> Decision:
+        return self._decision(self.order[0], "cascade: start with the first tier")
+
+    def step(self, tier: int) -> int | None:
+        """How many escalations led to ``tier`` when the cascade may still escalate from it; None otherwise."""
+        if tier not in self.order:
+            return None
+        step = self.order.index(tier)
+        return step if step < self.cap else None
+
+    def answer_confidence(self, tier: int, logprobs: Any, response: str | None, query: Any) -> tuple[float, str]:
+        """``tier``'s confidence in its answer from the tier's source, and where it came from."""
+        entry = self.confidence[tier]
+        if entry.source == "constant":
+            return entry.value, "constant confidence"
+        if entry.source == "logprob":
+            value = logprob_confidence(logprobs)
+            return (0.0, "no logprobs: confidence") if value is None else (value, "logprob confidence")
+        if not isinstance(response, str):
+            return 0.0, "no response: confidence"
+        return self.verifier_score(entry, response, query), "verifier confidence"
+
+    def verifier_score(self, entry: _Confidence, response: str, query: Any) -> float:
+        """The verifier's P(the answer is right) from the query's and the answer's features."""
+        if self.featurizer is None or self.response_featurizer is None:  # loading checks it for a verifier
+            raise ValueError("a verifier needs router.featurizer and router.response_featurizer")
+        try:
+            text, turns = query_text(query)
+        except ValueError:
+            text, turns = "", 1
+        ids, values = self.featurizer.vector(text, turns)
+        offset = self.featurizer.n_features
+        response_ids, response_values = self.response_featurizer.vector(response, 1)
+        coef = entry.coef
+        z = sum(
+            chain(
+                map(mul, values, map(coef.__getitem__, ids)),
+                map(mul, response_values, map(coef.__getitem__, (j + offset for j in response_ids))),
+            )
+        )
+        return quantize(sigmoid(z + entry.intercept))
+
+
+class _LLMPolicy(_Policy):
+    """A router model reads the query and answers with a word that ``mapping`` turns into a tier; the caller
+    asks it (:meth:`Router.llm_request`) and passes its answer to :meth:`Router.route`."""
+
+    kind = "llm"
+
+    def __init__(self, loader: _Loader, section: dict[str, Any]) -> None:
+        super().__init__(loader, section)
+        self.classifier_tier = loader.tier(section["classifier_tier"], "router.classifier_tier")
+        self.default_tier = loader.tier(section["default_tier"], "router.default_tier")
+        self.system_prompt = str(section["system"])
+        self.prompt = str(section["prompt"])
+        self.mapping: dict[str, str] = {}
+        for answer, tier in section["mapping"].items():
+            loader.tier(tier, f"router.mapping[{answer!r}]")
+            self.mapping[str(answer).lower()] = tier
+
+    def route(self, text: str, turns: int, metadata: dict[str, Any] | None, llm_answer: str | None) -> Decision:
+        if llm_answer is None:
+            return self._decision(self.default_tier, "llm router: no answer from the router model; default tier")
+        tier = parse_llm_answer(llm_answer, self.mapping)
+        if tier is None:
+            return self._decision(self.default_tier, "llm router: answer not recognised; default tier")
+        return self._decision(self.tier_names.index(tier), f"llm router answered {tier}")
+
+    def request(self, text: str) -> list[dict[str, str]]:
+        return [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": fill_llm_prompt(self.prompt, text)},
+        ]
+
+
+_POLICIES: dict[str, type[_Policy]] = {
+    policy.kind: policy for policy in (_CascadePolicy, _ClassifierPolicy, _KnnPolicy, _LLMPolicy, _StaticPolicy)
+}
+
+
+class Router:
+    """A loaded policy. Build it with :meth:`Router.load`.
+
+    ``kind``, ``tier_names`` and ``models`` (per tier, cheapest first), the guards (``fallback``, the tier
+    index odd queries get; ``ceiling_usd``; ``ceiling_tier``, the tier index past the ceiling;
+    ``max_escalations``), and for a cascade its ``cascade`` (order, escalation cap, threshold).
+    """
+
+    def __init__(self, policy: dict[str, Any], where: str = "policy", clock: Callable[[], float] = time.time) -> None:
         self.where = where
         self.policy = policy
-        self.kind = policy["kind"]
-        self.knob = dict(policy.get("knob") or {})
+        self.kind: str = policy["kind"]
         self._clock = clock
         self._spend_lock = threading.Lock()
         self._spend_by_day: dict[int, float] = {}
         try:
-            self._load_tiers(policy)
-            self._load_guards(policy.get("guards") or {})
-            getattr(self, f"_load_{self.kind}")(policy["router"])
-            self._route_kind = getattr(self, f"_route_{self.kind}")
+            loader = _Loader(policy, where)
+            if self.kind not in _POLICIES:
+                raise PolicyError(f"{where} has kind {self.kind!r}; this runtime knows: {', '.join(KINDS)}.")
+            self._policy = _POLICIES[self.kind](loader, policy["router"])
         except PolicyError:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             problem = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
             raise PolicyError(f"{where}: malformed {self.kind} policy ({problem}).") from None
+        self.knob = loader.knob
+        self.tier_names = loader.tier_names
+        self.models = loader.models
+        self.fallback = loader.fallback
+        self.ceiling_usd = loader.ceiling_usd
+        self.ceiling_tier = loader.ceiling_tier
+        self.max_escalations = loader.max_escalations
+        # what route() asks once the query is read: the policy kind's own route
+        self._route_kind: Callable[[str, int, dict[str, Any] | None, str | None], Decision] = self._policy.route
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path_or_dict, clock=time.time) -> Router:
+    def load(cls, path_or_dict: str | Path | dict[str, Any], clock: Callable[[], float] = time.time) -> Router:
         """Load a policy from a path or an already parsed dict; PolicyError when it cannot be trusted."""
         if isinstance(path_or_dict, dict):
             where = "policy"
@@ -824,213 +1269,19 @@ class Router:
             raise PolicyError(f"{where} has kind {policy.get('kind')!r}; this runtime knows: {', '.join(KINDS)}.")
         return cls(policy, where=where, clock=clock)
 
-    def _load_tiers(self, policy: dict) -> None:
-        tiers = policy["tiers"]
-        if not isinstance(tiers, list) or not tiers:
-            raise PolicyError(f"{self.where}: 'tiers' must be a non-empty list of {{name, model, ...}}.")
-        self.tier_names = [str(t["name"]) for t in tiers]
-        self.models = [str(t["model"]) for t in tiers]
-        if len(set(self.tier_names)) != len(self.tier_names):
-            raise PolicyError(f"{self.where}: tier names must be unique.")
+    @property
+    def featurizer(self) -> TextFeaturizer | None:
+        """The featurizer of queries (classifier, knn, and a cascade with a verifier); None for other kinds."""
+        return self._policy.featurizer
 
-    def _tier(self, name: Any, what: str) -> int:
-        if name not in self.tier_names:
-            raise PolicyError(
-                f"{self.where}: {what} is {name!r}; the policy's tiers are: {', '.join(self.tier_names)}."
-            )
-        return self.tier_names.index(name)
-
-    def _number(self, value: Any, what: str, low: float | None = None) -> float:
-        """``value`` as a float; PolicyError naming ``what`` unless it is a finite number (``>= low`` when given)."""
-        number = math.nan
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            with contextlib.suppress(OverflowError):  # an integer beyond any float stays NaN
-                number = float(value)
-        if not math.isfinite(number) or (low is not None and number < low):
-            expected = "a finite number" if low is None else f"a finite number, {low:g} or more"
-            raise PolicyError(f"{self.where}: {what} is {value!r:.60}; it must be {expected}.")
-        return number
-
-    def _whole(self, value: Any, what: str, low: int) -> int:
-        """``value``; PolicyError naming ``what`` unless it is a whole number ``>= low``."""
-        if not _is_whole(value) or value < low:
-            raise PolicyError(f"{self.where}: {what} is {value!r:.60}; it must be a whole number, {low} or more.")
-        return value
-
-    def _featurizer(self, data: Any, what: str) -> TextFeaturizer:
-        """The featurizer in ``data``; PolicyError naming ``what`` for a bad field (n-gram range, prefix_chars)."""
-        try:
-            return TextFeaturizer.from_dict(data)
-        except KeyError as exc:
-            raise PolicyError(f"{self.where}: {what} has no key {exc}.") from None
-        except (TypeError, ValueError) as exc:
-            raise PolicyError(f"{self.where}: {what}: {exc}.") from None
-
-    def _load_guards(self, guards: dict) -> None:
-        self.fallback = self._tier(guards.get("fallback_tier", self.tier_names[-1]), "guards.fallback_tier")
-        ceiling = guards.get("daily_cost_ceiling_usd")
-        self.ceiling_usd = None if ceiling is None else self._number(ceiling, "guards.daily_cost_ceiling_usd", 0)
-        self.max_escalations = self._whole(
-            guards.get("max_escalations", len(self.tier_names) - 1), "guards.max_escalations", 0
-        )
-        on_ceiling = guards.get("on_ceiling", "cheapest")
-        if on_ceiling not in ON_CEILING:
-            raise PolicyError(f"{self.where}: guards.on_ceiling is {on_ceiling!r}; choose from: cheapest, fallback.")
-        self.ceiling_tier = 0 if on_ceiling == "cheapest" else self.fallback
-
-    def _per_tier(self, values: list, what: str) -> list:
-        if not isinstance(values, list) or len(values) != len(self.tier_names):
-            raise PolicyError(f"{self.where}: {what} must have one entry per tier ({len(self.tier_names)}).")
-        return values
-
-    def _load_rule_knob(self) -> None:
-        rule = self.knob.get("rule", "threshold")
-        if rule not in RULES:
-            raise PolicyError(f"{self.where}: knob.rule is {rule!r}; choose from: threshold, utility.")
-        self.rule = rule
-        self.threshold = self._number(self.knob["threshold"], "knob.threshold") if rule == "threshold" else None
-        self.lam = self._number(self.knob["lambda"], "knob.lambda") if rule == "utility" else None
-        # the decision reasons' fixed parts, formatted once
-        if rule == "threshold":
-            self._reached_reasons = [f" >= {self.threshold:g} on {name}" for name in self.tier_names]
-            self._unreached_reason = f"no tier reaches P(correct) {self.threshold:g}; last tier"
-        else:
-            self._utility_reason = f"best P(correct) - {self.lam:g} x cost"
-
-    def _load_static(self, section: dict) -> None:
-        try:
-            self.rules = compile_rules(section.get("rules") or [], self.tier_names)
-        except ValueError as exc:
-            raise PolicyError(f"{self.where}: {exc}.") from None
-        self.default_tier = self._tier(section.get("default_tier", self.tier_names[0]), "router.default_tier")
-        self.long_tier = self._tier(section.get("long_tier", self.tier_names[-1]), "router.long_tier")
-        cutoff = self.knob.get("length_cutoff_chars")
-        self.cutoff = None if cutoff is None else self._whole(cutoff, "knob.length_cutoff_chars", 0)
-
-    def _load_costs(self, section: dict) -> None:
-        costs = self._per_tier(section["expected_cost_usd"], "router.expected_cost_usd")
-        self.costs = [self._number(c, "each of router.expected_cost_usd", 0) for c in costs]
-
-    def _load_classifier(self, section: dict) -> None:
-        self.featurizer = self._featurizer(section["featurizer"], "router.featurizer")
-        self._load_rule_knob()
-        self._load_costs(section)
-        featurizer = self.featurizer
-        base = featurizer.n_tfidf
-        self.constants: list[float | None] = []  # per tier: its constant P, or None for a logistic model
-        self.models_lr = []  # per logistic model: (tier, term weights, dense-feature weights, intercept)
-        for tier, entry in enumerate(self._per_tier(section["models"], "router.models")):
-            if entry.get("constant") is not None:
-                self.constants.append(float(entry["constant"]))
-                continue
-            coef = [float(c) for c in entry["coef"]]
-            if len(coef) != featurizer.n_features:
-                raise PolicyError(
-                    f"{self.where}: a model has {len(coef)} coefficients for {featurizer.n_features} features."
-                )
-            terms = coef[:base]
-            if featurizer.tf == "binary":  # a present term's value is idf x scale: fold idf into the weight
-                terms = list(map(mul, featurizer.idf_, terms))
-            self.constants.append(None)
-            self.models_lr.append((tier, terms, coef[base:], float(entry["intercept"])))
-
-    def _load_knn(self, section: dict) -> None:
-        self.featurizer = self._featurizer(section["featurizer"], "router.featurizer")
-        self._load_rule_knob()
-        self._load_costs(section)
-        self.k = int(section["n_neighbors"])
-        if self.k < 1:
-            raise PolicyError(f"{self.where}: router.n_neighbors is {self.k}; it must be at least 1.")
-        self.prior = []
-        for tier, value in enumerate(self._per_tier(section["prior"], "router.prior")):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise PolicyError(
-                    f"{self.where}: router.prior has {value!r} for tier '{self.tier_names[tier]}'; "
-                    "each prior must be a score from 0 to 1."
-                )
-            self.prior.append(float(value))
-        # docs x tiers: each row's score per tier (0/1, or graded in [0, 1]), None where the call failed
-        self.correct = [self._load_knn_row(row, number) for number, row in enumerate(section["correct"], start=1)]
-        docs = section["docs"]
-        if len(docs) != len(self.correct):
-            raise PolicyError(f"{self.where}: router.docs and router.correct differ in length.")
-        n_terms = self.featurizer.n_tfidf
-        postings: dict[int, tuple[list[int], list[float]]] = {}
-        for doc, (ids, values) in enumerate(docs):
-            for j, v in zip(ids, values, strict=True):
-                entry = postings.get(j)
-                if entry is None:
-                    if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < n_terms:
-                        raise PolicyError(
-                            f"{self.where}: row {doc + 1} of router.docs has feature id {j!r}; "
-                            f"the featurizer's TF-IDF terms are 0 to {n_terms - 1}."
-                        )
-                    postings[j] = entry = ([], [])
-                entry[0].append(doc)
-                entry[1].append(float(v))
-        self.n_docs = len(docs)
-        # the inverted index: per term id, (rows holding it, their values), None for a term no row holds
-        self.postings = [None] * n_terms
-        for j, (rows, values) in postings.items():
-            self.postings[j] = (tuple(rows), tuple(values))
-
-    def _load_knn_row(self, row: Any, number: int) -> tuple:
-        values = self._per_tier(row, "each row of router.correct")
-        for tier, value in enumerate(values):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
-            ):
-                raise PolicyError(
-                    f"{self.where}: row {number} of router.correct has {value!r} for tier "
-                    f"'{self.tier_names[tier]}'; each score must be a number from 0 to 1, or null for a failed call."
-                )
-        return tuple(values)
-
-    def _load_cascade(self, section: dict) -> None:
-        self.order = [self._tier(name, "router.order") for name in section["order"]]
-        if not self.order:
-            raise PolicyError(f"{self.where}: router.order is empty.")
-        own_cap = self._whole(section["max_escalations"], "router.max_escalations", 0)
-        self.cascade_cap = min(own_cap, self.max_escalations, len(self.order) - 1)
-        self.threshold = self._number(self.knob["threshold"], "knob.threshold")
-        queries = section.get("featurizer")
-        self.featurizer = self._featurizer(queries, "router.featurizer") if queries else None
-        responses = section.get("response_featurizer")
-        self.response_featurizer = self._featurizer(responses, "router.response_featurizer") if responses else None
-        self.confidence = []
-        for entry in self._per_tier(section["confidence"], "router.confidence"):
-            source = entry["source"]
-            if source == "verifier":
-                if self.featurizer is None or self.response_featurizer is None:
-                    raise PolicyError(
-                        f"{self.where}: a verifier needs router.featurizer and router.response_featurizer."
-                    )
-                expected = self.featurizer.n_features + self.response_featurizer.n_features
-                coef = [float(c) for c in entry["coef"]]
-                if len(coef) != expected:
-                    raise PolicyError(f"{self.where}: a verifier has {len(coef)} coefficients for {expected} features.")
-                self.confidence.append(("verifier", coef, float(entry["intercept"])))
-            elif source == "constant":
-                self.confidence.append(("constant", float(entry["value"]), 0.0))
-            elif source == "logprob":
-                self.confidence.append(("logprob", None, 0.0))
-            else:
-                raise PolicyError(
-                    f"{self.where}: confidence source {source!r}; choose from: logprob, verifier, constant."
-                )
-
-    def _load_llm(self, section: dict) -> None:
-        self.classifier_tier = self._tier(section["classifier_tier"], "router.classifier_tier")
-        self.default_tier = self._tier(section["default_tier"], "router.default_tier")
-        self.system_prompt = str(section["system"])
-        self.prompt = str(section["prompt"])
-        self.mapping = {}
-        for answer, tier in section["mapping"].items():
-            self._tier(tier, f"router.mapping[{answer!r}]")
-            self.mapping[str(answer).lower()] = tier
+    @property
+    def cascade(self) -> _CascadePolicy | None:
+        """A cascade's ``order`` (tier indexes), ``cap`` (escalations allowed), ``threshold`` and ``confidence``
+        (per tier: its ``source``); None for other kinds."""
+        return self._policy if isinstance(self._policy, _CascadePolicy) else None
 
     # -- routing -------------------------------------------------------------------------------
-    def route(self, query, metadata: dict | None = None, llm_answer: str | None = None) -> Decision:
+    def route(self, query: Any, metadata: dict[str, Any] | None = None, llm_answer: str | None = None) -> Decision:
         """Pick a tier for ``query`` (a string or chat messages). Never raises: odd queries get the fallback tier."""
         if self.ceiling_usd is not None and self.spent_today_usd() >= self.ceiling_usd:
             return self._decision(self.ceiling_tier, None, CEILING_REASON, ceiling_reached=True)
@@ -1045,106 +1296,35 @@ class Router:
         except Exception as exc:
             return self._decision(self.fallback, None, f"fallback: {type(exc).__name__}: {exc}", fallback=True)
 
-    def _decision(self, tier: int, score, reason: str, **extra) -> Decision:
-        return Decision(self.tier_names[tier], self.models[tier], score, reason, self.kind, **extra)
-
-    def _route_static(self, text, turns, metadata, llm_answer) -> Decision:
-        number = match_rules(self.rules, text, metadata)
-        if number >= 0:
-            return self._decision(self.rules[number].tier, None, f"static rule #{number + 1}")
-        if self.cutoff is not None and len(text) > self.cutoff:
-            return self._decision(self.long_tier, None, f"longer than {self.cutoff} characters")
-        return self._decision(self.default_tier, None, "default tier")
-
-    def _classifier_scores(self, text: str, turns: int) -> list[float]:
-        featurizer = self.featurizer
-        text = text[: featurizer.prefix_chars]  # as TextFeaturizer.vector cuts it
-        binary = featurizer.tf == "binary"
-        entries = featurizer._entries(text)
-        present, marks = featurizer._scan(entries, ngrams=binary)
-        dense = featurizer._dense_values(text, turns, marks) if featurizer.dense else ()
-        if binary:  # a present term's tf is 1, and its weight already holds idf (see loading)
-            pick = _picker(present)  # one C call per model picks the present terms' weights
-            scale = 1.0 / math.sqrt(sum(pick(featurizer._idf_squared))) if present else 0.0
-        else:
-            ids, raw, scale = featurizer._weigh(entries, present)
-            pick = _picker(ids)
-        scores = list(self.constants)
-        for tier, terms, dense_weights, intercept in self.models_lr:
-            z = scale * (sum(pick(terms)) if binary else sum(map(mul, raw, pick(terms))))
-            z += sum(map(mul, dense, dense_weights)) + intercept
-            scores[tier] = quantize(sigmoid(z))
-        return scores
-
-    def _route_classifier(self, text, turns, metadata, llm_answer) -> Decision:
-        return self._apply_rule(self._classifier_scores(text, turns))
-
-    def _knn_scores(self, text: str, turns: int) -> list[float]:
-        neighbours = self._nearest(self._knn_similarities(text, turns))
-        return knn_vote(list(map(self.correct.__getitem__, neighbours)), self.prior, self.k)
-
-    def _knn_similarities(self, text: str, turns: int) -> list[float]:
-        """Cosine similarity of the query to each fitted row, through the inverted index."""
-        ids, values = self.featurizer.vector(text, turns, dense=False)
-        sims = [0.0] * self.n_docs
-        postings = self.postings
-        # query terms in increasing id, as the offline sparse product adds them: the same similarities, bit for bit
-        for j, v in sorted(zip(ids, values, strict=True)):
-            entry = postings[j]
-            if entry is not None:
-                for doc, w in zip(*entry, strict=True):
-                    sims[doc] += v * w
-        return sims
-
-    def _nearest(self, sims: list[float]) -> list[int]:
-        """The k rows of highest quantized similarity (> 0), ties by row order; only the leaders are quantized."""
-        k = self.k
-        floor = 0.0  # the k-th largest similarity, quantized
-        if len(sims) > k:  # a sort in C is quicker for a few hundred rows, a heap for many
-            floor = quantize(sorted(sims)[-k] if len(sims) <= _SORT_ROWS else heapq.nlargest(k, sims)[-1])
-        # quantize is monotone: the rows whose quantized similarity reaches the k-th largest one's all have a
-        # similarity above it minus one quantum
-        if floor > 0.0:
-            rows = compress(range(len(sims)), map(ge, sims, repeat(floor - 1.0 / QUANTUM)))
-        else:
-            rows = compress(range(len(sims)), sims)  # every row sharing a term
-        ranked = sorted([(-quantize(sims[doc]), doc) for doc in rows])[:k]
-        return [doc for negative, doc in ranked if negative < 0]
-
-    def _route_knn(self, text, turns, metadata, llm_answer) -> Decision:
-        return self._apply_rule(self._knn_scores(text, turns))
-
-    def _apply_rule(self, scores: list[float]) -> Decision:
-        tier = choose_tier(scores, self.rule, self.threshold, self.lam, self.costs)
-        score = scores[tier]
-        if self.rule == "threshold":
-            if score >= self.threshold:
-                reason = f"P(correct) {score:.3f}{self._reached_reasons[tier]}"
-            else:
-                reason = self._unreached_reason
-        else:
-            reason = self._utility_reason
-        return Decision(self.tier_names[tier], self.models[tier], score, reason, self.kind, tier_scores=tuple(scores))
-
-    def _route_cascade(self, text, turns, metadata, llm_answer) -> Decision:
-        return self._decision(self.order[0], None, "cascade: start with the first tier")
-
-    def _route_llm(self, text, turns, metadata, llm_answer) -> Decision:
-        if llm_answer is None:
-            return self._decision(self.default_tier, None, "llm router: no answer from the router model; default tier")
-        tier = parse_llm_answer(llm_answer, self.mapping)
-        if tier is None:
-            return self._decision(self.default_tier, None, "llm router: answer not recognised; default tier")
-        return self._decision(self.tier_names.index(tier), None, f"llm router answered {tier}")
+    def _decision(
+        self,
+        tier: int,
+        score: float | None,
+        reason: str,
+        *,
+        fallback: bool = False,
+        ceiling_reached: bool = False,
+        escalations: int = 0,
+    ) -> Decision:
+        return Decision(
+            self.tier_names[tier],
+            self.models[tier],
+            score,
+            reason,
+            self.kind,
+            fallback=fallback,
+            ceiling_reached=ceiling_reached,
+            escalations=escalations,
+        )
 
     # -- cascade -------------------------------------------------------------------------------
     def should_escalate(
         self,
         tier: str,
         confidence: float | None = None,
-        logprobs=None,
+        logprobs: Any = None,
         response: str | None = None,
-        query=None,
+        query: Any = None,
     ) -> Decision | None:
         """After ``tier`` answered: the next tier to try, or None to accept the answer.
 
@@ -1153,82 +1333,69 @@ class Router:
         ``query`` and ``response``. No usable signal counts as confidence 0. None also when the
         escalation cap (``max_escalations``) or the daily cost ceiling is reached.
         """
-        if self.kind != "cascade" or tier not in self.tier_names:
+        cascade = self.cascade
+        if cascade is None or tier not in self.tier_names:
             return None
-        index = self.tier_names.index(tier)
-        if index not in self.order:
-            return None
-        step = self.order.index(index)
-        if step >= self.cascade_cap:
+        step = cascade.step(self.tier_names.index(tier))
+        if step is None:
             return None
         if self.ceiling_usd is not None and self.spent_today_usd() >= self.ceiling_usd:
             return None
         score, source = self.answer_confidence(
             tier, confidence=confidence, logprobs=logprobs, response=response, query=query
         )
-        if score >= self.threshold:
+        if score >= cascade.threshold:
             return None
-        following = self.order[step + 1]
-        reason = f"{source} {score:.3f} < {self.threshold:g} on {tier}; escalate"
-        return self._decision(following, score, reason, escalations=step + 1)
+        reason = f"{source} {score:.3f} < {cascade.threshold:g} on {tier}; escalate"
+        return self._decision(cascade.order[step + 1], score, reason, escalations=step + 1)
 
     def answer_confidence(
-        self, tier: str, confidence: float | None = None, logprobs=None, response: str | None = None, query=None
+        self,
+        tier: str,
+        confidence: float | None = None,
+        logprobs: Any = None,
+        response: str | None = None,
+        query: Any = None,
     ) -> tuple[float, str]:
         """A cascade's confidence in ``tier``'s answer and where it came from, as :meth:`should_escalate` reads
         it: ``confidence`` when given, else the tier's source in the policy. No usable signal, or one that
         cannot be computed, counts as 0."""
         try:
-            return self._confidence(self.tier_names.index(tier), confidence, logprobs, response, query)
+            index = self.tier_names.index(tier)
+            if confidence is not None:
+                return float(confidence), "confidence"
+            cascade = self.cascade
+            if cascade is None:
+                return 0.0, f"no confidence ({self.kind} policy)"
+            return cascade.answer_confidence(index, logprobs, response, query)
         except Exception as exc:
             return 0.0, f"no confidence ({type(exc).__name__})"
 
-    def _confidence(self, index: int, confidence, logprobs, response, query) -> tuple[float, str]:
-        if confidence is not None:
-            return float(confidence), "confidence"
-        source, coef, intercept = self.confidence[index]
-        if source == "constant":
-            return coef, "constant confidence"
-        if source == "logprob":
-            value = logprob_confidence(logprobs)
-            return (0.0, "no logprobs: confidence") if value is None else (value, "logprob confidence")
-        if not isinstance(response, str):
-            return 0.0, "no response: confidence"
-        return self.verifier_score(coef, intercept, response, query), "verifier confidence"
-
-    def verifier_score(self, coef: list[float], intercept: float, response: str, query) -> float:
-        try:
-            text, turns = query_text(query)
-        except ValueError:
-            text, turns = "", 1
-        ids, values = self.featurizer.vector(text, turns)
-        offset = self.featurizer.n_features
-        response_ids, response_values = self.response_featurizer.vector(response, 1)
-        z = sum(
-            chain(
-                map(mul, values, map(coef.__getitem__, ids)),
-                map(mul, response_values, map(coef.__getitem__, (j + offset for j in response_ids))),
-            )
-        )
-        return quantize(sigmoid(z + intercept))
+    def reads_logprobs(self, tier: str) -> bool:
+        """Whether :meth:`should_escalate` reads ``tier``'s token log-probabilities: a cascade tier it may
+        escalate from, whose confidence source is ``logprob`` (ask that tier's model for logprobs)."""
+        cascade = self.cascade
+        if cascade is None or tier not in self.tier_names:
+            return False
+        index = self.tier_names.index(tier)
+        return cascade.step(index) is not None and cascade.confidence[index].source == "logprob"
 
     # -- llm router ----------------------------------------------------------------------------
-    def llm_request(self, query) -> list[dict] | None:
+    def llm_request(self, query: Any) -> list[dict[str, str]] | None:
         """The chat messages to send to the router model (tier ``classifier_tier``); None for an odd query."""
-        if self.kind != "llm":
+        if not isinstance(self._policy, _LLMPolicy):
             return None
         try:
             text, _ = query_text(query)
         except ValueError:
             return None
-        return [
-            {"role": "system", "content": self.system_prompt},
-            {"role": "user", "content": fill_llm_prompt(self.prompt, text)},
-        ]
+        return self._policy.request(text)
 
     @property
     def llm_tier(self) -> str | None:
-        return self.tier_names[self.classifier_tier] if self.kind == "llm" else None
+        """The router model's tier of an llm policy; None for other kinds."""
+        policy = self._policy
+        return self.tier_names[policy.classifier_tier] if isinstance(policy, _LLMPolicy) else None
 
     # -- daily cost ceiling --------------------------------------------------------------------
     def record_spend(self, usd: float, when: datetime | float | None = None) -> None:
@@ -1242,9 +1409,10 @@ class Router:
                 del self._spend_by_day[old]
 
     def spent_today_usd(self) -> float:
+        """USD recorded for today (UTC), which the daily cost ceiling reads."""
         return self._spend_by_day.get(self._day(None), 0.0)
 
-    def _day(self, when) -> int:
+    def _day(self, when: datetime | float | None) -> int:
         if when is None:
             seconds = self._clock()
         elif isinstance(when, datetime):
@@ -1252,6 +1420,23 @@ class Router:
         else:
             seconds = float(when)
         return int(seconds // _SECONDS_PER_DAY)
+
+    # -- a knn policy's rows and steps, as the one-class Router had them (tests read them) -------
+    @property
+    def correct(self) -> list[tuple[float | None, ...]]:
+        """A knn policy's fitted rows' scores per tier, as loaded (None where the call failed)."""
+        return self._knn().correct
+
+    def _knn_similarities(self, text: str, turns: int) -> list[float]:
+        return self._knn().similarities(text, turns)
+
+    def _nearest(self, sims: list[float]) -> list[int]:
+        return self._knn().nearest(sims)
+
+    def _knn(self) -> _KnnPolicy:
+        if not isinstance(self._policy, _KnnPolicy):
+            raise TypeError(f"a {self.kind} policy has no neighbours")
+        return self._policy
 
 
 def _nested_deeper(value: Any, limit: int) -> bool:
@@ -1277,21 +1462,25 @@ def choose_tier(scores: list[float], rule: str, threshold: float | None, lam: fl
     """Threshold rule: the first (cheapest) tier with score >= threshold, else the last tier.
     Utility rule: the first tier with the largest score - lam x expected cost."""
     if rule == "threshold":
+        if threshold is None:
+            raise ValueError("the threshold rule needs a threshold")
         for tier, score in enumerate(scores):
             if score >= threshold:
                 return tier
         return len(scores) - 1
+    if lam is None:
+        raise ValueError("the utility rule needs a lambda")
     utilities = [score - lam * cost for score, cost in zip(scores, costs, strict=True)]
     return utilities.index(max(utilities))
 
 
-def knn_vote(neighbour_correct: list[tuple], prior: list[float], k: int) -> list[float]:
+def knn_vote(neighbour_correct: list[tuple[float | None, ...]], prior: list[float], k: int) -> list[float]:
     """Expected score per tier: the mean of the k neighbours' scores (0/1 or graded in [0, 1], added in rank
     order), where missing neighbours and failed calls (None) count as the tier's prior. For 0/1 scores this is
     P(correct)."""
     scores = []
     for tier, base in enumerate(prior):
-        total = 0
+        total: float = 0
         valid = 0
         for row in neighbour_correct:
             value = row[tier]

@@ -698,3 +698,24 @@ def test_failover_keeps_the_routers_own_fallbacks_and_refuses_a_taken_name(serve
         "litellm Router already has a model group 'auto:failover-2'; routeeval needs that name for a failover "
         "group of route 'auto' (it names them 'auto:failover-<n>'), so rename that group."
     )
+
+
+def test_an_answer_from_a_group_outside_the_policys_tiers_is_recorded_without_a_tier(server):
+    # The small tier is down; the call pinned to it runs out of deployments, and the Router's own fallback group
+    # ("spare", whose model is no tier's) answers: the trail says so instead of failing on the missing tier.
+    router = _router(
+        [
+            _deployment(server, "auto", "openai/down"),
+            _deployment(server, "auto", "openai/large-model"),
+            _deployment(server, "spare", "openai/spare-model"),
+        ],
+        fallbacks=[{"auto": ["spare"]}],
+    )
+    strategy = attach_policy(router, _cascade_policy({"small": "openai/down", "large": "openai/large-model"}))
+    response = asyncio.run(acomplete(strategy, _user(SHORT)))
+    assert response.model == "spare-model"
+    trail = read_trail(response)
+    assert trail.tiers == (None,)
+    assert (trail.calls[0].model, trail.calls[0].confidence) == ("openai/spare-model", None)
+    assert trail.stop_reason == "answered by a deployment outside the policy's tiers (the Router's own fallback)"
+    assert server.count(model="down") == 1 and server.count(model="large-model") == 0

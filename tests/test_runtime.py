@@ -174,6 +174,29 @@ def test_runtime_works_when_copied_alone_into_a_service(tmp_path):
     assert out.stdout.splitlines() == ["small", "[]"]
 
 
+# -- the public API -------------------------------------------------------------------------------------------
+def test_the_public_api_is_router_decision_policy_error_and_schema():
+    assert sorted(runtime.__all__) == ["Decision", "PolicyError", "Router", "SCHEMA"]
+    assert all(hasattr(runtime, name) for name in runtime.__all__)
+    assert (RUNTIME_PATH.parent / "py.typed").is_file()  # the package says it is typed (PEP 561)
+
+
+@pytest.mark.parametrize("kind", sorted(ALL_POLICIES))
+def test_each_kind_keeps_only_its_own_state(kind):
+    router = Router.load(ALL_POLICIES[kind]())
+    assert (router.cascade is not None) == (kind == "cascade")
+    assert (router.llm_tier is not None) == (kind == "llm")
+    assert isinstance(router.featurizer, TextFeaturizer) == (kind in ("classifier", "knn"))
+    for name in ("order", "threshold", "rules", "costs", "postings", "mapping", "confidence"):
+        assert not hasattr(router, name), name  # what one kind needs is not shared state on every Router
+
+
+def test_a_cascade_exposes_its_order_cap_and_threshold():
+    cascade = Router.load(cascade_policy(threshold=0.4, max_escalations=1)).cascade
+    assert (cascade.order, cascade.cap, cascade.threshold) == ([0, 1, 2], 1, 0.4)
+    assert [entry.source for entry in cascade.confidence] == ["logprob", "constant", "logprob"]
+
+
 # -- loading: schema version, checksum, malformed files --------------------------------------------------
 def test_policy_error_is_a_value_error():
     assert issubclass(PolicyError, ValueError)
@@ -249,6 +272,14 @@ def test_malformed_sections_are_policy_errors():
     with pytest.raises(PolicyError) as caught:
         Router.load(policy)
     assert str(caught.value) == "policy: guards.fallback_tier is 'huge'; the policy's tiers are: small, medium, large."
+
+
+@pytest.mark.parametrize("knob", [[1, 2], "threshold"])
+def test_a_knob_that_is_not_an_object_is_a_policy_error(knob):
+    policy = static_policy()
+    policy["knob"] = knob
+    with pytest.raises(PolicyError, match=r"^policy: malformed static policy \("):
+        Router.load(resigned(policy))
 
 
 # -- never raising on a query ---------------------------------------------------------------------------
@@ -719,6 +750,22 @@ def test_cascade_stops_escalating_past_the_cost_ceiling():
 
 def test_should_escalate_is_none_for_other_kinds():
     assert Router.load(classifier_policy()).should_escalate("small", confidence=0.0) is None
+
+
+def test_answer_confidence_of_other_kinds_is_the_given_one_or_none():
+    router = Router.load(classifier_policy())
+    assert router.answer_confidence("small", confidence=0.25) == (0.25, "confidence")
+    assert router.answer_confidence("small", logprobs=-0.1) == (0.0, "no confidence (classifier policy)")
+    assert router.answer_confidence("huge", confidence=0.25) == (0.0, "no confidence (ValueError)")
+
+
+def test_reads_logprobs_names_the_tiers_whose_logprobs_should_escalate_reads():
+    router = Router.load(cascade_policy())  # confidence: small logprob, medium constant, large logprob
+    assert [router.reads_logprobs(tier) for tier in TIERS] == [True, False, False]  # large: nothing follows it
+    assert router.reads_logprobs("huge") is False
+    capped = Router.load(cascade_policy(max_escalations=0))
+    assert [capped.reads_logprobs(tier) for tier in TIERS] == [False, False, False]
+    assert Router.load(classifier_policy()).reads_logprobs("small") is False
 
 
 # -- llm router --------------------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -131,7 +131,7 @@ class TiersExhaustedError(ProviderError):
     :func:`complete` made (None when a Router call to the route group raised it).
     """
 
-    def __init__(self, where: str, tried: Sequence[tuple[str, str]], trail: RoutingTrail | None = None) -> None:
+    def __init__(self, where: str, tried: Sequence[tuple[str | None, str]], trail: RoutingTrail | None = None) -> None:
         listed = ", ".join(f"{tier} ({what})" for tier, what in tried) or "none"
         super().__init__(f"{where}: no tier could answer; tried {listed}.")
         self.tried = tuple(tried)
@@ -213,14 +213,14 @@ class _OpenCall:
 
     decision: Decision
     pinned: bool  # complete() decided the tier: this call may use no other
-    picked: list[tuple[str, str | None]] = field(default_factory=list)  # (deployment id, tier), in order
-    errors: dict[str, str] = field(default_factory=dict)  # deployment id -> why it failed
+    picked: list[tuple[str | None, str | None]] = field(default_factory=list)  # (deployment id, tier), in order
+    errors: dict[str | None, str] = field(default_factory=dict)  # deployment id -> why it failed
     exhausted: bool = False  # a pick found no deployment left (reported once)
 
     def note_failures(self, breadcrumbs: Any) -> None:
         """Every deployment picked before was tried and failed: record why, where not known yet (the failure
         hook records it on the async path), from litellm's ``previous_models``."""
-        why: dict[str, str] = {}
+        why: dict[str | None, str] = {}
         for crumb in breadcrumbs if isinstance(breadcrumbs, list | tuple) else ():
             if isinstance(crumb, Mapping) and isinstance(crumb.get("deployment_id"), str):
                 text = str(crumb.get("exception_string") or crumb.get("exception_type") or "failed")
@@ -298,9 +298,12 @@ class PolicyRoutingStrategy:
         tag = (deployment.get("model_info") or {}).get(TIER_TAG)
         if tag is not None:
             return str(tag) if str(tag) in self._tier_models else None
-        return self._tier_by_model.get((deployment.get("litellm_params") or {}).get("model"))
+        model = (deployment.get("litellm_params") or {}).get("model")
+        return self._tier_by_model.get(model) if isinstance(model, str) else None
 
-    def _pick(self, model: str, healthy: list[dict], query: Any, request_kwargs: dict) -> dict:
+    def _pick(
+        self, model: str, healthy: list[dict[str, Any]], query: Any, request_kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         if not _spend_hook().ensure_registered():
             logger.warning("route %r: litellm.callbacks is full; this call's spend is not counted", self.route)
         metadata = _request_metadata(request_kwargs)
@@ -345,7 +348,9 @@ class PolicyRoutingStrategy:
         )
         return deployment
 
-    def _next_deployment(self, call: _OpenCall, healthy: list[dict]) -> tuple[dict, list[tuple[str, str]]]:
+    def _next_deployment(
+        self, call: _OpenCall, healthy: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """A healthy deployment the call has not tried, of the first tier in the failover order that has one
         (only the pinned tier for a pinned call), and (tier, why) for each tier passed over. Raises
         :class:`TiersExhaustedError` when there is none."""
@@ -363,18 +368,19 @@ class PolicyRoutingStrategy:
         call.exhausted = True
         raise error
 
-    def _open_call(self, metadata: dict, query: Any) -> tuple[str, _OpenCall]:
+    def _open_call(self, metadata: dict[str, Any], query: Any) -> tuple[str, _OpenCall]:
         """This call's record: the one its earlier attempts made (litellm retries or falls back after a
         failure, which its ``previous_models`` lists), else a new one with the policy's decision."""
         stamp = metadata.get(METADATA_KEY)
         breadcrumbs = metadata.get("previous_models")
         if breadcrumbs and isinstance(stamp, dict) and stamp.get("attachment") == self.attachment_id:
             call_id = stamp.get("request")
-            with self._open_lock:
-                call = self._open_calls.get(call_id) if isinstance(call_id, str) else None
-            if call is not None:
-                call.note_failures(breadcrumbs)
-                return call_id, call
+            if isinstance(call_id, str):
+                with self._open_lock:
+                    call = self._open_calls.get(call_id)
+                if call is not None:
+                    call.note_failures(breadcrumbs)
+                    return call_id, call
         pin = metadata.get(PIN_KEY)
         if isinstance(pin, dict):  # complete() decided already: this call is one step of its cascade
             call = _OpenCall(Decision(**pin), pinned=True)
@@ -399,7 +405,7 @@ class PolicyRoutingStrategy:
         if call is not None and isinstance(deployment_id, str) and not isinstance(exc, TiersExhaustedError):
             call.errors.setdefault(deployment_id, _first_line(str(exc)) or type(exc).__name__)
 
-    def _shuffle(self, deployments: Sequence[dict]) -> dict:
+    def _shuffle(self, deployments: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """One deployment, weighted like litellm's simple-shuffle: weight, else rpm, else tpm, else uniform."""
         for key in SHUFFLE_WEIGHTS:
             weights = [_positive((d.get("litellm_params") or {}).get(key)) for d in deployments]
@@ -407,7 +413,7 @@ class PolicyRoutingStrategy:
                 return self._rng.choices(list(deployments), weights=weights)[0]
         return self._rng.choice(list(deployments))
 
-    def _healthy_now(self, model: str) -> list[dict]:
+    def _healthy_now(self, model: str) -> list[dict[str, Any]]:
         """The sync path's healthy list: the group's deployments not cooling down (all of them when all are)."""
         deployments = list(self.router.registry().deployments(model) or [])
         if not deployments:
@@ -450,7 +456,7 @@ class _TierPrices:
     ``where`` and ``advice`` go into the one warning per tier that has neither price.
     """
 
-    def __init__(self, tiers: list[dict], where: str, advice: str) -> None:
+    def __init__(self, tiers: list[dict[str, Any]], where: str, advice: str) -> None:
         self.where = where
         self.advice = advice
         self.prices = {
@@ -490,7 +496,7 @@ class TierCall:
     it or the call failed; ``error``: why the call failed (None when the tier answered; a failed call
     costs nothing)."""
 
-    tier: str
+    tier: str | None  # None: a deployment outside the policy's tiers answered (one of the Router's own fallbacks)
     model: str
     reason: str
     confidence: float | None
@@ -509,12 +515,12 @@ class RoutingTrail:
     triage: TierCall | None = None  # an llm policy's call to its router model, made before ``calls``
 
     @property
-    def tiers(self) -> tuple[str, ...]:
+    def tiers(self) -> tuple[str | None, ...]:
         """The tiers that answered, in order (the last one's answer is the response)."""
         return tuple(call.tier for call in self.calls if call.error is None)
 
     @property
-    def failed_tiers(self) -> tuple[str, ...]:
+    def failed_tiers(self) -> tuple[str | None, ...]:
         """The tiers whose call failed, in order (each one was replaced by the next in :func:`failover_order`)."""
         return tuple(call.tier for call in self.calls if call.error is not None)
 
@@ -573,9 +579,10 @@ def complete(policy: PolicyRoutingStrategy | PolicyRouter, messages: list[dict[s
         except _tier_failures() as exc:
             request = run.failed(request, exc)
             continue
-        request = run.answered(request, response)
-        if request is None:
+        following = run.answered(request, response)
+        if following is None:
             return run.finish(response)
+        request = following
 
 
 async def acomplete(policy: PolicyRoutingStrategy | PolicyRouter, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
@@ -594,9 +601,10 @@ async def acomplete(policy: PolicyRoutingStrategy | PolicyRouter, messages: list
         except _tier_failures() as exc:
             request = run.failed(request, exc)
             continue
-        request = run.answered(request, response)
-        if request is None:
+        following = run.answered(request, response)
+        if following is None:
             return run.finish(response)
+        request = following
 
 
 def read_trail(response: Any) -> RoutingTrail | None:
@@ -667,10 +675,9 @@ class _PolicyRun:
     def triage_request(self) -> _TierRequest | None:
         """An llm policy's call to its router model (None for other kinds, or a query it cannot read)."""
         router = self.policy_router
-        messages = router.llm_request(self.messages) if router.kind == "llm" else None
-        if messages is None:
+        messages, tier = router.llm_request(self.messages), router.llm_tier  # both None unless an llm policy
+        if messages is None or tier is None:
             return None
-        tier = router.llm_tier
         model = router.models[router.tier_names.index(tier)]
         decision = Decision(tier, model, None, "llm router: the router model triages the query", router.kind)
         params = {key: value for key, value in self.kwargs.items() if key in _CONNECTION_KWARGS}
@@ -713,16 +720,16 @@ class _PolicyRun:
     def _request(self, step: Decision) -> _TierRequest:
         """The call for the policy's decision ``step``: its tier, or when that was asked already the next
         tier in the failover order; raises :class:`TiersExhaustedError` when none is left."""
-        decision = step
-        if step.tier in self.asked:
-            decision = self._failover(step, f"tier '{step.tier}' was asked already")
-            if decision is None:
-                raise self._exhausted()
+        if step.tier not in self.asked:
+            return self._build(step, step)
+        decision = self._failover(step, f"tier '{step.tier}' was asked already")
+        if decision is None:
+            raise self._exhausted()
         return self._build(decision, step)
 
     def _build(self, decision: Decision, step: Decision) -> _TierRequest:
         params = dict(self.kwargs, messages=self.messages)
-        if self._wants_logprobs(decision.tier):
+        if self.policy_router.reads_logprobs(decision.tier):
             params["logprobs"] = True
         if self.strategy is None:
             params["model"] = decision.model
@@ -744,16 +751,6 @@ class _PolicyRun:
                 return dataclasses.replace(step, tier=tier, model=self.policy_router.models[index], reason=reason)
         return None
 
-    def _wants_logprobs(self, tier: str) -> bool:
-        """Whether the policy reads this tier's token log-probabilities (only when it may escalate from it)."""
-        router = self.policy_router
-        if router.kind != "cascade":
-            return False
-        index = router.tier_names.index(tier)
-        if index not in router.order or router.order.index(index) >= router.cascade_cap:
-            return False
-        return router.confidence[index][0] == "logprob"
-
     # -- after a call ---------------------------------------------------------------------------
     def answered(self, request: _TierRequest, response: Any) -> _TierRequest | None:
         """Record the call; the next tier's request, or None when this answer stands. Raises
@@ -769,14 +766,20 @@ class _PolicyRun:
         self.asked.update(t for t in (decision.tier, tier) if t is not None)
         text = _answer_text(response)
         logprobs = response_logprobs(response)
-        following = self.policy_router.should_escalate(tier, logprobs=logprobs, response=text, query=self.messages)
+        following = (
+            None
+            if tier is None  # a deployment outside the policy's tiers answered (one of the Router's own fallbacks)
+            else self.policy_router.should_escalate(tier, logprobs=logprobs, response=text, query=self.messages)
+        )
         n_answered = len(self.calls) - len(self._failures())
-        if following is not None and n_answered < self.policy_router.cascade_cap:
-            self.calls.append(TierCall(tier, model, reason, following.score, cost_usd))
-            logger.debug("policy %s: tier %s answered ($%.6g); %s", self._name, tier, cost_usd, following.reason)
-            return self._request(following)
-        if following is not None:  # a failover reached a tier earlier in the cascade's order: the cap holds
-            confidence, self.stop_reason = following.score, _cap_reason(self.policy_router.cascade_cap)
+        cascade = self.policy_router.cascade
+        if following is not None and cascade is not None:  # should_escalate names a next tier only in a cascade
+            if n_answered < cascade.cap:
+                self.calls.append(TierCall(tier, model, reason, following.score, cost_usd))
+                logger.debug("policy %s: tier %s answered ($%.6g); %s", self._name, tier, cost_usd, following.reason)
+                return self._request(following)
+            # a failover reached a tier earlier in the cascade's order: the cap holds
+            confidence, self.stop_reason = following.score, _cap_reason(cascade.cap)
         else:
             confidence, self.stop_reason = self._why_stopped(tier, logprobs, text)
         self.calls.append(TierCall(tier, model, reason, confidence, cost_usd))
@@ -805,7 +808,7 @@ class _PolicyRun:
             "policy %s: answered by %s after %s ($%.6g): %s",
             self._name,
             trail.tiers[-1],
-            " > ".join(trail.tiers),
+            " > ".join(map(str, trail.tiers)),
             trail.total_cost_usd,
             trail.stop_reason,
         )
@@ -822,11 +825,12 @@ class _PolicyRun:
         tried = []
         if self.triage is not None and self.triage.error is not None:
             tried.append((self.triage.tier, f"router model failed: {self.triage.error}"))
+        cascade = self.policy_router.cascade
         for call in self.calls:
             if call.error is not None:
                 tried.append((call.tier, f"failed: {call.error}"))
-            elif call.confidence is not None and self.policy_router.kind == "cascade":
-                confidence = f"confidence {call.confidence:.3f} < {self.policy_router.threshold:g}"
+            elif call.confidence is not None and cascade is not None:
+                confidence = f"confidence {call.confidence:.3f} < {cascade.threshold:g}"
                 tried.append((call.tier, f"answer not accepted: {confidence}"))
             else:
                 tried.append((call.tier, "answer not accepted"))
@@ -837,20 +841,25 @@ class _PolicyRun:
     def _why_stopped(self, tier: str | None, logprobs: Any, text: str | None) -> tuple[float | None, str]:
         """(confidence in the answer, why it stands), the checks of ``should_escalate`` in its order."""
         router = self.policy_router
-        if router.kind != "cascade":
+        cascade = router.cascade
+        if cascade is None:
             return None, f"{router.kind} policy: one call"
-        index = router.tier_names.index(tier) if tier in router.tier_names else -1
-        if index not in router.order:
+        if tier is None:
+            return None, "answered by a deployment outside the policy's tiers (the Router's own fallback)"
+        if tier not in router.tier_names:
             return None, f"tier '{tier}' is not in the cascade's order"
-        step = router.order.index(index)
-        if step == len(router.order) - 1:
+        index = router.tier_names.index(tier)
+        if index not in cascade.order:
+            return None, f"tier '{tier}' is not in the cascade's order"
+        step = cascade.order.index(index)
+        if step == len(cascade.order) - 1:
             return None, f"'{tier}' is the cascade's last tier"
-        if step >= router.cascade_cap:
-            return None, _cap_reason(router.cascade_cap)
+        if step >= cascade.cap:
+            return None, _cap_reason(cascade.cap)
         if router.ceiling_usd is not None and router.spent_today_usd() >= router.ceiling_usd:
             return None, CEILING_REASON
         score, source = router.answer_confidence(tier, logprobs=logprobs, response=text, query=self.messages)
-        return score, f"{source} {score:.3f} >= {router.threshold:g} on {tier}; accept"
+        return score, f"{source} {score:.3f} >= {cascade.threshold:g} on {tier}; accept"
 
     def _served(self, request: _TierRequest, response: Any) -> tuple[str | None, str]:
         """(tier, model) that answered: the decided one, or for a Router the deployment litellm reports."""
@@ -925,7 +934,7 @@ def _answer_text(response: Any) -> str | None:
     return content if isinstance(content, str) else None
 
 
-def _request_metadata(request_kwargs: dict) -> dict:
+def _request_metadata(request_kwargs: dict[str, Any]) -> dict[str, Any]:
     """The request's metadata dict (``litellm_metadata`` where the endpoint uses it), created when missing."""
     key = "litellm_metadata" if isinstance(request_kwargs.get("litellm_metadata"), dict) else "metadata"
     metadata = request_kwargs.get(key)
@@ -942,15 +951,17 @@ def _positive(value: Any) -> float:
     return number if math.isfinite(number) and number > 0 else 0.0
 
 
-def _stamp_in(*metadata_dicts: Any) -> dict | None:
+def _stamp_in(*metadata_dicts: Any) -> dict[str, Any] | None:
+    """The decision a strategy stamped in a call's metadata (the first of ``metadata_dicts`` holding one)."""
     for metadata in metadata_dicts:
-        if isinstance(metadata, dict) and isinstance(metadata.get(METADATA_KEY), dict):
-            return metadata[METADATA_KEY]
+        stamp = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+        if isinstance(stamp, dict):
+            return stamp
     return None
 
 
 @cache
-def _spend_hook():
+def _spend_hook() -> Any:
     """The process's one spend-counting litellm callback, created on first use."""
     import_litellm()
     from litellm.integrations.custom_logger import CustomLogger
@@ -975,39 +986,48 @@ def _spend_hook():
                 litellm.logging_callback_manager.add_litellm_callback(self)  # refuses past LITELLM_MAX_CALLBACKS
             return self in litellm.callbacks
 
-        async def async_post_call_success_deployment_hook(self, request_data, response, call_type):
+        async def async_post_call_success_deployment_hook(
+            self, request_data: dict[str, Any], response: Any, call_type: Any
+        ) -> None:
             stamp = _stamp_in(request_data.get("metadata"), request_data.get("litellm_metadata"))
             logging_obj = request_data.get("litellm_logging_obj")
 
-            def litellm_cost():
+            def litellm_cost() -> Any:
                 return logging_obj.response_cost_calculator(result=response) if logging_obj is not None else None
 
             self._count(stamp, request_data.get("litellm_call_id"), response, litellm_cost)
             return None  # the response is not changed
 
         async def async_post_call_failure_deployment_hook(
-            self, request_data, exception, call_type, fallback_depth=None
+            self, request_data: Mapping[str, Any], exception: Exception, call_type: Any, fallback_depth: Any = None
         ) -> None:
             """Tell the strategy why the deployment it picked failed, before litellm's next attempt asks it again."""
             stamp = _stamp_in(request_data.get("metadata"), request_data.get("litellm_metadata"))
-            strategy = self.strategies.get(stamp.get("attachment")) if stamp is not None else None
-            if strategy is not None:
+            strategy = self._strategy(stamp)
+            if stamp is not None and strategy is not None:
                 strategy.note_failure(stamp.get("request"), stamp.get("deployment"), exception)
 
-        async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
             self._count_event(kwargs, response_obj)
 
-        def log_success_event(self, kwargs, response_obj, start_time, end_time):
+        def log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
             self._count_event(kwargs, response_obj)
 
-        def _count_event(self, kwargs, response_obj) -> None:
+        def _count_event(self, kwargs: dict[str, Any], response_obj: Any) -> None:
             params = kwargs.get("litellm_params") or {}
             stamp = _stamp_in(params.get("metadata"), params.get("litellm_metadata"), kwargs.get("metadata"))
             self._count(stamp, kwargs.get("litellm_call_id"), response_obj, lambda: kwargs.get("response_cost"))
 
-        def _count(self, stamp, call_id, response, litellm_cost) -> None:
-            strategy = self.strategies.get(stamp.get("attachment")) if stamp is not None else None
-            if strategy is None:
+        def _strategy(self, stamp: dict[str, Any] | None) -> PolicyRoutingStrategy | None:
+            """The strategy that routed a call, from the decision stamped in its metadata; None for another call."""
+            attachment = stamp.get("attachment") if stamp is not None else None
+            return self.strategies.get(attachment) if isinstance(attachment, str) else None
+
+        def _count(
+            self, stamp: dict[str, Any] | None, call_id: Any, response: Any, litellm_cost: Callable[[], Any]
+        ) -> None:
+            strategy = self._strategy(stamp)
+            if stamp is None or strategy is None:
                 return
             strategy.close_call(stamp.get("request"))
             with self._lock:
