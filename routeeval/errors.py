@@ -2,9 +2,16 @@
 
 Messages say where, what, and what was expected, on one line, so the CLI can print
 them as ``error: <message>`` without a traceback.
+
+:class:`PolicyError` is also the runtime's :class:`routeeval.runtime.PolicyError` (the one import from
+routeeval here; the runtime imports nothing of routeeval), so ``except routeeval.runtime.PolicyError``
+catches a bad policy from every entry point: the runtime's ``Router.load``, :mod:`routeeval.policy` and the
+commands built on it.
 """
 
 from __future__ import annotations
+
+from routeeval.runtime import PolicyError as RuntimePolicyError
 
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -51,8 +58,9 @@ class ConfigError(RouteEvalError):
     """A problem in routeeval.toml or in command-line options."""
 
 
-class PolicyError(RouteEvalError):
-    """A policy file that cannot be loaded or trusted."""
+class PolicyError(RouteEvalError, RuntimePolicyError):
+    """A policy file that cannot be loaded or trusted: exit code 2 for the CLI, and a
+    :class:`routeeval.runtime.PolicyError` (so also a ValueError) for code that loads policies."""
 
 
 class ProviderError(RouteEvalError):

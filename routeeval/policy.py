@@ -221,7 +221,8 @@ def validate_policy(policy: Any, where: str = "policy") -> None:
 
 def load_router(path_or_dict) -> Router:
     """``runtime.Router.load`` for routeeval's own commands: its PolicyError becomes ``errors.PolicyError``
-    (exit code 2, one line), since the runtime's error cannot derive from routeeval's errors."""
+    (exit code 2, one line; the runtime's error cannot derive from routeeval's errors, the other way round
+    holds: ``errors.PolicyError`` is a ``runtime.PolicyError``, so either ``except`` catches it)."""
     try:
         return Router.load(path_or_dict)
     except RuntimePolicyError as exc:

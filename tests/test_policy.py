@@ -211,6 +211,27 @@ def test_load_router_turns_runtime_errors_into_routeeval_errors(policies, tmp_pa
         load_router(path)
 
 
+def test_one_except_catches_a_bad_policy_from_every_entry_point(policies, tmp_path):
+    from routeeval import runtime
+    from routeeval.errors import EXIT_BAD_INPUT, RouteEvalError
+
+    assert issubclass(PolicyError, RouteEvalError) and issubclass(PolicyError, runtime.PolicyError)
+    path = write_policy(policies["static"], tmp_path / "policy.json")
+    path.write_text(path.read_text(encoding="utf-8").replace('"cheapest"', '"fallback"'), encoding="utf-8")
+    broken = copy.deepcopy(policies["static"])
+    del broken["guards"]
+    entry_points = [
+        lambda: Router.load(path),  # the runtime's own error
+        lambda: load_router(path),  # routeeval's, for the CLI
+        lambda: validate_policy(broken),
+        lambda: build_policy(StaticRouter(tiers=TIERS).fit(), "static", {"length_cutoff_chars": 10}, []),
+    ]
+    for number, call in enumerate(entry_points):
+        with pytest.raises(runtime.PolicyError) as caught:
+            call()
+        assert number == 0 or caught.value.exit_code == EXIT_BAD_INPUT
+
+
 def test_schema_states_the_runtime_limits():
     from routeeval import runtime
 
