@@ -28,6 +28,24 @@ app = typer.Typer(
 cache_app = typer.Typer(help="Response cache housekeeping.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(cache_app, name="cache")
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from routeeval import __version__
+
+        typer.echo(f"routeeval {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print routeeval's version and exit."
+    ),
+) -> None:
+    """The options of ``routeeval`` itself (the commands have their own)."""
+
+
 DEFAULT_CONFIG = "routeeval.toml"
 CONFIG_OPTION = typer.Option(
     Path(DEFAULT_CONFIG), "--config", "-c", help="Config file (tiers, replay, scoring, optimize)."

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import DATA, ROOT, write_config
@@ -183,6 +185,28 @@ def test_every_command_has_help():
         assert result.exit_code == 0 and "Usage" in result.stdout
     for name, command in _commands(app):
         assert command.help or command.callback.__doc__, f"command {name} has no help"
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    import routeeval
+
+    result = _run("--version")
+    assert (result.exit_code, result.stdout) == (0, f"routeeval {version('routeeval')}\n")
+    assert routeeval.__version__ == version("routeeval")
+
+
+def test_version_loads_no_heavy_library():
+    code = (
+        "import sys\n"
+        "from routeeval.cli import app\n"
+        "try:\n    app(['--version'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('litellm', 'pandas', 'sklearn', 'pyarrow', 'numpy', 'rich')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "LOADED []" and out.startswith("routeeval ")
 
 
 def _commands(typer_app):
