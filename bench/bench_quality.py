@@ -369,54 +369,15 @@ def test_view(frame, tier_names: list[str], routers: tuple) -> dict:
 
 
 def _test_candidates(router: str, train, test) -> list:
-    """The candidates ``optimize`` would build for ``router``, fit on every train row and scored on test."""
-    from routeeval.routers import (
-        CascadeRouter,
-        ClassifierRouter,
-        IntentRouter,
-        KnnRouter,
-        StaticRouter,
-        cascade_options,
-    )
-    from routeeval.sweep import ThresholdCandidate, UtilityCandidate
+    """The candidates ``optimize`` would build for ``router``, fit on every train row and scored on test (the
+    registry's ``holdout_candidates``: the same routers and settings as ``optimize``)."""
+    from routeeval.config import OptimizeConfig
+    from routeeval.routers.registry import Workspace, router_spec
 
-    tiers = list(train.tiers)
-    common = dict(options=tiers, score=test.score, cost=test.cost_usd, latency=test.latency_ms)
-    if router in ("classifier", "knn"):
-        if router == "classifier":
-            fitted = ClassifierRouter(tiers=tuple(tiers), random_state=SEED)
-        else:
-            fitted = KnnRouter(tiers=tuple(tiers))
-        fitted.fit(train.inputs, train.score, cost_usd=train.cost_usd)
-        probability = fitted.predict_proba(test.inputs)
-        return [
-            ThresholdCandidate(router, "threshold", accept=probability, **common),
-            UtilityCandidate(
-                router, "utility", utility_prob=probability, option_cost=fitted.expected_cost_usd_, **common
-            ),
-        ]
-    if router == "static":
-        accept = StaticRouter(tiers=tuple(tiers)).fit().accept_scores(test.inputs)
-        candidates = [ThresholdCandidate("static", "length", accept=accept, **common)]
-        if len(set(train.intents)) > 1:  # as optimize: the intent table when there are two or more intents
-            table = IntentRouter(tiers=tuple(tiers)).fit(train.intents, train.score, cost_usd=train.cost_usd)
-            probability = table.predict_proba(test.intents)
-            candidates.append(UtilityCandidate("static", "intent", utility_prob=probability, **common))
-        return candidates
-    if router == "cascade":
-        fitted = CascadeRouter(tiers=tuple(tiers), random_state=SEED).fit(
-            train.inputs, train.score, responses=train.responses, logprob_mean=train.logprob_mean
-        )
-        confidence = fitted.predict_proba(test.inputs, responses=test.responses, logprob_mean=test.logprob_mean)
-        last = len(tiers) - 1
-        orders = [[t, last] for t in range(last)] + ([list(range(len(tiers)))] if 2 < len(tiers) <= 4 else [])
-        candidates = []
-        for order in orders:
-            cap = min(fitted.max_escalations, len(order) - 1)
-            options = cascade_options(confidence, test.score, test.cost_usd, test.latency_ms, order, cap, tiers)
-            candidates.append(ThresholdCandidate("cascade", ">".join(tiers[t] for t in order), **options))
-        return candidates
-    raise ValueError(f"no test candidates for router {router!r}")
+    spec = router_spec(router)
+    if spec.holdout_candidates is None:
+        raise ValueError(f"no test candidates for router {router!r}")
+    return spec.holdout_candidates(Workspace(train, OptimizeConfig(seed=SEED, folds=FOLDS)), test)
 
 
 def run_jobs(jobs: list[tuple[str, Callable, tuple]], workers: int) -> dict:

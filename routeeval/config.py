@@ -17,7 +17,6 @@ from typing import Any
 from routeeval.errors import ConfigError
 
 SIM_PROVIDER = "routeeval-sim"
-KNOWN_ROUTERS = ("cascade", "classifier", "knn", "llm", "static")
 KNOWN_SCORERS = ("choice", "contains", "exact", "json", "judge", "numeric", "regex")
 DEFAULT_CONFIG_NAME = "routeeval.toml"
 
@@ -150,7 +149,7 @@ class OptimizeConfig:
     baseline: str | None = None
     max_drop: float = 0.01
     confidence: float = 0.95
-    routers: tuple[str, ...] = KNOWN_ROUTERS
+    routers: tuple[str, ...] = ()  # none named: every registered router (routeeval.routers.registry)
     budget_per_1k_usd: float | None = None
     folds: int = 5
     bootstrap: int = 1000
@@ -321,9 +320,6 @@ def _check(config: Config, where: str) -> None:
     for tier_name in (config.scoring.judge_tier, config.optimize.baseline, config.optimize.llm_router_tier):
         if tier_name is not None:
             config.tier(tier_name)
-    for router in config.optimize.routers:
-        if router not in KNOWN_ROUTERS:
-            raise ConfigError(f"{where}: unknown router '{router}'; choose from: {', '.join(KNOWN_ROUTERS)}.")
     _check_static_rules(config, where)
 
 
@@ -360,9 +356,6 @@ def with_options(config: Config, **options: Any) -> Config:
         sections.setdefault(section, {})[key] = tuple(value) if isinstance(value, list) else value
     if "baseline" in sections.get("optimize", {}) and config.tiers:  # `optimize` without a config: checked later
         config.tier(sections["optimize"]["baseline"])
-    for router in sections.get("optimize", {}).get("routers", ()):
-        if router not in KNOWN_ROUTERS:
-            raise ConfigError(f"unknown router '{router}'; choose from: {', '.join(KNOWN_ROUTERS)}.")
     return replace(
         config,
         **{name: replace(getattr(config, name), **values) for name, values in sections.items()},

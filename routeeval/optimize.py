@@ -9,7 +9,7 @@ them afterwards.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,18 +21,20 @@ from routeeval.errors import ConfigError, DataError
 from routeeval.frontier import aiq, apgr, cpt, pareto_frontier, zero_router_hull
 from routeeval.policy import build_policy, write_policy
 from routeeval.routers import (
-    CascadeRouter,
-    ClassifierRouter,
-    KnnRouter,
     RouterData,
     StaticRouter,
-    cascade_options,
-    cross_fit,
     oracle_choice,
     pivot_outcomes,
     walk_cascade,
 )
-from routeeval.routers.intent import INTENT_KEY, IntentRouter, intent_codes
+from routeeval.routers.registry import (
+    REGISTRY,
+    LLMRouterCalls,
+    Workspace,
+    router_spec,
+    routers_to_fit,
+    static_metadata,
+)
 from routeeval.runtime import Router
 from routeeval.selection import select_policy
 from routeeval.stats import paired_bootstrap, quantiles, wilson_interval
@@ -40,8 +42,6 @@ from routeeval.sweep import (
     Candidate,
     FixedCandidate,
     OperatingPoint,
-    ThresholdCandidate,
-    UtilityCandidate,
     complete_point,
     complete_points,
     evaluate_fixed,
@@ -50,19 +50,7 @@ from routeeval.sweep import (
     sweep_candidate,
 )
 
-LEARNED = ("classifier", "knn", "cascade")
-_MIN_ROWS_FOR_LEARNING = 20
 PARITY_ROWS = 2000  # train rows the runtime re-routes for the parity check when there is no hold-out
-
-
-@dataclass
-class LLMRouterCalls:
-    """The llm router's answers for each row (by row id), and the cost and latency of asking."""
-
-    router: object  # a fitted routeeval.routers.LLMRouter
-    answers: dict[str, str | None]
-    cost_usd: dict[str, float]
-    latency_ms: dict[str, float]
 
 
 @dataclass
@@ -119,19 +107,19 @@ def optimize_outcomes(
 
     if llm_calls is None:
         llm_calls = _llm_calls_from(frame, data, tier_names)
-    builders = _Builders(train, settings, notes, llm_calls)
+    workspace = Workspace(train, settings, notes, llm_calls)
     singles = single_tier_candidates(tier_names, train.score, train.cost_usd, train.latency_ms)
     candidates: list[Candidate] = list(singles)
-    for router in settings.routers:
-        candidates += builders.build(router)
+    for router in routers_to_fit(settings):
+        candidates += router_spec(router).build(workspace)
 
     points: list[OperatingPoint] = []
     for candidate in candidates:
         points += sweep_candidate(candidate)
-    points = builders.exportable(points)
+    points = _exportable(workspace, points)
     frontier = pareto_frontier(points)
     baseline = singles[tier_names.index(baseline_name)]
-    needs = _metadata_needs(candidates, settings, frame, notes)
+    needs = _metadata_needs(candidates, workspace, frame, notes)
     blocked = {key for key, need in needs.items() if not need["selectable"]}
     selectable = [p for p in points if (p.router, p.variant) not in blocked]
     selection = select_policy(
@@ -162,7 +150,7 @@ def optimize_outcomes(
     chosen = selection.point
     if chosen.decisions is None or chosen.accuracy_ci is None:  # the selection completes the point it picks
         chosen = complete_point(chosen_candidate, chosen, settings.confidence)
-    exported = builders.export(chosen, chosen_candidate)
+    exported = _export(workspace, chosen)
 
     swept_singles = points[: len(singles)]  # one fixed point per tier, swept first
     single_points = [complete_point(c, p, settings.confidence) for c, p in zip(singles, swept_singles, strict=True)]
@@ -216,7 +204,7 @@ def optimize_outcomes(
     held_out = data.subset(test_rows) if test_rows is not None and test_rows.size else None
     # the parity check reuses the hold-out's runtime decisions; without a hold-out it routes train rows
     checked = held_out if held_out is not None else train.subset(np.arange(min(train.n_rows, PARITY_ROWS)))
-    routed = _route_rows(policy, kind, checked) if kind != "llm" else None
+    routed = route_rows(policy, kind, checked) if kind != "llm" else None
     summary["chosen"]["runtime_parity_share"] = _parity(router_obj, kind, knob, checked, routed)
     if held_out is not None:
         summary["holdout"] = _holdout(held_out, policy, routed, kind, baseline_name, tier_names, settings)
@@ -320,260 +308,33 @@ class ChosenRows(Sequence):
         )
 
 
-def _per_distinct_input(score_rows: Callable, inputs: list, keys=None) -> np.ndarray:
-    """``score_rows(inputs)`` (one row of scores per query) computed once per distinct query object.
-
-    Equal query texts share one object in a pivoted table, so this is one call per distinct query. ``keys``:
-    one number per row, equal exactly where the query object is (the pivot's ``input_codes``); default: ids.
-    """
-    import pandas as pd
-
-    if keys is None:
-        keys = np.fromiter(map(id, inputs), dtype=np.int64, count=len(inputs))
-    codes, uniques = pd.factorize(keys)
-    if len(uniques) == len(inputs):
-        return score_rows(inputs)
-    first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))  # codes number first sightings
-    return np.take(score_rows([inputs[i] for i in first]), codes, axis=0)
+def _exportable(workspace: Workspace, points: list[OperatingPoint]) -> list[OperatingPoint]:
+    """The swept points an exported policy reproduces, each router deciding for its own."""
+    by_router: dict[str, list[OperatingPoint]] = {}
+    for point in points:
+        by_router.setdefault(point.router, []).append(point)
+    kept = set()
+    for router, own in by_router.items():
+        spec = REGISTRY.get(router)
+        chosen = spec.exportable(workspace, own) if spec is not None and spec.exportable is not None else own
+        kept.update(id(point) for point in chosen)
+    return [point for point in points if id(point) in kept]
 
 
-# ------------------------------------------------------------------------------------- candidates
-
-
-class _Builders:
-    """Builds each router's out-of-fold candidates, and refits the chosen one for export."""
-
-    def __init__(self, data: RouterData, settings: OptimizeConfig, notes: list[str], llm_calls):
-        self.data = data
-        self.settings = settings
-        self.notes = notes
-        self.llm_calls = llm_calls
-        self.tiers = list(data.tiers)
-        self.folds = min(settings.folds, data.n_rows)
-        self._intent: IntentRouter | None = None  # static/intent's refit table and its policies' costs, once
-        self._intent_costs = None
-
-    def build(self, router: str) -> list[Candidate]:
-        if len(self.tiers) < 2:
-            note = "only one tier: there is nothing to route, so no router was fit"
-            if note not in self.notes:
-                self.notes.append(note)
-            return []
-        if router in LEARNED and self.data.n_rows < max(_MIN_ROWS_FOR_LEARNING, self.folds):
-            self.notes.append(f"{router} router skipped: {self.data.n_rows} rows are too few to cross-fit")
-            return []
-        return getattr(self, f"_build_{router}")()
-
-    def _factory(self, router: str) -> Callable:
-        seed = self.settings.seed
-        if router == "classifier":
-            return lambda: ClassifierRouter(tiers=tuple(self.tiers), random_state=seed)
-        if router == "knn":
-            return lambda: KnnRouter(tiers=tuple(self.tiers))
-        return lambda: CascadeRouter(
-            tiers=tuple(self.tiers), max_escalations=self.settings.max_escalations, random_state=seed
-        )
-
-    def _scored(self, router: str):
-        data = self.data
-        return cross_fit(
-            self._factory(router),
-            data.inputs,
-            data.score,
-            folds=self.folds,
-            random_state=self.settings.seed,
-            fit_params={"cost_usd": data.cost_usd},
-        )
-
-    def _probability_candidates(self, router: str) -> list[Candidate]:
-        data = self.data
-        probability = self._scored(router)
-        common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
-        return [
-            ThresholdCandidate(router, "threshold", accept=probability, **common),
-            UtilityCandidate(router, "utility", utility_prob=probability, **common),
-        ]
-
-    def _build_classifier(self) -> list[Candidate]:
-        return self._probability_candidates("classifier")
-
-    def _build_knn(self) -> list[Candidate]:
-        return self._probability_candidates("knn")
-
-    def _build_static(self) -> list[Candidate]:
-        router = self._static_router().fit()
-        data = self.data
-        if not any(rule.metadata for rule in router.rules_):
-            accept = _per_distinct_input(router.accept_scores, data.inputs, data.input_codes)
-        else:  # rules on metadata: the same text can route differently
-            accept = router.accept_scores(data.inputs, _metadata(data))
-        common = dict(options=self.tiers, score=data.score, cost=data.cost_usd, latency=data.latency_ms)
-        candidates: list[Candidate] = [ThresholdCandidate("static", "length", accept=accept, **common)]
-        if not data.intents or len(intent_codes(data.intents)[1]) < 2:
-            return candidates
-        if data.n_rows < max(_MIN_ROWS_FOR_LEARNING, self.folds):
-            self.notes.append(f"static/intent skipped: {data.n_rows} rows are too few to cross-fit")
-            return candidates
-        probability = cross_fit(
-            lambda: IntentRouter(tiers=tuple(self.tiers)),
-            data.intents,
-            data.score,
-            folds=self.folds,
-            random_state=self.settings.seed,
-            fit_params={"cost_usd": data.cost_usd},
-        )
-        return candidates + [UtilityCandidate("static", "intent", utility_prob=probability, **common)]
-
-    def exportable(self, points: list[OperatingPoint]) -> list[OperatingPoint]:
-        """``points`` less static/intent's that no table refit on every row reproduces.
-
-        The cross-fitting folds' tables switch an intent at slightly different lambdas, so between two refit
-        tables the sweep finds points that mix them (a fifth of an intent's rows switched, then two fifths...).
-        No exported policy behaves like that, so those points are neither shown on the frontier nor
-        certified: a point stays when some refit table costs, on the selection rows, at least as much and at
-        most 1% more.
-        """
-        intent = [p for p in points if (p.router, p.variant) == ("static", "intent")]
-        if not intent:
-            return points
-        _, costs = self._intent_policies()
-        reachable = np.sort(costs[np.isfinite(costs)])
-        mixed = set()
-        for point in intent:
-            cost = point.cost_per_1k_usd
-            if not math.isfinite(cost) or not reachable.size:
-                continue  # without costs there is nothing to compare
-            at = np.searchsorted(reachable, cost * (1 - 1e-9))
-            if at == reachable.size or reachable[at] > cost * 1.01:
-                mixed.add(id(point))
-        if mixed:
-            self.notes.append(
-                f"static/intent: left out {len(mixed)} of {len(intent)} swept points that no exportable table "
-                "reproduces (they mix the cross-fitting folds' tables)"
-            )
-        return [p for p in points if id(p) not in mixed]
-
-    def _intent_table(self) -> IntentRouter:
-        """static/intent's table refit on every selection row (the one an export ships), fit once."""
-        if self._intent is None:
-            data = self.data
-            self._intent = IntentRouter(tiers=tuple(self.tiers)).fit(data.intents, data.score, cost_usd=data.cost_usd)
-        return self._intent
-
-    def _intent_policies(self):
-        """:meth:`IntentRouter.policy_costs` of the refit table on the selection rows, computed once."""
-        if self._intent_costs is None:
-            self._intent_costs = self._intent_table().policy_costs(self.data.intents, self.data.cost_usd)
-        return self._intent_costs
-
-    def _static_router(self) -> StaticRouter:
-        return StaticRouter(tiers=tuple(self.tiers), rules=tuple(self.settings.static_rules))
-
-    def _build_cascade(self) -> list[Candidate]:
-        data = self.data
-        hints = {"responses": data.responses, "logprob_mean": data.logprob_mean}
-        confidence = cross_fit(
-            self._factory("cascade"),
-            data.inputs,
-            data.score,
-            folds=self.folds,
-            random_state=self.settings.seed,
-            fit_params=hints,
-            predict_params=hints,
-        )
-        candidates: list[Candidate] = []
-        for order in self._cascade_orders():
-            cap = min(self.settings.max_escalations, len(order) - 1)
-            options = cascade_options(confidence, data.score, data.cost_usd, data.latency_ms, order, cap, self.tiers)
-            # A stop point none of whose calls was timed has an unknown latency, not 0 ms (tables without latency).
-            timed = np.logical_or.accumulate(~np.isnan(data.latency_ms[:, order[: cap + 1]]), axis=1)
-            options["latency"] = np.where(timed, options["latency"], np.nan)
-            variant = ">".join(self.tiers[t] for t in order)
-            candidates.append(ThresholdCandidate("cascade", variant, **options))
-        return candidates
-
-    def _cascade_orders(self) -> list[list[int]]:
-        """Each cheaper tier escalating to the strongest, and (up to 4 tiers) the full chain."""
-        last = len(self.tiers) - 1
-        orders = [[t, last] for t in range(last)]
-        if 2 < len(self.tiers) <= 4:
-            orders.append(list(range(len(self.tiers))))
-        return orders
-
-    def _build_llm(self) -> list[Candidate]:
-        calls = self.llm_calls
-        if calls is None:
-            self.notes.append(
-                "llm router skipped: it needs model calls; `routeeval run` makes them, `optimize` on a table cannot"
-            )
-            return []
-        data = self.data
-        answers = [calls.answers.get(row_id) for row_id in data.row_ids]
-        fixed = calls.router.decide(answers)
-        extra_cost = np.array([calls.cost_usd.get(r, np.nan) for r in data.row_ids])[:, None]
-        extra_latency = np.array([calls.latency_ms.get(r, np.nan) for r in data.row_ids])[:, None]
-        return [
-            FixedCandidate(
-                "llm",
-                calls.router.classifier_tier_,
-                self.tiers,
-                data.score,
-                data.cost_usd + np.nan_to_num(extra_cost),
-                data.latency_ms + np.nan_to_num(extra_latency),
-                fixed=fixed,
-            )
-        ]
-
-    def export(self, point: OperatingPoint, candidate: Candidate):
-        """(fitted router or policy section, kind, knob) for the chosen point, refit on every selection row."""
-        data = self.data
-        router = point.router
-        if router == "tier":
-            index = self.tiers.index(point.variant)
-            static = StaticRouter(tiers=tuple(self.tiers), default_tier=self.tiers[index], long_tier=self.tiers[-1])
-            return static.fit(), "static", {"length_cutoff_chars": None}
-        if router == "static" and point.variant == "intent":
-            table = self._intent_table()
-            lam = _finite(point.knob)
-            if math.isfinite(point.cost_per_1k_usd):  # never export a cheaper table than the certified point
-                target = point.cost_per_1k_usd * (1 - 1e-9)
-                lam = table.lambda_costing_at_least(data.intents, data.cost_usd, target, self._intent_policies())
-            knob = {"rule": "utility", "lambda": lam}
-            exported = 1000 * np.nanmean(data.cost_usd[np.arange(data.n_rows), table.decide(data.intents, knob)])
-            if exported > point.cost_per_1k_usd * 1.01:
-                self.notes.append(
-                    "static/intent: the certified point mixes the cross-fitting folds' tables "
-                    f"(${point.cost_per_1k_usd:.4g} per 1k); no table refit on every row costs that, so the exported "
-                    f"one is the cheapest that costs no less: ${exported:.4g} per 1k on the selection rows"
-                )
-            rules, default = table.rules(knob)
-            static = StaticRouter(tiers=tuple(self.tiers), rules=tuple(rules), default_tier=default)
-            return static.fit(), "static", {"length_cutoff_chars": None}
-        if router == "static":
-            return self._static_router().fit(), "static", StaticRouter.knob_from_threshold(point.knob)
-        if router in ("classifier", "knn"):
-            fitted = self._factory(router)().fit(data.inputs, data.score, cost_usd=data.cost_usd)
-            if point.rule == "threshold":
-                return fitted, router, {"rule": "threshold", "threshold": _finite(point.knob)}
-            return fitted, router, {"rule": "utility", "lambda": _finite(point.knob)}
-        if router == "cascade":
-            order = point.variant.split(">")
-            fitted = CascadeRouter(
-                tiers=tuple(self.tiers),
-                order=tuple(order),
-                max_escalations=self.settings.max_escalations,
-                random_state=self.settings.seed,
-            ).fit(data.inputs, data.score, responses=data.responses, logprob_mean=data.logprob_mean)
-            return fitted, "cascade", {"threshold": _finite(point.knob)}
-        if router == "llm":
-            return self.llm_calls.router, "llm", {}
-        raise ValueError(f"cannot export router {router!r}")
+def _export(workspace: Workspace, point: OperatingPoint):
+    """(fitted router or policy section, kind, knob) for the chosen point, refit on every selection row: a single
+    tier is a static policy sending every query to it; a router exports through its spec."""
+    if point.router == "tier":
+        tiers = workspace.tiers
+        static = StaticRouter(tiers=tuple(tiers), default_tier=point.variant, long_tier=tiers[-1])
+        return static.fit(), "static", {"length_cutoff_chars": None}
+    return router_spec(point.router).export(workspace, point)
 
 
 # ---------------------------------------------------------------------------------------- helpers
 
 
-def _metadata_needs(candidates: list[Candidate], settings: OptimizeConfig, frame, notes: list[str]) -> dict:
+def _metadata_needs(candidates: list[Candidate], workspace: Workspace, frame, notes: list[str]) -> dict:
     """(router, variant) -> what it reads from request metadata at runtime, and whether it may be chosen.
 
     static/intent reads ``metadata["intent"]``; static rules with ``metadata`` conditions read their keys. Such a
@@ -581,12 +342,11 @@ def _metadata_needs(candidates: list[Candidate], settings: OptimizeConfig, frame
     ``allow_metadata_routers``: a policy production cannot feed would send every query to its default tier.
     """
     wanted: dict[tuple[str, str], list[str]] = {}
-    rule_keys = sorted({key for rule in settings.static_rules for key in (rule.get("metadata") or {})})
     for candidate in candidates:
-        if (candidate.router, candidate.variant) == ("static", "intent"):
-            wanted[("static", "intent")] = [INTENT_KEY]
-        elif (candidate.router, candidate.variant) == ("static", "length") and rule_keys:
-            wanted[("static", "length")] = rule_keys
+        spec = REGISTRY.get(candidate.router)
+        keys = spec.metadata_keys(workspace, candidate.variant) if spec and spec.metadata_keys else []
+        if keys:
+            wanted[(candidate.router, candidate.variant)] = keys
     if not wanted:
         return {}
     n_logs, present = _log_metadata_keys(frame)
@@ -600,7 +360,7 @@ def _metadata_needs(candidates: list[Candidate], settings: OptimizeConfig, frame
             shown, why = False, f"your logs have none (0 of {n_logs} rows)"
         else:
             shown, why = True, f"{have} of {n_logs} log rows have it; the others go to the policy's default tier"
-        selectable = shown or settings.allow_metadata_routers
+        selectable = shown or workspace.settings.allow_metadata_routers
         note = f"{router}/{variant} needs {fields} at runtime; {why}"
         if not shown:
             note += (
@@ -863,11 +623,11 @@ def _chosen_entry(point: OperatingPoint, selection) -> dict:
     return entry
 
 
-def _route_rows(policy: dict, kind: str, data: RouterData) -> tuple[np.ndarray, np.ndarray]:
+def route_rows(policy: dict, kind: str, data: RouterData) -> tuple[np.ndarray, np.ndarray]:
     """What the runtime decides on each row: (final tier index, tiers tried), through runtime.Router."""
     runtime = Router.load(policy)
     index = {name: i for i, name in enumerate(data.tiers)}
-    metadata = _metadata(data) or [None] * data.n_rows
+    metadata = static_metadata(data) or [None] * data.n_rows
     finals, tried = [], []
     for row, query in enumerate(data.inputs):
         if kind == "cascade":
@@ -895,48 +655,28 @@ def _route_rows(policy: dict, kind: str, data: RouterData) -> tuple[np.ndarray, 
 
 
 def _parity(router_obj, kind, knob, data: RouterData, routed) -> float | None:
-    """Share of ``data``'s rows where the runtime's decision (``routed``, from :func:`_route_rows`) equals
+    """Share of ``data``'s rows where the runtime's decision (``routed``, from :func:`route_rows`) equals
     the refit router's; None when nothing was routed (an llm policy)."""
     if routed is None:
         return None
-    offline = _offline_decisions(router_obj, kind, knob, data)
+    offline = offline_decisions(router_obj, kind, knob, data)
     return float((routed[0] == offline).mean())
 
 
-def _offline_decisions(router_obj, kind, knob, data: RouterData) -> np.ndarray:
+def offline_decisions(router_obj, kind, knob, data: RouterData) -> np.ndarray:
     if kind == "cascade":
         confidence = router_obj.predict_proba(data.inputs, responses=data.responses, logprob_mean=data.logprob_mean)
         final, _ = walk_cascade(confidence, router_obj.order_, float(knob["threshold"]), router_obj.cap())
         return final
     if kind == "static":
-        return np.asarray(router_obj.decide(data.inputs, knob, metadata=_metadata(data)))
+        return np.asarray(router_obj.decide(data.inputs, knob, metadata=static_metadata(data)))
     return np.asarray(router_obj.decide(data.inputs, knob))
-
-
-def _metadata(data: RouterData) -> list[dict | None] | None:
-    """Per-row metadata for static rules, with the row's intent under "intent" unless the metadata has one;
-    None when no row has either."""
-    if data.intents:  # each distinct intent spelled once (a million rows hold a few dozen)
-        codes, names = intent_codes(data.intents)
-        intents = [*names, None]
-        intents = [intents[code] for code in codes]
-    else:
-        intents = [None] * data.n_rows
-    metadata = data.metadata or [None] * data.n_rows
-    if metadata.count(None) == len(metadata) and intents.count(None) == len(intents):
-        return None
-    rows = []
-    for meta, intent in zip(metadata, intents, strict=True):
-        if intent is not None and INTENT_KEY not in (meta or {}):
-            meta = {**(meta or {}), INTENT_KEY: intent}
-        rows.append(meta)
-    return rows
 
 
 def _holdout(test: RouterData, policy: dict, routed, kind: str, baseline: str, tier_names: list[str], settings) -> dict:
     """The exported policy measured on rows the selection never saw, against the baseline tier.
 
-    ``routed``: the runtime's (final tier, tiers tried) on each of ``test``'s rows (:func:`_route_rows`)."""
+    ``routed``: the runtime's (final tier, tiers tried) on each of ``test``'s rows (:func:`route_rows`)."""
     if kind == "llm":
         return {"rows": test.n_rows, "chosen": None, "note": "the llm router's hold-out needs its calls"}
     _finals, score, cost, latency, calls = _policy_rows(test, policy, routed, kind, tier_names)
@@ -1007,7 +747,7 @@ def _production_mix(frame, policy: dict, kind: str, baseline: str, tier_names: l
         return None
     if kind == "llm":
         return {"rows": logs.n_rows, "note": "an llm policy needs its router model's answer on each log row"}
-    routed = _route_rows(policy, kind, logs)
+    routed = route_rows(policy, kind, logs)
     _finals, score, cost, _latency, calls = _policy_rows(logs, policy, routed, kind, tier_names)
     base = tier_names.index(baseline)
     boot = paired_bootstrap(
@@ -1037,15 +777,6 @@ def _production_mix(frame, policy: dict, kind: str, baseline: str, tier_names: l
         "agreement_ci": [_clean(boot["accuracy"][1]), _clean(boot["accuracy"][2])],
         "rows_with_cost": int(np.count_nonzero(np.isfinite(cost))),
     }
-
-
-def _finite(value: float) -> float:
-    """Knob values for JSON: +/-inf become the largest finite floats (same decisions on quantized scores)."""
-    if value is None or math.isnan(value):
-        return 0.0
-    if math.isinf(value):
-        return math.copysign(1e308, value)
-    return float(value)
 
 
 def _clean(value) -> float | None:

@@ -84,6 +84,7 @@ def run_evaluation(
 ) -> RunResult:
     """Replay an eval set (and optional logs) against every tier and write scored outcomes."""
     config = config or load_config(config_path)
+    _check_routers(config, overrides)
     config = with_options(config, max_cost_usd=max_cost_usd, monthly_queries=monthly_queries, **(overrides or {}))
     monthly_queries = config.logs.monthly_queries
     prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
@@ -113,7 +114,9 @@ def run_evaluation(
         _run_judge(log_rows, config, paid)
         judge_report = paid.reports.get("judge")  # the eval rows' and the log rows' judge calls
         records = [record for row in eval_rows + log_rows for record in row.records()]
-        if "llm" in settings.routers:  # the triage answers are outcomes rows: `optimize` reads them as `run` does
+        from routeeval.routers.registry import routers_to_fit
+
+        if "llm" in routers_to_fit(settings):  # triage answers are outcomes rows: `optimize` reads them as `run`
             records += _run_llm_router(eval_set, config, settings, paid)
 
     from routeeval.outcomes import outcomes_frame, write_outcomes
@@ -164,6 +167,10 @@ def optimize_file(
     """`routeeval optimize`: the optimizer half on an existing outcomes table (replayed or imported)."""
     from routeeval.outcomes import read_outcomes, read_outcomes_metadata, text_mask
 
+    if config is not None:
+        _check_routers(config, overrides)
+    elif (overrides or {}).get("routers"):
+        _check_routers(Config(tiers=()), overrides)
     checked = with_options(config or Config(tiers=()), monthly_queries=monthly_queries, **(overrides or {}))
     settings, monthly_queries = checked.optimize, checked.logs.monthly_queries
     frame = read_outcomes(outcomes_path, compact=True)
@@ -246,6 +253,14 @@ def _reports_into(summary, frame, result, out_dir, logs, monthly_queries, sample
     )
     summary["report"] = report_summary(figures)
     return write_reports(out_dir, summary, frame, result.chosen_rows, logs, monthly_queries, figures=figures)
+
+
+def _check_routers(config: Config, overrides: dict | None) -> None:
+    """The routers named in the config and on the command line are registered ones (before any call)."""
+    from routeeval.routers.registry import check_router_names
+
+    check_router_names(config.optimize.routers, where=config.path)
+    check_router_names((overrides or {}).get("routers") or ())
 
 
 def _start_outputs(out_dir: Path) -> None:

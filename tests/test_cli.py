@@ -338,3 +338,17 @@ def test_a_damaged_cache_stops_the_run_with_the_way_out(demo_config):
     cleared = _run("cache", "clear", "--yes")
     assert cleared.exit_code == 0 and "removed the damaged response cache" in cleared.stdout
     assert _run("cache", "stats", "--json").exit_code == 0
+
+
+def test_router_names_come_from_the_registry_and_are_checked_before_any_call(demo_config):
+    from routeeval.routers.registry import router_names
+
+    assert router_names() == ("cascade", "classifier", "knn", "llm", "static")
+    text = demo_config.read_text() + '\nrouters = ["static", "clasifier"]\n'  # under [optimize], the file's last table
+    demo_config.write_text(text)
+    result = _run("run", DATA / "mini_eval.jsonl", "--out", "out")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: routeeval.toml: unknown router 'clasifier'; choose from: cascade, classifier, knn, llm, static.\n",
+    )
+    assert not (demo_config.parent / ".routeeval").exists(), "no call may be made (or cache opened) first"

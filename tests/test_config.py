@@ -84,11 +84,6 @@ def test_full_config_round_trip(tmp_path):
         ),
         (
             [{"name": "a", "model": "m"}],
-            {"optimize": {"routers": ["clasifier"]}},
-            "{p}: unknown router 'clasifier'; choose from: cascade, classifier, knn, llm, static.",
-        ),
-        (
-            [{"name": "a", "model": "m"}],
             {"scoring": {"scorer": "judge"}},
             "{p}: [scoring] scorer 'judge' needs 'judge_tier', the tier that judges.",
         ),
@@ -189,7 +184,6 @@ def test_options_are_checked_like_their_config_keys(tmp_path):
         ({"max_cost_usd": -1.0}, "--max-cost must be at least 0, got -1."),
         ({"budget_per_1k_usd": -1.0}, "--budget-per-1k must be above 0, got -1."),
         ({"monthly_queries": -5}, "--monthly-queries must be at least 1, got -5."),
-        ({"routers": ["clasifier"]}, "unknown router 'clasifier'; choose from: cascade, classifier, knn, llm, static."),
     ):
         with pytest.raises(ConfigError) as info:
             with_options(config, **options)

@@ -11,9 +11,10 @@ from conftest import TIER_ENTRIES, simulated_outcomes
 from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.frontier import aiq
-from routeeval.optimize import _Builders, _offline_decisions, _route_rows, optimize_outcomes
+from routeeval.optimize import offline_decisions, optimize_outcomes, route_rows
 from routeeval.policy import build_policy
 from routeeval.routers import pivot_outcomes
+from routeeval.routers.registry import Workspace, router_names, router_spec
 from routeeval.runtime import Router
 from routeeval.sweep import sweep_candidate
 
@@ -191,13 +192,13 @@ def test_the_runtime_routes_each_held_out_row_once_for_the_holdout_and_the_parit
     import routeeval.optimize as optimize_module
 
     routed = []
-    route_rows = optimize_module._route_rows
+    route_rows = optimize_module.route_rows
 
     def spy(policy, kind, data):
         routed.append(data.row_ids)
         return route_rows(policy, kind, data)
 
-    monkeypatch.setattr(optimize_module, "_route_rows", spy)
+    monkeypatch.setattr(optimize_module, "route_rows", spy)
     share = dataclasses.replace(SETTINGS, holdout_share=0.3)
     summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=share).summary
     assert len(routed) == 1 and len(routed[0]) == summary["holdout"]["rows"]
@@ -208,33 +209,23 @@ def test_the_runtime_routes_each_held_out_row_once_for_the_holdout_and_the_parit
     assert summary["chosen"]["runtime_parity_share"] == 1.0
 
 
-@pytest.mark.parametrize(
-    ("router", "variant"),
-    [
-        ("static", "length"),
-        ("classifier", "threshold"),
-        ("classifier", "utility"),
-        ("knn", "threshold"),
-        ("knn", "utility"),
-        ("cascade", "small>large"),
-        ("cascade", "medium>large"),
-        ("cascade", "small>medium>large"),
-    ],
-)
-def test_runtime_reproduces_every_exportable_router_on_every_demo_row(demo, router, variant):
+@pytest.mark.parametrize("router", [name for name in router_names() if name != "llm"])  # llm needs its calls
+def test_runtime_reproduces_every_registered_router_on_every_demo_row(demo, router):
     data = pivot_outcomes(demo, [t["name"] for t in TIER_ENTRIES])
-    builders = _Builders(data, SETTINGS, [], None)
-    candidate = next(c for c in builders.build(router) if c.variant == variant)
-    points = sweep_candidate(candidate)
-    # Several knobs along the curve, not one lucky point.
-    for point in [points[len(points) // 4], points[len(points) // 2], points[3 * len(points) // 4]]:
-        fitted, kind, knob = builders.export(point, candidate)
-        policy = build_policy(fitted, kind, knob, TIER_ENTRIES)
-        runtime_tiers, _ = _route_rows(policy, kind, data)
-        offline = _offline_decisions(fitted, kind, knob, data)
-        assert (runtime_tiers == offline).all(), (
-            f"{router}/{variant} at {knob}: {(runtime_tiers != offline).sum()} rows differ"
-        )
+    workspace = Workspace(data, SETTINGS)
+    candidates = router_spec(router).build(workspace)
+    assert candidates, f"{router} built no candidate on the demo"
+    for candidate in candidates:
+        points = sweep_candidate(candidate)
+        # Several knobs along each variant's curve, not one lucky point.
+        for point in [points[len(points) // 4], points[len(points) // 2], points[3 * len(points) // 4]]:
+            fitted, kind, knob = router_spec(router).export(workspace, point)
+            policy = build_policy(fitted, kind, knob, TIER_ENTRIES)
+            runtime_tiers, _ = route_rows(policy, kind, data)
+            offline = offline_decisions(fitted, kind, knob, data)
+            assert (runtime_tiers == offline).all(), (
+                f"{router}/{candidate.variant} at {knob}: {(runtime_tiers != offline).sum()} rows differ"
+            )
 
 
 def test_static_rules_on_metadata_are_evaluated_offline_and_match_the_runtime(demo):
@@ -250,17 +241,17 @@ def test_static_rules_on_metadata_are_evaluated_offline_and_match_the_runtime(de
     settings = dataclasses.replace(SETTINGS, routers=("static",), static_rules=(rule,))
     data = pivot_outcomes(frame, [t["name"] for t in TIER_ENTRIES])
     assert data.metadata[ids.index(next(iter(free)))] == {"plan": "free"}
-    builders = _Builders(data, settings, [], None)
-    candidate = builders.build("static")[0]
+    workspace = Workspace(data, settings)
+    candidate = router_spec("static").build(workspace)[0]
     assert candidate.variant == "length"
     points = sweep_candidate(candidate)
     on_free = np.array([row in free for row in data.row_ids])
     for point in (points[0], points[len(points) // 2], points[-1]):
-        fitted, kind, knob = builders.export(point, candidate)
-        offline = _offline_decisions(fitted, kind, knob, data)
+        fitted, kind, knob = router_spec("static").export(workspace, point)
+        offline = offline_decisions(fitted, kind, knob, data)
         assert (offline[on_free] == 0).all(), "every free-plan row goes to the small tier, whatever the cut-off"
         policy = build_policy(fitted, kind, knob, TIER_ENTRIES)
-        runtime_tiers, _ = _route_rows(policy, kind, data)
+        runtime_tiers, _ = route_rows(policy, kind, data)
         assert (runtime_tiers == offline).all()
     # The most expensive point sends only the free-plan rows to the small tier.
     dearest = max(points, key=lambda p: p.cost_per_1k_usd)
@@ -283,12 +274,12 @@ def test_the_intent_table_is_exported_as_static_rules_the_runtime_follows(demo):
     frame[C.SCORE] = np.where(right | dearer, 1.0, 0.0)  # the right tier and any dearer one answer well
     settings = dataclasses.replace(SETTINGS, routers=("static",), max_drop=0.05)
     data = pivot_outcomes(frame, tier_names)
-    builders = _Builders(data, settings, [], None)
-    candidate = builders.build("static")[1]
+    workspace = Workspace(data, settings)
+    candidate = router_spec("static").build(workspace)[1]
     assert (candidate.router, candidate.variant) == ("static", "intent")
     points = sweep_candidate(candidate)
     cheapest_perfect = min((p for p in points if p.accuracy == 1.0), key=lambda p: p.cost_per_1k_usd)
-    fitted, kind, knob = builders.export(cheapest_perfect, candidate)
+    fitted, kind, knob = router_spec("static").export(workspace, cheapest_perfect)
     assert kind == "static" and knob == {"length_cutoff_chars": None}
     policy = build_policy(fitted, kind, knob, TIER_ENTRIES)
     rules = {rule["metadata"]["intent"]: rule["tier"] for rule in policy["router"]["rules"]}
@@ -296,8 +287,8 @@ def test_the_intent_table_is_exported_as_static_rules_the_runtime_follows(demo):
     runtime = Router.load(policy)
     assert runtime.route("anything at all", {"intent": "legal"}).tier == "large"
     assert runtime.route("anything at all", {"intent": "chitchat"}).tier == "small"
-    offline = _offline_decisions(fitted, kind, knob, data)
-    runtime_tiers, _ = _route_rows(policy, kind, data)
+    offline = offline_decisions(fitted, kind, knob, data)
+    runtime_tiers, _ = route_rows(policy, kind, data)
     assert (runtime_tiers == offline).all()
     assert [tier_names[t] for t in offline] == [best[kinds[row]] for row in data.row_ids]
     # Production must send the intent for this policy to work: without logs showing it, it needs the opt-in.
@@ -309,7 +300,7 @@ def test_the_intent_table_is_exported_as_static_rules_the_runtime_follows(demo):
 
 def test_static_intent_needs_two_intents(demo):
     data = pivot_outcomes(demo.assign(**{C.INTENT: "only"}), [t["name"] for t in TIER_ENTRIES])
-    assert [c.variant for c in _Builders(data, SETTINGS, [], None).build("static")] == ["length"]
+    assert [c.variant for c in router_spec("static").build(Workspace(data, SETTINGS))] == ["length"]
 
 
 def test_a_table_without_latency_reports_it_unknown_not_zero(demo):
@@ -337,7 +328,8 @@ def test_a_cascade_stop_with_no_timed_call_has_unknown_latency(demo):
     frame.loc[untimed, C.LATENCY_MS] = np.nan
     data = pivot_outcomes(frame, [t["name"] for t in TIER_ENTRIES])
     settings = dataclasses.replace(SETTINGS, routers=("cascade",))
-    (candidate,) = [c for c in _Builders(data, settings, [], None).build("cascade") if c.variant == "small>large"]
+    built = router_spec("cascade").build(Workspace(data, settings))
+    (candidate,) = [c for c in built if c.variant == "small>large"]
     latency = candidate.latency
     assert np.isnan(latency[:5]).all()  # neither small nor large was timed on these rows
     np.testing.assert_array_equal(latency[5:, 0], data.latency_ms[5:, 0])
@@ -361,12 +353,12 @@ def test_static_intent_never_exports_a_table_cheaper_than_the_certified_point(de
     tier_names = [t["name"] for t in TIER_ENTRIES]
     data = pivot_outcomes(frame, tier_names)
     notes = []
-    builders = _Builders(data, SETTINGS, notes, None)
-    candidate = builders.build("static")[1]
+    workspace = Workspace(data, SETTINGS, notes)
+    candidate = router_spec("static").build(workspace)[1]
     rows = np.arange(data.n_rows)
     for point in sweep_candidate(candidate):
-        fitted, kind, knob = builders.export(point, candidate)
-        decisions = _offline_decisions(fitted, kind, knob, data)
+        fitted, kind, knob = router_spec("static").export(workspace, point)
+        decisions = offline_decisions(fitted, kind, knob, data)
         exported = 1000 * np.nanmean(data.cost_usd[rows, decisions])
         assert exported >= point.cost_per_1k_usd * (1 - 1e-9)
     assert any("no table refit on every row costs that" in note for note in notes)
@@ -381,12 +373,11 @@ def test_static_intent_points_that_mix_the_folds_tables_are_left_out(demo):
     assert any("that no exportable table reproduces" in note for note in result.notes)
     kept = [p for p in result.points if (p.router, p.variant) == ("static", "intent")]
     assert kept
-    builders = _Builders(result.data, settings, [], None)
-    candidate = builders.build("static")[1]
+    workspace = Workspace(result.data, settings)
     rows = np.arange(result.data.n_rows)
     for point in kept:
-        fitted, kind, knob = builders.export(point, candidate)
-        exported = 1000 * np.nanmean(result.data.cost_usd[rows, _offline_decisions(fitted, kind, knob, result.data)])
+        fitted, kind, knob = router_spec("static").export(workspace, point)
+        exported = 1000 * np.nanmean(result.data.cost_usd[rows, offline_decisions(fitted, kind, knob, result.data)])
         assert point.cost_per_1k_usd * (1 - 1e-9) <= exported <= point.cost_per_1k_usd * 1.01
 
 

@@ -10,7 +10,8 @@
 | ``LLMRouter`` | a cheap tier's easy/hard answer | -- | ``llm`` |
 
 The learned routers fit each call's graded score (0-1); their expected score is P(correct) for 0/1
-scorers. Baselines (single tier, random mix, oracle) are in ``baselines``. Importing this package
+scorers. Baselines (single tier, random mix, oracle) are in ``baselines``. The routers the optimizer
+fits, by name, are in ``registry`` (imported on its own: it loads numpy). Importing this package
 imports neither numpy nor scikit-learn; they load when a router is fit.
 """
 
@@ -24,16 +25,7 @@ from routeeval.routers.knn import KnnRouter
 from routeeval.routers.llm import LLMRouter
 from routeeval.routers.static import StaticRouter
 
-ROUTERS = {
-    "cascade": CascadeRouter,
-    "classifier": ClassifierRouter,
-    "knn": KnnRouter,
-    "llm": LLMRouter,
-    "static": StaticRouter,
-}
-
 __all__ = [
-    "ROUTERS",
     "CascadeRouter",
     "ClassifierRouter",
     "IntentRouter",
