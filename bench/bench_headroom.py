@@ -60,7 +60,8 @@ def best_task_mix(accuracy, cost, weights, floor: float):
 def oracle(frame, split: str) -> tuple[float, float]:
     """(accuracy, mean cost per query) of the cheapest correct model per query (the cheapest model if none)."""
     from routeeval import columns as C
-    from routeeval.routers import oracle_choice, pivot_outcomes
+    from routeeval.outcomes import pivot_outcomes
+    from routeeval.routers import oracle_choice
 
     part = frame[frame[C.SPLIT] == split]
     data = pivot_outcomes(part)

@@ -227,7 +227,7 @@ def job_oof(benchmark: str, router: str, data_dir: str, quick: bool) -> dict:
 def routellm_data(benchmark: str, data_dir: str, quick: bool):
     from routeeval import columns as C
     from routeeval.importers import ROUTELLM_TIERS
-    from routeeval.routers import pivot_outcomes
+    from routeeval.outcomes import pivot_outcomes
 
     frame = load_frame("routellm", data_dir, quick)
     part = frame[frame[C.ROW_ID].str.startswith(benchmark + "/")]
@@ -331,7 +331,8 @@ def test_view(frame, tier_names: list[str], routers: tuple) -> dict:
     """On the test split, routers fit on train: AIQ (with and without the single tiers in the hull), the zero
     router's AIQ, the single tiers and the oracle. Nothing here feeds a selection."""
     from routeeval.frontier import aiq, zero_router_hull
-    from routeeval.routers import oracle_choice, pivot_outcomes
+    from routeeval.outcomes import pivot_outcomes
+    from routeeval.routers import oracle_choice
     from routeeval.sweep import FixedCandidate, evaluate_fixed, single_tier_candidates, sweep_candidate
 
     data = pivot_outcomes(frame, tier_names)

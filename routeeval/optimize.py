@@ -19,14 +19,9 @@ from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.errors import ConfigError, DataError
 from routeeval.frontier import aiq, apgr, cpt, pareto_frontier, zero_router_hull
+from routeeval.outcomes import RouterData, pivot_outcomes
 from routeeval.policy import build_policy, write_policy
-from routeeval.routers import (
-    RouterData,
-    StaticRouter,
-    oracle_choice,
-    pivot_outcomes,
-    walk_cascade,
-)
+from routeeval.routers import StaticRouter, oracle_choice, walk_cascade
 from routeeval.routers.registry import (
     REGISTRY,
     LLMRouterCalls,

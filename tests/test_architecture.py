@@ -40,7 +40,6 @@ LAYERS = [
         "routers.baselines",
         "routers.cascade",
         "routers.classifier",
-        "routers.data",
         "routers.intent",
         "routers.knn",
         "routers.llm",

@@ -12,8 +12,8 @@ from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.frontier import aiq
 from routeeval.optimize import offline_decisions, optimize_outcomes, route_rows
+from routeeval.outcomes import pivot_outcomes
 from routeeval.policy import build_policy
-from routeeval.routers import pivot_outcomes
 from routeeval.routers.registry import Workspace, router_names, router_spec
 from routeeval.runtime import Router
 from routeeval.sweep import sweep_candidate
@@ -424,7 +424,7 @@ def test_a_router_production_cannot_feed_is_flagged_and_not_chosen(demo):
 def test_the_chosen_policy_is_measured_on_the_logs_mix(demo):
     import json
 
-    from routeeval.routers.data import decode_input
+    from routeeval.outcomes import decode_input
 
     # The logs repeat 40 eval rows, the long ones: the production mix differs from the eval set's.
     lengths = demo[demo[C.TIER] == "small"].set_index(C.ROW_ID)[C.INPUT].str.len().sort_values()

@@ -8,8 +8,7 @@ import pytest
 from conftest import simulated_outcomes
 
 from routeeval import columns as C
-from routeeval.outcomes import column_codes, read_outcomes, text_mask, write_outcomes
-from routeeval.routers import pivot_outcomes
+from routeeval.outcomes import column_codes, pivot_outcomes, read_outcomes, text_mask, write_outcomes
 from routeeval.stats import summarize_tiers
 
 TIERS = ["small", "medium", "large"]

@@ -10,7 +10,7 @@ import pytest
 
 from routeeval import columns as C
 from routeeval.errors import ConfigError
-from routeeval.outcomes import outcomes_frame
+from routeeval.outcomes import outcomes_frame, pivot_outcomes
 from routeeval.policy import build_policy, load_schema
 from routeeval.routers import (
     CascadeRouter,
@@ -20,7 +20,6 @@ from routeeval.routers import (
     StaticRouter,
     cross_fit,
     oracle_choice,
-    pivot_outcomes,
     random_mix_choice,
     single_tier_choice,
     walk_cascade,

@@ -325,8 +325,7 @@ def _row_table(outcomes, chosen_rows: list[dict], tiers: list[str], data=None) -
     import numpy as np
     import pandas as pd
 
-    from routeeval.outcomes import column_codes, text_mask
-    from routeeval.routers import pivot_outcomes
+    from routeeval.outcomes import column_codes, pivot_outcomes, text_mask
 
     tier_codes, tier_values = column_codes(outcomes[C.TIER])
     if C.SOURCE in outcomes.columns:

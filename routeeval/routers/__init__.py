@@ -19,7 +19,6 @@ from routeeval.routers.base import cross_fit, feature_matrix
 from routeeval.routers.baselines import oracle_choice, random_mix_choice, single_tier_choice
 from routeeval.routers.cascade import CascadeRouter, cascade_options, walk_cascade
 from routeeval.routers.classifier import ClassifierRouter
-from routeeval.routers.data import RouterData, decode_input, pivot_outcomes
 from routeeval.routers.intent import IntentRouter
 from routeeval.routers.knn import KnnRouter
 from routeeval.routers.llm import LLMRouter
@@ -31,14 +30,11 @@ __all__ = [
     "IntentRouter",
     "KnnRouter",
     "LLMRouter",
-    "RouterData",
     "StaticRouter",
     "cascade_options",
     "cross_fit",
-    "decode_input",
     "feature_matrix",
     "oracle_choice",
-    "pivot_outcomes",
     "random_mix_choice",
     "single_tier_choice",
     "walk_cascade",

@@ -16,10 +16,10 @@ import numpy as np
 
 from routeeval.config import OptimizeConfig
 from routeeval.errors import ConfigError
+from routeeval.outcomes import RouterData
 from routeeval.routers.base import cross_fit
 from routeeval.routers.cascade import CascadeRouter, cascade_options
 from routeeval.routers.classifier import ClassifierRouter
-from routeeval.routers.data import RouterData
 from routeeval.routers.intent import INTENT_KEY, IntentRouter, intent_codes
 from routeeval.routers.knn import KnnRouter
 from routeeval.routers.static import StaticRouter
