@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from routeeval import columns as C
 from routeeval.errors import ConfigError, DataError
@@ -481,7 +482,7 @@ def import_llmrouter(path: str | Path):
 
     # question -> query line, from the split's own query file first. Six questions carry two task
     # names in default_query_train.jsonl: the first line wins.
-    by_question = {split: {} for split in queries}
+    by_question: dict[str, dict[str, Any]] = {split: {} for split in queries}
     for split, lines in queries.items():
         for line in lines:
             by_question[split].setdefault(line["query"], line)

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,9 @@ def optimize_outcomes(
         n_resamples=settings.bootstrap,
         seed=settings.seed,
     )
-    found_cheaper = selection.qualified and selection.point.cost_per_1k_usd < selection.baseline.cost_per_1k_usd
+    found_cheaper: bool | None = (
+        selection.qualified and selection.point.cost_per_1k_usd < selection.baseline.cost_per_1k_usd
+    )
     reason = selection.reason
     if selection.qualified and not found_cheaper:
         reason = (
@@ -150,7 +153,7 @@ def optimize_outcomes(
     swept_singles = points[: len(singles)]  # one fixed point per tier, swept first
     single_points = [complete_point(c, p, settings.confidence) for c, p in zip(singles, swept_singles, strict=True)]
     oracle = _oracle_point(train, settings.confidence)
-    summary = {
+    summary: dict[str, Any] = {
         "baseline": _baseline_entry(single_points[tier_names.index(baseline_name)]),
         "frontier": [
             _point_entry(p, needs.get((p.router, p.variant)))
@@ -218,7 +221,7 @@ def _complete_frontier(frontier: list[OperatingPoint], by_key: dict, confidence:
     by_candidate: dict[tuple[str, str], list[int]] = {}
     for index, point in enumerate(frontier):
         by_candidate.setdefault((point.router, point.variant), []).append(index)
-    completed: list[OperatingPoint | None] = [None] * len(frontier)
+    completed: list[OperatingPoint] = list(frontier)
     for key, indexes in by_candidate.items():
         points = complete_points(by_key[key], [frontier[i] for i in indexes], confidence)
         for index, point in zip(indexes, points, strict=True):
@@ -228,6 +231,8 @@ def _complete_frontier(frontier: list[OperatingPoint], by_key: dict, confidence:
 
 def _chosen_rows(candidate: Candidate, point: OperatingPoint, data: RouterData, baseline: str) -> ChosenRows:
     """Per row: the tier the chosen policy ends at (out-of-fold), its score and cost, and the baseline's."""
+    if point.decisions is None:
+        raise ValueError("the chosen point was not completed: its per-row decisions are missing")
     score, cost, latency = point_rows(candidate, point.decisions)
     base = data.tiers.index(baseline)
     return ChosenRows(
@@ -308,7 +313,7 @@ def _exportable(workspace: Workspace, points: list[OperatingPoint]) -> list[Oper
     by_router: dict[str, list[OperatingPoint]] = {}
     for point in points:
         by_router.setdefault(point.router, []).append(point)
-    kept = set()
+    kept: set[int] = set()
     for router, own in by_router.items():
         spec = REGISTRY.get(router)
         chosen = spec.exportable(workspace, own) if spec is not None and spec.exportable is not None else own
@@ -592,7 +597,7 @@ def _baseline_entry(point: OperatingPoint) -> dict:
     return {
         "tier": point.variant,
         "accuracy": _clean(point.accuracy),
-        "accuracy_ci": [_clean(v) for v in point.accuracy_ci],
+        "accuracy_ci": [_clean(v) for v in point.accuracy_ci] if point.accuracy_ci else None,
         "cost_per_1k_usd": _clean(point.cost_per_1k_usd),
     }
 

@@ -458,7 +458,7 @@ def pivot_outcomes(frame, tiers: list[str] | None = None, source: str | None = C
         if column not in frame.columns:
             return np.broadcast_to(np.array(None, dtype=object), (n_rows, n_tiers))
         codes, values = column_codes(frame[column])
-        return scatter(np.append(values, None)[codes], None)
+        return scatter(np.append(values, np.array([None], dtype=object))[codes], None)
 
     def per_row(column: str, convert=None) -> tuple[list, Any]:
         """(each row's value, from its first long row; the value's code: rows with one code share one object)."""

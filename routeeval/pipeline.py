@@ -15,7 +15,7 @@ from pathlib import Path
 from routeeval import __version__
 from routeeval import columns as C
 from routeeval.cache import ResponseCache
-from routeeval.config import Config, Tier, load_config, with_options
+from routeeval.config import Config, ReplayConfig, Tier, load_config, with_options
 from routeeval.data import EvalSet, load_eval_set
 from routeeval.errors import ProviderError
 from routeeval.files import write_text_atomic
@@ -30,6 +30,7 @@ from routeeval.replay import (
 )
 from routeeval.scoring import (
     LOG_ID_PREFIX,
+    JudgeScorer,
     ScoredRow,
     agreement_spec,
     exact,
@@ -52,7 +53,7 @@ class RunResult:
     outcomes_path: Path
     summary_path: Path
     summary: RunSummary  # summary.json, typed
-    replay: ReplayReport
+    replay: ReplayReport | None  # None for `optimize` on a table: nothing was replayed
     judge_replay: ReplayReport | None = None
     notes: list[str] = field(default_factory=list)
     policy_path: Path | None = None
@@ -326,10 +327,13 @@ def _run_judge(rows: list[ScoredRow], config: Config, paid: _PaidCalls) -> Repla
     for row in rows:
         if not row.judged:
             continue
-        judge_tier = config.tier(row.scorer.tier)
+        judge = row.scorer
+        if not isinstance(judge, JudgeScorer):
+            raise TypeError(f"row {row.query.row_id} is queued for a judge but its scorer is {judge.spec}")
+        judge_tier = config.tier(judge.tier)
         for tier_name in row.judged:
             response = row.results[tier_name].response
-            messages = row.scorer.messages(row.query.text, response, row.reference)
+            messages = judge.messages(row.query.text, response, row.reference)
             sim_row = judge_sim_row(bool(exact()(response, row.reference))) if judge_tier.simulated else None
             requests.append(CallRequest(f"{row.query.row_id}::judge::{tier_name}", judge_tier, messages, sim_row))
             targets.append((row, tier_name))
@@ -346,7 +350,7 @@ class _PaidCalls:
     """The run's paid phases (replay, judge, llm-router triage): one cache, one budget, their reports."""
 
     prices: dict
-    settings: object  # ReplayConfig
+    settings: ReplayConfig
     cache: ResponseCache
     ledger: SpendLedger
     progress: ProgressFactory

@@ -268,28 +268,33 @@ class _Replayer:
             completion_tokens = max(seen) if seen else _DEFAULT_COMPLETION_TOKENS
         return price.cost_usd(prompt_tokens, int(completion_tokens))
 
+    def _room(self) -> asyncio.Condition:
+        if self.room is None:  # made with the event loop, before the first call
+            raise RuntimeError("the replay's budget condition is used before the run started")
+        return self.room
+
     async def _reserve(self, estimate_usd: float) -> bool:
         """Hold ``estimate_usd`` of the budget for one call; wait while calls in flight may free room.
 
         False when the call cannot fit even with nothing in flight: it is not made. Later calls are still
         tried (a cheaper one may fit), so the run uses its budget rather than stopping at the first refusal.
         """
-        async with self.room:
+        async with self._room():
             while not self.ledger.fits(estimate_usd):
                 if self.ledger.in_flight == 0:
                     return False
-                await self.room.wait()
+                await self._room().wait()
             self.ledger.reserved_usd += estimate_usd
             self.ledger.in_flight += 1
             return True
 
     async def _settle(self, estimate_usd: float, cost_usd: float) -> None:
-        async with self.room:
+        async with self._room():
             self.ledger.in_flight -= 1
             self.ledger.reserved_usd = self.ledger.reserved_usd - estimate_usd if self.ledger.in_flight else 0.0
             self.ledger.record(self.phase, cost_usd)
             self.report.spent_usd += cost_usd
-            self.room.notify_all()
+            self._room().notify_all()
 
     async def _claim(self, key: str) -> CachedResponse | None:
         """Claim ``key`` so that no other run sharing the cache pays for it too; while another live run holds it,

@@ -95,6 +95,8 @@ class CascadeRouter(RouterBase):
         if verifier_tiers:
             from scipy import sparse
 
+            if answers is None:  # a verifier tier was found above from these answers
+                answers = _answers(responses, n_rows, n_tiers)
             self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
             texts = [a for t in verifier_tiers for a in answers[:, t] if isinstance(a, str)]
             self.response_featurizer_ = TextFeaturizer(**(self.response_featurizer or {})).fit(texts)
@@ -234,4 +236,4 @@ def _answers(values, n_rows: int, n_tiers: int):
         return np.full((n_rows, n_tiers), None, dtype=object)
     array = np.asarray(values, dtype=object).reshape(n_rows, n_tiers)
     is_text = np.fromiter((isinstance(value, str) for value in array.flat), dtype=bool, count=array.size)
-    return np.where(is_text.reshape(n_rows, n_tiers), array, None)
+    return np.where(is_text.reshape(n_rows, n_tiers), array, np.array(None, dtype=object))

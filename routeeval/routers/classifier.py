@@ -69,7 +69,7 @@ class ClassifierRouter(RouterBase):
         matrix = feature_matrix(self.featurizer_, X)
         self.coef_ = np.zeros((n_tiers, matrix.shape[1]))
         self.intercept_ = np.zeros(n_tiers)
-        self.constant_ = [None] * n_tiers
+        self.constant_: list[float | None] = [None] * n_tiers
         self.C_ = float(self.C) if self.C != "auto" else None
         for tier in range(n_tiers):
             known = ~np.isnan(targets[:, tier])

@@ -111,6 +111,11 @@ def finite_knob(value: float | None) -> float:
     return float(value)
 
 
+def finite_or_inf(value: float | None) -> float:
+    """A swept knob as a number: a missing one (a fixed point) is no knob at all, -inf."""
+    return -math.inf if value is None else float(value)
+
+
 def static_metadata(data: RouterData) -> list[dict | None] | None:
     """Per-row metadata for static rules, with the row's intent under "intent" unless the metadata has one;
     None when no row has either."""
@@ -267,7 +272,7 @@ def _static_exportable(ws: Workspace, points: list[OperatingPoint]) -> list[Oper
 
 def _static_export(ws: Workspace, point: OperatingPoint) -> Export:
     if point.variant != "intent":
-        return _static_router(ws).fit(), "static", StaticRouter.knob_from_threshold(point.knob)
+        return _static_router(ws).fit(), "static", StaticRouter.knob_from_threshold(finite_or_inf(point.knob))
     data = ws.data
     table = _intent_table(ws)
     lam = finite_knob(point.knob)
@@ -308,10 +313,7 @@ def _static_holdout_candidates(train: Workspace, test: RouterData) -> list[Candi
 
 def _cascade_router(ws: Workspace, order: tuple[str, ...] | None = None) -> CascadeRouter:
     return CascadeRouter(
-        tiers=tuple(ws.tiers),
-        max_escalations=ws.settings.max_escalations,
-        random_state=ws.settings.seed,
-        **({"order": order} if order else {}),
+        tiers=tuple(ws.tiers), order=order, max_escalations=ws.settings.max_escalations, random_state=ws.settings.seed
     )
 
 
