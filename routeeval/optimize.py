@@ -154,7 +154,7 @@ def optimize_outcomes(
     single_points = [complete_point(c, p, settings.confidence) for c, p in zip(singles, swept_singles, strict=True)]
     oracle = _oracle_point(train, settings.confidence)
     summary: dict[str, Any] = {
-        "baseline": _baseline_entry(single_points[tier_names.index(baseline_name)]),
+        "baseline": _baseline_entry(single_points[tier_names.index(baseline_name)], train.n_rows),
         "frontier": [
             _point_entry(p, needs.get((p.router, p.variant)))
             for p in _complete_frontier(frontier, by_key, settings.confidence)
@@ -593,12 +593,16 @@ def _point_entry(point: OperatingPoint, needs: dict | None = None) -> dict:
     return entry
 
 
-def _baseline_entry(point: OperatingPoint) -> dict:
+def _baseline_entry(point: OperatingPoint, rows: int) -> dict:
+    """The baseline tier on the selection rows (``single_tiers`` holds every tier on all eval rows: with a hold-out
+    the two differ, and ``basis`` says which rows these are)."""
     return {
         "tier": point.variant,
         "accuracy": _clean(point.accuracy),
         "accuracy_ci": [_clean(v) for v in point.accuracy_ci] if point.accuracy_ci else None,
         "cost_per_1k_usd": _clean(point.cost_per_1k_usd),
+        "rows": rows,
+        "basis": "selection rows",
     }
 
 

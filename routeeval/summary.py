@@ -88,10 +88,14 @@ class TierSummary(Record):
 
 @dataclass
 class Baseline(Record):
+    """The baseline tier on the selection rows (``single_tiers``: every tier on all eval rows)."""
+
     tier: str | None = None
     accuracy: float | None = None
     accuracy_ci: Interval | None = None
     cost_per_1k_usd: float | None = None
+    rows: int | None = _optional()
+    basis: str | None = _optional()  # "selection rows"
 
 
 @dataclass

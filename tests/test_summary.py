@@ -63,3 +63,16 @@ def test_keys_this_version_does_not_know_are_kept():
     assert isinstance(summary.single_tiers[0], TierSummary) and summary.single_tiers[0].extra == {"new_figure": 3}
     written = summary.to_json()
     assert written["future_key"] == {"a": 1} and written["single_tiers"][0]["new_figure"] == 3
+
+
+def test_the_baseline_says_which_rows_its_figures_come_from(summaries):
+    """With a hold-out the baseline is measured on the selection rows and the tier table on all eval rows: the
+    numbers differ, and both say which rows they are."""
+    from routeeval.report.terminal import chosen_lines
+
+    summary = RunSummary.from_json(summaries[0])
+    assert summary.baseline.rows == summary.selection.rows == 245 and summary.baseline.basis == "selection rows"
+    assert {tier.rows for tier in summary.single_tiers} == {350}
+    assert " on the 245 selection rows: drop " in chosen_lines(summary)[1]
+    plain = RunSummary.from_json(summaries[1])  # no hold-out: the same rows, nothing to say
+    assert plain.baseline.rows == 350 and " on the " not in chosen_lines(plain)[1]

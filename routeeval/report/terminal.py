@@ -111,7 +111,8 @@ def chosen_lines(summary: RunSummary) -> list[str]:
     lines = [
         f"[bold]Chosen policy{tag}:[/bold] {chosen.label} → policy kind '{chosen.policy_kind}'",
         f"  accuracy {share(chosen.accuracy)}{interval(chosen.accuracy_ci)}"
-        f" vs {baseline.tier} {share(baseline.accuracy)}: drop {points(chosen.accuracy_drop)} "
+        f" vs {baseline.tier} {share(baseline.accuracy)}{_on_rows(summary, baseline)}: "
+        f"drop {points(chosen.accuracy_drop)} "
         "points" + interval(chosen.accuracy_drop_ci) + drop_bound(summary.to_json()),
         f"  cost {_money(chosen.cost_per_1k_usd)} per 1k queries vs {_money(baseline.cost_per_1k_usd)}: "
         f"saves {share(chosen.savings_share)}{interval(chosen.savings_share_ci)}",
@@ -140,6 +141,13 @@ def chosen_lines(summary: RunSummary) -> list[str]:
             f" saves {share(h.savings_share)}"
         )
     return lines
+
+
+def _on_rows(summary: RunSummary, baseline: Baseline) -> str:
+    """' on the 245 selection rows' when the baseline's rows are not all the eval rows the tier table shows."""
+    if baseline.rows is None or baseline.rows == summary.evalset.rows:
+        return ""
+    return f" on the {baseline.rows:,} {baseline.basis or 'selection rows'}"
 
 
 def render_run(result, console) -> None:
