@@ -34,9 +34,9 @@ def main() -> None:
 
     from routeeval.cache import CachedResponse, ResponseCache
     from routeeval.config import ReplayConfig, Tier
-    from routeeval.loopback import LoopbackServer
     from routeeval.pricing import TierPrice, import_litellm
     from routeeval.replay import CallRequest, replay_calls
+    from routeeval.testing.loopback import LoopbackServer
 
     litellm = import_litellm()
     with LoopbackServer() as server, tempfile.TemporaryDirectory() as tmp:

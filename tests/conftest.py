@@ -27,7 +27,7 @@ def _offline_litellm(monkeypatch):
 
 @pytest.fixture()
 def loopback():
-    from routeeval.loopback import LoopbackServer
+    from routeeval.testing.loopback import LoopbackServer
 
     with LoopbackServer(retry_after_s="0.2") as server:
         yield server

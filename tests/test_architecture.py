@@ -25,11 +25,12 @@ TOP_LEVEL_HEAVY_OK = {
 # placed before they exist so that they land where it says.
 LAYERS = [
     {"__init__", "runtime"},
+    {"testing", "testing.loopback"},  # the loopback server the tests start: standard library only
     {"errors"},
     {"columns", "files"},
     {"config"},
     {"data", "logs"},
-    {"pricing", "sim", "loopback"},
+    {"pricing", "sim"},
     {"cache"},
     {"replay"},
     {"scoring"},
@@ -208,6 +209,16 @@ def test_the_cycle_finder_finds_cycles():
     tree = ast.parse("from routeeval import columns as C\nfrom . import html\nimport routeeval.sweep\nimport numpy")
     known = {"__init__", "columns", "sweep", "report", "report.html", "report.write"}
     assert _package_imports("report.write", tree, known) == {"__init__", "columns", "report", "report.html", "sweep"}
+
+
+def test_the_testing_package_imports_only_the_standard_library():
+    """The loopback server runs wherever the tests and benchmarks do, without the package's heavy dependencies."""
+    allowed = set(sys.stdlib_module_names) | {"__future__", "aiohttp"}  # ARCHITECTURE.md: testing/ is stdlib, aiohttp
+    testing = [(module, tree) for module, tree in _modules() if module.split(".")[0] == "testing"]
+    assert {module for module, _ in testing} >= {"testing", "testing.loopback"}
+    for module, tree in testing:
+        roots = {name.split(".")[0] for name in _imports(tree, top_level_only=False)}
+        assert roots <= allowed, f"{module} imports {sorted(roots - allowed)}"
 
 
 def test_nothing_imports_the_cli_and_no_click():

@@ -11,8 +11,8 @@ from conftest import TEST_KEY_ENV, write_config
 from typer.testing import CliRunner
 
 from routeeval.cli import app
-from routeeval.loopback import LoopbackServer
 from routeeval.replay import STOP_AFTER
+from routeeval.testing.loopback import LoopbackServer
 
 N_ROWS = 30
 runner = CliRunner()

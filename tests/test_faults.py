@@ -22,10 +22,10 @@ from routeeval import columns as C
 from routeeval.cache import ResponseCache
 from routeeval.cli import app
 from routeeval.config import ReplayConfig, Tier
-from routeeval.loopback import LoopbackServer
 from routeeval.outcomes import read_outcomes
 from routeeval.pricing import TierPrice
 from routeeval.replay import CallRequest, replay_calls
+from routeeval.testing.loopback import LoopbackServer
 
 runner = CliRunner()
 QUESTION = [{"role": "user", "content": "how do I export my invoices as CSV?"}]

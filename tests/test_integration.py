@@ -11,7 +11,7 @@ import time
 from conftest import DATA, TEST_KEY, TEST_KEY_ENV, environ_without_keys, write_config
 
 from routeeval.cache import ResponseCache
-from routeeval.loopback import LoopbackServer
+from routeeval.testing.loopback import LoopbackServer
 
 N_ROWS = 12  # tests/data/mini_eval.jsonl
 

@@ -26,11 +26,11 @@ from routeeval.integrations.litellm import (
     failover_order,
     read_trail,
 )
-from routeeval.loopback import LoopbackServer
 from routeeval.policy import build_policy, load_router
 from routeeval.pricing import import_litellm
 from routeeval.routers import CascadeRouter, LLMRouter, StaticRouter
 from routeeval.runtime import CEILING_REASON, quantize
+from routeeval.testing.loopback import LoopbackServer
 
 TIERS = [
     {"name": "small", "model": "openai/small-model", "price_in_per_mtok": 0.15, "price_out_per_mtok": 0.6},

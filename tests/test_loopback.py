@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from routeeval.loopback import LoopbackServer
+from routeeval.testing.loopback import LoopbackServer
 
 CHAT_PATH = "/v1/chat/completions"
 

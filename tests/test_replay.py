@@ -105,7 +105,7 @@ def test_final_failure_is_an_error_not_a_wrong_answer_and_the_run_goes_on(loopba
 
 
 def test_client_errors_are_not_retried(tmp_path):
-    from routeeval.loopback import LoopbackServer
+    from routeeval.testing.loopback import LoopbackServer
 
     with LoopbackServer(require_api_key="sk-right") as server:
         tier = _tier(server, "plain")
@@ -203,7 +203,7 @@ def _replay_in_process(base_url: str, cache: str, n: int, out) -> None:
     import os
 
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    from routeeval.loopback import LoopbackServer  # noqa: F401  (the child only needs the client side)
+    from routeeval.testing.loopback import LoopbackServer  # noqa: F401  (the child only needs the client side)
 
     tier = Tier(
         name="slow",
