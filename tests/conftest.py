@@ -1,17 +1,20 @@
-"""Shared fixtures. No test touches the network: tiers are simulated or point at a loopback server."""
+"""Fixtures only (shared helpers and constants live in helpers.py). No test touches the network: tiers are
+simulated or point at a loopback server.
+
+The demo's expensive inputs are session fixtures, computed once for the whole run. They are shared, so a test
+never changes one: it copies first (``frame.copy()``, ``{**summary, ...}``). Each checks at the end of the
+session that it is as it was made, and the run fails if a test changed it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
-SHARED_DATA = ROOT.parent / "shared" / "data"
-TEST_KEY_ENV = "ROUTEEVAL_TEST_KEY"
-TEST_KEY = "sk-loopback-test-7f3a9c"  # must never appear in any file a run writes
+from helpers import REPORT_SETTINGS, ROOT, TEST_KEY, TEST_KEY_ENV, report_inputs, simulated_outcomes
 
 
 @pytest.fixture(autouse=True)
@@ -40,91 +43,70 @@ def in_tmp(tmp_path, monkeypatch):
     return tmp_path
 
 
-def write_config(path: Path, tiers: list[dict], **sections) -> Path:
-    """Write a routeeval.toml with the given tier tables and extra sections."""
-    lines = []
-    for tier in tiers:
-        lines.append("[[tier]]")
-        lines += [f"{key} = {_toml(value)}" for key, value in tier.items()]
-        lines.append("")
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+# ------------------------------------------------------------------------------ the demo, once per session
 
 
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return repr(value)
+def _fingerprint(value) -> str:
+    """A digest of a shared fixture's value: frames by their cells, columns and dtypes; the rest as JSON."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256()
+    for part in value if isinstance(value, tuple) else (value,):
+        if isinstance(part, pd.DataFrame):
+            digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
+            digest.update(repr([(str(c), str(t)) for c, t in part.dtypes.items()]).encode())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=repr).encode())
+    return digest.hexdigest()
 
 
-def environ_without_keys() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
-    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    env["LITELLM_OFFLINE_MODE"] = "true"
-    return env
+def _unchanged(name: str, before: str, value) -> None:
+    assert _fingerprint(value) == before, (
+        f"a test changed the session fixture {name!r}; copy it before changing it (conftest.py)"
+    )
 
 
-def simulated_outcomes(
-    evalset_path: Path | None = None,
-    skills=(("small", "gpt-4o-mini", 0.5), ("medium", "claude-haiku-4-5", 0.62), ("large", "gpt-4o", 0.8)),
-):
-    """An outcomes frame for an eval set, answered by the simulator directly (no litellm, no cache).
-
-    The same answers a `routeeval run` with the bundled config would record, scored by exact match.
-    """
-    from routeeval import columns as C
-    from routeeval.config import Tier
-    from routeeval.data import load_eval_set
-    from routeeval.outcomes import outcomes_frame
-    from routeeval.pricing import price_tier
-    from routeeval.scoring import exact
-    from routeeval.sim import SimRow, simulate, wrong_answers
-
-    eval_set = load_eval_set(evalset_path or ROOT / "evalsets" / "support.jsonl")
-    wrong = wrong_answers(eval_set.rows)
-    scorer = exact()
-    records = []
-    for name, model, skill in skills:
-        price = price_tier(Tier(name, f"routeeval-sim/{model}"))
-        for row in eval_set.rows:
-            reference = row.reference[0] if isinstance(row.reference, list) else row.reference
-            answer = simulate(model, list(row.messages), SimRow(reference, wrong.get(row.row_id), row.label), skill)
-            records.append(
-                {
-                    C.ROW_ID: row.row_id,
-                    C.TIER: name,
-                    C.RESPONSE: answer.text,
-                    C.SCORE: scorer(answer.text, row.reference),
-                    C.COST_USD: price.cost_usd(answer.prompt_tokens, answer.completion_tokens),
-                    C.LATENCY_MS: answer.latency_ms,
-                    C.PROMPT_TOKENS: answer.prompt_tokens,
-                    C.COMPLETION_TOKENS: answer.completion_tokens,
-                    C.CACHED: False,
-                    C.INPUT: row.input_value
-                    if isinstance(row.input_value, str)
-                    else __import__("json").dumps(row.input_value),
-                    C.INTENT: row.intent,
-                    C.LABEL: row.label,
-                    C.SOURCE: C.SOURCE_EVAL,
-                    C.SCORER: scorer.spec,
-                    C.LOGPROB_MEAN: sum(answer.logprobs) / len(answer.logprobs),
-                }
-            )
-    return outcomes_frame(records)
+@pytest.fixture(scope="session")
+def demo_outcomes():
+    """The bundled demo set (350 rows) answered by the three simulated tiers: an outcomes frame. Do not change it."""
+    frame = simulated_outcomes()
+    before = _fingerprint(frame)
+    yield frame
+    _unchanged("demo_outcomes", before, frame)
 
 
-TIER_ENTRIES = [
-    {"name": "small", "model": "routeeval-sim/gpt-4o-mini", "price_in_per_mtok": 0.15, "price_out_per_mtok": 0.6},
-    {"name": "medium", "model": "routeeval-sim/claude-haiku-4-5", "price_in_per_mtok": 1.0, "price_out_per_mtok": 5.0},
-    {"name": "large", "model": "routeeval-sim/gpt-4o", "price_in_per_mtok": 2.5, "price_out_per_mtok": 10.0},
-]
+@pytest.fixture(scope="session")
+def demo_report(demo_outcomes):
+    """(summary, outcomes, chosen_rows, optimize result) of the demo with ``REPORT_SETTINGS``, as the reports read
+    them. Do not change them."""
+    inputs = report_inputs(demo_outcomes, REPORT_SETTINGS)
+    summary, _, _, result = inputs
+    before = _fingerprint((summary, result.policy))
+    yield inputs
+    _unchanged("demo_report", before, (summary, result.policy))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The folder of a whole `make run` on the demo (simulated tiers through litellm, a fresh cache): the
+    slowest thing in the suite, done once. Do not write into it."""
+    from routeeval.pipeline import run_evaluation
+
+    folder = tmp_path_factory.mktemp("demo")
+    shutil.copy(ROOT / "routeeval.toml", folder / "routeeval.toml")
+    shutil.copytree(ROOT / "evalsets", folder / "evalsets")
+    cwd = Path.cwd()
+    os.chdir(folder)  # the config's cache path is relative to it
+    try:
+        run_evaluation(
+            "evalsets/support.jsonl",
+            logs_path="evalsets/support-logs.jsonl",
+            config_path="routeeval.toml",
+            out_dir="reports/demo",
+            monthly_queries=1_000_000,
+        )
+    finally:
+        os.chdir(cwd)
+    return folder / "reports" / "demo"

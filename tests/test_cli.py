@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DATA, ROOT, write_config
+from helpers import DATA, ROOT, hopeless_two_tiers, write_config
 from typer.testing import CliRunner
 
 from routeeval.cli import app
@@ -222,12 +222,10 @@ def _commands(typer_app):
     return list(walk(group))
 
 
-def test_optimize_route_and_import_commands(demo_config, tmp_path):
-    from conftest import simulated_outcomes
-
+def test_optimize_route_and_import_commands(demo_config, demo_outcomes, tmp_path):
     from routeeval.outcomes import write_outcomes
 
-    outcomes = write_outcomes(simulated_outcomes(), demo_config.parent / "sim.parquet")
+    outcomes = write_outcomes(demo_outcomes, demo_config.parent / "sim.parquet")
     result = _run(
         "optimize", outcomes, "--out", "opt", "--router", "static", "--router", "cascade", "--max-drop", "0.02"
     )
@@ -260,11 +258,9 @@ def test_optimize_route_and_import_commands(demo_config, tmp_path):
 
 
 def test_optimize_exits_1_when_no_cheaper_policy_qualifies(demo_config):
-    from test_optimize import _hopeless_two_tiers
-
     from routeeval.outcomes import outcomes_frame, write_outcomes
 
-    frame = outcomes_frame(_hopeless_two_tiers().to_dict("records"))
+    frame = outcomes_frame(hopeless_two_tiers().to_dict("records"))
     path = write_outcomes(frame, demo_config.parent / "hopeless.parquet")
     result = _run("optimize", path, "--out", "o", "--max-drop", "0.001", "--router", "static")
     assert result.exit_code == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, write_config
+from helpers import ROOT, fifo_that_unblocks, write_config
 
 from routeeval.config import load_config
 from routeeval.errors import ConfigError
@@ -194,7 +194,6 @@ def test_options_are_checked_like_their_config_keys(tmp_path):
 
 
 def test_a_config_that_is_not_a_regular_file_is_refused_before_it_is_opened(tmp_path):
-    from test_data import fifo_that_unblocks
 
     with fifo_that_unblocks(tmp_path / "routeeval.toml") as path, pytest.raises(ConfigError) as info:
         load_config(path)

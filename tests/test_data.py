@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT, fifo_that_unblocks
 
 from routeeval.data import EvalSet, Query, file_sha256, load_eval_set
 from routeeval.errors import EXIT_BAD_INPUT, DataError
@@ -958,30 +955,6 @@ def nested(levels: int):
     for _ in range(levels):
         value = [value]
     return value
-
-
-@contextlib.contextmanager
-def fifo_that_unblocks(path: Path):
-    """A named pipe at ``path``. Should a reader open it, a writer opens and closes it, so the reader sees the
-    end of the file instead of waiting forever: a loader that opens the pipe fails its test rather than hanging."""
-    os.mkfifo(path)
-    done = threading.Event()
-
-    def writer():
-        while not done.wait(0.05):
-            try:
-                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # succeeds only once a reader waits
-                return
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    try:
-        yield path
-    finally:
-        done.set()
-        thread.join()
 
 
 @pytest.mark.parametrize("name", ["evals.jsonl", "evals.csv", "evals.parquet"])

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import TEST_KEY_ENV, write_config
+from helpers import TEST_KEY_ENV, write_config
 from typer.testing import CliRunner
 
 from routeeval.cli import app

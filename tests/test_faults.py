@@ -15,7 +15,7 @@ import sys
 import time
 
 import pytest
-from conftest import TEST_KEY, TEST_KEY_ENV, environ_without_keys, write_config
+from helpers import TEST_KEY, TEST_KEY_ENV, environ_without_keys, write_config
 from typer.testing import CliRunner
 
 from routeeval import columns as C

@@ -1,18 +1,18 @@
 """Golden outputs: the demo's summary.json and policy.json, canonical and with run-dependent values masked.
 
 Every structural change must keep them identical; a change that alters them on purpose updates them in its
-own commit, saying why: ``ROUTEEVAL_UPDATE_GOLDEN=1 pytest tests/test_golden.py``.
+own commit, saying why: ``ROUTEEVAL_UPDATE_GOLDEN=1 pytest tests/test_golden.py``. The demo run itself is the
+session fixture ``demo_run`` (conftest.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 # Values that depend on when, where and on what the run happened, not on what it computed.
@@ -41,28 +41,6 @@ def canonical(value):
     if isinstance(value, float):
         return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
     return value
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    from routeeval.pipeline import run_evaluation
-
-    folder = tmp_path_factory.mktemp("golden")
-    shutil.copy(ROOT / "routeeval.toml", folder / "routeeval.toml")
-    shutil.copytree(ROOT / "evalsets", folder / "evalsets")
-    cwd = Path.cwd()
-    os.chdir(folder)
-    try:
-        run_evaluation(
-            "evalsets/support.jsonl",
-            logs_path="evalsets/support-logs.jsonl",
-            config_path="routeeval.toml",
-            out_dir="reports/demo",
-            monthly_queries=1_000_000,
-        )
-    finally:
-        os.chdir(cwd)
-    return folder / "reports" / "demo"
 
 
 @pytest.mark.slow

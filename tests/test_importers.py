@@ -5,16 +5,15 @@ from __future__ import annotations
 import ast
 import json
 import math
-from pathlib import Path
 
 import pytest
+from helpers import SHARED_DATA
 
 from routeeval import columns as C
 from routeeval.errors import ConfigError, DataError
 from routeeval.importers import import_llmrouter, import_outcomes, import_routellm, import_routerbench
 from routeeval.outcomes import read_outcomes, read_outcomes_metadata
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ROUTERBENCH = SHARED_DATA / "routerbench-subset"
 ROUTELLM = SHARED_DATA / "routellm-evals"
 LLMROUTER = SHARED_DATA / "llmrouter-dcrouter"

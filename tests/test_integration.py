@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import DATA, TEST_KEY, TEST_KEY_ENV, environ_without_keys, write_config
+from helpers import DATA, TEST_KEY, TEST_KEY_ENV, environ_without_keys, write_config
 
 from routeeval.cache import ResponseCache
 from routeeval.testing.loopback import LoopbackServer

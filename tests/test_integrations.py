@@ -12,7 +12,7 @@ import os
 import socket
 
 import pytest
-from conftest import TEST_KEY_ENV
+from helpers import TEST_KEY_ENV
 
 from routeeval.errors import ConfigError
 from routeeval.integrations.litellm import (

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import TIER_ENTRIES, simulated_outcomes
+from helpers import TIER_ENTRIES, TWO_TIERS, hopeless_two_tiers
 
 from routeeval import columns as C
 from routeeval.config import OptimizeConfig
@@ -23,8 +23,9 @@ SETTINGS = OptimizeConfig(routers=("static", "classifier", "knn", "cascade"), bo
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return simulated_outcomes()
+def demo(demo_outcomes):
+    """The demo's outcomes (the session's: copy before changing)."""
+    return demo_outcomes
 
 
 @pytest.fixture(scope="module")
@@ -112,34 +113,10 @@ def test_chosen_rows_say_where_each_selection_row_went(result, demo):
     assert list(table["tier"]) == ended
 
 
-def _hopeless_two_tiers(n_rows: int = 300):
-    """A cheap tier that is always wrong and a strong one that is always right."""
-    import pandas as pd
-
-    cheap_right = np.zeros(n_rows, dtype=bool)
-    rows = []
-    for i in range(n_rows):
-        text = f"question {i} about invoices and seats"
-        rows.append(
-            {C.ROW_ID: f"r{i}", C.TIER: "cheap", C.SCORE: float(cheap_right[i]), C.COST_USD: 0.0001, C.INPUT: text}
-        )
-        rows.append({C.ROW_ID: f"r{i}", C.TIER: "strong", C.SCORE: 1.0, C.COST_USD: 0.002, C.INPUT: text})
-    frame = pd.DataFrame(rows)
-    frame[C.SOURCE] = C.SOURCE_EVAL
-    frame[C.LATENCY_MS] = 100.0
-    return frame
-
-
-TWO_TIERS = [
-    {"name": "cheap", "model": "cheap", "price_in_per_mtok": None, "price_out_per_mtok": None},
-    {"name": "strong", "model": "strong", "price_in_per_mtok": None, "price_out_per_mtok": None},
-]
-
-
 def test_nothing_qualifies_chooses_the_baseline_and_says_so():
     # Every row sent to the cheap tier costs 1/300 of accuracy, more than the 0.1-point tolerance.
     settings = dataclasses.replace(SETTINGS, routers=("static", "classifier", "knn"), max_drop=0.001)
-    result = optimize_outcomes(_hopeless_two_tiers(), tiers=TWO_TIERS, settings=settings)
+    result = optimize_outcomes(hopeless_two_tiers(), tiers=TWO_TIERS, settings=settings)
     summary = result.summary
     assert summary["selection"]["found_cheaper"] is False
     assert (summary["chosen"]["router"], summary["chosen"]["variant"]) == ("tier", "strong")
@@ -153,7 +130,7 @@ def test_nothing_qualifies_chooses_the_baseline_and_says_so():
 
 
 def test_two_tiers_of_equal_accuracy_have_no_apgr_and_no_traceback():
-    frame = _hopeless_two_tiers()
+    frame = hopeless_two_tiers()
     strong = frame[C.TIER] == "strong"
     cheap_scores = frame.loc[frame[C.TIER] == "cheap", C.SCORE].to_numpy()
     frame.loc[strong, C.SCORE] = cheap_scores  # both tiers right on the same rows

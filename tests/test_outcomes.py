@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import simulated_outcomes
+from helpers import fifo_that_unblocks
 
 from routeeval import columns as C
 from routeeval.outcomes import column_codes, pivot_outcomes, read_outcomes, text_mask, write_outcomes
@@ -14,8 +14,8 @@ from routeeval.stats import summarize_tiers
 TIERS = ["small", "medium", "large"]
 
 
-def test_compact_read_keeps_every_value_and_column(tmp_path):
-    frame = simulated_outcomes()
+def test_compact_read_keeps_every_value_and_column(tmp_path, demo_outcomes):
+    frame = demo_outcomes.copy()
     frame.loc[3, C.SOURCE] = None  # a row without a source counts as an eval row
     _assert_compact_equals_full(write_outcomes(frame, tmp_path / "outcomes.parquet"))
 
@@ -52,10 +52,10 @@ def _assert_compact_equals_full(path):
 
 
 @pytest.mark.parametrize("layout", ["blocks", "shuffled", "tier_major", "id_comes_back"])
-def test_compact_read_of_every_layout_and_many_row_groups(tmp_path, layout):
+def test_compact_read_of_every_layout_and_many_row_groups(tmp_path, demo_outcomes, layout):
     """Row ids in runs are encoded by comparing neighbours, other layouts by hashing; dictionaries differ per row
     group. Every way gives the full read's values."""
-    frame = simulated_outcomes()
+    frame = demo_outcomes.copy()
     frame.loc[5, C.INTENT] = None
     frame.loc[7, C.RESPONSE] = None
     frame.loc[9, C.PROMPT_TOKENS] = None
@@ -80,8 +80,6 @@ def test_compact_read_of_every_layout_and_many_row_groups(tmp_path, layout):
 
 
 def test_an_outcomes_path_that_is_not_a_regular_file_is_refused_before_it_is_opened(tmp_path):
-    from test_data import fifo_that_unblocks
-
     from routeeval.errors import DataError
 
     with fifo_that_unblocks(tmp_path / "outcomes.parquet") as path, pytest.raises(DataError) as info:

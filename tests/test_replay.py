@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import TEST_KEY_ENV
+from helpers import TEST_KEY_ENV
 
 from routeeval.cache import ResponseCache
 from routeeval.config import ReplayConfig, Tier

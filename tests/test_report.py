@@ -9,10 +9,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TIER_ENTRIES, simulated_outcomes
+from helpers import REPORT_SETTINGS, ROOT, TIER_ENTRIES
 
 from routeeval import columns as C
-from routeeval.config import OptimizeConfig
 from routeeval.logs import load_logs
 from routeeval.report.figures import (
     headline_verdict,
@@ -32,37 +31,16 @@ from routeeval.report.plots import frontier_svg
 from routeeval.report.write import write_reports
 
 SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "savings", "provenance"]
-# 350 rows certify about 2 points (see test_optimize); at 3 the chosen policy sends a few rows too low to show.
-SETTINGS = OptimizeConfig(routers=("static", "cascade"), bootstrap=200, max_drop=0.03)
 HOSTILE_INPUT = "<script>alert(1)</script> a | b | c"
 HOSTILE_RESPONSE = "<img src=x onerror=alert(1)> `tick` a | b | c\nsecond line"
 HOSTILE_INTENT = "a | b | c <img src=x onerror=alert(1)>"
 TIERS = [t["name"] for t in TIER_ENTRIES]
 
 
-def demo_report_inputs(frame=None):
-    """(summary, outcomes, chosen_rows, optimize result) shaped like `routeeval run` writes them."""
-    from routeeval.optimize import optimize_outcomes
-    from routeeval.stats import summarize_tiers
-
-    frame = simulated_outcomes() if frame is None else frame
-    result = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=SETTINGS)
-    summary = {
-        "routeeval_version": "0.1.0",
-        "created_at": "2026-11-29T00:00:00Z",
-        "simulated": True,
-        "cost_map_version": "test cost map",
-        "evalset": {"path": "evalsets/support.jsonl", "sha256": "ab" * 32, "rows": int(frame[C.ROW_ID].nunique())},
-        "tiers": [{**t, "price_source": "test", "simulated": True} for t in TIER_ENTRIES],
-        "single_tiers": summarize_tiers(frame, TIERS, 0.95, source=C.SOURCE_EVAL),
-        **result.summary,
-    }
-    return summary, frame, result.chosen_rows, result
-
-
 @pytest.fixture(scope="module")
-def demo():
-    return demo_report_inputs()
+def demo(demo_report):
+    """(summary, outcomes, chosen_rows, optimize result) of the demo (the session's: copy before changing)."""
+    return demo_report
 
 
 @pytest.fixture(scope="module")
@@ -400,7 +378,8 @@ def test_figures_from_the_optimizers_pivot_equal_those_from_the_table(demo, logs
     # Held-out rows: the policy routed only the selection rows, which the figures find by id.
     from routeeval.optimize import optimize_outcomes
 
-    held = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=dataclasses.replace(SETTINGS, holdout_share=0.3))
+    settings = dataclasses.replace(REPORT_SETTINGS, holdout_share=0.3)
+    held = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
     with_holdout = {**summary, **held.summary}
     expected = report_figures(with_holdout, frame, held.chosen_rows)
     assert report_figures(with_holdout, frame, held.chosen_rows, data=held.data) == expected
@@ -654,8 +633,8 @@ def test_hostile_text_through_a_full_run(tmp_path, monkeypatch):
     assert_escaped(paths)
 
 
-def test_reports_cope_with_a_bare_summary_and_missing_columns(tmp_path):
-    frame = simulated_outcomes().drop(columns=[C.INTENT, C.INPUT, C.REFERENCE])
+def test_reports_cope_with_a_bare_summary_and_missing_columns(tmp_path, demo_outcomes):
+    frame = demo_outcomes.drop(columns=[C.INTENT, C.INPUT, C.REFERENCE])
     summary = {"tiers": [{"name": t} for t in TIERS], "evalset": {"path": "imported", "rows": 350}}
     paths = write_reports(tmp_path, summary, frame, [])
     assert parse(paths["html"]).sections == SECTIONS

@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_report import demo_report_inputs
 
 from routeeval.report.write import write_reports
 
@@ -52,11 +51,11 @@ def browser():
     return path
 
 
-def test_report_renders_in_headless_chromium(browser, tmp_path):
+def test_report_renders_in_headless_chromium(browser, demo_report, tmp_path):
     import matplotlib.image as mpimg
     import numpy as np
 
-    summary, frame, chosen_rows, _ = demo_report_inputs()
+    summary, frame, chosen_rows, _ = demo_report
     paths = write_reports(tmp_path / "run", summary, frame, chosen_rows)
     png = tmp_path / "report.png"
     screenshot(browser, paths["html"], png, tmp_path / "profile")

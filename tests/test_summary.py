@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import simulated_outcomes
 
 from routeeval.summary import SCHEMA, Chosen, Holdout, Point, RunSummary, TierSummary
 
 
 @pytest.fixture(scope="module")
-def summaries(tmp_path_factory):
+def summaries(tmp_path_factory, demo_outcomes):
     """Whole summaries of several shapes, as `routeeval optimize` writes them: with a hold-out, without one."""
     from routeeval.outcomes import write_outcomes
     from routeeval.pipeline import optimize_file
 
     folder = tmp_path_factory.mktemp("summaries")
-    table = write_outcomes(simulated_outcomes(), folder / "outcomes.parquet")
+    table = write_outcomes(demo_outcomes, folder / "outcomes.parquet")
     shapes = []
     for name, overrides in (
         ("holdout", {"routers": ["static", "cascade"], "holdout_share": 0.3, "max_drop": 0.02}),
