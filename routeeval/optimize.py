@@ -9,7 +9,6 @@ them afterwards.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.errors import ConfigError, DataError
 from routeeval.frontier import aiq, apgr, cpt, pareto_frontier, zero_router_hull
-from routeeval.outcomes import RouterData, pivot_outcomes
+from routeeval.outcomes import ChosenRows, RouterData, pivot_outcomes
 from routeeval.policy import build_policy, write_policy
 from routeeval.routers import StaticRouter, oracle_choice, walk_cascade
 from routeeval.routers.registry import (
@@ -57,7 +56,7 @@ class OptimizeResult:
     notes: list[str] = field(default_factory=list)
     frontier: list[OperatingPoint] = field(default_factory=list)
     points: list[OperatingPoint] = field(default_factory=list)
-    chosen_rows: Sequence[dict] = field(default_factory=list)  # per selection row: where the policy sent it
+    chosen_rows: ChosenRows | None = None  # per selection row: where the policy sent it
     data: RouterData | None = None  # every eval row, pivoted (held-out rows too): the reports read it, not the table
 
 
@@ -245,67 +244,6 @@ def _chosen_rows(candidate: Candidate, point: OperatingPoint, data: RouterData, 
         baseline_score=data.score[:, base],
         baseline_cost_usd=data.cost_usd[:, base],
     )
-
-
-class ChosenRows(Sequence):
-    """Where the chosen policy sent each selection row, as a read-only list of dicts built on access.
-
-    Row ``i`` is ``{row_id, tier, path, score, cost_usd, latency_ms, baseline_score, baseline_cost_usd}``
-    (NaN as None); the columns stay numpy arrays, so a million rows cost no Python objects until read.
-    """
-
-    def __init__(self, *, row_ids, paths, decisions, score, cost_usd, latency_ms, baseline_score, baseline_cost_usd):
-        self.row_ids = row_ids
-        self.paths = paths  # option names: a tier, or a cascade's "small>large"
-        self.decisions = decisions  # the option index of each row
-        self.score = score
-        self.cost_usd = cost_usd
-        self.latency_ms = latency_ms
-        self.baseline_score = baseline_score
-        self.baseline_cost_usd = baseline_cost_usd
-
-    def __len__(self) -> int:
-        return len(self.row_ids)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError("chosen row index out of range")
-        index = index % len(self)
-        path = self.paths[int(self.decisions[index])]
-        return {
-            "row_id": self.row_ids[index],
-            "tier": path.split(">")[-1],
-            "path": path,
-            "score": _clean(self.score[index]),
-            "cost_usd": _clean(self.cost_usd[index]),
-            "latency_ms": _clean(self.latency_ms[index]),
-            "baseline_score": _clean(self.baseline_score[index]),
-            "baseline_cost_usd": _clean(self.baseline_cost_usd[index]),
-        }
-
-    def to_frame(self):
-        """The same rows as a pandas DataFrame, one column per key (NaN, not None, for a missing number).
-
-        Built from the arrays in one step: use it, not ``pd.DataFrame(list(rows))``, on big tables.
-        """
-        import pandas as pd
-
-        paths = np.array(self.paths, dtype=object)
-        tiers = np.array([path.split(">")[-1] for path in self.paths], dtype=object)
-        return pd.DataFrame(
-            {
-                "row_id": self.row_ids,
-                "tier": tiers[self.decisions],
-                "path": paths[self.decisions],
-                "score": self.score,
-                "cost_usd": self.cost_usd,
-                "latency_ms": self.latency_ms,
-                "baseline_score": self.baseline_score,
-                "baseline_cost_usd": self.baseline_cost_usd,
-            }
-        )
 
 
 def _exportable(workspace: Workspace, points: list[OperatingPoint]) -> list[OperatingPoint]:

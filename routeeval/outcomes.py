@@ -7,6 +7,8 @@ Replayed and imported data land in exactly this shape, so the optimizer cannot t
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -506,3 +508,125 @@ def _one_block_per_row(keep, tier_of, row_codes, n_tiers: int) -> bool:
     if first.min() < 0 or not (blocks == first[:, None]).all():
         return False
     return bool(np.bincount(first).max() == 1)
+
+
+# --- where the chosen policy sent each row ---------------------------------------------------------
+
+ROUTE_COLUMNS = ("row_id", "tier", "path", "score", "cost_usd", "latency_ms", "baseline_score", "baseline_cost_usd")
+
+
+class ChosenRows(Sequence):
+    """Where the chosen policy sent each selection row: the one type the optimizer writes and the reports read.
+
+    Row ``i`` went down ``paths[decisions[i]]`` (a tier, or a cascade's "small>large"; -1: not known) and ended at
+    ``tiers[tier_of[i]]``. Read as a list, row ``i`` is ``{row_id, tier, path, score, cost_usd, latency_ms,
+    baseline_score, baseline_cost_usd}`` (NaN as None), built on access; the columns stay numpy arrays, so a
+    million rows cost no Python objects until read. ``from_records`` builds one from such dicts or a DataFrame.
+    """
+
+    def __init__(self, *, row_ids, paths, decisions, score, cost_usd, latency_ms, baseline_score, baseline_cost_usd):
+        self.row_ids = row_ids
+        self.paths = paths  # option names: a tier, or a cascade's "small>large"
+        self.decisions = decisions  # the option index of each row
+        self.score = score
+        self.cost_usd = cost_usd
+        self.latency_ms = latency_ms
+        self.baseline_score = baseline_score
+        self.baseline_cost_usd = baseline_cost_usd
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError("chosen row index out of range")
+        index = index % len(self)
+        code = int(self.decisions[index])
+        path = self.paths[code] if code >= 0 else None
+        return {
+            "row_id": self.row_ids[index],
+            "tier": path.split(">")[-1] if path else None,
+            "path": path,
+            "score": _finite_or_none(self.score[index]),
+            "cost_usd": _finite_or_none(self.cost_usd[index]),
+            "latency_ms": _finite_or_none(self.latency_ms[index]),
+            "baseline_score": _finite_or_none(self.baseline_score[index]),
+            "baseline_cost_usd": _finite_or_none(self.baseline_cost_usd[index]),
+        }
+
+    @property
+    def path_of(self):
+        """Per row, its path's index into ``paths`` (-1: not known)."""
+        return self.decisions
+
+    @property
+    def tiers(self) -> list[str]:
+        """The tiers rows end at, in order of first appearance among ``paths``."""
+        return list(dict.fromkeys(str(path).split(">")[-1] for path in self.paths))
+
+    @property
+    def tier_of(self):
+        """Per row, the index into ``tiers`` of the tier it ends at (-1: not known)."""
+        import numpy as np
+
+        tiers = self.tiers
+        finals = np.array([tiers.index(str(path).split(">")[-1]) for path in self.paths] + [-1], dtype=np.intp)
+        return finals[np.asarray(self.decisions, dtype=np.intp)]
+
+    @classmethod
+    def from_records(cls, rows) -> ChosenRows:
+        """From dicts (or a DataFrame) keyed ``row_id, tier, path, score, cost_usd, latency_ms, baseline_score,
+        baseline_cost_usd``; a missing ``path`` is the ``tier`` (a one-call policy)."""
+        import numpy as np
+        import pandas as pd
+
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows or []), columns=list(ROUTE_COLUMNS))
+        path_column = frame["path"] if "path" in frame.columns else frame["tier"]
+        path_column = path_column.where(path_column.notna(), frame["tier"]) if "tier" in frame.columns else path_column
+        decisions, paths = pd.factorize(path_column)
+
+        def floats(column: str):
+            if column not in frame.columns:
+                return np.full(len(frame), np.nan)
+            return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+        return cls(
+            row_ids=frame["row_id"].to_numpy(dtype=object),
+            paths=[str(path) for path in paths],
+            decisions=np.asarray(decisions, dtype=np.intp),
+            score=floats("score"),
+            cost_usd=floats("cost_usd"),
+            latency_ms=floats("latency_ms"),
+            baseline_score=floats("baseline_score"),
+            baseline_cost_usd=floats("baseline_cost_usd"),
+        )
+
+    def to_frame(self):
+        """The same rows as a pandas DataFrame, one column per key (NaN, not None, for a missing number).
+
+        Built from the arrays in one step: use it, not ``pd.DataFrame(list(rows))``, on big tables.
+        """
+        import numpy as np
+        import pandas as pd
+
+        paths = np.array([*self.paths, None], dtype=object)
+        tiers = np.array([*(path.split(">")[-1] for path in self.paths), None], dtype=object)
+        return pd.DataFrame(
+            {
+                "row_id": self.row_ids,
+                "tier": tiers[self.decisions],
+                "path": paths[self.decisions],
+                "score": self.score,
+                "cost_usd": self.cost_usd,
+                "latency_ms": self.latency_ms,
+                "baseline_score": self.baseline_score,
+                "baseline_cost_usd": self.baseline_cost_usd,
+            }
+        )
+
+
+def _finite_or_none(value) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None

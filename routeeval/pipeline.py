@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from routeeval.data import EvalSet, load_eval_set
 from routeeval.errors import ProviderError
 from routeeval.files import write_text_atomic
 from routeeval.logs import LogSet, load_logs
+from routeeval.outcomes import ChosenRows
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
 from routeeval.replay import (
     CallRequest,
@@ -59,7 +60,7 @@ class RunResult:
     policy_path: Path | None = None
     reports: dict = field(default_factory=dict)  # "html", "markdown", "frontier_svg" -> path
     outcomes: object | None = None  # the outcomes DataFrame (for reports); `optimize` reads text as categoricals
-    chosen_rows: Sequence[dict] = field(default_factory=list)  # where the chosen policy sent each selection row
+    chosen_rows: ChosenRows | None = None  # where the chosen policy sent each selection row
 
     @property
     def simulated(self) -> bool:

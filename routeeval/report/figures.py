@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from routeeval import columns as C
+from routeeval.outcomes import ChosenRows
 from routeeval.report.formatting import interval, points, share
 
 MONTH_DAYS = 365.25 / 12
@@ -190,66 +191,10 @@ def _points_with_ci(value: float | None, ci) -> str:
 # ------------------------------------------------------------------------------------------ routes
 
 
-ROUTE_COLUMNS = ("row_id", "tier", "path", "score", "cost_usd", "latency_ms", "baseline_score", "baseline_cost_usd")
-
-
-@dataclass
-class _Routes:
-    """Where the chosen policy sent each row, as arrays: route ``i`` took row ``row_ids[i]`` down
-    ``paths[path_of[i]]`` to ``tiers[tier_of[i]]`` (code -1: no path or tier given) and scored ``score[i]``."""
-
-    row_ids: Any  # object array
-    tiers: list[str]  # final tiers, in order of first appearance
-    tier_of: Any  # int array into tiers
-    paths: list[str]  # a tier, or a cascade's "small>large"
-    path_of: Any  # int array into paths
-    score: Any  # float arrays, NaN where missing
-    latency_ms: Any
-    baseline_score: Any
-
-    def __len__(self) -> int:
-        return len(self.tier_of)
-
-
-def _routes(chosen_rows) -> _Routes:
-    """The chosen rows as arrays: read as they are from the optimizer's ``ChosenRows`` (no Python object per row
-    on a million rows), else from a DataFrame or a list of dicts keyed by ``ROUTE_COLUMNS``."""
-    import numpy as np
-    import pandas as pd
-
-    if hasattr(chosen_rows, "decisions") and hasattr(chosen_rows, "paths"):
-        paths = [str(path) for path in chosen_rows.paths]
-        finals = [path.split(">")[-1] for path in paths]
-        tiers = list(dict.fromkeys(finals))
-        path_of = np.asarray(chosen_rows.decisions, dtype=np.intp)
-        return _Routes(
-            row_ids=np.asarray(chosen_rows.row_ids, dtype=object),
-            tiers=tiers,
-            tier_of=np.array([tiers.index(final) for final in finals], dtype=np.intp)[path_of],
-            paths=paths,
-            path_of=path_of,
-            score=np.asarray(chosen_rows.score, dtype=float),
-            latency_ms=np.asarray(chosen_rows.latency_ms, dtype=float),
-            baseline_score=np.asarray(chosen_rows.baseline_score, dtype=float),
-        )
-    if not isinstance(chosen_rows, pd.DataFrame):
-        chosen_rows = pd.DataFrame(list(chosen_rows) if chosen_rows is not None else [], columns=list(ROUTE_COLUMNS))
-    tier_of, tiers = pd.factorize(chosen_rows["tier"])
-    path_of, paths = pd.factorize(chosen_rows["path"])
-
-    def floats(column: str):
-        return pd.to_numeric(chosen_rows[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-    return _Routes(
-        row_ids=chosen_rows["row_id"].to_numpy(dtype=object),
-        tiers=list(tiers),
-        tier_of=tier_of,
-        paths=list(paths),
-        path_of=path_of,
-        score=floats("score"),
-        latency_ms=floats("latency_ms"),
-        baseline_score=floats("baseline_score"),
-    )
+def _routes(chosen_rows) -> ChosenRows:
+    """The chosen rows as arrays: the optimizer's ``ChosenRows`` as they are (no Python object per row on a
+    million rows), else built from a DataFrame or a list of dicts (``ChosenRows.from_records``)."""
+    return chosen_rows if isinstance(chosen_rows, ChosenRows) else ChosenRows.from_records(chosen_rows)
 
 
 # ------------------------------------------------------------------------------------------ latency
@@ -312,7 +257,7 @@ class _RowTable:
     intent_of: Any
     tiers: list[str]  # the score columns: the given tiers that the eval rows have, in the given order
     scores: Any  # rows x tiers, NaN where the call failed
-    routes: _Routes
+    routes: ChosenRows
     route_of: Any  # index into routes; -1 where the policy did not route the row (or named no tier)
     ids_sorted: bool  # row ids ascend in table order (the usual case): an intent's first rows are its first ids
 
