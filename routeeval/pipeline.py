@@ -140,8 +140,7 @@ def run_evaluation(
     summary["spend"] = paid.spend()
     notes = _budget_notes(ledger) + _data_notes(paid, log_rows)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
-    reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries, config.logs.sample_rate)
-    record = RunSummary.from_json(summary)  # the one typed record of the run, built once
+    record, reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries, config.logs.sample_rate)
     summary_path = _write_summary(record, out_dir)
     return RunResult(
         out_dir,
@@ -201,8 +200,7 @@ def optimize_file(
     notes: list[str] = []
     _start_outputs(out_dir)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
-    reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
-    record = RunSummary.from_json(summary)
+    record, reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
     summary_path = _write_summary(record, out_dir)
     return RunResult(
         out_dir,
@@ -244,17 +242,22 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
     return result
 
 
-def _reports_into(summary, frame, result, out_dir, logs, monthly_queries, sample_rate=None) -> dict[str, Path]:
-    """Write report.html, report.md and frontier.svg; the figures they show go into summary["report"]."""
+def _reports_into(
+    summary: dict, frame, result, out_dir, logs, monthly_queries, sample_rate=None
+) -> tuple[RunSummary, dict[str, Path]]:
+    """The run's typed record, built once from ``summary``; write report.html, report.md and frontier.svg from it.
+    The record carries each router's curve (``curves``) and the figures the reports show (``report``)."""
     from routeeval.report.figures import report_figures, report_summary, router_curves
     from routeeval.report.write import write_reports
 
-    summary["curves"] = router_curves(result.points)
+    record = RunSummary.from_json(summary)
+    record.curves = router_curves(result.points)
     figures = report_figures(
-        summary, frame, result.chosen_rows, logs, monthly_queries, data=result.data, sample_rate=sample_rate
+        record, frame, result.chosen_rows, logs, monthly_queries, data=result.data, sample_rate=sample_rate
     )
-    summary["report"] = report_summary(figures)
-    return write_reports(out_dir, summary, frame, result.chosen_rows, logs, monthly_queries, figures=figures)
+    record.report = report_summary(figures)
+    paths = write_reports(out_dir, record, frame, result.chosen_rows, logs, monthly_queries, figures=figures)
+    return record, paths
 
 
 def _check_routers(config: Config, overrides: dict | None) -> None:

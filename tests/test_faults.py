@@ -199,7 +199,8 @@ def test_renderers_cope_with_every_figure_missing(tmp_path):
     render_run(Result(), Console(file=open(os.devnull, "w"), width=100))  # noqa: SIM115 - closed with the process
     import pandas as pd
 
-    write_reports(tmp_path, summary, pd.DataFrame(columns=[C.ROW_ID, C.TIER, C.SCORE, C.COST_USD]), [])
+    frame = pd.DataFrame(columns=[C.ROW_ID, C.TIER, C.SCORE, C.COST_USD])
+    write_reports(tmp_path, RunSummary.from_json(summary), frame, [])
 
 
 def test_a_kill_during_the_writes_never_leaves_a_truncated_output(tmp_path):

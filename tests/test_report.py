@@ -29,6 +29,7 @@ from routeeval.report.html import el, esc, join
 from routeeval.report.markdown import md_text
 from routeeval.report.plots import frontier_svg
 from routeeval.report.write import write_reports
+from routeeval.summary import RunSummary
 
 SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "savings", "provenance"]
 HOSTILE_INPUT = "<script>alert(1)</script> a | b | c"
@@ -52,7 +53,7 @@ def logs():
 def written(demo, logs, tmp_path_factory):
     summary, frame, chosen_rows, _ = demo
     out = tmp_path_factory.mktemp("report")
-    return write_reports(out, summary, frame, chosen_rows, logs=logs)
+    return write_reports(out, RunSummary.from_json(summary), frame, chosen_rows, logs=logs)
 
 
 class _Page(HTMLParser):
@@ -133,7 +134,7 @@ def test_simulated_is_said_prominently(written, demo, tmp_path):
     assert "SIMULATED" in written["markdown"].read_text(encoding="utf-8")
     assert "SIMULATED" in written["frontier_svg"].read_text(encoding="utf-8")
     summary, frame, chosen_rows, _ = demo
-    real = write_reports(tmp_path, {**summary, "simulated": False}, frame, chosen_rows)
+    real = write_reports(tmp_path, RunSummary.from_json({**summary, "simulated": False}), frame, chosen_rows)
     assert "SIMULATED" not in real["html"].read_text(encoding="utf-8")
     assert "SIMULATED" not in real["markdown"].read_text(encoding="utf-8")
 
@@ -174,7 +175,7 @@ def test_plot_changes_no_global_matplotlib_state(demo):
 
     before = dict(matplotlib.rcParams)
     backend = matplotlib.get_backend()
-    frontier_svg(demo[0])
+    frontier_svg(RunSummary.from_json(demo[0]))
     assert matplotlib.get_backend() == backend
     assert dict(matplotlib.rcParams) == before
 
@@ -187,8 +188,8 @@ def test_router_curves_draw_one_line_per_router(demo):
         costs = [p["cost_per_1k_usd"] for p in points]
         accuracies = [p["accuracy"] for p in points]
         assert costs == sorted(costs) and accuracies == sorted(accuracies)
-    plain = frontier_svg(summary)
-    with_curves = frontier_svg({**summary, "curves": curves})
+    plain = frontier_svg(RunSummary.from_json(summary))
+    with_curves = frontier_svg(RunSummary.from_json({**summary, "curves": curves}))
     assert with_curves.count("<path") > plain.count("<path")
 
 
@@ -233,7 +234,7 @@ def test_misrouted_samples_show_each_tiers_answer(demo):
 
 def test_latency_shows_the_added_time_and_escalations(demo):
     summary, _, chosen_rows, _ = demo
-    latency = latency_figures(summary, chosen_rows)
+    latency = latency_figures(RunSummary.from_json(summary), chosen_rows)
     base = next(t for t in summary["single_tiers"] if t["tier"] == summary["baseline"]["tier"])
     assert latency["added_p50_ms"] == pytest.approx(summary["chosen"]["latency_p50_ms"] - base["latency_p50_ms"])
     escalated = sum(">" in r["path"] for r in chosen_rows) / len(chosen_rows)
@@ -373,14 +374,15 @@ def test_figures_from_the_optimizers_pivot_equal_those_from_the_table(demo, logs
 
     summary, frame, chosen_rows, result = demo
     assert result.data is not None
-    expected = report_figures(summary, frame, chosen_rows, logs=logs)
-    assert report_figures(summary, frame, chosen_rows, logs=logs, data=result.data) == expected
+    typed = RunSummary.from_json(summary)
+    expected = report_figures(typed, frame, chosen_rows, logs=logs)
+    assert report_figures(typed, frame, chosen_rows, logs=logs, data=result.data) == expected
     # Held-out rows: the policy routed only the selection rows, which the figures find by id.
     from routeeval.optimize import optimize_outcomes
 
     settings = dataclasses.replace(REPORT_SETTINGS, holdout_share=0.3)
     held = optimize_outcomes(frame, tiers=TIER_ENTRIES, settings=settings)
-    with_holdout = {**summary, **held.summary}
+    with_holdout = RunSummary.from_json({**summary, **held.summary})
     expected = report_figures(with_holdout, frame, held.chosen_rows)
     assert report_figures(with_holdout, frame, held.chosen_rows, data=held.data) == expected
     assert expected["misrouted"]["rows"] == held.summary["selection"]["rows"] < held.data.n_rows
@@ -410,7 +412,7 @@ def test_terminal_reads_numbers_as_the_reports_do_but_keeps_cents(demo):
     assert (money(12.345), money(1234.5)) == ("$12", "$1,234")
     summary = RunSummary.from_json(demo[0])
     chosen = demo[0]["chosen"]
-    assert f"{point_label(chosen)} ← chosen" in text(frontier_table(summary))
+    assert f"{point_label(summary.chosen)} ← chosen" in text(frontier_table(summary))
     lines = chosen_lines(summary)
     assert f"accuracy {share(chosen['accuracy'])} [" in lines[1]
     assert lines[3] == f"  latency p50 {chosen['latency_p50_ms']:,.0f} ms, p95 {chosen['latency_p95_ms']:,.0f} ms"
@@ -446,6 +448,7 @@ def test_savings_projection_with_a_cache_in_front():
         "chosen": {"cost_per_1k_usd": 0.3, "savings_share": 0.25, "savings_share_ci": [0.2, 0.3]},
     }
     traffic = {"sample_queries_per_month": 5000.0, "exact_duplicate_share": 0.1, "normalized_duplicate_share": 0.2}
+    summary = RunSummary.from_json(summary)
     given = savings_projection(summary, traffic, monthly_queries=1_000_000)
     assert given["volume_source"] == "monthly_queries"
     assert given["baseline_monthly_usd"] == pytest.approx(400.0)
@@ -481,11 +484,15 @@ def test_savings_projection_is_based_on_the_logs_mix_when_there_are_logs():
             "savings_share_ci": [0.05, 0.15],
         },
     }
-    projection = savings_projection(summary, None, monthly_queries=1_000_000)
+    projection = savings_projection(RunSummary.from_json(summary), None, monthly_queries=1_000_000)
     assert projection["basis"] == "logs"
     assert projection["saving_monthly_usd"] == pytest.approx(50.0)  # (0.5 - 0.45) per 1k x 1M, not (0.4 - 0.3)
     assert projection["savings_share_ci"] == [0.05, 0.15]
     assert projection["eval_savings_share"] == 0.25
+
+
+def _verdict(summary: dict) -> dict:
+    return headline_verdict(RunSummary.from_json(summary))
 
 
 def _verdict_summary(**chosen_fields):
@@ -510,30 +517,30 @@ def _verdict_summary(**chosen_fields):
 
 
 def test_headline_verdict_follows_the_measured_frontier():
-    pays = headline_verdict(_verdict_summary())
+    pays = _verdict(_verdict_summary())
     assert pays["verdict"] == "routing_pays" and pays["winner"] == "cascade"
     assert "cascade router" in pays["sentence"] and "best frontier overall" in pays["sentence"]
 
     other = _verdict_summary(router="knn", variant="threshold")
-    assert "cascade has the best frontier overall" in headline_verdict(other)["sentence"]
+    assert "cascade has the best frontier overall" in _verdict(other)["sentence"]
 
-    tier = headline_verdict(_verdict_summary(router="tier", variant="small", knob=None))
+    tier = _verdict(_verdict_summary(router="tier", variant="small", knob=None))
     assert tier["verdict"] == "cheaper_tier" and "sending every query to small" in tier["sentence"]
 
     none = _verdict_summary(router="tier", variant="large", knob=None)
     none["selection"]["found_cheaper"] = False
-    verdict = headline_verdict(none)
+    verdict = _verdict(none)
     assert verdict["verdict"] == "no_saving" and verdict["sentence"].startswith("Routing does not pay off")
 
     lone = _verdict_summary(router="tier", variant="large", knob=None)
     lone["tiers"], lone["selection"]["found_cheaper"] = [{"name": "large"}], None
-    assert headline_verdict(lone)["verdict"] == "one_tier"
-    assert headline_verdict({})["verdict"] == "not_optimized"
+    assert _verdict(lone)["verdict"] == "one_tier"
+    assert _verdict({})["verdict"] == "not_optimized"
 
 
 def test_report_figures_are_json_friendly(demo, logs):
     summary, frame, chosen_rows, _ = demo
-    figures = report_figures(summary, frame, chosen_rows, logs=logs, monthly_queries=2_000_000)
+    figures = report_figures(RunSummary.from_json(summary), frame, chosen_rows, logs=logs, monthly_queries=2_000_000)
     json.dumps(figures, allow_nan=False)
     assert figures["savings"]["monthly_queries"] == 2_000_000
     compact = report_summary(figures)
@@ -582,7 +589,7 @@ def assert_escaped(paths: dict[str, Path]) -> None:
 
 def test_hostile_text_is_escaped_in_both_reports(demo, tmp_path):
     summary, frame, chosen_rows, _ = demo
-    paths = write_reports(tmp_path, summary, _hostile(frame), chosen_rows)
+    paths = write_reports(tmp_path, RunSummary.from_json(summary), _hostile(frame), chosen_rows)
     assert_escaped(paths)
     assert "&lt;script&gt;" in paths["markdown"].read_text(encoding="utf-8"), "the sent-too-low sample shows queries"
 
@@ -591,7 +598,7 @@ def test_hostile_tier_names_stay_text_in_the_plot(demo, tmp_path):
     summary, frame, chosen_rows, _ = demo
     name = "<b onload=x>$big$</b>"
     rename = {"large": name}
-    summary = json.loads(json.dumps(summary).replace('"large"', json.dumps(name)))
+    summary = RunSummary.from_json(json.loads(json.dumps(summary).replace('"large"', json.dumps(name))))
     frame = frame.assign(**{C.TIER: frame[C.TIER].replace(rename)})
     chosen_rows = [{**r, "tier": rename.get(r["tier"], r["tier"])} for r in chosen_rows]
     paths = write_reports(tmp_path, summary, frame, chosen_rows)
@@ -627,15 +634,15 @@ def test_hostile_text_through_a_full_run(tmp_path, monkeypatch):
     result = run_evaluation(
         evalset, logs_path=logs, out_dir=tmp_path / "run", overrides={"routers": ["static", "cascade"]}
     )
-    paths = write_reports(
-        result.out_dir, result.summary.to_json(), result.outcomes, result.chosen_rows, logs=load_logs(logs)
-    )
+    paths = write_reports(result.out_dir, result.summary, result.outcomes, result.chosen_rows, logs=load_logs(logs))
     assert_escaped(paths)
 
 
 def test_reports_cope_with_a_bare_summary_and_missing_columns(tmp_path, demo_outcomes):
     frame = demo_outcomes.drop(columns=[C.INTENT, C.INPUT, C.REFERENCE])
-    summary = {"tiers": [{"name": t} for t in TIERS], "evalset": {"path": "imported", "rows": 350}}
+    summary = RunSummary.from_json(
+        {"tiers": [{"name": t} for t in TIERS], "evalset": {"path": "imported", "rows": 350}}
+    )
     paths = write_reports(tmp_path, summary, frame, [])
     assert parse(paths["html"]).sections == SECTIONS
     markdown = paths["markdown"].read_text(encoding="utf-8")
@@ -653,4 +660,4 @@ def test_reports_state_the_certified_drop_bound(written, demo):
     assert bound in " ".join(parse(written["html"]).text)
     budget = json.loads(json.dumps(summary))
     budget["selection"]["budget_per_1k_usd"] = 0.1  # a budget certifies nothing about the drop
-    assert drop_bound(budget) == ""
+    assert drop_bound(RunSummary.from_json(budget)) == ""

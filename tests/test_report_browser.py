@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from routeeval.report.write import write_reports
+from routeeval.summary import RunSummary
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "install it with `apt-get install -y chromium` (Debian) to run the browser test"
@@ -56,7 +57,7 @@ def test_report_renders_in_headless_chromium(browser, demo_report, tmp_path):
     import numpy as np
 
     summary, frame, chosen_rows, _ = demo_report
-    paths = write_reports(tmp_path / "run", summary, frame, chosen_rows)
+    paths = write_reports(tmp_path / "run", RunSummary.from_json(summary), frame, chosen_rows)
     png = tmp_path / "report.png"
     screenshot(browser, paths["html"], png, tmp_path / "profile")
 

@@ -19,6 +19,7 @@ from typing import Any
 from routeeval import columns as C
 from routeeval.outcomes import ChosenRows
 from routeeval.report.formatting import interval, points, share
+from routeeval.summary import Baseline, Chosen, RunSummary, Selection, TierSummary
 
 MONTH_DAYS = 365.25 / 12
 SAMPLE_TOO_LOW = 10  # mis-routed rows shown that the policy sent too low (lost accuracy)
@@ -31,7 +32,7 @@ NO_INTENT = "(no intent)"
 
 
 def report_figures(
-    summary: dict,
+    summary: RunSummary,
     outcomes,
     chosen_rows: list[dict],
     logs=None,
@@ -67,10 +68,10 @@ def report_summary(figures: dict) -> dict:
     return {**figures, "misrouted": misrouted}
 
 
-def tier_order(summary: dict) -> list[str]:
+def tier_order(summary: RunSummary) -> list[str]:
     """Tier names cheapest first, as the run configured them."""
-    names = [t["name"] for t in summary.get("tiers") or []]
-    return names or [t["tier"] for t in summary.get("single_tiers") or []]
+    names = [t.name for t in summary.tiers]
+    return names or [t.tier for t in summary.single_tiers]
 
 
 def router_curves(swept) -> dict[str, list[dict]]:
@@ -96,19 +97,18 @@ def router_curves(swept) -> dict[str, list[dict]]:
 # ------------------------------------------------------------------------------------------ headline
 
 
-def headline_verdict(summary: dict) -> dict:
+def headline_verdict(summary: RunSummary) -> dict:
     """Whether routing pays off here and which strategy won, read from the measured frontier and selection.
 
     ``verdict``: ``routing_pays`` (a router is the cheapest qualifying point), ``cheaper_tier`` (a cheaper
     single tier qualifies on its own), ``no_saving`` (nothing cheaper keeps accuracy), ``one_tier``
     (nothing to route) or ``not_optimized`` (no frontier in the summary).
     """
-    chosen = summary.get("chosen")
-    selection = summary.get("selection") or {}
-    baseline = (summary.get("baseline") or {}).get("tier")
-    metrics = summary.get("metrics") or {}
-    aiq = {k: v for k, v in (metrics.get("aiq") or {}).items() if v is not None}
-    zero_aiq = metrics.get("zero_router_aiq")
+    chosen = summary.chosen
+    selection = summary.selection or Selection()
+    baseline = summary.baseline.tier if summary.baseline else None
+    aiq = {k: v for k, v in summary.metrics.aiq.items() if v is not None}
+    zero_aiq = summary.metrics.zero_router_aiq
     best_router = max(aiq, key=lambda router: aiq[router]) if aiq else None
     beats_zero = sorted(r for r, v in aiq.items() if zero_aiq is not None and v > zero_aiq)
     figures = {
@@ -120,19 +120,19 @@ def headline_verdict(summary: dict) -> dict:
         "routers_beating_zero_router": beats_zero,
         "baseline_tier": baseline,
     }
-    if not summary.get("frontier") or not chosen:
+    if not summary.frontier or chosen is None:
         figures["sentence"] = "No routing result: the optimizer did not run on these outcomes."
         return figures
-    confidence = selection.get("confidence") or 0.95
-    max_drop = selection.get("max_drop")
+    confidence = selection.confidence or 0.95
+    max_drop = selection.max_drop
     bar = (
         f"an accuracy drop against {baseline} within {points(max_drop)} points at {confidence:.0%} confidence"
         if max_drop is not None
         else f"accuracy against {baseline}"
     )
-    saving = _share_with_ci(chosen.get("savings_share"), chosen.get("savings_share_ci"))
-    drop = _points_with_ci(chosen.get("accuracy_drop"), chosen.get("accuracy_drop_ci"))
-    found = selection.get("found_cheaper")
+    saving = _share_with_ci(chosen.savings_share, chosen.savings_share_ci)
+    drop = _points_with_ci(chosen.accuracy_drop, chosen.accuracy_drop_ci)
+    found = selection.found_cheaper
     if found is None and len(tier_order(summary)) < 2:
         figures["verdict"] = "one_tier"
         figures["sentence"] = f"Only one tier ({baseline}) is configured: there is nothing to route."
@@ -150,19 +150,19 @@ def headline_verdict(summary: dict) -> dict:
             )
         figures["sentence"] = sentence
         return figures
-    if chosen.get("router") == "tier":
+    if chosen.router == "tier":
         figures["verdict"] = "cheaper_tier"
         figures["winner"] = "tier"
         figures["sentence"] = (
-            f"A cheaper single tier is enough: sending every query to {chosen.get('variant')} saves {saving} of "
+            f"A cheaper single tier is enough: sending every query to {chosen.variant} saves {saving} of "
             f"{baseline}'s cost on the eval set for an accuracy drop of {drop} points; no router is cheaper with {bar}."
         )
         return figures
-    router = chosen.get("router")
+    router = chosen.router
     figures["verdict"] = "routing_pays"
     figures["winner"] = router
     sentence = (
-        f"Routing pays off here: the {router} router ({chosen.get('variant')}) is the cheapest policy with "
+        f"Routing pays off here: the {router} router ({chosen.variant}) is the cheapest policy with "
         f"{bar}, saving {saving} of {baseline}'s cost on the eval set for an accuracy drop of {drop} points."
     )
     if best_router == router:
@@ -200,37 +200,37 @@ def _routes(chosen_rows) -> ChosenRows:
 # ------------------------------------------------------------------------------------------ latency
 
 
-def latency_figures(summary: dict, chosen_rows: list[dict]) -> dict:
+def latency_figures(summary: RunSummary, chosen_rows) -> dict:
     """The chosen policy's latency against the baseline tier's, and how many queries make a second call."""
     import numpy as np
     import pandas as pd
 
-    chosen = summary.get("chosen") or {}
-    baseline_tier = (summary.get("baseline") or {}).get("tier")
-    single = {t["tier"]: t for t in summary.get("single_tiers") or []}
-    base = single.get(baseline_tier, {})
+    chosen = summary.chosen or Chosen()
+    baseline_tier = summary.baseline.tier if summary.baseline else None
+    base = next((t for t in summary.single_tiers if t.tier == baseline_tier), TierSummary())
     routes = _routes(chosen_rows)
     latency = routes.latency_ms
-    if not any(t.get("latency_p50_ms") for t in single.values()):
+    timed = any(t.latency_p50_ms for t in summary.single_tiers)
+    if not timed:
         # No tier recorded a latency (imported tables often have none): say unknown, not 0 ms.
-        chosen = {k: v for k, v in chosen.items() if not k.startswith("latency_")}
         latency = np.full(len(routes), np.nan)
+    p50, p95 = (chosen.latency_p50_ms, chosen.latency_p95_ms) if timed else (None, None)
     figures = {
-        "router": chosen.get("router"),
-        "p50_ms": chosen.get("latency_p50_ms"),
-        "p95_ms": chosen.get("latency_p95_ms"),
+        "router": chosen.router or None,
+        "p50_ms": p50,
+        "p95_ms": p95,
         "baseline_tier": baseline_tier,
-        "baseline_p50_ms": base.get("latency_p50_ms"),
-        "baseline_p95_ms": base.get("latency_p95_ms"),
-        "added_p50_ms": _difference(chosen.get("latency_p50_ms"), base.get("latency_p50_ms")),
-        "added_p95_ms": _difference(chosen.get("latency_p95_ms"), base.get("latency_p95_ms")),
-        "tier_share": chosen.get("tier_share") or {},
-        "calls_per_query": _num(sum(v or 0.0 for v in (chosen.get("tier_share") or {}).values())),
+        "baseline_p50_ms": base.latency_p50_ms,
+        "baseline_p95_ms": base.latency_p95_ms,
+        "added_p50_ms": _difference(p50, base.latency_p50_ms),
+        "added_p95_ms": _difference(p95, base.latency_p95_ms),
+        "tier_share": chosen.tier_share,
+        "calls_per_query": _num(sum(v or 0.0 for v in chosen.tier_share.values())),
         "final_tier_share": {},
         "escalated_share": None,
         "escalated_p50_ms": None,
         "direct_p50_ms": None,
-        "triage_tier": chosen.get("variant") if chosen.get("router") == "llm" else None,
+        "triage_tier": chosen.variant if chosen.router == "llm" else None,
     }
     n = len(routes)
     if n:
@@ -515,25 +515,29 @@ def traffic_figures(logs) -> dict | None:
 
 
 def savings_projection(
-    summary: dict, traffic: dict | None, monthly_queries: int | None = None, sample_rate: float | None = None
+    summary: RunSummary, traffic: dict | None, monthly_queries: int | None = None, sample_rate: float | None = None
 ) -> dict:
     """Monthly cost of the baseline tier vs the chosen policy, and with a response cache in front of the router.
 
-    Costs per query come from the production logs' mix when the run had logs (``summary["production_mix"]``:
+    Costs per query come from the production logs' mix when the run had logs (``summary.production_mix``:
     the log rows routed by the policy), else from the eval set's, which a team curates. Volume comes from
     ``monthly_queries``, or from the logs' own rate divided by ``sample_rate`` (the share of production the logs
     hold); never from a sample's time span alone. Without either, figures stay per 1,000 queries.
     Cache hits return before routing and cost nothing; misses cost what the policy costs on average.
     """
-    chosen = summary.get("chosen") or {}
-    mix = summary.get("production_mix") or {}
-    if mix.get("policy_cost_per_1k_usd") is not None and mix.get("baseline_cost_per_1k_usd") is not None:
-        basis, source = "logs", mix
-        base, policy = mix["baseline_cost_per_1k_usd"], mix["policy_cost_per_1k_usd"]
+    chosen = summary.chosen or Chosen()
+    mix = summary.production_mix
+    baseline = summary.baseline or Baseline()
+    base: float | None
+    policy: float | None
+    if mix is not None and mix.policy_cost_per_1k_usd is not None and mix.baseline_cost_per_1k_usd is not None:
+        basis, base, policy = "logs", mix.baseline_cost_per_1k_usd, mix.policy_cost_per_1k_usd
+        savings_share, savings_ci, policy_ci = mix.savings_share, mix.savings_share_ci, mix.policy_cost_per_1k_usd_ci
     else:
-        basis, source = "eval set", chosen
-        base, policy = (summary.get("baseline") or {}).get("cost_per_1k_usd"), chosen.get("cost_per_1k_usd")
+        basis, base, policy = "eval set", baseline.cost_per_1k_usd, chosen.cost_per_1k_usd
+        savings_share, savings_ci, policy_ci = chosen.savings_share, chosen.savings_share_ci, chosen.cost_per_1k_usd_ci
     rate = (traffic or {}).get("sample_queries_per_month")
+    volume: float | None
     if monthly_queries is not None:
         volume, volume_source, note = float(monthly_queries), "monthly_queries", None
     elif sample_rate and rate:
@@ -546,42 +550,41 @@ def savings_projection(
             if traffic
             else "no volume is known; give --monthly-queries N to project dollars a month"
         )
-    savings_share = source.get("savings_share")
     if savings_share is None and base and policy is not None:
         savings_share = 1 - policy / base
+    baseline_monthly = _monthly(base, volume)
+    saving_monthly_ci = None
+    low, high = savings_ci or (None, None)
+    if low is not None and high is not None and baseline_monthly is not None:
+        saving_monthly_ci = [low * baseline_monthly, high * baseline_monthly]
+    cache: list[dict] = []
     figures = {
         "basis": basis,
         "monthly_queries": volume,
         "volume_source": volume_source,
         "volume_note": note,
         "sample_rate": sample_rate,
-        "baseline_tier": (summary.get("baseline") or {}).get("tier"),
+        "baseline_tier": baseline.tier,
         "baseline_cost_per_1k_usd": base,
         "policy_cost_per_1k_usd": policy,
-        "policy_cost_per_1k_usd_ci": source.get("policy_cost_per_1k_usd_ci", source.get("cost_per_1k_usd_ci")),
+        "policy_cost_per_1k_usd_ci": policy_ci,
         "savings_share": savings_share,
-        "savings_share_ci": source.get("savings_share_ci"),
-        "eval_policy_cost_per_1k_usd": chosen.get("cost_per_1k_usd"),
-        "eval_savings_share": chosen.get("savings_share"),
-        "baseline_monthly_usd": _monthly(base, volume),
+        "savings_share_ci": savings_ci,
+        "eval_policy_cost_per_1k_usd": chosen.cost_per_1k_usd,
+        "eval_savings_share": chosen.savings_share,
+        "baseline_monthly_usd": baseline_monthly,
         "policy_monthly_usd": _monthly(policy, volume),
         "saving_monthly_usd": _monthly(_difference(base, policy), volume),
-        "saving_monthly_usd_ci": None,
-        "cache": [],
+        "saving_monthly_usd_ci": saving_monthly_ci,
+        "cache": cache,
     }
-    ci = figures["savings_share_ci"]
-    if ci and None not in ci and figures["baseline_monthly_usd"] is not None:
-        figures["saving_monthly_usd_ci"] = [
-            ci[0] * figures["baseline_monthly_usd"],
-            ci[1] * figures["baseline_monthly_usd"],
-        ]
     if traffic and base:
         for kind in ("exact", "normalized"):
             hit = traffic.get(f"{kind}_duplicate_share")
             if hit is None:
                 continue
             combined_per_1k = (1 - hit) * policy if policy is not None else None
-            figures["cache"].append(
+            cache.append(
                 {
                     "kind": kind,
                     "hit_share": hit,

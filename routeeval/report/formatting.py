@@ -1,9 +1,11 @@
 """How numbers and run facts read in every report: the same value reads the same in HTML, Markdown and the terminal.
 
-Pure string formatting over plain values and summary dicts; imports nothing else of the package.
+Pure string formatting over plain values and the typed run record (:mod:`routeeval.summary`).
 """
 
 from __future__ import annotations
+
+from routeeval.summary import Point, RunSummary, TierSummary
 
 # ------------------------------------------------------------------------------------------ numbers
 
@@ -54,7 +56,7 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
-def thin(frontier: list[dict], chosen: dict, max_rows: int) -> list[dict]:
+def thin(frontier: list[Point], chosen: Point | None, max_rows: int) -> list[Point]:
     """About ``max_rows`` evenly spaced frontier points, always keeping the chosen one."""
     if len(frontier) <= max_rows:
         return list(frontier)
@@ -63,67 +65,68 @@ def thin(frontier: list[dict], chosen: dict, max_rows: int) -> list[dict]:
     return [p for i, p in enumerate(frontier) if i in keep or same_point(p, chosen)]
 
 
-def same_point(point: dict, chosen: dict) -> bool:
-    return bool(chosen) and all(point.get(k) == chosen.get(k) for k in ("router", "variant", "knob"))
+def same_point(point: Point, chosen: Point | None) -> bool:
+    return chosen is not None and (point.router, point.variant, point.knob) == (
+        chosen.router,
+        chosen.variant,
+        chosen.knob,
+    )
 
 
 # ------------------------------------------------------------------------------------------ run facts
 
 
-def confidence_label(summary: dict) -> str:
+def confidence_label(summary: RunSummary) -> str:
     """'95% CI' at the run's confidence level."""
-    return f"{(summary.get('selection') or {}).get('confidence') or 0.95:.0%} CI"
+    return f"{(summary.selection.confidence if summary.selection else None) or 0.95:.0%} CI"
 
 
-def drop_bound(summary: dict) -> str:
+def drop_bound(summary: RunSummary) -> str:
     """'; at most 1.9 points with 95% family-wise confidence': the selection's certified bound on the chosen
     policy's accuracy drop (empty when nothing cheaper was certified, or under a budget)."""
-    chosen, selection = summary.get("chosen") or {}, summary.get("selection") or {}
-    upper = chosen.get("accuracy_drop_upper")
-    if upper is None or not selection.get("found_cheaper") or selection.get("budget_per_1k_usd") is not None:
+    chosen, selection = summary.chosen, summary.selection
+    upper = chosen.accuracy_drop_upper if chosen else None
+    if upper is None or selection is None or not selection.found_cheaper or selection.budget_per_1k_usd is not None:
         return ""
-    return f"; at most {points(upper)} points with {selection.get('confidence') or 0.95:.0%} family-wise confidence"
+    return f"; at most {points(upper)} points with {selection.confidence or 0.95:.0%} family-wise confidence"
 
 
 _PHASE_LABELS = {"replay": "replay", "judge": "judge", "triage": "llm-router triage"}
 
 
-def spend_text(summary: dict) -> str | None:
+def spend_text(summary: RunSummary) -> str | None:
     """'$0.2931 of the $0.30 budget (replay $0.1700, judge $0.1100, llm-router triage $0.0131)': everything this
     run paid for, against its one budget; None for outcomes that were not replayed here."""
-    spend = summary.get("spend")
-    if not spend:
+    spend = summary.spend
+    if spend is None:
         return None
     phases = ", ".join(
-        f"{_PHASE_LABELS.get(phase, phase)} ${amount:.4f}" for phase, amount in (spend.get("by_phase") or {}).items()
+        f"{_PHASE_LABELS.get(phase, phase)} ${amount or 0:.4f}" for phase, amount in spend.by_phase.items()
     )
-    budget = spend.get("budget_usd")
-    text = f"${spend.get('spent_usd') or 0:.4f}" + (f" of the ${budget:.2f} budget" if budget is not None else "")
+    budget = spend.budget_usd
+    text = f"${spend.spent_usd or 0:.4f}" + (f" of the ${budget:.2f} budget" if budget is not None else "")
     text += f" ({phases})" if phases else " (every call from the cache)"
-    skipped = sum((spend.get("skipped_by_budget") or {}).values())
+    skipped = sum(spend.skipped_by_budget.values())
     if skipped:
         text += f"; {plural(skipped, 'call')} not made: the budget was reached"
     return text
 
 
-def unscored_lines(rows: list[dict]) -> list[str]:
+def unscored_lines(rows: list[TierSummary]) -> list[str]:
     """'unscored rows: small 73 of 150 (judge not called (budget) 73)', one line per tier with any (``rows``: a
     summary's ``single_tiers`` or ``logs.agreement``)."""
     lines = []
     for row in rows:
-        if row.get("unscored"):
-            why = ", ".join(f"{reason} {n}" for reason, n in (row.get("unscored_reasons") or {}).items())
-            lines.append(f"unscored rows: {row.get('tier')} {row['unscored']} of {row.get('rows')} ({why})")
+        if row.unscored:
+            why = ", ".join(f"{reason} {n}" for reason, n in (row.unscored_reasons or {}).items())
+            lines.append(f"unscored rows: {row.tier} {row.unscored} of {row.rows} ({why})")
     return lines
 
 
-def point_label(point: dict) -> str:
-    """'cascade small>large @ 0.7575', 'large only', 'classifier utility @ 539.6'."""
-    if point.get("router") == "tier":
-        return f"{point.get('variant')} only"
-    knob = point.get("knob")
-    knob_text = "" if knob is None else f" @ {knob:.4g}"
-    label = f"{point.get('router')} {point.get('variant')}{knob_text}"
-    if point.get("selectable") is False:  # reads metadata the logs do not show production sending
-        label += " (needs " + ", ".join(f"metadata.{key}" for key in point.get("needs_metadata") or []) + ")"
+def point_label(point: Point) -> str:
+    """'cascade small>large @ 0.7575', 'large only', 'classifier utility @ 539.6'; a point whose router reads
+    request metadata the logs do not show production sending says so."""
+    label = point.label
+    if point.selectable is False:
+        label += " (needs " + ", ".join(f"metadata.{key}" for key in point.needs_metadata or []) + ")"
     return label

@@ -9,6 +9,7 @@ users and production logs: they are never formatted into markup directly.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from routeeval.report.formatting import (
     confidence_label,
@@ -28,6 +29,7 @@ from routeeval.report.formatting import (
     unscored_lines,
 )
 from routeeval.report.plots import inline_svg
+from routeeval.summary import Baseline, Chosen, Point, ProductionMix, RunSummary, Selection
 
 FRONTIER_ROWS = 16  # the frontier table under the plot is thinned to about this many rows
 TIER_PALETTE = ("#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b", "#041c40")
@@ -137,9 +139,9 @@ def join(*children) -> Markup:
 # ------------------------------------------------------------------------------------------ page
 
 
-def render_html(summary: dict, figures: dict, svg: str) -> str:
+def render_html(summary: RunSummary, figures: dict, svg: str) -> str:
     """The whole report page as a string."""
-    evalset = (summary.get("evalset") or {}).get("path") or "outcomes"
+    evalset = summary.evalset.path or "outcomes"
     title = f"routeeval report — {evalset}"
     body = el(
         "main",
@@ -155,26 +157,26 @@ def render_html(summary: dict, figures: dict, svg: str) -> str:
     head = join(
         Markup('<meta charset="utf-8">'),
         Markup('<meta name="viewport" content="width=device-width, initial-scale=1">'),
-        el("title", ("SIMULATED — " if summary.get("simulated") else "") + title),
+        el("title", ("SIMULATED — " if summary.simulated else "") + title),
         el("style", Markup(CSS)),
     )
     return "<!DOCTYPE html>\n" + el("html", el("head", head), el("body", body), lang="en") + "\n"
 
 
-def _header(summary: dict) -> Markup:
-    evalset = summary.get("evalset") or {}
+def _header(summary: RunSummary) -> Markup:
+    evalset = summary.evalset
     kicker = " · ".join(
         x
         for x in (
-            "routeeval " + str(summary.get("routeeval_version") or ""),
-            str(evalset.get("path") or ""),
-            f"{evalset.get('rows')} rows" if evalset.get("rows") is not None else "",
-            str(summary.get("created_at") or ""),
+            "routeeval " + str(summary.routeeval_version or ""),
+            str(evalset.path or ""),
+            f"{evalset.rows} rows",
+            str(summary.created_at or ""),
         )
         if x.strip()
     )
     parts = [el("p", kicker, class_="kicker"), el("h1", "Which queries can take the cheaper model, and what it saves")]
-    if summary.get("simulated"):
+    if summary.simulated:
         parts.append(
             el(
                 "div",
@@ -195,15 +197,15 @@ def _section(section_id: str, heading: str, *children) -> Markup:
 # ------------------------------------------------------------------------------------------ headline
 
 
-def _headline(summary: dict, figures: dict) -> Markup:
+def _headline(summary: RunSummary, figures: dict) -> Markup:
     verdict = figures["headline"]
-    chosen = summary.get("chosen") or {}
-    baseline = summary.get("baseline") or {}
+    chosen = summary.chosen
+    baseline = summary.baseline or Baseline()
     savings = figures["savings"]
     cards = []
-    if chosen:
+    if chosen is not None:
         cards.append(
-            _card("chosen policy", point_label(chosen), f"policy kind: {chosen.get('policy_kind') or '—'}", long=True)
+            _card("chosen policy", point_label(chosen), f"policy kind: {chosen.policy_kind or '—'}", long=True)
         )
         mix = "on the production logs' mix" if savings.get("basis") == "logs" else "on the eval set's mix"
         if savings.get("saving_monthly_usd") is not None:
@@ -215,43 +217,43 @@ def _headline(summary: dict, figures: dict) -> Markup:
         else:
             saving_value = share(savings.get("savings_share"))
             detail = (
-                f"{interval(savings.get('savings_share_ci')).strip()} of {baseline.get('tier')}'s cost {mix}; "
+                f"{interval(savings.get('savings_share_ci')).strip()} of {baseline.tier}'s cost {mix}; "
                 f"{savings.get('volume_note') or 'no volume known'}"
             )
         cards.append(_card("saving", saving_value, detail, main=True))
         cards.append(
             _card(
                 "accuracy drop",
-                f"{points(chosen.get('accuracy_drop'))} pt",
-                f"{confidence_label(summary)}{interval(chosen.get('accuracy_drop_ci')) or ' —'} points"
-                f"{drop_bound(summary)}; {share(chosen.get('accuracy'))} vs {baseline.get('tier')} "
-                f"{share(baseline.get('accuracy'))}",
+                f"{points(chosen.accuracy_drop)} pt",
+                f"{confidence_label(summary)}{interval(chosen.accuracy_drop_ci) or ' —'} points"
+                f"{drop_bound(summary)}; {share(chosen.accuracy)} vs {baseline.tier} "
+                f"{share(baseline.accuracy)}",
             )
         )
         cards.append(
             _card(
                 "cost per 1,000 queries",
-                money(chosen.get("cost_per_1k_usd")),
-                f"vs {money(baseline.get('cost_per_1k_usd'))} for {baseline.get('tier')} (baseline)",
+                money(chosen.cost_per_1k_usd),
+                f"vs {money(baseline.cost_per_1k_usd)} for {baseline.tier} (baseline)",
             )
         )
     parts = [
         el("p", verdict["sentence"], class_="lead"),
         el("div", *cards, class_=f"cards verdict-{verdict['verdict']}"),
     ]
-    holdout = summary.get("holdout")
-    if holdout and holdout.get("chosen"):
-        h = holdout["chosen"]
+    holdout = summary.holdout
+    if holdout is not None and holdout.chosen is not None:
+        h = holdout.chosen
         parts.append(
             el(
                 "p",
-                f"Hold-out check ({holdout.get('rows')} rows the selection never saw): "
-                f"accuracy {share(h.get('accuracy'))}, "
-                f"drop {points(h.get('accuracy_drop'))} points{interval(h.get('accuracy_drop_ci'))}, "
-                f"saves {share(h.get('savings_share'))}.",
+                f"Hold-out check ({holdout.rows} rows the selection never saw): "
+                f"accuracy {share(h.accuracy)}, "
+                f"drop {points(h.accuracy_drop)} points{interval(h.accuracy_drop_ci)}, "
+                f"saves {share(h.savings_share)}.",
             )
         )
-    reason = (summary.get("selection") or {}).get("reason")
+    reason = summary.selection.reason if summary.selection else None
     if reason:
         parts.append(el("p", "Selection: ", reason, ".", class_="muted small"))
     return _section("headline", "Headline", *parts)
@@ -276,32 +278,32 @@ def _volume_source(savings: dict) -> str:
 # ------------------------------------------------------------------------------------------ frontier
 
 
-def _frontier(summary: dict, svg: str) -> Markup:
-    confidence = (summary.get("selection") or {}).get("confidence") or 0.95
+def _frontier(summary: RunSummary, svg: str) -> Markup:
+    confidence = (summary.selection.confidence if summary.selection else None) or 0.95
     caption = (
         f"Each point is a policy measured out-of-fold on the eval set; bars are {confidence:.0%} confidence intervals. "
         "Squares are single tiers; coloured points are each router's operating points on the frontier"
-        + ("; coloured lines are each router's own best curve" if summary.get("curves") else "")
+        + ("; coloured lines are each router's own best curve" if summary.curves else "")
         + "; the dashed "
         "line is the zero router (mixing tiers at random); the star is the oracle (each query to its cheapest "
         "correct tier); the ring is the chosen policy."
     )
     parts = [el("figure", Markup(inline_svg(svg)), el("figcaption", caption))]
-    metrics = summary.get("metrics") or {}
-    aiq = {k: v for k, v in (metrics.get("aiq") or {}).items() if v is not None}
+    metrics = summary.metrics
+    aiq = {k: v for k, v in metrics.aiq.items() if v is not None}
     if aiq:
-        zero = metrics.get("zero_router_aiq")
-        routerbench = metrics.get("aiq_routerbench") or {}
+        zero = metrics.zero_router_aiq
+        routerbench = metrics.aiq_routerbench or {}
         on_frontier: dict[str, int] = {}
-        for p in summary.get("frontier") or []:
-            on_frontier[p["router"]] = on_frontier.get(p["router"], 0) + 1
+        for p in summary.frontier:
+            on_frontier[p.router] = on_frontier.get(p.router, 0) + 1
         rows = [
             el(
                 "tr",
                 el("td", router),
                 el("td", f"{value:.4f}", class_="num"),
                 el("td", _signed(value - zero) if zero is not None else "—", class_="num"),
-                el("td", f"{routerbench[router]:.4f}" if routerbench.get(router) is not None else "—", class_="num"),
+                el("td", _aiq(routerbench.get(router)), class_="num"),
                 el("td", str(on_frontier.get(router, 0)), class_="num"),
             )
             for router, value in sorted(aiq.items(), key=lambda kv: -kv[1])
@@ -331,16 +333,16 @@ def _frontier(summary: dict, svg: str) -> Markup:
                 class_="small",
             )
         )
-    frontier = summary.get("frontier") or []
+    frontier = summary.frontier
     if frontier:
         parts.append(el("h3", f"The frontier ({len(frontier)} points; thinned)"))
         parts.append(_frontier_table(summary, frontier))
     return _section("frontier", "Frontier: accuracy against dollars per 1,000 queries", *parts)
 
 
-def _frontier_table(summary: dict, frontier: list[dict]) -> Markup:
-    chosen = summary.get("chosen") or {}
-    tiers = [t["name"] for t in summary.get("tiers") or []]
+def _frontier_table(summary: RunSummary, frontier: list[Point]) -> Markup:
+    chosen = summary.chosen
+    tiers = [t.name for t in summary.tiers]
     head = el(
         "tr",
         el("th", "router / knob"),
@@ -355,9 +357,9 @@ def _frontier_table(summary: dict, frontier: list[dict]) -> Markup:
             el(
                 "tr",
                 el("td", point_label(point) + ("  ← chosen" if is_chosen else "")),
-                el("td", share(point.get("accuracy")) + interval(point.get("accuracy_ci")), class_="num"),
-                el("td", money(point.get("cost_per_1k_usd")), class_="num"),
-                el("td", _share_bar(point.get("tier_share") or {}, tiers), " ", _share_text(point.get("tier_share"))),
+                el("td", share(point.accuracy) + interval(point.accuracy_ci), class_="num"),
+                el("td", money(point.cost_per_1k_usd), class_="num"),
+                el("td", _share_bar(point.tier_share, tiers), " ", _share_text(point.tier_share)),
                 class_="chosen" if is_chosen else None,
             )
         )
@@ -367,10 +369,10 @@ def _frontier_table(summary: dict, frontier: list[dict]) -> Markup:
 # ------------------------------------------------------------------------------------------ tier mix
 
 
-def _tier_mix(summary: dict, figures: dict) -> Markup:
+def _tier_mix(summary: RunSummary, figures: dict) -> Markup:
     latency = figures["latency"]
-    tiers = [t["name"] for t in summary.get("tiers") or []] or list(latency["tier_share"])
-    if not summary.get("chosen"):
+    tiers = [t.name for t in summary.tiers] or list(latency["tier_share"])
+    if summary.chosen is None:
         return _section("tier-mix", "Tier mix and latency of the chosen policy", el("p", "No policy was chosen."))
     calls = latency["tier_share"]
     finals = latency["final_tier_share"]
@@ -488,10 +490,10 @@ def _share_text(shares: dict | None) -> str:
 # ------------------------------------------------------------------------------------------ intents
 
 
-def _intents(summary: dict, figures: dict) -> Markup:
+def _intents(summary: RunSummary, figures: dict) -> Markup:
     slices = figures["intents"]
-    tiers = [t["name"] for t in summary.get("tiers") or []]
-    baseline = (summary.get("baseline") or {}).get("tier")
+    tiers = [t.name for t in summary.tiers]
+    baseline = summary.baseline.tier if summary.baseline else None
     if not slices:
         return _section("intents", "Per-intent slices", el("p", "No eval rows to slice."))
     head = el(
@@ -532,9 +534,9 @@ def _intents(summary: dict, figures: dict) -> Markup:
 # ------------------------------------------------------------------------------------------ samples
 
 
-def _misrouted(summary: dict, figures: dict) -> Markup:
+def _misrouted(summary: RunSummary, figures: dict) -> Markup:
     sample = figures["misrouted"]
-    baseline = (summary.get("baseline") or {}).get("tier")
+    baseline = summary.baseline.tier if summary.baseline else None
     intro = el(
         "p",
         f"Of the {plural(sample['rows'], 'query')} the policy was selected on (routed out-of-fold), "
@@ -606,7 +608,7 @@ def _score(value: float | None) -> str:
 # ------------------------------------------------------------------------------------------ savings
 
 
-def _savings(summary: dict, figures: dict) -> Markup:
+def _savings(summary: RunSummary, figures: dict) -> Markup:
     savings = figures["savings"]
     traffic = figures.get("traffic")
     baseline = savings.get("baseline_tier")
@@ -714,72 +716,69 @@ def _savings(summary: dict, figures: dict) -> Markup:
 # ------------------------------------------------------------------------------------------ provenance
 
 
-def _provenance(summary: dict, figures: dict) -> Markup:
-    evalset = summary.get("evalset") or {}
-    logs = summary.get("logs") or {}
-    chosen = summary.get("chosen") or {}
-    selection = summary.get("selection") or {}
-    items = [
-        ("simulated", "YES — simulated tiers, not real models" if summary.get("simulated") else "no"),
-        ("eval set", f"{evalset.get('path')} ({evalset.get('rows')} rows)"),
-        ("eval set sha256", el("code", evalset.get("sha256") or "—")),
+def _provenance(summary: RunSummary, figures: dict) -> Markup:
+    evalset = summary.evalset
+    logs = summary.logs
+    chosen = summary.chosen
+    selection = summary.selection or Selection()
+    items: list[tuple[str, Any]] = [
+        ("simulated", "YES — simulated tiers, not real models" if summary.simulated else "no"),
+        ("eval set", f"{evalset.path} ({evalset.rows} rows)"),
+        ("eval set sha256", el("code", evalset.sha256 or "—")),
     ]
-    if logs:
+    if logs is not None:
         items += [
-            (
-                "logs",
-                f"{logs.get('path')} ({logs.get('rows')} rows; scored by agreement with {logs.get('reference_tier')})",
-            ),
-            ("logs sha256", el("code", logs.get("sha256") or "—")),
+            ("logs", f"{logs.path} ({logs.rows} rows; scored by agreement with {logs.reference_tier})"),
+            ("logs sha256", el("code", logs.sha256 or "—")),
         ]
     items += [
-        ("routeeval version", str(summary.get("routeeval_version") or "—")),
-        ("cost map", str(summary.get("cost_map_version") or "—")),
-        ("created", str(summary.get("created_at") or "—")),
-        ("baseline", str((summary.get("baseline") or {}).get("tier") or "—")),
-        ("routers tried", ", ".join(summary.get("routers") or []) or "—"),
-        ("selection rule", selection.get("rule") or "—"),
-        ("selection rows", str(selection.get("rows") or "—")),
+        ("routeeval version", str(summary.routeeval_version or "—")),
+        ("cost map", str(summary.cost_map_version or "—")),
+        ("created", str(summary.created_at or "—")),
+        ("baseline", str((summary.baseline.tier if summary.baseline else None) or "—")),
+        ("routers tried", ", ".join(summary.routers) or "—"),
+        ("selection rule", selection.rule or "—"),
+        ("selection rows", str(selection.rows or "—")),
     ]
-    if chosen.get("runtime_parity_share") is not None:
+    if chosen is not None and chosen.runtime_parity_share is not None:
         items.append(
             (
                 "runtime parity",
-                f"{share(chosen['runtime_parity_share'])} of offline decisions reproduced by policy.json",
+                f"{share(chosen.runtime_parity_share)} of offline decisions reproduced by policy.json",
             )
         )
-    if summary.get("policy_path"):
-        items.append(("policy", str(summary["policy_path"])))
-    replay = summary.get("replay")
-    if replay:
+    if summary.policy_path:
+        items.append(("policy", str(summary.policy_path)))
+    replay = summary.replay
+    if replay is not None:
         items.append(
             (
                 "replay",
-                f"{replay.get('calls')} calls, {replay.get('cache_hits')} from cache, {replay.get('errors')} errors, "
-                f"${replay.get('spent_usd') or 0:.4f} spent",
+                f"{replay.calls} calls, {replay.cache_hits} from cache, {replay.errors} errors, "
+                f"${replay.spent_usd or 0:.4f} spent",
             )
         )
     spend = spend_text(summary)
     if spend:
         items.append(("spend", spend))
-    for line in unscored_lines(summary.get("single_tiers") or []):
+    for line in unscored_lines(summary.single_tiers):
         items.append(("eval set", line))
-    for line in unscored_lines((summary.get("logs") or {}).get("agreement") or []):
+    for line in unscored_lines(logs.agreement if logs is not None else []):
         items.append(("logs", line))
-    for note in summary.get("notes") or []:
+    for note in summary.notes:
         items.append(("note", note))
     entries = [join(el("dt", k), el("dd", v)) for k, v in items]
     tier_rows = [
         el(
             "tr",
-            el("td", t.get("name")),
-            el("td", el("code", t.get("model") or "")),
-            el("td", _price(t.get("price_in_per_mtok")), class_="num"),
-            el("td", _price(t.get("price_out_per_mtok")), class_="num"),
-            el("td", t.get("price_source") or "—"),
-            el("td", "simulated" if t.get("simulated") else "real"),
+            el("td", t.name),
+            el("td", el("code", t.model or "")),
+            el("td", _price(t.price_in_per_mtok), class_="num"),
+            el("td", _price(t.price_out_per_mtok), class_="num"),
+            el("td", t.price_source or "—"),
+            el("td", "simulated" if t.simulated else "real"),
         )
-        for t in summary.get("tiers") or []
+        for t in summary.tiers
     ]
     tiers_table = el(
         "table",
@@ -799,11 +798,12 @@ def _provenance(summary: dict, figures: dict) -> Markup:
     )
 
 
-def _production_mix(summary: dict, savings: dict) -> Markup:
+def _production_mix(summary: RunSummary, savings: dict) -> Markup:
     """The policy on the logs' mix next to the eval set's: cost, saving and tier shares, with CIs."""
-    mix = summary.get("production_mix") or {}
-    chosen = summary.get("chosen") or {}
-    tiers = list((mix.get("tier_share") or {}).keys())
+    mix = summary.production_mix or ProductionMix()
+    chosen = summary.chosen or Chosen()
+    tier_share, tier_share_ci = mix.tier_share or {}, mix.tier_share_ci or {}
+    tiers = list(tier_share)
     label = confidence_label(summary)
     head = el(
         "tr",
@@ -814,33 +814,26 @@ def _production_mix(summary: dict, savings: dict) -> Markup:
     )
     logs_row = el(
         "tr",
-        el("td", f"production logs ({mix.get('rows')} rows)"),
+        el("td", f"production logs ({mix.rows} rows)"),
         el(
             "td",
-            money(mix.get("policy_cost_per_1k_usd")) + _money_interval(mix.get("policy_cost_per_1k_usd_ci"), label),
+            money(mix.policy_cost_per_1k_usd) + _money_interval(mix.policy_cost_per_1k_usd_ci, label),
             class_="num",
         ),
-        el("td", share(mix.get("savings_share")) + interval(mix.get("savings_share_ci")), class_="num"),
-        *[
-            el(
-                "td",
-                share((mix.get("tier_share") or {}).get(t)) + interval((mix.get("tier_share_ci") or {}).get(t)),
-                class_="num",
-            )
-            for t in tiers
-        ],
+        el("td", share(mix.savings_share) + interval(mix.savings_share_ci), class_="num"),
+        *[el("td", share(tier_share.get(t)) + interval(tier_share_ci.get(t)), class_="num") for t in tiers],
     )
     eval_row = el(
         "tr",
-        el("td", f"eval set ({(summary.get('selection') or {}).get('rows')} rows)"),
-        el("td", money(chosen.get("cost_per_1k_usd")), class_="num"),
-        el("td", share(chosen.get("savings_share")) + interval(chosen.get("savings_share_ci")), class_="num"),
-        *[el("td", share((chosen.get("tier_share") or {}).get(t)), class_="num") for t in tiers],
+        el("td", f"eval set ({summary.selection.rows if summary.selection else None} rows)"),
+        el("td", money(chosen.cost_per_1k_usd), class_="num"),
+        el("td", share(chosen.savings_share) + interval(chosen.savings_share_ci), class_="num"),
+        *[el("td", share(chosen.tier_share.get(t)), class_="num") for t in tiers],
     )
     agreement = (
-        f"On the logs the policy's answers agree with {(summary.get('logs') or {}).get('reference_tier')}'s "
-        f"{share(mix.get('agreement'))}{interval(mix.get('agreement_ci'))} of the time."
-        if mix.get("agreement") is not None
+        f"On the logs the policy's answers agree with {summary.logs.reference_tier if summary.logs else None}'s "
+        f"{share(mix.agreement)}{interval(mix.agreement_ci)} of the time."
+        if mix.agreement is not None
         else ""
     )
     return join(
@@ -861,6 +854,10 @@ def _money_interval(ci, label: str) -> str:
 
 def _price(value: float | None) -> str:
     return "—" if value is None else f"${value:,.2f}"
+
+
+def _aiq(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
 
 
 def _signed(value: float) -> str:

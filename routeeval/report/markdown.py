@@ -24,6 +24,7 @@ from routeeval.report.formatting import (
     thin,
     unscored_lines,
 )
+from routeeval.summary import Baseline, Point, RunSummary
 
 FRONTIER_ROWS = 12
 SAMPLE_ROWS = 5
@@ -51,25 +52,23 @@ def _header(*names: str, numeric: set[int] | None = None) -> list[str]:
     return [_row(*names), _row(*["---:" if i in numeric else "---" for i in range(len(names))])]
 
 
-def render_markdown(summary: dict, figures: dict, plot_name: str = "frontier.svg") -> str:
+def render_markdown(summary: RunSummary, figures: dict, plot_name: str = "frontier.svg") -> str:
     """The Markdown report as a string; ``plot_name`` is the frontier SVG written beside it."""
     lines: list[str] = []
     verdict = figures["headline"]
-    chosen = summary.get("chosen") or {}
-    baseline = summary.get("baseline") or {}
-    evalset = summary.get("evalset") or {}
-    tag = " (SIMULATED tiers)" if summary.get("simulated") else ""
-    lines.append(f"## routeeval: {md_text(evalset.get('path') or 'outcomes')}{tag}")
+    baseline = summary.baseline or Baseline()
+    tag = " (SIMULATED tiers)" if summary.simulated else ""
+    lines.append(f"## routeeval: {md_text(summary.evalset.path or 'outcomes')}{tag}")
     lines.append("")
-    if summary.get("simulated"):
+    if summary.simulated:
         lines.append("> **SIMULATED**: every tier answered from routeeval's simulator, not a real model.")
         lines.append("")
     lines.append(md_text(verdict["sentence"]))
     lines.append("")
-    if chosen:
+    if summary.chosen is not None:
         lines += _headline_table(summary, figures)
         lines.append("")
-    frontier = summary.get("frontier") or []
+    frontier = summary.frontier
     if frontier:
         lines.append(f"### Frontier ({len(frontier)} points, thinned)")
         lines.append("")
@@ -86,15 +85,16 @@ def render_markdown(summary: dict, figures: dict, plot_name: str = "frontier.svg
     if too_low:
         lines.append(f"### Sent too low: {plural(figures['misrouted']['too_low_count'], 'query')} (a sample)")
         lines.append("")
-        lines += _sample_table(too_low, baseline.get("tier"))
+        lines += _sample_table(too_low, baseline.tier)
         lines.append("")
     lines.append(_provenance_line(summary))
     return "\n".join(lines) + "\n"
 
 
-def _headline_table(summary: dict, figures: dict) -> list[str]:
-    chosen = summary["chosen"]
-    baseline = summary.get("baseline") or {}
+def _headline_table(summary: RunSummary, figures: dict) -> list[str]:
+    chosen = summary.chosen
+    assert chosen is not None
+    baseline = summary.baseline or Baseline()
     savings = figures["savings"]
     latency = figures["latency"]
     monthly = savings.get("monthly_queries") is not None
@@ -103,15 +103,15 @@ def _headline_table(summary: dict, figures: dict) -> list[str]:
         names.append("per month")
     lines = _header(*names, numeric={1, 2, 3, 4})
     base_row = [
-        f"{md_text(baseline.get('tier'))} (baseline)",
-        share(baseline.get("accuracy")) + interval(baseline.get("accuracy_ci")),
-        money(baseline.get("cost_per_1k_usd")),
+        f"{md_text(baseline.tier)} (baseline)",
+        share(baseline.accuracy) + interval(baseline.accuracy_ci),
+        money(baseline.cost_per_1k_usd),
         f"{ms(latency.get('baseline_p50_ms'))} / {ms(latency.get('baseline_p95_ms'))}",
     ]
     chosen_row = [
         f"**{md_text(point_label(chosen))}** (chosen)",
-        share(chosen.get("accuracy")) + interval(chosen.get("accuracy_ci")),
-        money(chosen.get("cost_per_1k_usd")),
+        share(chosen.accuracy) + interval(chosen.accuracy_ci),
+        money(chosen.cost_per_1k_usd),
         f"{ms(latency.get('p50_ms'))} / {ms(latency.get('p95_ms'))}",
     ]
     if monthly:
@@ -124,7 +124,7 @@ def _headline_table(summary: dict, figures: dict) -> list[str]:
     if monthly:
         saving += f" = {money(savings.get('saving_monthly_usd'))} a month at {savings['monthly_queries']:,.0f} queries"
     saving += (
-        f"; accuracy drop {points(chosen.get('accuracy_drop'))} points{interval(chosen.get('accuracy_drop_ci'))}"
+        f"; accuracy drop {points(chosen.accuracy_drop)} points{interval(chosen.accuracy_drop_ci)}"
         f" ({confidence_label(summary)}){drop_bound(summary)}."
     )
     lines.append(saving)
@@ -138,55 +138,53 @@ def _headline_table(summary: dict, figures: dict) -> list[str]:
     return lines
 
 
-def _production_lines(summary: dict, savings: dict) -> list[str]:
+def _production_lines(summary: RunSummary, savings: dict) -> list[str]:
     """The policy on the logs' mix next to the eval set's, and why no monthly dollars when volume is unknown."""
     lines = []
-    mix = summary.get("production_mix") or {}
-    if savings.get("basis") == "logs":
-        chosen = summary.get("chosen") or {}
+    mix = summary.production_mix
+    if savings.get("basis") == "logs" and mix is not None and summary.chosen is not None:
+        chosen = summary.chosen
         calls = ", ".join(
-            f"{md_text(tier)} {share(value, digits=0)}{interval((mix.get('tier_share_ci') or {}).get(tier), digits=0)}"
-            for tier, value in (mix.get("tier_share") or {}).items()
+            f"{md_text(tier)} {share(value, digits=0)}{interval((mix.tier_share_ci or {}).get(tier), digits=0)}"
+            for tier, value in (mix.tier_share or {}).items()
             if value
         )
         lines += [
             "",
-            f"On the production logs ({mix.get('rows')} rows, routed by the policy): "
-            f"{money(mix.get('policy_cost_per_1k_usd'))} per 1k queries vs "
-            f"{money(mix.get('baseline_cost_per_1k_usd'))}; "
-            f"calls per query: {calls}. On the eval set: {money(chosen.get('cost_per_1k_usd'))} per 1k, "
-            f"saving {share(chosen.get('savings_share'))}.",
+            f"On the production logs ({mix.rows} rows, routed by the policy): "
+            f"{money(mix.policy_cost_per_1k_usd)} per 1k queries vs "
+            f"{money(mix.baseline_cost_per_1k_usd)}; "
+            f"calls per query: {calls}. On the eval set: {money(chosen.cost_per_1k_usd)} per 1k, "
+            f"saving {share(chosen.savings_share)}.",
         ]
     if savings.get("volume_note"):
         lines += ["", f"No monthly dollars: {md_text(savings['volume_note'])}."]
     return lines
 
 
-def _frontier_table(summary: dict, frontier: list[dict]) -> list[str]:
-    chosen = summary.get("chosen") or {}
+def _frontier_table(summary: RunSummary, frontier: list[Point]) -> list[str]:
+    chosen = summary.chosen
     names = ("router / knob", f"accuracy [{confidence_label(summary)}]", "$ / 1k", "calls per tier")
     lines = _header(*names, numeric={1, 2})
     for point in thin(frontier, chosen, FRONTIER_ROWS):
         label = md_text(point_label(point))
         if same_point(point, chosen):
             label = f"**{label} ← chosen**"
-        calls = ", ".join(
-            f"{md_text(tier)} {share(value, 0)}" for tier, value in (point.get("tier_share") or {}).items() if value
-        )
+        calls = ", ".join(f"{md_text(tier)} {share(value, 0)}" for tier, value in point.tier_share.items() if value)
         lines.append(
             _row(
                 label,
-                share(point.get("accuracy")) + interval(point.get("accuracy_ci")),
-                money(point.get("cost_per_1k_usd")),
+                share(point.accuracy) + interval(point.accuracy_ci),
+                money(point.cost_per_1k_usd),
                 calls,
             )
         )
     return lines
 
 
-def _intent_table(summary: dict, slices: list[dict]) -> list[str]:
-    tiers = [t["name"] for t in summary.get("tiers") or []]
-    baseline = (summary.get("baseline") or {}).get("tier")
+def _intent_table(summary: RunSummary, slices: list[dict]) -> list[str]:
+    tiers = [t.name for t in summary.tiers]
+    baseline = summary.baseline.tier if summary.baseline else None
     names = [
         "intent",
         "rows",
@@ -237,20 +235,19 @@ def _score(value: float | None) -> str:
     return "—" if value is None else f"{value:.2g}"
 
 
-def _provenance_line(summary: dict) -> str:
-    evalset = summary.get("evalset") or {}
+def _provenance_line(summary: RunSummary) -> str:
+    evalset = summary.evalset
     tiers = ", ".join(
-        f"{md_text(t.get('name'))}={md_text(t.get('model'))}" + (" (simulated)" if t.get("simulated") else "")
-        for t in summary.get("tiers") or []
+        f"{md_text(t.name)}={md_text(t.model)}" + (" (simulated)" if t.simulated else "") for t in summary.tiers
     )
-    sha = (evalset.get("sha256") or "")[:12]
-    rule = md_text((summary.get("selection") or {}).get("rule") or "")
+    sha = (evalset.sha256 or "")[:12]
+    rule = md_text((summary.selection.rule if summary.selection else None) or "")
     spend = spend_text(summary)
-    unscored = unscored_lines(summary.get("single_tiers") or [])
+    unscored = unscored_lines(summary.single_tiers)
     return (
         "".join(f"_Eval set: {md_text(line)}._\n\n" for line in unscored)
         + (f"_Spend, every paid call of the run: {md_text(spend)}._\n\n" if spend else "")
-        + f"_eval set sha256 {sha or '—'}, {evalset.get('rows')} rows; tiers {tiers}; "
-        f"{md_text(summary.get('cost_map_version') or 'no cost map')}; "
-        f"routeeval {md_text(summary.get('routeeval_version') or '')}. Selection: {rule}._"
+        + f"_eval set sha256 {sha or '—'}, {evalset.rows} rows; tiers {tiers}; "
+        f"{md_text(summary.cost_map_version or 'no cost map')}; "
+        f"routeeval {md_text(summary.routeeval_version or '')}. Selection: {rule}._"
     )

@@ -8,6 +8,9 @@ notebook or a thread without side effects.
 from __future__ import annotations
 
 import io
+from typing import Any
+
+from routeeval.summary import Baseline, HullPoint, RunSummary, Selection
 
 ROUTER_COLOURS = {
     "static": "#1f77b4",
@@ -44,7 +47,7 @@ def router_colour(router: str, routers: list[str]) -> str:
     return OTHER_COLOURS[others.index(router) % len(OTHER_COLOURS)] if router in others else OTHER_COLOURS[0]
 
 
-def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2) -> str:
+def frontier_svg(summary: RunSummary, *, width_in: float = 9.6, height_in: float = 5.2) -> str:
     """The frontier plot as a standalone SVG document (text kept as text: no embedded glyphs).
 
     Single tiers (labelled, with CI bars), each router's points on the frontier (or its own curve when
@@ -57,13 +60,13 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-    frontier = summary.get("frontier") or []
-    single = summary.get("single_tiers") or []
-    chosen = summary.get("chosen") or {}
-    baseline = summary.get("baseline") or {}
-    selection = summary.get("selection") or {}
-    confidence = selection.get("confidence") or 0.95
-    routers = sorted({p["router"] for p in frontier if p["router"] != "tier"} | set(summary.get("routers") or []))
+    frontier = summary.frontier
+    single = summary.single_tiers
+    chosen = summary.chosen
+    baseline = summary.baseline or Baseline()
+    selection = summary.selection or Selection()
+    confidence = selection.confidence or 0.95
+    routers = sorted({p.router for p in frontier if p.router != "tier"} | set(summary.routers))
 
     with matplotlib.rc_context(
         {"svg.fonttype": "none", "svg.hashsalt": "routeeval", "font.size": 9, "font.family": "DejaVu Sans"}
@@ -75,22 +78,20 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
         ax = figure.add_subplot()
         xs: list[float] = []
 
-        hull = [(p["cost_per_1k_usd"], p["accuracy"]) for p in summary.get("zero_router") or []]
+        hull = [(p.cost_per_1k_usd, p.accuracy) for p in summary.zero_router]
         if len(hull) >= 2:
             ax.plot(*zip(*hull, strict=True), ls="--", lw=1.2, color="#999999", zorder=1)
 
-        curves = summary.get("curves") or {}
+        curves = {router: [HullPoint.from_json(c) for c in curve] for router, curve in (summary.curves or {}).items()}
         for router in routers:
             colour = router_colour(router, routers)
-            points = sorted(
-                (p for p in frontier if p["router"] == router and _finite(p)), key=lambda p: p["cost_per_1k_usd"]
-            )
+            points = sorted((p for p in frontier if p.router == router and _finite(p)), key=lambda p: _xy(p)[0])
             curve = [c for c in curves.get(router, []) if _finite(c)]
             if curve:
-                curve.sort(key=lambda c: c["cost_per_1k_usd"])
+                curve.sort(key=lambda c: _xy(c)[0])
                 ax.plot(
-                    [c["cost_per_1k_usd"] for c in curve],
-                    [c["accuracy"] for c in curve],
+                    [_xy(c)[0] for c in curve],
+                    [_xy(c)[1] for c in curve],
                     color=colour,
                     lw=1.1,
                     alpha=0.75,
@@ -98,11 +99,11 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
                     ms=4,
                     zorder=2,
                 )
-                xs += [c["cost_per_1k_usd"] for c in curve]
+                xs += [_xy(c)[0] for c in curve]
             if points:
                 ax.plot(
-                    [p["cost_per_1k_usd"] for p in points],
-                    [p["accuracy"] for p in points],
+                    [_xy(p)[0] for p in points],
+                    [_xy(p)[1] for p in points],
                     marker="o",
                     ms=3.6,
                     ls="none",
@@ -110,13 +111,13 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
                     zorder=3,
                 )
                 _error_points(ax, _spaced(points, CI_BARS_PER_ROUTER), colour, alpha=0.35, zorder=3)
-                xs += [p["cost_per_1k_usd"] for p in points]
+                xs += [_xy(p)[0] for p in points]
 
-        envelope = sorted((p for p in frontier if _finite(p)), key=lambda p: p["cost_per_1k_usd"])
+        envelope = sorted((p for p in frontier if _finite(p)), key=lambda p: _xy(p)[0])
         if len(envelope) >= 2:
             ax.step(
-                [p["cost_per_1k_usd"] for p in envelope],
-                [p["accuracy"] for p in envelope],
+                [_xy(p)[0] for p in envelope],
+                [_xy(p)[1] for p in envelope],
                 where="post",
                 color="#555555",
                 lw=0.7,
@@ -127,13 +128,12 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
         tiers = [t for t in single if _finite(t)]
         if tiers:
             _error_points(ax, tiers, TIER_COLOUR, marker="s", size=5.5, zorder=4)
-            xs += [t["cost_per_1k_usd"] for t in tiers]
+            xs += [_xy(t)[0] for t in tiers]
 
-        oracle = summary.get("oracle") or {}
+        oracle = summary.oracle
         if _finite(oracle):
             ax.plot(
-                oracle["cost_per_1k_usd"],
-                oracle["accuracy"],
+                *_xy(oracle),
                 marker="*",
                 ms=13,
                 color="#d4a017",
@@ -141,17 +141,16 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
                 ls="none",
                 zorder=5,
             )
-            xs.append(oracle["cost_per_1k_usd"])
+            xs.append(_xy(oracle)[0])
 
-        max_drop = selection.get("max_drop")
-        if baseline.get("accuracy") is not None and max_drop is not None:
-            ax.axhline(baseline["accuracy"] - max_drop, color="#2a7d2a", lw=0.9, ls=":", zorder=1)
+        max_drop = selection.max_drop
+        if baseline.accuracy is not None and max_drop is not None:
+            ax.axhline(baseline.accuracy - max_drop, color="#2a7d2a", lw=0.9, ls=":", zorder=1)
 
         if _finite(chosen):
             _error_points(ax, [chosen], "#111111", lw=1.6, alpha=1.0, zorder=7)
             ax.plot(
-                chosen["cost_per_1k_usd"],
-                chosen["accuracy"],
+                *_xy(chosen),
                 marker="o",
                 ms=15,
                 mfc="none",
@@ -166,16 +165,16 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + (high - low) * 0.04)
 
-        labels = []  # (text, (x, y), weight): the chosen point first, then tiers from the cheapest
+        labels: list[tuple[str, tuple[float, float], str]] = []  # (text, (x, y), weight): chosen, then tiers
         if _finite(chosen):
-            labels.append(("chosen", (chosen["cost_per_1k_usd"], chosen["accuracy"]), "bold"))
+            labels.append(("chosen", _xy(chosen), "bold"))
         priced = len(tiers) <= MAX_PRICED_TIER_LABELS
-        for t in sorted(tiers, key=lambda t: t["cost_per_1k_usd"]):
-            text = f"{t['tier']}  ${t['cost_per_1k_usd']:.3g}/1k" if priced else str(t["tier"])
-            labels.append((text, (t["cost_per_1k_usd"], t["accuracy"]), "bold"))
-        markers = [(t["cost_per_1k_usd"], t["accuracy"]) for t in tiers]
+        for t in sorted(tiers, key=lambda t: _xy(t)[0]):
+            text = f"{t.tier}  ${t.cost_per_1k_usd:.3g}/1k" if priced else str(t.tier)
+            labels.append((text, _xy(t), "bold"))
+        markers = [_xy(t) for t in tiers]
         if _finite(oracle):
-            markers.append((oracle["cost_per_1k_usd"], oracle["accuracy"]))
+            markers.append(_xy(oracle))
         _place_labels(figure, ax, labels, markers)
 
         handles = [
@@ -187,7 +186,7 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
                     marker="o",
                     color=router_colour(r, routers),
                     ls="-" if r in curves else "none",
-                    label=(r + ("" if any(p["router"] == r for p in frontier) else " (no frontier point)")),
+                    label=(r + ("" if any(p.router == r for p in frontier) else " (no frontier point)")),
                 )
                 for r in routers
             ],
@@ -198,8 +197,8 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
             handles.append(
                 Line2D([], [], marker="*", ms=10, color="#d4a017", ls="none", label="oracle\n(cheapest correct tier)")
             )
-        if baseline.get("accuracy") is not None and max_drop is not None:
-            bar = f"{baseline.get('tier')} − {max_drop * 100:g} pt (max drop)"
+        if baseline.accuracy is not None and max_drop is not None:
+            bar = f"{baseline.tier} − {max_drop * 100:g} pt (max drop)"
             handles.append(Line2D([], [], color="#2a7d2a", ls=":", label=_wrap(bar)))
         if _finite(chosen):
             handles.append(
@@ -212,7 +211,7 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
                     mec="#111111",
                     mew=2,
                     ls="none",
-                    label=_wrap(f"chosen: {_label(chosen)}"),
+                    label=_wrap(f"chosen: {chosen.label if chosen else ''}"),
                 )
             )
         legend = ax.legend(
@@ -228,14 +227,14 @@ def frontier_svg(summary: dict, *, width_in: float = 9.6, height_in: float = 5.2
             legend_text.set_parse_math(False)  # tier and router names are shown as written
 
         title = "Accuracy vs cost: the routing frontier"
-        if summary.get("simulated"):
+        if summary.simulated:
             title = "SIMULATED tiers — " + title
         ax.set_title(
             title,
             loc="left",
             fontsize=11,
             fontweight="bold",
-            color="#b00020" if summary.get("simulated") else "#111111",
+            color="#b00020" if summary.simulated else "#111111",
         )
         ax.set_xlabel("$ per 1,000 queries")
         ax.set_ylabel(f"accuracy ({confidence:.0%} CI)")
@@ -259,7 +258,7 @@ def inline_svg(svg: str) -> str:
 
 def _error_points(
     ax,
-    points: list[dict],
+    points: list[Any],
     colour: str,
     *,
     marker: str = "none",
@@ -273,12 +272,12 @@ def _error_points(
         return
     low, high = [], []
     for p in points:
-        ci = p.get("accuracy_ci") or [None, None]
-        low.append(max(0.0, p["accuracy"] - ci[0]) if ci[0] is not None else 0.0)
-        high.append(max(0.0, ci[1] - p["accuracy"]) if ci[1] is not None else 0.0)
+        ci = getattr(p, "accuracy_ci", None) or [None, None]
+        low.append(max(0.0, p.accuracy - ci[0]) if ci[0] is not None else 0.0)
+        high.append(max(0.0, ci[1] - p.accuracy) if ci[1] is not None else 0.0)
     ax.errorbar(
-        [p["cost_per_1k_usd"] for p in points],
-        [p["accuracy"] for p in points],
+        [_xy(p)[0] for p in points],
+        [_xy(p)[1] for p in points],
         yerr=[low, high],
         fmt=marker,
         ms=size,
@@ -337,7 +336,7 @@ def _wrap(text: str) -> str:
     return "\n".join(textwrap.wrap(text, LEGEND_WIDTH_CHARS, break_long_words=False, break_on_hyphens=False)) or text
 
 
-def _spaced(points: list[dict], n: int) -> list[dict]:
+def _spaced(points: list[Any], n: int) -> list[Any]:
     """At most ``n`` points spread evenly along the list (CI bars on every point of a dense curve are noise)."""
     if len(points) <= n:
         return points
@@ -345,12 +344,11 @@ def _spaced(points: list[dict], n: int) -> list[dict]:
     return [points[round(i * step)] for i in range(n)]
 
 
-def _finite(point: dict) -> bool:
-    return point.get("cost_per_1k_usd") is not None and point.get("accuracy") is not None
+def _xy(point: Any) -> tuple[float, float]:
+    """(cost, accuracy) of a point :func:`_finite` accepted."""
+    return float(point.cost_per_1k_usd), float(point.accuracy)
 
 
-def _label(point: dict) -> str:
-    if point.get("router") == "tier":
-        return f"{point.get('variant')} only"
-    knob = point.get("knob")
-    return f"{point.get('router')} {point.get('variant')}" + ("" if knob is None else f" @ {knob:.4g}")
+def _finite(point: Any) -> bool:
+    """A point (a frontier point, a tier, the oracle, a curve's corner) with both coordinates known."""
+    return point is not None and point.cost_per_1k_usd is not None and point.accuracy is not None

@@ -60,7 +60,7 @@ def tier_table(summary: RunSummary, *, title: str | None = None, logs: bool = Fa
     ]
     if logs:
         caption.append(f"scorer: {(summary.logs.scorer if summary.logs else None) or 'as configured'}")
-    caption += unscored_lines([row.to_json() for row in rows])
+    caption += unscored_lines(rows)
     table.caption = "\n".join(caption)
     table.caption_justify = "left"
     for row in rows:
@@ -80,8 +80,8 @@ def frontier_table(summary: RunSummary, max_rows: int = FRONTIER_ROWS):
     """The Pareto frontier (thinned to ``max_rows``), the chosen point highlighted."""
     from rich.table import Table
 
-    frontier = [point.to_json() for point in summary.frontier]
-    chosen = summary.chosen.to_json() if summary.chosen else {}
+    frontier = summary.frontier
+    chosen = summary.chosen
     title = f"Pareto frontier ({len(frontier)} points)" + (" — SIMULATED tiers" if summary.simulated else "")
     table = Table(title=title, title_justify="left")
     table.add_column("router / knob")
@@ -89,12 +89,12 @@ def frontier_table(summary: RunSummary, max_rows: int = FRONTIER_ROWS):
     table.add_column("$/1k", justify="right")
     table.add_column("tier share")
     for point in thin(frontier, chosen, max_rows):
-        shares = ", ".join(f"{k} {share(v, digits=0)}" for k, v in point["tier_share"].items() if v)
+        shares = ", ".join(f"{k} {share(v, digits=0)}" for k, v in point.tier_share.items() if v)
         style = "bold green" if same_point(point, chosen) else None
         table.add_row(
             point_label(point) + (" ← chosen" if style else ""),
-            share(point["accuracy"]) + interval(point.get("accuracy_ci")),
-            _money(point["cost_per_1k_usd"]),
+            share(point.accuracy) + interval(point.accuracy_ci),
+            _money(point.cost_per_1k_usd),
             shares,
             style=style,
         )
@@ -109,11 +109,11 @@ def chosen_lines(summary: RunSummary) -> list[str]:
     baseline = summary.baseline or Baseline()
     tag = " [SIMULATED tiers]" if summary.simulated else ""
     lines = [
-        f"[bold]Chosen policy{tag}:[/bold] {chosen.label} → policy kind '{chosen.policy_kind}'",
+        f"[bold]Chosen policy{tag}:[/bold] {point_label(chosen)} → policy kind '{chosen.policy_kind}'",
         f"  accuracy {share(chosen.accuracy)}{interval(chosen.accuracy_ci)}"
         f" vs {baseline.tier} {share(baseline.accuracy)}{_on_rows(summary, baseline)}: "
         f"drop {points(chosen.accuracy_drop)} "
-        "points" + interval(chosen.accuracy_drop_ci) + drop_bound(summary.to_json()),
+        "points" + interval(chosen.accuracy_drop_ci) + drop_bound(summary),
         f"  cost {_money(chosen.cost_per_1k_usd)} per 1k queries vs {_money(baseline.cost_per_1k_usd)}: "
         f"saves {share(chosen.savings_share)}{interval(chosen.savings_share_ci)}",
         f"  latency p50 {ms(chosen.latency_p50_ms)}, p95 {ms(chosen.latency_p95_ms)}",
@@ -169,7 +169,7 @@ def render_run(result, console) -> None:
             f"{replay.calls_made} made ({replay.retries} retries), {errors}, "
             f"${replay.spent_usd or 0:.4f} spent, {replay.wall_s or 0:.1f}s"
         )
-    spend = spend_text(summary.to_json())
+    spend = spend_text(summary)
     if spend:
         console.print(f"spend, every paid call of the run: {spend}")
     if summary.frontier:

@@ -12,11 +12,12 @@ from routeeval.report.figures import report_figures
 from routeeval.report.html import render_html
 from routeeval.report.markdown import render_markdown
 from routeeval.report.plots import frontier_svg
+from routeeval.summary import RunSummary
 
 
 def write_reports(
     out_dir: str | Path,
-    summary: dict,
+    summary: RunSummary,
     outcomes,
     chosen_rows: list[dict],
     logs=None,
