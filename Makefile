@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench clean help
+.PHONY: run test test-fast lint bench clean help
 
 help:
 	@echo "make run    replay the bundled demo (simulated tiers, offline) and print the results"
 	@echo "make test   install dev extras, run ruff and pytest"
+	@echo "make test-fast   pytest without the tests marked slow (subprocesses, browser, full runs)"
 	@echo "make bench  run the benchmarks in bench/ and append to bench/RESULTS.md"
 
 $(BIN)/python:
@@ -31,10 +32,15 @@ run: $(STAMP)
 	$(BIN)/routeeval run evalsets/support.jsonl --logs evalsets/support-logs.jsonl --out reports/demo \
 		--monthly-queries 1000000
 
+# The whole suite: what CI runs (.ci/run).
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests marked slow (subprocesses, the browser, full runs end to end), well under a minute.
+test-fast: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # mypy: no error in the typed surfaces, and no more in the package than mypy-baseline.txt records
 lint: $(DEV_STAMP)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "routeeval"
 HEAVY = {"litellm", "pandas", "numpy", "sklearn", "pyarrow", "matplotlib", "rich", "typer"}
@@ -71,9 +74,12 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _modules():
-    for path in sorted(PACKAGE.rglob("*.py")):
-        yield _module_name(path), ast.parse(path.read_text(encoding="utf-8"))
+@functools.cache
+def _modules() -> tuple[tuple[str, ast.Module], ...]:
+    """Every module's name and syntax tree, parsed once for the whole module (read them, never change them)."""
+    return tuple(
+        (_module_name(path), ast.parse(path.read_text(encoding="utf-8"))) for path in sorted(PACKAGE.rglob("*.py"))
+    )
 
 
 def _layer(module: str) -> int:
@@ -130,6 +136,7 @@ def _short(name: str) -> str | None:
     return None
 
 
+@functools.cache
 def _import_graph() -> dict[str, set[str]]:
     trees = dict(_modules())
     known = set(trees)
@@ -229,6 +236,7 @@ def test_nothing_imports_the_cli_and_no_click():
             assert "routeeval.cli" not in names, module
 
 
+@pytest.mark.slow
 def test_help_does_not_import_heavy_libraries():
     code = (
         "import sys\n"
@@ -242,6 +250,7 @@ def test_help_does_not_import_heavy_libraries():
     assert "LOADED []" in out
 
 
+@pytest.mark.slow
 def test_importing_modules_changes_no_environment():
     code = (
         "import os, importlib, pkgutil, routeeval\n"

@@ -54,6 +54,7 @@ def _writer(path: str, start: int, n: int) -> None:
             cache.put(f"k{i}", "m", CachedResponse(f"r{i}", i, 1, 0.5, 1.0))
 
 
+@pytest.mark.slow
 def test_two_processes_write_at_once_without_corruption(tmp_path):
     path = str(tmp_path / "shared.sqlite")
     ResponseCache(path).close()
@@ -164,6 +165,7 @@ def _open_and_write(path: str, n: int) -> None:
         cache.put(f"p{os.getpid()}-{n}", "m", CachedResponse("r", 1, 1, 0.0, 1.0))
 
 
+@pytest.mark.slow
 def test_two_processes_create_one_fresh_cache_at_once(tmp_path):
     context = multiprocessing.get_context("spawn")
     for attempt in range(4):

@@ -136,6 +136,7 @@ def test_rows_without_a_reference_stop_before_any_call(demo_config):
     assert not (demo_config.parent / "out").exists(), "no policy from rows that cannot be scored"
 
 
+@pytest.mark.slow
 def test_run_writes_outcomes_and_summary_and_says_simulated(demo_config):
     result = _run("run", DATA / "mini_eval.jsonl", "--logs", DATA / "mini_logs.jsonl", "--out", "out", "--no-progress")
     # 12 rows cannot certify a 2-point drop: the check fails (exit 1), says how many rows it would take,
@@ -159,6 +160,7 @@ def test_run_writes_outcomes_and_summary_and_says_simulated(demo_config):
     assert data["replay"]["calls_made"] == 0
 
 
+@pytest.mark.slow
 def test_cache_stats_and_clear(demo_config):
     _run("run", DATA / "mini_eval.jsonl", "--out", "out", "--no-progress")
     stats = _run("cache", "stats", "--json")
@@ -197,6 +199,7 @@ def test_version_comes_from_the_package_metadata():
     assert routeeval.__version__ == version("routeeval")
 
 
+@pytest.mark.slow
 def test_version_loads_no_heavy_library():
     code = (
         "import sys\n"

@@ -186,6 +186,7 @@ def test_parquet_string_inputs_and_int_ids(tmp_path):
     assert (row.row_id, row.text, row.split) == ("7", "Why?", "train")
 
 
+@pytest.mark.slow
 def test_importing_the_module_does_not_import_pandas_or_pyarrow():
     code = "import routeeval.data, sys; print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,6 +14,7 @@ from routeeval.cli import app
 from routeeval.replay import STOP_AFTER
 from routeeval.testing.loopback import LoopbackServer
 
+pytestmark = pytest.mark.slow  # every test here is a whole `routeeval run`, replay to reports
 N_ROWS = 30
 runner = CliRunner()
 

@@ -128,6 +128,7 @@ def _run_files(tmp_path, server, models, eval_rows, log_rows=None):
     return [*args, "--config", config, "--out", tmp_path / "out", "--no-progress"]
 
 
+@pytest.mark.slow
 def test_log_ids_equal_to_eval_ids_never_replace_eval_answers(tmp_path):
     # Both files numbered 1..N, as is common: the log rows ask other questions.
     answers = {f"eval question {i}": f"eval answer {i}" for i in range(30)}
@@ -151,6 +152,7 @@ def test_log_ids_equal_to_eval_ids_never_replace_eval_answers(tmp_path):
     assert any("10 log ids are also eval-set ids" in note for note in summary["notes"])
 
 
+@pytest.mark.slow
 def test_a_run_with_estimated_usage_says_so(tmp_path):
     with LoopbackServer(answers=lambda model, messages: "ok") as server:
         rows = [{"id": str(i), "input": f"q {i}", "reference": "ok"} for i in range(30)]
@@ -203,6 +205,7 @@ def test_renderers_cope_with_every_figure_missing(tmp_path):
     write_reports(tmp_path, RunSummary.from_json(summary), frame, [])
 
 
+@pytest.mark.slow
 def test_a_kill_during_the_writes_never_leaves_a_truncated_output(tmp_path):
     """Kill runs at random moments while they write: every file present is a whole one (atomic writes), and a
     folder with summary.json holds a complete run."""

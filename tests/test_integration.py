@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 
+import pytest
 from helpers import DATA, TEST_KEY, TEST_KEY_ENV, environ_without_keys, write_config
 
 from routeeval.cache import ResponseCache
 from routeeval.testing.loopback import LoopbackServer
 
+pytestmark = pytest.mark.slow  # every test here runs the CLI in a subprocess
 N_ROWS = 12  # tests/data/mini_eval.jsonl
 
 

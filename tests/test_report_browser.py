@@ -11,6 +11,7 @@ import pytest
 from routeeval.report.write import write_reports
 from routeeval.summary import RunSummary
 
+pytestmark = pytest.mark.slow  # a browser in a subprocess
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "install it with `apt-get install -y chromium` (Debian) to run the browser test"
 

@@ -140,6 +140,7 @@ ALL_POLICIES = {
 
 
 # -- standard library only ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_importing_the_runtime_loads_no_heavy_library():
     code = f"import sys, routeeval.runtime\nprint('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -157,6 +158,7 @@ def test_runtime_imports_only_the_standard_library():
     assert roots - set(sys.stdlib_module_names) - {"__future__"} == set()
 
 
+@pytest.mark.slow
 def test_runtime_works_when_copied_alone_into_a_service(tmp_path):
     service = tmp_path / "service"
     service.mkdir()
