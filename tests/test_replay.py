@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import pytest
 from helpers import TEST_KEY_ENV
@@ -62,16 +62,33 @@ def test_replay_answers_prices_and_caches(loopback, tmp_path):
     assert [r.response for r in again.results] == [r.response for r in report.results]
 
 
-def test_retries_recover_from_429_and_honour_retry_after(loopback, tmp_path):
+class _RecordedSleeps:
+    """asyncio as the replay module sees it, with every ``sleep`` it asks for recorded (and then slept)."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __getattr__(self, name: str):
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float, result=None):
+        self.delays.append(delay)
+        return await asyncio.sleep(delay, result)
+
+
+def test_retries_recover_from_429_and_honour_retry_after(loopback, tmp_path, monkeypatch):
+    import routeeval.replay
+
+    sleeps = _RecordedSleeps()
+    monkeypatch.setattr(routeeval.replay, "asyncio", sleeps)
     tier = _tier(loopback, "fail429-2")
-    started = time.perf_counter()
     report = _replay(tmp_path, _requests(tier, 2), tier)
-    elapsed = time.perf_counter() - started
     assert all(r.ok for r in report.results)
     assert [r.attempts for r in report.results] == [3, 3]
     assert loopback.count(status=429) == 4 and loopback.count(status=200) == 2
-    # Retry-After: 0.2 s, twice per prompt, prompts in parallel: at least 0.4 s, though backoff is 0.01 s.
-    assert elapsed >= 0.4
+    # Each 429 said Retry-After: 0.2 (the fixture's server), and each retry waited exactly that, not the
+    # exponential backoff (at most 0.01 s, then 0.02 s, here).
+    assert sleeps.delays == [0.2] * 4
 
 
 def test_retries_recover_from_500(loopback, tmp_path):
