@@ -102,6 +102,13 @@ def data():
     return pivot_outcomes(synthetic_outcomes(), tiers=TIERS)
 
 
+@pytest.fixture(scope="module")
+def classifier(data):
+    """A ClassifierRouter fit on every row of ``data``, once for the module: its inner cross-validation of C takes
+    seconds. The tests that take it only read it."""
+    return ClassifierRouter(tiers=TIERS).fit(data.inputs, data.correct(), cost_usd=data.cost_usd)
+
+
 def runtime_router(router, kind: str, knob: dict, **guards) -> Router:
     return Router.load(build_policy(router, kind, knob, TIER_TABLE, guards=guards))
 
@@ -363,9 +370,11 @@ def test_static_rules_are_checked_when_fit():
     ("kind", "params"),
     [("classifier", {}), ("knn", {}), ("knn", {"n_neighbors": 1}), ("knn", {"n_neighbors": 4})],
 )
-def test_classifier_and_knn_parity_for_both_rules(data, kind, params):
-    router_class = ClassifierRouter if kind == "classifier" else KnnRouter
-    router = router_class(tiers=TIERS, **params).fit(data.inputs, data.correct(), cost_usd=data.cost_usd)
+def test_classifier_and_knn_parity_for_both_rules(request, data, kind, params):
+    if kind == "classifier":
+        router = request.getfixturevalue("classifier")
+    else:
+        router = KnnRouter(tiers=TIERS, **params).fit(data.inputs, data.correct(), cost_usd=data.cost_usd)
     scores = router.predict_proba(data.inputs)
     knobs = [{"rule": "threshold", "threshold": t} for t in thresholds_from(scores)]
     knobs += [{"rule": "utility", "lambda": lam} for lam in (0.0, 5.0, 30.0, 60.0, 200.0)]
@@ -432,14 +441,16 @@ def sweep_knobs(candidate, rule):
 
 
 @pytest.mark.parametrize("kind", ["classifier-threshold", "classifier-utility", "knn-threshold", "static", "cascade"])
-def test_sweep_knobs_reproduce_router_and_runtime_decisions(data, kind):
+def test_sweep_knobs_reproduce_router_and_runtime_decisions(request, data, kind):
     from routeeval.sweep import ThresholdCandidate, UtilityCandidate, decisions_at
 
     y = data.correct()
     arrays = {"score": data.score, "cost": data.cost_usd, "latency": data.latency_ms}
     if kind.startswith(("classifier", "knn")):
-        router_class = ClassifierRouter if kind.startswith("classifier") else KnnRouter
-        router = router_class(tiers=TIERS).fit(data.inputs, y, cost_usd=data.cost_usd)
+        if kind.startswith("classifier"):
+            router = request.getfixturevalue("classifier")
+        else:
+            router = KnnRouter(tiers=TIERS).fit(data.inputs, y, cost_usd=data.cost_usd)
         scores = router.predict_proba(data.inputs)
         rule = kind.split("-")[1]
         if rule == "threshold":
