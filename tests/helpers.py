@@ -4,9 +4,12 @@ small synthetic tables. Fixtures live in conftest.py; tests import these with ``
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
+import sys
 import threading
+import types
 from pathlib import Path
 
 from routeeval.config import OptimizeConfig
@@ -153,6 +156,19 @@ def report_inputs(frame, settings):
         **result.summary,
     }
     return summary, frame, result.chosen_rows, result
+
+
+def load_script(name: str) -> types.ModuleType:
+    """``scripts/<name>`` imported as a module (its ``main`` not run), to call its functions in-process."""
+    path = ROOT / "scripts" / name
+    spec = importlib.util.spec_from_file_location(f"routeeval_scripts_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script runs
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
 
 
 @contextlib.contextmanager
