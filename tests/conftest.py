@@ -2,8 +2,9 @@
 simulated or point at a loopback server.
 
 The demo's expensive inputs are session fixtures, computed once for the whole run. They are shared, so a test
-never changes one: it copies first (``frame.copy()``, ``{**summary, ...}``). Each checks at the end of the
-session that it is as it was made, and the run fails if a test changed it.
+never changes one: it copies first (``frame.copy()``, ``{**summary, ...}``). The outcomes and the report inputs
+are checked at the end of the session against a digest taken when they were made: the run fails if a test
+changed them.
 """
 
 from __future__ import annotations
