@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-fast test-fast-fit test-fast-rest lint bench clean help
+.PHONY: run test test-fast lint bench clean help
 
 help:
 	@echo "make run    replay the bundled demo (simulated tiers, offline) and print the results"
@@ -39,17 +39,10 @@ test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
 # Everything but the tests marked slow (subprocesses, the browser, full runs end to end), well under a minute:
-# pytest -m "not slow" in two processes, one per core. The modules that fit routers on hundreds of rows (about half
-# the time) run in one, every other module in the other; -O prints each report whole when its process ends.
-FAST_FIT := tests/test_routers.py tests/test_optimize.py tests/test_selection.py
+# pytest -m "not slow" spread over one worker per core by pytest-xdist, a test module to a worker (--dist loadfile),
+# so a module's fixtures are built once.
 test-fast: $(DEV_STAMP)
-	@$(MAKE) --no-print-directory -j2 -O test-fast-fit test-fast-rest
-
-test-fast-fit:
-	$(BIN)/python -m pytest -q -m "not slow" -o cache_dir=.pytest_cache/fast-fit $(FAST_FIT)
-
-test-fast-rest:
-	$(BIN)/python -m pytest -q -m "not slow" -o cache_dir=.pytest_cache/fast-rest $(addprefix --ignore=,$(FAST_FIT))
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --dist loadfile
 
 # mypy: no error in the typed surfaces, and no more in the package than mypy-baseline.txt records
 lint: $(DEV_STAMP)

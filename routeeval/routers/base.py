@@ -10,6 +10,7 @@ sits exactly on an observed score.
 from __future__ import annotations
 
 import inspect
+from functools import cache
 
 from routeeval.runtime import QUANTUM, query_text
 
@@ -296,7 +297,6 @@ def choose_C(features, targets, *, grid=C_GRID, folds: int = INNER_FOLDS, max_it
     """
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
 
     targets = np.asarray(targets, dtype=float)
     grid = sorted(float(c) for c in grid)
@@ -320,7 +320,7 @@ def choose_C(features, targets, *, grid=C_GRID, folds: int = INNER_FOLDS, max_it
             model = LogisticRegression(max_iter=max_iter, random_state=random_state, warm_start=True)
             for index, C in enumerate(grid):
                 model.set_params(C=C)
-                with threadpool_limits(limits=1):
+                with one_thread():
                     model.fit(fit_rows, labels, sample_weight=weights)
                 p = np.clip(model.predict_proba(test_rows)[:, 1], 1e-12, 1 - 1e-12)
                 loss[index] -= np.sum(held_out * np.log(p) + (1 - held_out) * np.log1p(-p))
@@ -338,13 +338,29 @@ def fit_logistic(features, scores, *, C: float, max_iter: int, random_state: int
     threads spin against each other (measured: 10 s instead of 0.26 s for one RouterBench tier).
     """
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
 
     rows, labels, weights = soft_label_rows(scores)
     model = LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
-    with threadpool_limits(limits=1):
+    with one_thread():
         model.fit(features[rows], labels, sample_weight=weights)
     return model
+
+
+def one_thread():
+    """A context in which the BLAS and OpenMP libraries scikit-learn's solvers use run on one thread.
+
+    threadpoolctl's ``threadpool_limits`` scans every loaded library on each entry (about 3 ms, more than a small
+    fit takes); the controller here scans once, when the first fit needs it, and each limit costs microseconds.
+    """
+    return _thread_pools().limit(limits=1)
+
+
+@cache
+def _thread_pools():
+    import sklearn.linear_model  # noqa: F401 - loads the BLAS and OpenMP libraries the controller must see
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def mean_cost(cost_usd, n_rows: int, n_tiers: int):
