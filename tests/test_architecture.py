@@ -58,7 +58,7 @@ LAYERS = [
     {"integrations", "integrations.litellm"},
     {"summary"},
     {"report", "report.formatting", "report.plots", "report.progress"},
-    {"report.figures", "report.html", "report.markdown", "report.terminal"},
+    {"report.figures", "report.html", "report.markdown", "report.terminal", "report.drift"},
     {"report.write"},
     {"optimize"},
     {"pipeline"},
