@@ -351,6 +351,86 @@ def _finish(result, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+@handle_errors
+def drift(
+    policy: Path = typer.Argument(..., help="The deployed policy.json."),
+    logs: Path = typer.Argument(..., help="Fresh production logs: JSONL, CSV, Parquet, or a folder of Parquet files."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="Config with the tiers (to replay and price them) [default: ./routeeval.toml when there is one].",
+    ),
+    reference: Path | None = typer.Option(
+        None,
+        "--reference",
+        help="The run folder that wrote the policy (summary.json, outcomes.parquet): for a policy without a "
+        "reference profile, and to compare the queries themselves.",
+    ),
+    evalset: Path | None = typer.Option(
+        None, "--evalset", help="The eval set: reference queries for the domain classifier, and --refit's data."
+    ),
+    sample: int | None = typer.Option(
+        None,
+        "--sample",
+        help="Log rows replayed on their tier and the baseline (the paid check; 0: none) [default: 200].",
+    ),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", help="One ceiling in USD over every paid call of the check [default: the config's]."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Only log rows from this date (UTC, e.g. 2026-11-01)."),
+    until: str | None = typer.Option(
+        None, "--until", help="Only log rows up to this date, the whole day included (UTC, e.g. 2026-11-30)."
+    ),
+    fail_on: str = typer.Option(
+        "fail", "--fail-on", help="Exit 1 on a failed check (fail) or on a warning too (warn)."
+    ),
+    refit: bool = typer.Option(
+        False, "--refit", help="Re-run the optimizer on --evalset and the fresh logs; write candidate/policy.json."
+    ),
+    max_rows: int | None = typer.Option(
+        None, "--max-rows", help="Log rows the free checks route; more are sampled down [default: 1000000]."
+    ),
+    monthly_queries: int | None = MONTHLY_OPTION,
+    out: Path | None = typer.Option(None, "--out", help="Output folder [default: reports/drift-<UTC time>]."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Re-check a deployed policy against fresh logs: exit 0 ok, 1 a check failed (--fail-on), 2 bad input, 3 a
+    provider failure stopped the paid check."""
+    from routeeval.drift import DriftOptions, run_drift
+    from routeeval.report.drift import render_drift_terminal, write_drift_reports
+
+    options = DriftOptions(
+        policy=policy,
+        logs=logs,
+        config_path=config,
+        reference_dir=reference,
+        evalset=evalset,
+        sample=sample,
+        max_rows=max_rows,
+        max_cost_usd=max_cost,
+        monthly_queries=monthly_queries,
+        since=since,
+        until=until,
+        fail_on=fail_on,
+        refit=refit,
+        out_dir=out,
+    )
+    result = run_drift(options)
+    paths = {**result.paths, **write_drift_reports(result.record, result.out_dir)}
+    if as_json:
+        typer.echo(json.dumps(result.record, indent=2, ensure_ascii=False))
+    else:
+        console = _console()
+        render_drift_terminal(result.record, console)
+        for path in paths.values():
+            console.print(f"wrote {path}", highlight=False)
+    if result.provider_error is not None:
+        typer.echo(f"error: {result.provider_error}", err=True)
+    raise typer.Exit(result.exit_code)
+
+
 def _cache_path(config: Path, path: Path | None) -> Path:
     if path is not None:
         return path

@@ -87,6 +87,9 @@ NUMBER_RULES: dict[str, NumberRule] = {
     "optimize.holdout_share": NumberRule(low=0, high=1, low_open=True, high_open=True, share="percent"),
     "optimize.daily_cost_ceiling_usd": NumberRule(low=0, low_open=True),
     "optimize.max_escalations": NumberRule(low=0, integer=True),
+    "drift.sample": NumberRule(low=0, integer=True),
+    "drift.max_rows": NumberRule(low=1, integer=True),
+    "drift.max_monthly_usd": NumberRule(low=0, low_open=True),
 }
 
 # Command-line options that set a config key: option -> "section.key".
@@ -98,6 +101,8 @@ OPTION_KEYS = {
     "--holdout-share": "optimize.holdout_share",
     "--monthly-queries": "logs.monthly_queries",
     "--sample-rate": "logs.sample_rate",
+    "--sample": "drift.sample",
+    "--max-rows": "drift.max_rows",
 }
 
 
@@ -163,12 +168,22 @@ class OptimizeConfig:
 
 
 @dataclass(frozen=True)
+class DriftConfig:
+    """``routeeval drift``: how much of the fresh logs to check, and the monthly spend not to pass."""
+
+    sample: int = 200  # log rows replayed on their routed tier and the baseline (the paid layer; 0: none)
+    max_rows: int = 1_000_000  # log rows the free layer routes; more are sampled down to this many
+    max_monthly_usd: float | None = None  # the projected monthly spend on the policy must stay below this
+
+
+@dataclass(frozen=True)
 class Config:
     tiers: tuple[Tier, ...]
     replay: ReplayConfig = ReplayConfig()
     scoring: ScoringConfig = ScoringConfig()
     optimize: OptimizeConfig = OptimizeConfig()
     logs: LogsConfig = LogsConfig()
+    drift: DriftConfig = DriftConfig()
     path: str | None = None
 
     def tier(self, name: str) -> Tier:
@@ -196,7 +211,7 @@ _TIER_KEYS = {
     "params",
     "skill",
 }
-_TOP_KEYS = {"tier", "replay", "scoring", "optimize", "logs"}
+_TOP_KEYS = {"tier", "replay", "scoring", "optimize", "logs", "drift"}
 _TIER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -243,7 +258,8 @@ def parse_config(raw: dict[str, Any], where: str = "config") -> Config:
     scoring = _parse_section(raw, "scoring", ScoringConfig, where)
     optimize = _parse_section(raw, "optimize", OptimizeConfig, where)
     logs = _parse_section(raw, "logs", LogsConfig, where)
-    config = Config(tiers=tiers, replay=replay, scoring=scoring, optimize=optimize, logs=logs, path=where)
+    drift = _parse_section(raw, "drift", DriftConfig, where)
+    config = Config(tiers=tiers, replay=replay, scoring=scoring, optimize=optimize, logs=logs, drift=drift, path=where)
     _check(config, where)
     return config
 

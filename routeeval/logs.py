@@ -23,9 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from routeeval.columns import COMPLETION_TOKENS, COST_USD, INPUT, LATENCY_MS, PROMPT_TOKENS, RESPONSE
+from routeeval.columns import COMPLETION_TOKENS, COST_USD, INPUT, INTENT, LABEL, LATENCY_MS, PROMPT_TOKENS, RESPONSE
 from routeeval.data import (
     ID,
+    LABELS,
     MESSAGES,
     METADATA,
     MODEL,
@@ -37,6 +38,8 @@ from routeeval.data import (
     _is_number,
     _json_or_none,
     _optional_str,
+    _parquet_value,
+    _parse_choice,
     _parse_id,
     _parse_messages,
     _parse_metadata,
@@ -45,6 +48,7 @@ from routeeval.data import (
     _type_name,
     _Where,
 )
+from routeeval.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,170 @@ def load_logs(path: str | Path) -> LogSet:
         _check_unique(where, record.query.row_id, first_seen)
         out.append(record)
     return LogSet(path=path_text, sha256=sha256, records=out)
+
+
+def utc_time(text: str) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime (a time without an offset is taken as UTC); None when
+    ``text`` is not one."""
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log_date_range(log_set: LogSet) -> list[str] | None:
+    """The first and last timestamp of the log rows (UTC), or None when no row has one."""
+    moments = [m for m in (utc_time(r.timestamp) for r in log_set.records if r.timestamp) if m is not None]
+    if not moments:
+        return None
+    return [iso_utc(min(moments)), iso_utc(max(moments))]
+
+
+# --- streaming: logs too large to hold --------------------------------------------------------------
+STREAM_BATCH = 20_000  # raw rows handed over at a time
+
+
+@dataclass
+class LogStream:
+    """Production logs read a batch at a time: a JSONL file line by line, a Parquet file or a folder of Parquet
+    files through ``pyarrow.dataset`` (file by file, in batches); CSV is read whole. ``total`` is the row count
+    (Parquet metadata, or the file's lines), known before any row is parsed; :meth:`parse` validates one raw row
+    as :func:`load_logs` does, with the same one-line errors."""
+
+    path: str
+    kind: str  # "jsonl", "csv", "parquet" or "parquet folder"
+    total: int
+    _files: list[Path]
+
+    def batches(self):
+        """Lists of ``(where, raw row)``; ``where`` names the file and line (or row) for errors."""
+        if self.kind == "jsonl":
+            yield from _jsonl_batches(self._files[0])
+        elif self.kind == "csv":
+            path_text, _sha, row_word, records = _read_records(self._files[0], "a log file")
+            yield [(_Where(path_text, line, row_word), values) for line, values in records]
+        else:
+            for file_path in self._files:
+                yield from _parquet_batches(file_path)
+
+    @staticmethod
+    def parse(where: _Where, values: dict) -> LogRecord:
+        return _parse_log_row(where, values)
+
+
+def open_log_stream(path: str | Path) -> LogStream:
+    """A :class:`LogStream` over a JSONL/CSV/Parquet file or a folder of Parquet files; DataError when none."""
+    path_text = str(path)
+    file_path = Path(path)
+    if file_path.is_dir():
+        files = sorted(p for p in file_path.rglob("*.parquet") if p.is_file())
+        if not files:
+            raise DataError(path_text, "is a folder without .parquet files; expected logs as JSONL, CSV or Parquet")
+        return LogStream(path_text, "parquet folder", sum(_parquet_rows(p) for p in files), files)
+    _read_check(path_text, file_path)
+    suffix = file_path.suffix.lower()
+    if suffix == ".parquet":
+        return LogStream(path_text, "parquet", _parquet_rows(file_path), [file_path])
+    if suffix == ".csv":
+        return LogStream(path_text, "csv", _count_lines(file_path), [file_path])
+    return LogStream(path_text, "jsonl", _count_lines(file_path), [file_path])
+
+
+def _read_check(path_text: str, file_path: Path) -> None:
+    from routeeval.data import _FORMATS, _check_regular_file
+
+    _check_regular_file(path_text, file_path, "a log file")
+    if file_path.suffix.lower() not in _FORMATS:
+        got = f"'{file_path.suffix}' files" if file_path.suffix else "a file without an extension"
+        raise DataError(
+            path_text, f"cannot read {got}; expected .jsonl, .json, .csv or .parquet, or a folder of .parquet"
+        )
+
+
+def _count_lines(file_path: Path) -> int:
+    count = 0
+    with open(file_path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
+
+
+def _parquet_rows(file_path: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(file_path).metadata.num_rows
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(str(file_path), f"not a readable Parquet file ({reason})") from exc
+
+
+def _jsonl_batches(file_path: Path):
+    import json
+
+    path_text = str(file_path)
+    batch: list = []
+    with open(file_path, "rb") as handle:
+        for index, raw in enumerate(handle):
+            if index == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            line = index + 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(path_text, f"not valid UTF-8 ({exc.reason} at byte {exc.start})", line=line) from None
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+                problem = (
+                    f"not valid JSON ({exc.msg} at column {exc.colno})"
+                    if isinstance(exc, json.JSONDecodeError)
+                    else "not valid JSON (nested too deeply, or a number too long)"
+                )
+                raise DataError(path_text, problem, line=line) from None
+            if not isinstance(value, dict):
+                raise DataError(path_text, f"expected a JSON object, got {_type_name(value)}", line=line)
+            batch.append((_Where(path_text, line, "line"), value))
+            if len(batch) >= STREAM_BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _parquet_batches(file_path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path_text = str(file_path)
+    row = 0
+    try:
+        for record_batch in pq.ParquetFile(file_path).iter_batches(batch_size=STREAM_BATCH):
+            batch = []
+            for raw in record_batch.to_pylist():
+                row += 1
+                where = _Where(path_text, row, "row")
+                values = {}
+                for name, value in raw.items():
+                    plain = _parquet_value(where, name, value)
+                    if plain is not None:
+                        values[name] = plain
+                batch.append((where, values))
+            yield batch
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(path_text, f"not a readable Parquet file ({reason})") from exc
 
 
 # --- log records ----------------------------------------------------------------------------------
@@ -116,8 +284,15 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
     cost_usd = _parse_amount(where, values.pop(COST_USD, None), name(COST_USD))
     latency_ms = _parse_amount(where, values.pop(LATENCY_MS, None), name(LATENCY_MS))
     metadata = _parse_metadata(where, values.pop(METADATA, None), name(METADATA))
+    # the intent, from the row or its metadata (the static and intent routers read it there in production)
+    intent = _optional_str(where, values.pop(INTENT, None), name(INTENT))
+    if intent is None and isinstance(metadata.get(INTENT), str):
+        intent = metadata[INTENT] or None
+    label = _parse_choice(where, values.pop(LABEL, None), name(LABEL), LABELS)  # easy/hard, from labeling
     _check_depth(where, {name(prompt_key): messages, name(METADATA): metadata, **values})
-    query = Query(row_id=row_id, messages=messages, metadata=metadata, extra=values, line=where.line)
+    query = Query(
+        row_id=row_id, messages=messages, intent=intent, label=label, metadata=metadata, extra=values, line=where.line
+    )
     return LogRecord(
         query=query,
         timestamp=timestamp,

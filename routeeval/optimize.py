@@ -19,8 +19,21 @@ from routeeval import columns as C
 from routeeval.config import OptimizeConfig
 from routeeval.errors import ConfigError, DataError
 from routeeval.frontier import aiq, apgr, cpt, pareto_frontier, zero_router_hull
-from routeeval.outcomes import ChosenRows, RouterData, pivot_outcomes
-from routeeval.policy import build_policy, write_policy
+from routeeval.outcomes import ChosenRows, RouterData, column_codes, decode_input, pivot_outcomes, text_mask
+from routeeval.policy import attach_reference, build_policy, write_policy
+from routeeval.profile import (
+    REFERENCE_SCHEMA,
+    clean_number,
+    coverage,
+    estimated_costs,
+    intent_shares,
+    policy_prices,
+    quantile_points,
+    route_queries,
+    score_name,
+    shares,
+    token_model,
+)
 from routeeval.routers import StaticRouter, oracle_choice, walk_cascade
 from routeeval.routers.registry import (
     REGISTRY,
@@ -30,7 +43,7 @@ from routeeval.routers.registry import (
     routers_to_fit,
     static_metadata,
 )
-from routeeval.runtime import Router
+from routeeval.runtime import Router, query_text
 from routeeval.selection import select_policy
 from routeeval.stats import paired_bootstrap, quantiles, wilson_interval
 from routeeval.sweep import (
@@ -69,10 +82,12 @@ def optimize_outcomes(
     out_dir: str | Path | None = None,
     llm_calls: LLMRouterCalls | None = None,
     where: str = "outcomes",
+    log_window: list[str] | None = None,
 ) -> OptimizeResult:
     """Fit and sweep every configured router on the eval rows of ``frame``; select and export a policy.
 
-    ``tiers``: ``{name, model, price_in_per_mtok, price_out_per_mtok}`` dicts, cheapest first.
+    ``tiers``: ``{name, model, price_in_per_mtok, price_out_per_mtok}`` dicts, cheapest first. ``log_window``:
+    the first and last timestamp of the production log rows, for the policy's reference profile.
     """
     tier_names = [t["name"] for t in tiers]
     data = pivot_outcomes(frame, tier_names)
@@ -207,6 +222,8 @@ def optimize_outcomes(
         summary["holdout"] = _holdout(held_out, policy, routed, kind, baseline_name, tier_names, settings)
         summary["holdout"]["rows_unscored"] = unscored["holdout"]
     summary["production_mix"] = _production_mix(frame, policy, kind, baseline_name, tier_names, settings)
+    reference = reference_profile(frame, data, policy, kind, baseline_name, summary, settings, log_window)
+    policy = attach_reference(policy, reference)
 
     policy_path = None
     if out_dir is not None:
@@ -726,3 +743,125 @@ def _clean(value) -> float | None:
         return None
     value = float(value)
     return None if math.isnan(value) or math.isinf(value) else value
+
+
+# -- the reference profile drift compares against ---------------------------------------------------
+def reference_profile(
+    frame, data: RouterData, policy: dict, kind: str, baseline: str, summary: dict, settings, log_window
+) -> dict:
+    """The ``reference`` block of ``policy.json``: what the traffic the policy was certified on looked like to it.
+
+    The production log rows when there are any (drift is about production changing; a curated eval set's mix is
+    not production's), with the eval set profiled apart under ``evalset``; else the eval set itself. Every figure
+    comes from :mod:`routeeval.profile`, the functions ``routeeval drift`` measures fresh logs with.
+    """
+    router = Router.load(policy)
+    tier_names = list(router.tier_names)
+    logs = pivot_outcomes(frame, tier_names, source=C.SOURCE_LOG) if _has_logs(frame) else None
+    basis = "logs" if logs is not None and logs.n_rows else "evalset"
+    rows = logs if basis == "logs" else data
+    profile = _rows_profile(router, rows, policy, kind, frame, C.SOURCE_LOG if basis == "logs" else C.SOURCE_EVAL)
+    chosen, selection = summary["chosen"], summary["selection"]
+    mix = summary.get("production_mix") or {}
+    measured = mix.get("policy_cost_per_1k_usd") if basis == "logs" else chosen.get("cost_per_1k_usd")
+    drop_ci = chosen.get("accuracy_drop_ci") or [None, None]
+    reference = {
+        "schema": REFERENCE_SCHEMA,
+        "basis": basis,
+        "date_range": list(log_window) if basis == "logs" and log_window else None,
+        **profile,
+        "cost_per_1k_usd": clean_number(measured),
+        "prices": policy_prices(policy),
+        "baseline_tier": baseline,
+        "accuracy_drop": clean_number(chosen.get("accuracy_drop")),
+        "accuracy_drop_bound": clean_number(drop_ci[1]),
+        "max_drop": selection["max_drop"],
+        "confidence": selection["confidence"],
+        "agreement": clean_number(mix.get("agreement")) if basis == "logs" else None,
+    }
+    if basis == "logs":
+        evalset = _rows_profile(router, data, policy, kind, frame, C.SOURCE_EVAL)
+        reference["evalset"] = {
+            key: evalset[key] for key in ("rows", "routing_score", "input_chars", "tier_share", "intent_share")
+        }
+    return reference
+
+
+def _rows_profile(router: Router, rows: RouterData, policy: dict, kind: str, frame, source: str) -> dict:
+    tier_names = list(router.tier_names)
+    metadata = static_metadata(rows)
+    routed = route_queries(router, rows.inputs, metadata)
+    if kind == "llm":
+        finals, calls = routed.tier, np.eye(len(tier_names), dtype=bool)[routed.tier]
+    else:
+        walked = route_rows(policy, kind, rows)
+        finals, _score, _cost, _latency, calls = _policy_rows(rows, policy, walked, kind, tier_names)
+    scores = routed.score
+    if kind == "cascade" and router.cascade is not None:  # the first tier's confidence in its own answer
+        first = router.cascade.order[0]
+        scores = np.array(
+            [
+                router.answer_confidence(
+                    tier_names[first],
+                    logprobs=float(rows.logprob_mean[i, first]) if np.isfinite(rows.logprob_mean[i, first]) else None,
+                    response=rows.responses[i, first],
+                    query=rows.inputs[i],
+                )[0]
+                for i in range(rows.n_rows)
+            ]
+        )
+    tokens = _token_models(frame, source, tier_names)
+    estimated = estimated_costs(routed.chars, calls, policy_prices(policy), tokens, tier_names)
+    cover = coverage(routed)
+    has_vocabulary = router.featurizer is not None
+    return {
+        "rows": rows.n_rows,
+        "routing_score": {"name": score_name(router), "quantiles": quantile_points(scores)}
+        if score_name(router)
+        else None,
+        "input_chars": {"quantiles": quantile_points(routed.chars)},
+        "tier_share": {
+            "first": _named_shares(routed.tier, tier_names),
+            "answers": _named_shares(finals, tier_names),
+            "calls": {name: clean_number(np.asarray(calls)[:, i].mean()) for i, name in enumerate(tier_names)},
+        },
+        "intent_share": intent_shares(rows.intents) if rows.intents else None,
+        "vocabulary": {
+            "coverage_mean": clean_number(np.nanmean(cover)) if np.isfinite(cover).any() else None,
+            "coverage_sd": clean_number(np.nanstd(cover)) if np.isfinite(cover).any() else None,
+            "rows": int(np.isfinite(cover).sum()),
+        }
+        if has_vocabulary
+        else None,
+        "tokens_per_call": tokens,
+        "cost_per_1k_usd_estimated": clean_number(1000 * np.mean(estimated)) if np.isfinite(estimated).all() else None,
+    }
+
+
+def _named_shares(tier_index, tier_names: list[str]) -> dict[str, float | None]:
+    picked = shares([tier_names[i] for i in np.asarray(tier_index).tolist()], tier_names)
+    return {name: clean_number(share) for name, share in picked.items()}
+
+
+def _token_models(frame, source: str, tier_names: list[str]) -> dict[str, dict | None]:
+    """Per tier: :func:`routeeval.profile.token_model` of its replayed ``source`` rows (None without tokens)."""
+    rows = text_mask(frame[C.SOURCE], source) if C.SOURCE in frame.columns else np.ones(len(frame), dtype=bool)
+    if C.PROMPT_TOKENS not in frame.columns or C.COMPLETION_TOKENS not in frame.columns:
+        return dict.fromkeys(tier_names)
+    part = frame[rows]
+    codes, values = column_codes(part[C.INPUT])
+    lengths = np.array([_text_chars(value) for value in values] + [np.nan], dtype=float)
+    chars = lengths[codes]  # code -1 (a missing input) picks the NaN at the end
+    tiers = part[C.TIER].astype(str).to_numpy()
+    prompt = part[C.PROMPT_TOKENS].to_numpy(dtype=float, na_value=np.nan)
+    completion = part[C.COMPLETION_TOKENS].to_numpy(dtype=float, na_value=np.nan)
+    return {
+        name: token_model(chars[tiers == name], prompt[tiers == name], completion[tiers == name]) for name in tier_names
+    }
+
+
+def _text_chars(value) -> float:
+    try:
+        return float(len(query_text(decode_input(value))[0]))
+    except (ValueError, TypeError):
+        return float("nan")

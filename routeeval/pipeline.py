@@ -19,7 +19,7 @@ from routeeval.config import Config, ReplayConfig, Tier, load_config, with_optio
 from routeeval.data import EvalSet, load_eval_set
 from routeeval.errors import ProviderError
 from routeeval.files import write_text_atomic
-from routeeval.logs import LogSet, load_logs
+from routeeval.logs import LogSet, load_logs, log_date_range
 from routeeval.outcomes import ChosenRows
 from routeeval.pricing import TierPrice, cost_map_version, price_tiers
 from routeeval.replay import (
@@ -100,20 +100,20 @@ def run_evaluation(
     requests = build_requests(eval_set, log_set, config.tiers)
     ledger = SpendLedger(budget_usd=config.replay.max_cost_usd)  # one ceiling over replay, judge and triage
     with ResponseCache(config.replay.cache) as cache:
-        paid = _PaidCalls(prices, config.replay, cache, ledger, progress)
+        paid = PaidCalls(prices, config.replay, cache, ledger, progress)
         report = paid.replay(requests, "replay")
         # Eval and log rows are kept apart by where they sit, never by id: the two files may reuse ids.
         names = [tier.name for tier in config.tiers]
         n_eval = len(eval_set.rows) * len(names)
         eval_rows = score_eval_rows(eval_set, names, scorers, report.results[:n_eval])
-        judge_report = _run_judge(eval_rows, config, paid)
+        judge_report = run_judge(eval_rows, config, paid)
         against = _log_reference(config, eval_rows)  # the tier the optimizer will take as its baseline
         eval_ids = frozenset(row.row_id for row in eval_set.rows)
         log_scorer = scorer_from_config(config.scoring.scorer, config.scoring)
         log_rows = (
             score_log_rows(log_set, names, log_scorer, report.results[n_eval:], eval_ids, against) if log_set else []
         )
-        _run_judge(log_rows, config, paid)
+        run_judge(log_rows, config, paid)
         judge_report = paid.reports.get("judge")  # the eval rows' and the log rows' judge calls
         records = [record for row in eval_rows + log_rows for record in row.records()]
         from routeeval.routers.registry import routers_to_fit
@@ -234,6 +234,7 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
         provenance=provenance,
         out_dir=out_dir,
         where=str(summary.get("outcomes", {}).get("path", "outcomes")),
+        log_window=(summary.get("logs") or {}).get("date_range"),
     )
     summary.update(result.summary)
     summary["policy_path"] = str(result.policy_path) if result.policy_path else None
@@ -325,7 +326,7 @@ def build_requests(eval_set: EvalSet, log_set: LogSet | None, tiers: tuple[Tier,
     return requests
 
 
-def _run_judge(rows: list[ScoredRow], config: Config, paid: _PaidCalls) -> ReplayReport | None:
+def run_judge(rows: list[ScoredRow], config: Config, paid: PaidCalls) -> ReplayReport | None:
     """Score the answers queued for an LLM judge: one cached call per (row, tier) answer; strict score parsing."""
     requests, targets = [], []
     for row in rows:
@@ -350,7 +351,7 @@ def _run_judge(rows: list[ScoredRow], config: Config, paid: _PaidCalls) -> Repla
 
 
 @dataclass
-class _PaidCalls:
+class PaidCalls:
     """The run's paid phases (replay, judge, llm-router triage): one cache, one budget, their reports."""
 
     prices: dict
@@ -407,7 +408,7 @@ def _merged(first: ReplayReport, second: ReplayReport) -> ReplayReport:
     )
 
 
-def _check_answers(config: Config, rows: list[ScoredRow], paid: _PaidCalls, outcomes_path: Path) -> None:
+def _check_answers(config: Config, rows: list[ScoredRow], paid: PaidCalls, outcomes_path: Path) -> None:
     """Stop (exit 3, before any policy) when a tier has no scored eval row, or a phase stopped calling a tier."""
     problems = []
     for tier in config.tiers:
@@ -445,7 +446,7 @@ def _budget_notes(ledger: SpendLedger) -> list[str]:
     ]
 
 
-def _data_notes(paid: _PaidCalls, log_rows: list[ScoredRow]) -> list[str]:
+def _data_notes(paid: PaidCalls, log_rows: list[ScoredRow]) -> list[str]:
     """What the reader of the numbers must know: estimated usage, renamed log ids."""
     notes = []
     for phase, report in paid.reports.items():
@@ -471,7 +472,7 @@ def _data_notes(paid: _PaidCalls, log_rows: list[ScoredRow]) -> list[str]:
 _PHASE_WORDS = {"replay": "tier calls", "judge": "judge calls", "triage": "llm-router triage calls"}
 
 
-def _run_llm_router(eval_set, config, settings, paid: _PaidCalls) -> list[dict]:
+def _run_llm_router(eval_set, config, settings, paid: PaidCalls) -> list[dict]:
     """Ask the llm router's tier to triage every eval row (cached like any call): outcomes rows with
     source "router", the triage tier's answer, cost and latency (no score)."""
     from routeeval.routers import LLMRouter
@@ -545,6 +546,7 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log
             "agreement": summarize_tiers(
                 frame, [t.name for t in config.tiers], config.optimize.confidence, source=C.SOURCE_LOG
             ),
+            "date_range": log_date_range(log_set),
         }
     return summary
 

@@ -36,6 +36,7 @@ TOP_FIELDS = {
     "provenance": "object",
     "checksum": "string",
 }
+REFERENCE_FIELDS = {"schema": "string", "basis": "string", "rows": "integer"}
 TIER_FIELDS = {
     "name": "string",
     "model": "string",
@@ -159,6 +160,19 @@ def build_policy(
     return body
 
 
+def attach_reference(policy: dict, reference: dict) -> dict:
+    """``policy`` with its ``reference`` profile (what ``routeeval drift`` compares fresh logs against; the
+    runtime ignores it), checksummed again."""
+    body = {key: value for key, value in policy.items() if key not in ("reference", "checksum")}
+    body["reference"] = _plain(dict(reference))
+    try:
+        body["checksum"] = policy_checksum(body)
+    except ValueError as exc:
+        raise PolicyError(f"policy: the reference profile is not plain JSON ({exc}).") from None
+    validate_policy(body)
+    return body
+
+
 def write_policy(policy: dict, path: str | Path) -> Path:
     """Validate and write ``policy`` as UTF-8 JSON (key order kept; the checksum does not depend on layout)."""
     validate_policy(policy)
@@ -195,6 +209,8 @@ def validate_policy(policy: Any, where: str = "policy") -> None:
     if guards["max_escalations"] < 0:
         raise PolicyError(f"{where}: guards.max_escalations must be 0 or more.")
     _check_fields(policy["provenance"], PROVENANCE_FIELDS, f"{where} provenance")
+    if "reference" in policy:  # optional: policies written before routeeval drift have none
+        _check_fields(policy["reference"], REFERENCE_FIELDS, f"{where} reference")
     knob = policy["knob"]
     _check_fields(knob, KNOB_FIELDS[kind], f"{where} knob")
     if kind in ("classifier", "knn"):

@@ -211,13 +211,14 @@ def eval_sim_row(row, wrong: dict[str, str]) -> SimRow:
 
 
 def log_sim_rows(records) -> list[SimRow]:
-    """Log rows' answer keys: the production answer when right, another log's when wrong."""
+    """Log rows' answer keys: the production answer when right, another log's when wrong; a row's easy/hard
+    ``label`` (from labeling, or the drift demo months) sets its difficulty."""
     responses = [r.response for r in records if r.response]
     keys = []
     for record in records:
         others = [r for r in responses if r != record.response]
         wrong_answer = others[stable_index(record.query.row_id, len(others))] if others else None
-        keys.append(SimRow(reference=record.response, wrong_answer=wrong_answer, label=None))
+        keys.append(SimRow(reference=record.response, wrong_answer=wrong_answer, label=record.query.label))
     return keys
 
 

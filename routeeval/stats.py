@@ -412,3 +412,79 @@ def _ratio(numerator, denominator) -> np.ndarray:
     numerator, denominator = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
     safe = np.where(denominator > 0, denominator, 1.0)
     return np.where(denominator > 0, numerator / safe, np.nan)
+
+
+# -- then vs now: a sample against a reference kept as numbers ---------------------------------------
+def distribution_shift(reference_quantiles, values, reference_rows: int) -> dict:
+    """How far ``values`` moved from a reference known only by its percentiles (0 to 100, as kept in a policy's
+    reference profile): the population stability index over the reference's deciles, and a two-sample
+    Kolmogorov-Smirnov statistic with its asymptotic p-value (effective n = n_ref x n / (n_ref + n)).
+
+    The reference's CDF is a step function through its percentiles, exact to one percentile: that resolution is
+    taken off the statistic, so a large sample is not flagged for the reference's rounding.
+    """
+    from scipy.stats import kstwobign
+
+    points = np.asarray(reference_quantiles, dtype=float)
+    values = np.sort(np.asarray(values, dtype=float)[np.isfinite(values)])
+    n = values.size
+    if n == 0 or points.size < 2:
+        return {"psi": None, "ks": None, "p_value": None, "rows": int(n)}
+    steps = points.size - 1
+    # PSI over the reference's deciles (ties merge bins): expected share from the percentile points
+    edges = np.unique(points[steps // 10 : steps : steps // 10]) if steps >= 10 else np.unique(points[1:-1])
+    expected = np.diff(np.concatenate([[0], np.searchsorted(points, edges, side="left"), [points.size]])) / points.size
+    actual = np.diff(np.concatenate([[0], np.searchsorted(values, edges, side="left"), [n]])) / n
+    e, a = np.maximum(expected, 1e-4), np.maximum(actual, 1e-4)
+    psi = float(np.sum((a - e) * np.log(a / e)))
+    # KS at the reference's points and the sample's own percentiles
+    at = np.unique(np.concatenate([points, np.quantile(values, np.linspace(0, 1, 101))]))
+    f_ref = np.searchsorted(points, at, side="right") / points.size
+    f_now = np.searchsorted(values, at, side="right") / n
+    ks = float(np.max(np.abs(f_now - f_ref)))
+    adjusted = max(0.0, ks - 1.0 / steps)
+    n_eff = reference_rows * n / (reference_rows + n) if reference_rows > 0 else n
+    p_value = float(kstwobign.sf(adjusted * math.sqrt(n_eff))) if adjusted > 0 else 1.0
+    return {"psi": psi, "ks": ks, "p_value": p_value, "rows": int(n)}
+
+
+def share_shift(then: dict[str, float], then_rows: int, now_counts: dict[str, int]) -> dict:
+    """Shares then (a profile's shares of ``then_rows`` rows) against counts now: total variation distance and a
+    chi-square test of homogeneity on the two tables of counts (p = 1 with fewer than two categories)."""
+    from scipy.stats import chi2_contingency
+
+    keys = list(dict.fromkeys([*then, *now_counts]))
+    n_now = sum(now_counts.values())
+    then_counts = np.array([then.get(k, 0.0) * then_rows for k in keys])
+    now = np.array([now_counts.get(k, 0) for k in keys], dtype=float)
+    keep = (then_counts + now) > 0
+    now_shares = now / n_now if n_now else now
+    tvd = 0.5 * float(np.sum(np.abs(now_shares - np.array([then.get(k, 0.0) for k in keys]))))
+    if keep.sum() < 2 or n_now == 0 or then_rows == 0:
+        return {"tvd": tvd, "p_value": 1.0}
+    table = np.vstack([then_counts[keep], now[keep]])
+    p_value = float(chi2_contingency(table, correction=False).pvalue)
+    return {"tvd": tvd, "p_value": p_value}
+
+
+def two_proportion_p(then: float, then_rows: int, now: float, now_rows: int) -> float:
+    """Two-sided p-value of the difference of two proportions (pooled z-test); 1 when undefined."""
+    if then_rows == 0 or now_rows == 0:
+        return 1.0
+    pooled = (then * then_rows + now * now_rows) / (then_rows + now_rows)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / then_rows + 1 / now_rows))
+    if se == 0:
+        return 1.0 if then == now else 0.0
+    z = abs(now - then) / se
+    return float(2 * (1 - NormalDist().cdf(z)))
+
+
+def auc_interval(auc: float, positives: int, negatives: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Hanley & McNeil's (1982) confidence interval of an ROC AUC from ``positives`` and ``negatives`` rows."""
+    q1 = auc / (2 - auc)
+    q2 = 2 * auc * auc / (1 + auc)
+    variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / max(
+        positives * negatives, 1
+    )
+    half = _z(confidence) * math.sqrt(max(variance, 0.0))
+    return max(0.0, auc - half), min(1.0, auc + half)

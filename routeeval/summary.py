@@ -185,6 +185,7 @@ class Logs(Record):
     reference_tier: str | None = None
     scorer: str | None = _optional()
     agreement: list[TierSummary] = field(default_factory=list)
+    date_range: list[str] | None = _optional()  # the first and last timestamp of the log rows
 
 
 @dataclass

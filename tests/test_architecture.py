@@ -20,6 +20,9 @@ TOP_LEVEL_HEAVY_OK = {
     "selection": {"numpy"},
     "optimize": {"numpy"},
     "routers.registry": {"numpy"},  # it builds candidates (sweep needs numpy); only the optimizer imports it
+    "profile": {"numpy"},  # per-row arrays of routed traffic; the optimizer and drift import it
+    "drift": {"numpy"},
+    "drift_replay": {"numpy"},
     "cli": {"typer"},
 }
 # Who may import whom, by full module name under routeeval ("__init__" is the package itself, "routers" the
@@ -55,6 +58,7 @@ LAYERS = [
     {"selection"},
     {"routers", "routers.registry"},  # each router's candidates (sweep's types) and export
     {"policy"},
+    {"profile"},  # the traffic profile a policy's reference holds and drift measures fresh logs with
     {"integrations", "integrations.litellm"},
     {"summary"},
     {"report", "report.formatting", "report.plots", "report.progress"},
@@ -62,6 +66,8 @@ LAYERS = [
     {"report.write"},
     {"optimize"},
     {"pipeline"},
+    {"drift_replay"},  # drift's paid layer: the pipeline's paid calls and judge
+    {"drift"},
     {"cli"},
 ]
 

@@ -182,11 +182,13 @@ def test_the_runtime_routes_each_held_out_row_once_for_the_holdout_and_the_parit
     monkeypatch.setattr(optimize_module, "route_rows", spy)
     share = dataclasses.replace(QUICK, holdout_share=0.3)
     summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=share).summary
-    assert len(routed) == 1 and len(routed[0]) == summary["holdout"]["rows"]
+    # once for the hold-out and the parity check, then every eval row once more for the policy's reference profile
+    n_eval = summary["holdout"]["rows"] + summary["selection"]["rows"]
+    assert [len(rows) for rows in routed] == [summary["holdout"]["rows"], n_eval]
     assert summary["chosen"]["runtime_parity_share"] == 1.0
     routed.clear()
     summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=QUICK).summary  # no hold-out: train rows
-    assert summary["holdout"] is None and len(routed) == 1 and len(routed[0]) == summary["selection"]["rows"]
+    assert summary["holdout"] is None and [len(rows) for rows in routed] == [summary["selection"]["rows"]] * 2
     assert summary["chosen"]["runtime_parity_share"] == 1.0
 
 

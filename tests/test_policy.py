@@ -72,6 +72,7 @@ def test_schema_required_keys_and_types_match_the_validator():
     schema = load_schema()
     tables = {"tier": P.TIER_FIELDS, "guards": P.GUARD_FIELDS, "provenance": P.PROVENANCE_FIELDS}
     tables["featurizer"] = P.FEATURIZER_FIELDS
+    tables["reference"] = P.REFERENCE_FIELDS
     tables |= {f"router_{kind}": fields for kind, fields in P.ROUTER_FIELDS.items()}
     tables |= {f"knob_{kind}": fields for kind, fields in P.KNOB_FIELDS.items()}
     assert schema["required"] == list(P.TOP_FIELDS)
