@@ -27,7 +27,7 @@ import json
 import math
 import random
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,12 @@ def run_drift(options: DriftOptions, progress=None) -> DriftResult:
     if fresh.routed.n_rows == 0:
         window = f" between {options.since or 'the start'} and {options.until or 'the end'}" if since or until else ""
         raise DataError(str(options.logs), f"has no log rows{window} to check ({fresh.rows_read} rows read)")
+    if fresh.routed.fallback.all():
+        raise DataError(
+            str(options.logs),
+            f"no row has a usable input: each of the {fresh.routed.n_rows:,} rows checked is empty or unreadable",
+            field="input",
+        )
 
     checks: list[dict] = []
     checks.append(tier_share_check(router, reference, fresh))
@@ -459,10 +465,10 @@ def tier_share_check(router: Router, reference: dict, fresh: FreshLogs) -> dict:
     delta = now[moved] - float(then.get(moved) or 0)
     summary = (
         f"the first decision's tier shares are as certified (largest change {abs(delta) * 100:.1f} points, "
-        f"p = {_p_text(shift['p_value'])})"
+        f"{_p_text(shift['p_value'])})"
         if status == "ok"
         else f"'{moved}' gets {now[moved]:.1%} of queries, was {float(then.get(moved) or 0):.1%} "
-        f"(tier shares moved {shift['tvd'] * 100:.1f} points, p = {_p_text(shift['p_value'])})"
+        f"(tier shares moved {shift['tvd'] * 100:.1f} points, {_p_text(shift['p_value'])})"
     )
     if router.kind == "cascade":
         summary = (
@@ -506,7 +512,7 @@ def routing_score_check(router: Router, reference: dict, scores, layer: str) -> 
     then_median, now_median = float(then_q[len(then_q) // 2]), float(np.median(finite))
     summary = (
         f"{name}: median {now_median:.3f}, was {then_median:.3f} (PSI {shift['psi']:.2f}, "
-        f"KS p = {_p_text(shift['p_value'])}, {finite.size:,} rows)"
+        f"KS {_p_text(shift['p_value'])}, {finite.size:,} rows)"
     )
     return check(
         "routing_score",
@@ -586,9 +592,7 @@ def intent_check(reference: dict, fresh: FreshLogs) -> dict:
             parts[-1] += f", {len(new) - 1} more new"
     if grown:
         parts.append("grown: " + ", ".join(f"'{g['intent']}' {g['then']:.1%} → {g['now']:.1%}" for g in grown[:3]))
-    parts.append(
-        f"the intent mix moved {shift['tvd'] * 100:.1f} points from {against}'s (p = {_p_text(shift['p_value'])})"
-    )
+    parts.append(f"the intent mix moved {shift['tvd'] * 100:.1f} points from {against}'s ({_p_text(shift['p_value'])})")
     return check(
         "intent_mix",
         "free",
@@ -620,7 +624,7 @@ def length_check(reference: dict, fresh: FreshLogs) -> dict:
     word = "longer" if now_median > then_median else "shorter" if now_median < then_median else "as long"
     summary = (
         f"inputs are {word}: median {now_median:,.0f} characters, was {then_median:,.0f} "
-        f"(PSI {shift['psi']:.2f}, KS p = {_p_text(shift['p_value'])})"
+        f"(PSI {shift['psi']:.2f}, KS {_p_text(shift['p_value'])})"
     )
     return check(
         "input_length",
@@ -658,7 +662,7 @@ def vocabulary_check(router: Router, reference: dict, fresh: FreshLogs) -> dict:
     status = _gate(fall, p_value, COVERAGE_WARN, COVERAGE_FAIL)
     summary = (
         f"the router knows {mean_now:.1%} of the fresh queries' words, {mean_then:.1%} of the reference's "
-        f"(p = {_p_text(p_value)})"
+        f"({_p_text(p_value)})"
     )
     return check(
         "vocabulary",
@@ -821,21 +825,27 @@ def prices_now(router: Router, config: Config | None) -> tuple[dict[str, list[fl
     if config is not None:
         from routeeval.pricing import price_tiers
 
-        tiers = [
-            replace(config.tier(name), model=model) if not config.tier(name).simulated else config.tier(name)
-            for name, model in zip(router.tier_names, router.models, strict=True)
-        ]
-        prices = price_tiers(tiers)
-        return {n: [prices[n].price_in_per_mtok, prices[n].price_out_per_mtok] for n in router.tier_names}, str(
-            config.path
-        )
+        prices = price_tiers([config.tier(name) for name in router.tier_names])
+        found = {n: [prices[n].price_in_per_mtok, prices[n].price_out_per_mtok] for n in router.tier_names}
+        return found, str(config.path)
     from routeeval.pricing import lookup_cost_map
 
     out: dict[str, list[float | None]] = {}
     for name, model in zip(router.tier_names, router.models, strict=True):
-        found = lookup_cost_map(model)
-        out[name] = [found[0], found[1]] if found else [None, None]
+        prices_found = lookup_cost_map(model)
+        out[name] = [prices_found[0], prices_found[1]] if prices_found else [None, None]
     return out, "litellm's cost map"
+
+
+def model_changes(router: Router, config: Config | None) -> list[str]:
+    """Tiers whose model in the config is not the one the policy names."""
+    if config is None:
+        return []
+    return [
+        f"'{name}' is {config.tier(name).model} in the config, {model} in the policy"
+        for name, model in zip(router.tier_names, router.models, strict=True)
+        if config.tier(name).model != model
+    ]
 
 
 def cost_check(router: Router, reference: dict, fresh: FreshLogs, config, options: DriftOptions, paid) -> dict:
@@ -847,9 +857,7 @@ def cost_check(router: Router, reference: dict, fresh: FreshLogs, config, option
     now_prices, price_source = prices_now(router, config)
     changed = [n for n in names if _price_changed(then_prices.get(n), now_prices.get(n))]
     calls, escalation_source = _expected_calls(router, reference, fresh, paid)
-    escalation_rows = (
-        int(paid["rows_scored"]) if router.kind == "cascade" and paid and paid.get("calls_per_query") else 0
-    )
+    escalation_rows = int(paid.get("rows_scored") or 0) if router.kind == "cascade" and paid else 0
     if promised is None or not any(tokens.get(n) for n in names):
         return check(
             "cost",
@@ -916,6 +924,7 @@ def cost_check(router: Router, reference: dict, fresh: FreshLogs, config, option
             "prices": _price_table(names, then_prices, now_prices),
             "price_source": price_source,
             "changed_prices": changed,
+            "changed_models": model_changes(router, config),
             "escalation_source": escalation_source,
             **monthly,
             "max_monthly_usd": ceiling,
@@ -932,7 +941,7 @@ def _expected_calls(router: Router, reference: dict, fresh: FreshLogs, paid) -> 
     if router.kind != "cascade":
         calls[np.arange(n), fresh.routed.tier.astype(int)] = 1.0
         return calls, None
-    if paid is not None and paid.get("calls_per_query"):
+    if paid is not None and paid.get("calls_per_query") and paid.get("rows_scored"):
         per_query, source = paid["calls_per_query"], f"the outcomes layer's replay of {paid['rows']} rows"
     else:
         per_query = (reference.get("tier_share") or {}).get("calls") or {}
@@ -1164,9 +1173,10 @@ def _quantiles(values) -> list[float]:
 
 
 def _p_text(p: float | None) -> str:
+    """``p = 0.123``, or ``p < 0.001``."""
     if p is None:
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _num(value) -> float | None:

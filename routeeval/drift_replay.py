@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -191,9 +190,9 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
 
 
 def _replay_tier(config, name: str, model: str):
-    """The config's tier (its endpoint, key and params) with the model the deployed policy names."""
-    tier = config.tier(name)
-    return tier if tier.model == model or tier.simulated else replace(tier, model=model)
+    """The config's tier: how the team reaches it (model, endpoint, key, params). A model other than the policy's
+    is named in the cost check's details."""
+    return config.tier(name)
 
 
 def _allocate(sample: int, weights: dict[int, float], available: dict[int, int]) -> dict[int, int]:
