@@ -246,13 +246,18 @@ class _Replayer:
         return self.report
 
     def _from_cache(self, request: CallRequest, hit: CachedResponse) -> CallResult:
+        # priced at today's prices: the cache keeps what the answer cost when it was bought, and a tier whose
+        # price changed since must not report its old cost
+        cost_usd = hit.cost_usd
+        if hit.prompt_tokens is not None and hit.completion_tokens is not None:
+            cost_usd = self.prices[request.tier.name].cost_usd(hit.prompt_tokens, hit.completion_tokens)
         return CallResult(
             row_id=request.row_id,
             tier=request.tier.name,
             response=hit.response,
             prompt_tokens=hit.prompt_tokens,
             completion_tokens=hit.completion_tokens,
-            cost_usd=hit.cost_usd,
+            cost_usd=cost_usd,
             latency_ms=hit.latency_ms,
             logprobs=hit.logprobs,
             cached=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from helpers import TEST_KEY_ENV
@@ -60,6 +61,17 @@ def test_replay_answers_prices_and_caches(loopback, tmp_path):
     assert loopback.count() == 5, "a rerun must not call the provider for cached answers"
     assert again.cache_hits == 5 and all(r.cached for r in again.results)
     assert [r.response for r in again.results] == [r.response for r in report.results]
+
+
+def test_a_cached_answer_is_priced_at_todays_prices(loopback, tmp_path):
+    tier = _tier(loopback, "plain")
+    bought = _replay(tmp_path, _requests(tier, 3), tier).results
+    raised = dataclasses.replace(tier, price_in_per_mtok=1.5, price_out_per_mtok=3.0)  # the provider raised prices
+    again = _replay(tmp_path, _requests(raised, 3), raised)
+    assert loopback.count() == 3 and again.cache_hits == 3 and again.spent_usd == 0
+    for old, new in zip(bought, again.results, strict=True):
+        assert new.cost_usd == pytest.approx(1.5 * old.cost_usd)
+        assert new.cost_usd == pytest.approx((new.prompt_tokens * 1.5 + new.completion_tokens * 3.0) / 1e6)
 
 
 class _RecordedSleeps:
