@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-fast lint bench clean help
+.PHONY: run drift test test-fast lint bench clean help
 
 help:
 	@echo "make run    replay the bundled demo (simulated tiers, offline) and print the results"
+	@echo "make drift  re-check the demo policy on a stationary month (passes) and a shifted one (fails, saying why)"
 	@echo "make test   install dev extras, run ruff and pytest"
 	@echo "make test-fast   pytest without the tests marked slow (subprocesses, browser, full runs)"
 	@echo "make bench  run the benchmarks in bench/ and append to bench/RESULTS.md"
@@ -31,6 +32,15 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 run: $(STAMP)
 	$(BIN)/routeeval run evalsets/support.jsonl --logs evalsets/support-logs.jsonl --out reports/demo \
 		--monthly-queries 1000000
+
+# The monthly drift check on the demo policy (after `make run`): November is a month like October, the policy's
+# reference, and passes (exit 0); December brings a new intent, twice the hard queries and a price rise on the
+# large tier, and fails (exit 1, ignored here so both months show).
+drift: run
+	$(BIN)/routeeval drift reports/demo/policy.json evalsets/drift/support-logs-2026-11.jsonl \
+		--reference reports/demo --out reports/drift-2026-11
+	-$(BIN)/routeeval drift reports/demo/policy.json evalsets/drift/support-logs-2026-12.jsonl \
+		--config evalsets/drift/routeeval-2026-12.toml --reference reports/demo --out reports/drift-2026-12
 
 # The whole suite: what CI runs (.ci/run).
 test: $(DEV_STAMP)
@@ -54,4 +64,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .routeeval reports/demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) .routeeval reports/demo reports/drift-2026-11 reports/drift-2026-12 .pytest_cache .ruff_cache

@@ -1127,8 +1127,8 @@ _ACTIONS = {
     "`routeeval run` with this month's logs (--logs) and compare the new policy's promise.",
     "routing_score": "The router's scores moved: its calibration is stale. Re-fit on fresh labeled rows "
     "(`routeeval drift --refit --evalset ...` proposes a candidate).",
-    "intent_mix": "New or grown intents: label a sample of them (`routeeval sample` / `routeeval label`), add them "
-    "to the eval set, and rerun `routeeval run`.",
+    "intent_mix": "New or grown intents: add labeled rows of them to the eval set (a few dozen each, with gold "
+    "answers) and rerun `routeeval run --logs` on this month's logs.",
     "input_length": "Queries changed length: check the cascade's and classifier's behaviour on long inputs, and add "
     "such rows to the eval set.",
     "vocabulary": "The router does not know many of the new queries' words: re-fit it on fresh rows.",

@@ -309,6 +309,8 @@ def refit_policy(options, config, router: Router, fresh, out_dir: Path, paid, pr
         "report": str(result.reports.get("html")) if result.reports else None,
         "logs_sample": str(logs_path),
         "diff": diff,
+        "note": "the candidate was chosen on the eval set; the fresh logs joined as production rows (their mix, "
+        "cost and agreement). Label rows of new intents and add them to the eval set to change what routers learn.",
         "chosen": {
             "router": getattr(chosen, "router", None),
             "savings_share": getattr(chosen, "savings_share", None),

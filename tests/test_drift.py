@@ -290,6 +290,47 @@ def test_bad_input_is_one_line_exit_2_and_no_traceback(drift_dir, setup, words):
     assert len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
+def test_refit_proposes_a_candidate_policy_with_a_readable_diff(drift_dir):
+    result = _drift(
+        "run/policy.json",
+        "evalsets/drift/support-logs-2026-12.jsonl",
+        "--config",
+        "evalsets/drift/routeeval-2026-12.toml",
+        "--refit",
+        "--evalset",
+        "evalsets/support.jsonl",
+        "--out",
+        "dec",
+    )
+    assert result.exit_code == 1, result.output
+    refit = _record(drift_dir / "dec")["refit"]
+    candidate = json.loads(Path(refit["policy_path"]).read_text())
+    assert Router.load(candidate).kind == candidate["kind"] and "reference" in candidate
+    # the large tier costs half as much again: the optimizer re-chooses, and the diff says how
+    assert any(line.startswith("cost per 1k queries") for line in refit["diff"]), refit["diff"]
+    assert "candidate" in (drift_dir / "dec" / "drift.md").read_text(encoding="utf-8")
+    refused = _drift("run/policy.json", "evalsets/drift/support-logs-2026-12.jsonl", "--refit", "--out", "x")
+    assert refused.exit_code == 2 and "--evalset" in refused.output
+
+
+def test_vocabulary_coverage_falls_when_the_words_are_new():
+    from routeeval.drift import vocabulary_check
+    from routeeval.routers import ClassifierRouter
+
+    texts = [f"reset my password please {i}" for i in range(20)] + [f"refund the invoice now {i}" for i in range(20)]
+    correct = [[1.0, 1.0]] * 20 + [[0.0, 1.0]] * 20
+    fitted = ClassifierRouter(tiers=["small", "large"], featurizer={"min_df": 1}).fit(texts, correct)
+    router = Router.load(build_policy(fitted, "classifier", {"rule": "threshold", "threshold": 0.5}, TIERS))
+    then = fresh_logs(router, texts)
+    cover = then.routed.known / then.routed.words
+    reference = {"rows": 40, "vocabulary": {"coverage_mean": cover.mean(), "coverage_sd": cover.std(), "rows": 40}}
+    assert vocabulary_check(router, reference, fresh_logs(router, texts[::-1]))["status"] == "ok"
+    novel = [f"copilot summarizes tickets via assistant {i}" for i in range(40)]
+    result = vocabulary_check(router, reference, fresh_logs(router, novel))
+    assert result["status"] == "fail" and result["details"]["now"] < 0.3
+
+
 # -- the paid layer: one budget, nothing paid twice ---------------------------------------------------
 def _loopback_case(drift_dir, server, model: str, rows: int = 60):
     """The demo policy's tiers served by the loopback server, and a month of logs."""
