@@ -562,7 +562,7 @@ def intent_check(reference: dict, fresh: FreshLogs) -> dict:
     status = _gate(shift["tvd"], shift["p_value"], SHARE_WARN, SHARE_FAIL)
     if against == "the eval set" and status == "fail":  # a curated mix is not production's: only new intents fail
         status = "warn"
-    new = (
+    new: list[dict[str, Any]] = (
         []
         if open_ended
         else [
@@ -826,7 +826,9 @@ def prices_now(router: Router, config: Config | None) -> tuple[dict[str, list[fl
         from routeeval.pricing import price_tiers
 
         prices = price_tiers([config.tier(name) for name in router.tier_names])
-        found = {n: [prices[n].price_in_per_mtok, prices[n].price_out_per_mtok] for n in router.tier_names}
+        found: dict[str, list[float | None]] = {
+            n: [prices[n].price_in_per_mtok, prices[n].price_out_per_mtok] for n in router.tier_names
+        }
         return found, str(config.path)
     from routeeval.pricing import lookup_cost_map
 

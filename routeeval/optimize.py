@@ -759,7 +759,7 @@ def reference_profile(
     tier_names = list(router.tier_names)
     logs = pivot_outcomes(frame, tier_names, source=C.SOURCE_LOG) if _has_logs(frame) else None
     basis = "logs" if logs is not None and logs.n_rows else "evalset"
-    rows = logs if basis == "logs" else data
+    rows = logs if logs is not None and basis == "logs" else data
     profile = _rows_profile(router, rows, policy, kind, frame, C.SOURCE_LOG if basis == "logs" else C.SOURCE_EVAL)
     chosen, selection = summary["chosen"], summary["selection"]
     mix = summary.get("production_mix") or {}

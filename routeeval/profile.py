@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,7 +174,7 @@ def token_model(chars, prompt_tokens, completion_tokens) -> dict[str, float] | N
     return {"base": _round(base), "per_char": _round(per_char), "completion": _round(completion[ok].mean())}
 
 
-def estimated_costs(chars, calls, prices: dict[str, list[float]], tokens: dict[str, dict | None], tiers: list[str]):
+def estimated_costs(chars, calls, prices: Mapping[str, Any], tokens: Mapping[str, Any], tiers: list[str]):
     """Per row: the USD its calls cost at ``prices`` (USD per 1M tokens in and out), tokens from ``tokens``
     (:func:`token_model`). ``calls``: rows x tiers, 1 where the row calls the tier (a share where only the
     expected calls are known). NaN where a called tier has no price or token model."""

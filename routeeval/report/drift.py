@@ -15,7 +15,9 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from routeeval.files import write_text_atomic
 from routeeval.report.formatting import count, money, share
@@ -589,7 +591,10 @@ def _cdf_svg(title: str, details: dict, x_label: str) -> tuple[Markup, bool] | N
     return _svg(width, height, title, *parts), assumed
 
 
-def _bars_svg(title: str, rows: list[tuple[str, list[tuple[float | None, str, tuple | None, str]]]], legend) -> Markup:
+_Bar = tuple[float | None, str, Any, str]  # value, colour, CI (or None), text
+
+
+def _bars_svg(title: str, rows: Sequence[tuple[str, Sequence[_Bar]]], legend) -> Markup:
     """Horizontal bars, one group per row: ``(label, [(value, colour, ci, text), ...])``; a bar whose value is None
     is left empty with its text (for example 'not seen'); ``ci`` draws a whisker."""
     bars_per_row = max(len(bars) for _, bars in rows)
@@ -726,7 +731,7 @@ def _cost_figure(record: dict) -> Markup | None:
     if promised is not None or now is not None:
         ci = _pair(details.get("now_per_1k_usd_ci"))
         now_text = money(now) + (f" [{money(ci[0])}–{money(ci[1])}]" if ci is not None else "")
-        rows = [
+        rows: list[tuple[str, list[_Bar]]] = [
             ("promised at certification", [(promised, THEN_COLOUR, None, money(promised))]),
             ("now, at today's prices", [(now, NOW_COLOUR, ci, now_text)]),
         ]
