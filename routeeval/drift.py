@@ -830,11 +830,11 @@ def prices_now(router: Router, config: Config | None) -> tuple[dict[str, list[fl
             n: [prices[n].price_in_per_mtok, prices[n].price_out_per_mtok] for n in router.tier_names
         }
         return found, str(config.path)
-    from routeeval.pricing import lookup_cost_map
+    from routeeval.pricing import cost_map_model, lookup_cost_map
 
     out: dict[str, list[float | None]] = {}
     for name, model in zip(router.tier_names, router.models, strict=True):
-        prices_found = lookup_cost_map(model)
+        prices_found = lookup_cost_map(cost_map_model(model))  # a simulated tier: the model it stands for
         out[name] = [prices_found[0], prices_found[1]] if prices_found else [None, None]
     return out, "litellm's cost map"
 
