@@ -37,7 +37,7 @@ from routeeval import __version__
 from routeeval.config import Config, load_config, with_options
 from routeeval.errors import ConfigError, DataError, PolicyError, ProviderError
 from routeeval.files import write_text_atomic
-from routeeval.logs import LogRecord, iso_utc, open_log_stream, utc_time
+from routeeval.logs import LogRecord, iso_utc, light_row, open_log_stream, utc_time
 from routeeval.policy import load_router
 from routeeval.profile import (
     NO_INTENT,
@@ -330,83 +330,152 @@ def reference_from_run(run_dir: Path, router: Router) -> tuple[dict, dict]:
 
 # -- reading the fresh logs --------------------------------------------------------------------------
 def read_fresh_logs(
-    path, router: Router, since, until, max_rows: int, *, keep: int, seed: int = 0, chunk: int = 5_000
+    path,
+    router: Router,
+    since,
+    until,
+    max_rows: int,
+    *,
+    keep: int,
+    seed: int = 0,
+    chunk: int = 20_000,
+    workers: int | None = None,
 ) -> FreshLogs:
     """Stream the logs, keep rows inside the window, sample them down to about ``max_rows`` (a fixed rate from the
     row count, so memory stays bounded), route each kept row through the runtime, and keep a uniform sample of
-    ``keep`` records (reservoir sampling) for the paid layer and the domain classifier."""
+    ``keep`` whole records (reservoir sampling) for the paid layer and the domain classifier.
+
+    Each row's query, time, intent, metadata and model are read and checked (:func:`routeeval.logs.light_row`);
+    the records kept for the paid layer are parsed whole, with every check :func:`load_logs` makes. Routing runs
+    in ``workers`` processes (default: one per core when the logs have more than ``PARALLEL_ROWS`` rows), each
+    with the same runtime, while this process reads on."""
     stream = open_log_stream(path)
     rate = min(1.0, max_rows / stream.total) if stream.total else 1.0
     draw = np.random.default_rng(seed)
     reservoir_draw = random.Random(seed)
     words = vocabulary(router)
-    parts: list[RoutedRows] = []
     intents: list[str] = []
     models: list[str | None] = []
     seconds: list[float] = []
-    kept: list[tuple[int, LogRecord]] = []
-    pending: list[LogRecord] = []
-    rows_read = rows_in_window = rows_no_time = checked = 0
-
-    def flush() -> None:
-        nonlocal checked
-        if not pending:
-            return
-        metadata = [query_metadata(r.query.intent, r.query.metadata) for r in pending]
-        parts.append(route_queries(router, [_query_value(r) for r in pending], metadata, words=words))
-        for record in pending:
-            index = checked
-            checked += 1
-            if len(kept) < keep:
-                kept.append((index, record))
-            else:
-                slot = reservoir_draw.randrange(checked)
-                if slot < keep:
-                    kept[slot] = (index, record)
-        pending.clear()
-
-    for batch in stream.batches():
-        rows_read += len(batch)
-        picks = draw.random(len(batch)) < rate if rate < 1 else None
-        for position, (where, values) in enumerate(batch):
-            if picks is not None and not picks[position]:
-                continue
-            record = stream.parse(where, values)
-            moment = utc_time(record.timestamp) if record.timestamp else None
-            if since is not None or until is not None:
-                if moment is None:
-                    rows_no_time += 1
+    kept: list[tuple[int, Any, dict]] = []  # (checked row index, where, raw values): records made at the end
+    queries: list[Any] = []
+    metadata: list[dict | None] = []
+    rows_read = rows_in_window = rows_no_time = 0
+    with RoutingPool(router, words, _workers(workers, min(stream.total, max_rows))) as pool:
+        for batch in stream.batches(light=True):
+            rows_read += len(batch)
+            picks = draw.random(len(batch)) < rate if rate < 1 else None
+            for position, (where, values) in enumerate(batch):
+                if picks is not None and not picks[position]:
                     continue
-                if (since is not None and moment < since) or (until is not None and moment >= until):
-                    continue
-            rows_in_window += 1
-            intents.append(record.query.intent or NO_INTENT)
-            models.append(record.model)
-            seconds.append(moment.timestamp() if moment is not None else math.nan)
-            pending.append(record)
-            if len(pending) >= chunk:
-                flush()
-    flush()
-    routed = RoutedRows.concat(parts)
+                row = light_row(where, values)
+                moment = utc_time(row.timestamp) if row.timestamp else None
+                if since is not None or until is not None:
+                    if moment is None:
+                        rows_no_time += 1
+                        continue
+                    if (since is not None and moment < since) or (until is not None and moment >= until):
+                        continue
+                index = rows_in_window
+                rows_in_window += 1
+                if index < keep:
+                    kept.append((index, where, values))
+                else:
+                    slot = reservoir_draw.randrange(rows_in_window)
+                    if slot < keep:
+                        kept[slot] = (index, where, values)
+                intents.append(row.intent or NO_INTENT)
+                models.append(row.model)
+                seconds.append(moment.timestamp() if moment is not None else math.nan)
+                queries.append(row.query)
+                metadata.append(query_metadata(row.intent, row.metadata))
+                if len(queries) >= chunk:
+                    pool.submit(queries, metadata)
+                    queries, metadata = [], []
+        if queries:
+            pool.submit(queries, metadata)
+        routed = pool.results()
+    records = stream.records([(where, values) for _index, where, values in kept], light=True)
     # rows_in_window counts the rows checked; scaled back by the sampling rate it estimates the window's rows
+    checked = rows_in_window
     return FreshLogs(
         path=str(path),
         kind=stream.kind,
         rows_read=stream.total if rate < 1 else rows_read,
-        rows_in_window=round(rows_in_window / rate) if rate < 1 else rows_in_window,
+        rows_in_window=round(checked / rate) if rate < 1 else checked,
         rows_no_time=rows_no_time,
         routed=routed,
         intents=intents,
         models=models,
         seconds=np.asarray(seconds, dtype=float),
-        kept=kept,
+        kept=[(index, record) for (index, _where, _values), record in zip(kept, records, strict=True)],
         sampled=rate < 1,
         rate=rate,
     )
 
 
-def _query_value(record: LogRecord) -> Any:
-    return record.query.input_value
+PARALLEL_ROWS = 50_000  # below this many rows one process routes them (starting workers costs more)
+
+
+def _workers(workers: int | None, rows: int) -> int:
+    if workers is not None:
+        return max(0, workers)
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if rows > PARALLEL_ROWS and cores > 1 else 0
+
+
+class RoutingPool:
+    """Routes chunks of queries through the runtime, in worker processes (``workers`` > 0) or in this one; the
+    results come back in submission order. At most two chunks per worker wait, so memory stays bounded."""
+
+    def __init__(self, router: Router, words: frozenset[str] | None, workers: int) -> None:
+        self.router, self.words, self.workers = router, words, workers
+        self.done: list[RoutedRows] = []
+        self.pending: list = []
+        self.executor = None
+
+    def __enter__(self) -> RoutingPool:
+        if self.workers:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self.executor = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_worker_start, initargs=(self.router.policy, self.words)
+            )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=exc[0] is None, cancel_futures=exc[0] is not None)
+
+    def submit(self, queries: list, metadata: list) -> None:
+        if self.executor is None:
+            self.done.append(route_queries(self.router, queries, metadata, words=self.words))
+            return
+        while len(self.pending) >= 2 * self.workers:
+            self.done.append(self.pending.pop(0).result())
+        self.pending.append(self.executor.submit(_worker_route, queries, metadata))
+
+    def results(self) -> RoutedRows:
+        self.done += [future.result() for future in self.pending]
+        self.pending = []
+        return RoutedRows.concat(self.done)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(policy: dict, words: frozenset[str] | None) -> None:
+    _WORKER["router"] = Router.load(policy)
+    _WORKER["words"] = words
+
+
+def _worker_route(queries: list, metadata: list) -> RoutedRows:
+    return route_queries(_WORKER["router"], queries, metadata, words=_WORKER["words"])
 
 
 # -- free checks -----------------------------------------------------------------------------------

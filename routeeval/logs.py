@@ -117,16 +117,19 @@ STREAM_BATCH = 20_000  # raw rows handed over at a time
 @dataclass
 class LogStream:
     """Production logs read a batch at a time: a JSONL file line by line, a Parquet file or a folder of Parquet
-    files through ``pyarrow.dataset`` (file by file, in batches); CSV is read whole. ``total`` is the row count
-    (Parquet metadata, or the file's lines), known before any row is parsed; :meth:`parse` validates one raw row
-    as :func:`load_logs` does, with the same one-line errors."""
+    files file by file, in batches; CSV is read whole. ``total`` is the row count (Parquet metadata, or the file's
+    lines), known before any row is parsed.
+
+    :meth:`batches` gives each row's raw values; with ``light=True`` a Parquet file gives only the columns
+    :func:`light_row` reads, and :meth:`records` reads the whole rows wanted afterwards. :meth:`records` validates
+    them as :func:`load_logs` does, with the same one-line errors."""
 
     path: str
     kind: str  # "jsonl", "csv", "parquet" or "parquet folder"
     total: int
     _files: list[Path]
 
-    def batches(self):
+    def batches(self, light: bool = False):
         """Lists of ``(where, raw row)``; ``where`` names the file and line (or row) for errors."""
         if self.kind == "jsonl":
             yield from _jsonl_batches(self._files[0])
@@ -135,7 +138,13 @@ class LogStream:
             yield [(_Where(path_text, line, row_word), values) for line, values in records]
         else:
             for file_path in self._files:
-                yield from _parquet_batches(file_path)
+                yield from _parquet_batches(file_path, LIGHT_COLUMNS if light else None)
+
+    def records(self, rows: list[tuple[_Where, dict]], light: bool = False) -> list[LogRecord]:
+        """The whole records of ``rows`` (from :meth:`batches`; Parquet rows read light are read again whole)."""
+        if light and self.kind.startswith("parquet"):
+            rows = _parquet_rows_again(rows)
+        return [_parse_log_row(where, dict(values)) for where, values in rows]
 
     @staticmethod
     def parse(where: _Where, values: dict) -> LogRecord:
@@ -225,28 +234,120 @@ def _jsonl_batches(file_path: Path):
         yield batch
 
 
-def _parquet_batches(file_path: Path):
+# what light_row reads; rows in OpenAI's or litellm's shapes need their own columns, read whole
+LIGHT_COLUMNS = (ID, INPUT, MESSAGES, TIMESTAMP, INTENT, METADATA, MODEL)
+_OTHER_SHAPES = ("request", "request_id", "choices")
+
+
+def _parquet_batches(file_path: Path, columns: tuple[str, ...] | None = None):
+    """Raw rows of a Parquet file (only ``columns`` when given, unless the file holds other shapes), converted a
+    column at a time: Arrow's own conversion for plain columns; only the columns that need it (datetimes, decimals,
+    floats, metadata) go cell by cell."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path_text = str(file_path)
     row = 0
     try:
-        for record_batch in pq.ParquetFile(file_path).iter_batches(batch_size=STREAM_BATCH):
+        parquet = pq.ParquetFile(file_path)
+        names = parquet.schema_arrow.names
+        wanted = None
+        if columns is not None and not any(name in names for name in _OTHER_SHAPES):
+            wanted = [name for name in columns if name in names]
+        for record_batch in parquet.iter_batches(batch_size=STREAM_BATCH, columns=wanted):
+            names = record_batch.schema.names
+            first = row + 1
+            columns = [
+                _parquet_column(path_text, first, name, record_batch.column(index)) for index, name in enumerate(names)
+            ]
             batch = []
-            for raw in record_batch.to_pylist():
+            for cells in zip(*columns, strict=True):
                 row += 1
-                where = _Where(path_text, row, "row")
-                values = {}
-                for name, value in raw.items():
-                    plain = _parquet_value(where, name, value)
-                    if plain is not None:
-                        values[name] = plain
-                batch.append((where, values))
+                values = {name: value for name, value in zip(names, cells, strict=True) if value is not None}
+                batch.append((_Where(path_text, row, "row"), values))
             yield batch
     except (pa.ArrowException, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(path_text, f"not a readable Parquet file ({reason})") from exc
+
+
+def _parquet_rows_again(rows: list[tuple[_Where, dict]]) -> list[tuple[_Where, dict]]:
+    """The whole rows of ``rows`` (read with some columns only), read again from their files."""
+    import pyarrow.parquet as pq
+
+    by_file: dict[str, list[int]] = {}
+    for where, _values in rows:
+        by_file.setdefault(where.path, []).append(where.line)
+    whole: dict[tuple[str, int], dict] = {}
+    for path_text, lines in by_file.items():
+        table = pq.read_table(path_text).take(sorted({line - 1 for line in lines}))
+        names = table.schema.names
+        columns = [_parquet_column(path_text, 1, name, table.column(i)) for i, name in enumerate(names)]
+        for line, cells in zip(sorted(set(lines)), zip(*columns, strict=True), strict=True):
+            whole[(path_text, line)] = {
+                name: value for name, value in zip(names, cells, strict=True) if value is not None
+            }
+    return [(where, whole[(where.path, where.line)]) for where, _values in rows]
+
+
+def _parquet_column(path_text: str, first_row: int, name: str, array) -> list:
+    import pyarrow.compute as pc
+    import pyarrow.types as t
+
+    values = array.to_pylist()
+    kind = array.type
+    plain = t.is_string(kind) or t.is_large_string(kind) or t.is_integer(kind) or t.is_boolean(kind)
+    if t.is_floating(kind):
+        plain = not pc.any(pc.is_nan(array)).as_py()  # NaN means missing: only then cell by cell
+    if name != METADATA and (plain or t.is_list(kind) or t.is_struct(kind)):
+        return values  # Arrow's values are plain JSON values already
+    if name == METADATA and t.is_struct(kind):
+        return values
+    return [
+        None if value is None else _parquet_value(_Where(path_text, first_row + offset, "row"), name, value)
+        for offset, value in enumerate(values)
+    ]
+
+
+# --- the fields drift's free layer reads, without building whole records -----------------------------
+@dataclass(slots=True)
+class LightRow:
+    """A log row's query, time, intent, metadata and model, validated as :func:`load_logs` validates them;
+    ``values`` is the raw row, for :meth:`LogStream.parse` when the whole record is wanted."""
+
+    where: _Where
+    query: Any  # a string (one user message), or the chat messages up to the last user turn
+    timestamp: str | None
+    intent: str | None
+    metadata: dict
+    model: str | None
+    values: dict
+
+
+def light_row(where: _Where, values: dict) -> LightRow:
+    """The fields of ``values`` the free layer needs. Rows in OpenAI's or litellm's shapes, and any row whose
+    input is not a plain string, go through the whole parser (same checks, same errors)."""
+    raw = values.get(INPUT)
+    if (
+        values.get(MESSAGES) is not None
+        or not isinstance(raw, str)
+        or not raw.strip()
+        or "request_id" in values
+        or "request" in values
+        or "choices" in values
+    ):
+        record = _parse_log_row(where, dict(values))
+        query = record.query
+        return LightRow(where, query.input_value, record.timestamp, query.intent, query.metadata, record.model, values)
+    timestamp = values.get(TIMESTAMP)
+    if timestamp is not None and (not isinstance(timestamp, str) or utc_time(timestamp) is None):
+        _parse_timestamp(where, timestamp, TIMESTAMP)  # raises, naming the row and the field
+    metadata = _parse_metadata(where, values.get(METADATA), METADATA)
+    intent = _optional_str(where, values.get(INTENT), INTENT)
+    if intent is None and isinstance(metadata.get(INTENT), str):
+        intent = metadata[INTENT] or None
+    model = _optional_str(where, values.get(MODEL), MODEL)
+    return LightRow(where, raw, timestamp, intent, metadata, model, values)
 
 
 # --- log records ----------------------------------------------------------------------------------

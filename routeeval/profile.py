@@ -27,6 +27,7 @@ OTHER_INTENT = "(other)"
 NO_INTENT = "(none)"
 _WORD_RE = re.compile(r"(?u)\b\w\w+\b")  # the runtime featurizer's words
 _DIGITS = 6  # significant digits kept in a profile's numbers
+_SEEN_LIMIT = 100_000  # decisions remembered per call of route_queries
 
 
 @dataclass
@@ -99,8 +100,14 @@ def route_queries(
     n_words = np.zeros(n, dtype=np.int32)
     known = np.zeros(n, dtype=np.int32)
     meta = metadata if metadata is not None else [None] * n
+    # a classifier's or knn's decision depends on the text alone: a query seen before is not routed again
+    seen: dict[str, Any] | None = {} if scored else None
     for row, query in enumerate(queries):
-        decision = route(query, meta[row])
+        decision = seen.get(query) if seen is not None and isinstance(query, str) else None
+        if decision is None:
+            decision = route(query, meta[row])
+            if seen is not None and isinstance(query, str) and len(seen) < _SEEN_LIMIT:
+                seen[query] = decision
         tier[row] = index[decision.tier]
         fallback[row] = decision.fallback
         if scored and decision.tier_scores is not None:

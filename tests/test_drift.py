@@ -149,6 +149,10 @@ def test_a_parquet_folder_is_streamed_sampled_and_routed_as_the_runtime_routes(t
     expected = [router.tier_names.index(router.route(r["input"]).tier) for r in rows]
     assert whole.routed.tier.tolist() == expected
     assert len(whole.kept) == 100 and whole.intents.count("privacy") == 600
+    pooled = read_fresh_logs(folder, router, None, None, max_rows=10_000, keep=100, workers=2, chunk=700)
+    assert pooled.routed.tier.tolist() == expected and pooled.routed.chars.tolist() == whole.routed.chars.tolist()
+    assert [i for i, _ in pooled.kept] == [i for i, _ in whole.kept]  # the same reservoir, whole records
+    assert all(record.query.row_id == rows[i]["id"] for i, record in pooled.kept)
     sampled = read_fresh_logs(folder, router, None, None, max_rows=600, keep=50, seed=3)
     assert sampled.sampled and 450 < sampled.routed.n_rows < 750  # a 20% Bernoulli sample
     assert sampled.rows_in_window == pytest.approx(3000, rel=0.2)
