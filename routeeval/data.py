@@ -67,6 +67,7 @@ SPLITS = ("train", "test")
 _LOG_ROLE_ALIASES = {"developer": "system", "function": "tool"}
 _FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 _ACCEPTED = ".jsonl, .json (JSON Lines), .csv or .parquet"
+SAMPLE_HEADER_KEY = "routeeval_sample"  # the first line of a sample file (routeeval sample) holds it
 _BOM = b"\xef\xbb\xbf"
 _TOO_DEEP = f"is nested more than {MAX_DEPTH} levels deep; expected at most {MAX_DEPTH} levels of lists and objects"
 # csv refuses cells over 131,072 characters by default; a cell may be as long as its file (up to a C long).
@@ -218,6 +219,10 @@ def _read_records(path: str | Path, what: str) -> tuple[str, str, str, list[tupl
     sha256 = hashlib.sha256(raw).hexdigest()
     text = _decode_utf8(path_text, raw)
     records = _read_jsonl(path_text, text) if kind == "jsonl" else _read_csv(path_text, text)
+    if records and SAMPLE_HEADER_KEY in records[0][1]:  # a sample file (routeeval sample): rows follow its header
+        records = records[1:]
+        if not records:
+            raise DataError(path_text, "is a sample file without rows")
     return path_text, sha256, "line", records
 
 

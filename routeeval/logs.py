@@ -30,6 +30,7 @@ from routeeval.data import (
     MESSAGES,
     METADATA,
     MODEL,
+    SAMPLE_HEADER_KEY,
     TIMESTAMP,
     Query,
     _check_depth,
@@ -226,6 +227,8 @@ def _jsonl_batches(file_path: Path):
                 raise DataError(path_text, problem, line=line) from None
             if not isinstance(value, dict):
                 raise DataError(path_text, f"expected a JSON object, got {_type_name(value)}", line=line)
+            if index == 0 and SAMPLE_HEADER_KEY in value:  # a sample file's header: its rows follow
+                continue
             batch.append((_Where(path_text, line, "line"), value))
             if len(batch) >= STREAM_BATCH:
                 yield batch

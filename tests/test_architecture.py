@@ -36,6 +36,7 @@ LAYERS = [
     {"columns", "files"},
     {"config"},
     {"data", "logs"},
+    {"labeling", "labeling.labels"},  # the sample and labels files
     {"pricing", "sim"},
     {"cache"},
     {"replay"},
@@ -68,6 +69,7 @@ LAYERS = [
     {"pipeline"},
     {"drift_replay"},  # drift's paid layer: the pipeline's paid calls and judge
     {"drift"},
+    {"labeling.sample", "labeling.estimate", "labeling.session"},  # routeeval sample, estimate, label
     {"cli"},
 ]
 
