@@ -361,7 +361,9 @@ def read_fresh_logs(
     queries: list[Any] = []
     metadata: list[dict | None] = []
     rows_read = rows_in_window = rows_no_time = 0
-    with RoutingPool(router, words, _workers(workers, min(stream.total, max_rows))) as pool:
+    expected = min(stream.total, max_rows)
+    every = max(1, expected // COVERAGE_ROWS)  # vocabulary coverage on about COVERAGE_ROWS rows
+    with RoutingPool(router, words, _workers(workers, expected), every) as pool:
         for batch in stream.batches(light=True):
             rows_read += len(batch)
             picks = draw.random(len(batch)) < rate if rate < 1 else None
@@ -415,6 +417,7 @@ def read_fresh_logs(
 
 
 PARALLEL_ROWS = 50_000  # below this many rows one process routes them (starting workers costs more)
+COVERAGE_ROWS = 50_000  # rows whose vocabulary coverage is counted (every k-th row of larger logs)
 
 
 def _workers(workers: int | None, rows: int) -> int:
@@ -430,8 +433,8 @@ class RoutingPool:
     """Routes chunks of queries through the runtime, in worker processes (``workers`` > 0) or in this one; the
     results come back in submission order. At most two chunks per worker wait, so memory stays bounded."""
 
-    def __init__(self, router: Router, words: frozenset[str] | None, workers: int) -> None:
-        self.router, self.words, self.workers = router, words, workers
+    def __init__(self, router: Router, words: frozenset[str] | None, workers: int, coverage_every: int = 1) -> None:
+        self.router, self.words, self.workers, self.every = router, words, workers, coverage_every
         self.done: list[RoutedRows] = []
         self.pending: list = []
         self.executor = None
@@ -454,11 +457,11 @@ class RoutingPool:
 
     def submit(self, queries: list, metadata: list) -> None:
         if self.executor is None:
-            self.done.append(route_queries(self.router, queries, metadata, words=self.words))
+            self.done.append(route_queries(self.router, queries, metadata, words=self.words, coverage_every=self.every))
             return
         while len(self.pending) >= 2 * self.workers:
             self.done.append(self.pending.pop(0).result())
-        self.pending.append(self.executor.submit(_worker_route, queries, metadata))
+        self.pending.append(self.executor.submit(_worker_route, queries, metadata, self.every))
 
     def results(self) -> RoutedRows:
         self.done += [future.result() for future in self.pending]
@@ -474,8 +477,8 @@ def _worker_start(policy: dict, words: frozenset[str] | None) -> None:
     _WORKER["words"] = words
 
 
-def _worker_route(queries: list, metadata: list) -> RoutedRows:
-    return route_queries(_WORKER["router"], queries, metadata, words=_WORKER["words"])
+def _worker_route(queries: list, metadata: list, coverage_every: int) -> RoutedRows:
+    return route_queries(_WORKER["router"], queries, metadata, words=_WORKER["words"], coverage_every=coverage_every)
 
 
 # -- free checks -----------------------------------------------------------------------------------

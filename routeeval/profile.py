@@ -78,12 +78,20 @@ def vocabulary(router: Router) -> frozenset[str] | None:
 
 
 def route_queries(
-    router: Router, queries, metadata=None, *, words: frozenset[str] | None = None, prefix_chars: int | None = None
+    router: Router,
+    queries,
+    metadata=None,
+    *,
+    words: frozenset[str] | None = None,
+    prefix_chars: int | None = None,
+    coverage_every: int = 1,
 ) -> RoutedRows:
     """Route each query (a string or chat messages) through ``router`` as production would, with its metadata.
 
     For a cascade the first decision is its first tier (escalation needs that tier's answer); its score is not
-    known here. ``words``: the vocabulary whose coverage to count (default: the router's own)."""
+    known here. ``words``: the vocabulary whose coverage to count (default: the router's own); counted on every
+    ``coverage_every``-th row only (a mean over 50,000 rows is as good as over a million, at a fraction of the
+    cost); the others get no words (coverage NaN)."""
     if words is None:
         words = vocabulary(router)
     if prefix_chars is None:
@@ -117,6 +125,8 @@ def route_queries(
         except ValueError:
             continue
         chars[row] = len(text)
+        if row % coverage_every:
+            continue
         found = findall(text[:prefix_chars].lower())
         n_words[row] = len(found)
         if words is not None and found:
