@@ -222,6 +222,7 @@ def optimize_outcomes(
         summary["holdout"] = _holdout(held_out, policy, routed, kind, baseline_name, tier_names, settings)
         summary["holdout"]["rows_unscored"] = unscored["holdout"]
     summary["production_mix"] = _production_mix(frame, policy, kind, baseline_name, tier_names, settings)
+    summary["labels"] = labels_check(data, tier_names[0], baseline_name, settings.confidence)
     reference = reference_profile(frame, data, policy, kind, baseline_name, summary, settings, log_window)
     policy = attach_reference(policy, reference)
 
@@ -865,3 +866,27 @@ def _text_chars(value) -> float:
         return float(len(query_text(decode_input(value))[0]))
     except (ValueError, TypeError):
         return float("nan")
+
+
+def labels_check(data: RouterData, cheapest: str, expensive: str, confidence: float) -> dict | None:
+    """Human easy/hard labels against evidence: on rows labeled easy, how often the cheapest tier answered right;
+    on rows labeled hard, how often they needed the expensive (baseline) tier: the cheapest wrong and it right.
+    None when no eval row is labeled easy or hard, or the two tiers are one."""
+    if cheapest == expensive or not any(label in ("easy", "hard") for label in data.labels):
+        return None
+    labels = np.array([label if label in ("easy", "hard") else "" for label in data.labels])
+    low = data.score[:, data.tiers.index(cheapest)]
+    high = data.score[:, data.tiers.index(expensive)]
+    scored = np.isfinite(low) & np.isfinite(high) & (labels != "")
+    entry: dict[str, Any] = {"cheapest_tier": cheapest, "expensive_tier": expensive, "rows": int(scored.sum())}
+    for name in ("easy", "hard"):
+        rows = scored & (labels == name)
+        n = int(rows.sum())
+        entry[name] = n
+        right = low[rows] >= 0.5
+        needed = (~right) & (high[rows] >= 0.5)
+        for key, values in ((f"{name}_cheapest_accuracy", right), (f"{name}_needed_expensive", needed)):
+            mean, lo, hi = wilson_interval(float(values.mean()), n, confidence) if n else (None, None, None)
+            entry[key] = _clean(mean)
+            entry[f"{key}_ci"] = [_clean(lo), _clean(hi)] if n else None
+    return entry

@@ -83,14 +83,18 @@ def run_evaluation(
     progress: ProgressFactory | None = None,
     overrides: dict | None = None,
     monthly_queries: int | None = None,
+    labels_path: str | Path | None = None,
 ) -> RunResult:
-    """Replay an eval set (and optional logs) against every tier and write scored outcomes."""
+    """Replay an eval set (and optional logs) against every tier and write scored outcomes. ``labels_path``: a
+    labels file (routeeval label) whose easy/hard labels replace the eval rows' ``label`` by id."""
     config = config or load_config(config_path)
     _check_routers(config, overrides)
     config = with_options(config, max_cost_usd=max_cost_usd, monthly_queries=monthly_queries, **(overrides or {}))
     monthly_queries = config.logs.monthly_queries
     prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
     eval_set = load_eval_set(evalset_path)
+    if labels_path is not None:
+        eval_set = with_labels(eval_set, labels_path)
     log_set = load_logs(logs_path) if logs_path is not None else None
     scorers = row_scorers(eval_set, config.scoring)
     settings = config.optimize
@@ -140,6 +144,8 @@ def run_evaluation(
     summary["spend"] = paid.spend()
     notes = _budget_notes(ledger) + _data_notes(paid, log_rows)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
+    if summary.get("labels"):
+        summary["labels"]["source"] = str(labels_path) if labels_path is not None else "the eval set's label column"
     record, reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries, config.logs.sample_rate)
     summary_path = _write_summary(record, out_dir)
     return RunResult(
@@ -578,3 +584,25 @@ def _replay_entry(report: ReplayReport) -> dict:
         "stopped_tiers": dict(report.stopped_tiers),
         "wall_s": round(report.wall_s, 3),
     }
+
+
+def with_labels(eval_set: EvalSet, labels_path: str | Path) -> EvalSet:
+    """``eval_set`` with each row's ``label`` from a labels file: the labelers' majority (a tie, or only skips,
+    leaves the row's own label). A label for an id the eval set lacks is an error naming the file and line."""
+    from collections import Counter
+    from dataclasses import replace
+
+    from routeeval.labeling.labels import read_labels
+
+    labels = read_labels(labels_path, [row.row_id for row in eval_set.rows])
+    votes: dict[str, Counter[str]] = {}
+    for (_labeler, row_id), event in labels.current().items():
+        if event.label in ("easy", "hard"):
+            votes.setdefault(row_id, Counter())[event.label] += 1
+    chosen = {}
+    for row_id, counts in votes.items():
+        (first, top), *rest = counts.most_common()
+        if not rest or rest[0][1] < top:
+            chosen[row_id] = first
+    rows = [replace(row, label=chosen[row.row_id]) if row.row_id in chosen else row for row in eval_set.rows]
+    return replace(eval_set, rows=rows)

@@ -269,6 +269,26 @@ class ProductionMix(Record):
 
 
 @dataclass
+class LabelsCheck(Record):
+    """Human easy/hard labels of the eval rows against what the tiers measurably did on them."""
+
+    rows: int = 0  # eval rows labeled easy or hard, scored on both tiers
+    easy: int = 0
+    hard: int = 0
+    cheapest_tier: str | None = None
+    expensive_tier: str | None = None  # the baseline tier
+    easy_cheapest_accuracy: float | None = None
+    easy_cheapest_accuracy_ci: Interval | None = None
+    hard_cheapest_accuracy: float | None = None
+    hard_cheapest_accuracy_ci: Interval | None = None
+    hard_needed_expensive: float | None = None  # hard rows the cheapest tier got wrong and the expensive one right
+    hard_needed_expensive_ci: Interval | None = None
+    easy_needed_expensive: float | None = None  # "easy" rows that needed the expensive tier all the same
+    easy_needed_expensive_ci: Interval | None = None
+    source: str | None = _optional()  # "eval set" or the labels file given with --labels
+
+
+@dataclass
 class OutcomesInfo(Record):
     path: str | None = None
     rows: int = 0
@@ -302,6 +322,7 @@ class RunSummary(Record):
     selection: Selection | None = None
     routers: list[str] = field(default_factory=list)
     production_mix: ProductionMix | None = None
+    labels: LabelsCheck | None = _optional()  # human easy/hard labels against measured outcomes
     policy_path: str | None = None
     notes: list[str] = field(default_factory=list)
     curves: dict[str, list[dict[str, Any]]] | None = _optional()  # each router's own frontier, for the plot

@@ -31,7 +31,7 @@ from routeeval.report.plots import frontier_svg
 from routeeval.report.write import write_reports
 from routeeval.summary import RunSummary
 
-SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "savings", "provenance"]
+SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "labels", "savings", "provenance"]
 HOSTILE_INPUT = "<script>alert(1)</script> a | b | c"
 HOSTILE_RESPONSE = "<img src=x onerror=alert(1)> `tick` a | b | c\nsecond line"
 HOSTILE_INTENT = "a | b | c <img src=x onerror=alert(1)>"
@@ -108,6 +108,8 @@ def test_html_has_every_section_in_reading_order(written):
     for heading in ("Headline", "Frontier", "Tier mix and latency", "Per-intent slices", "Mis-routed queries"):
         assert heading in text
     assert "Savings projection" in text and "Provenance" in text
+    # the demo's eval rows carry easy/hard labels: they are checked against what the tiers did
+    assert "Rows labeled easy: small answered" in text and "needed large" in text
 
 
 def test_plot_is_inline_svg_and_nothing_points_outside(written):
@@ -644,7 +646,7 @@ def test_reports_cope_with_a_bare_summary_and_missing_columns(tmp_path, demo_out
         {"tiers": [{"name": t} for t in TIERS], "evalset": {"path": "imported", "rows": 350}}
     )
     paths = write_reports(tmp_path, summary, frame, [])
-    assert parse(paths["html"]).sections == SECTIONS
+    assert parse(paths["html"]).sections == [s for s in SECTIONS if s != "labels"]  # no labels: no section
     markdown = paths["markdown"].read_text(encoding="utf-8")
     assert "No routing result" in markdown and "(no intent)" in markdown
     for table in table_rows(markdown):

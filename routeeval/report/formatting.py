@@ -23,6 +23,27 @@ def share(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
 
+def labels_sentences(labels) -> list[str]:
+    """Human easy/hard labels against measured outcomes (``summary.labels``), one sentence per label."""
+    if labels is None:
+        return []
+    low, high = labels.cheapest_tier, labels.expensive_tier
+    out = []
+    for name in ("easy", "hard"):
+        n = getattr(labels, name)
+        if not n:
+            continue
+        right = share(getattr(labels, f"{name}_cheapest_accuracy"))
+        right += interval(getattr(labels, f"{name}_cheapest_accuracy_ci"))
+        needed = share(getattr(labels, f"{name}_needed_expensive"))
+        needed += interval(getattr(labels, f"{name}_needed_expensive_ci"))
+        out.append(
+            f"Rows labeled {name}: {low} answered {right} of {n:,} right; {needed} needed {high} "
+            f"({low} wrong, {high} right)."
+        )
+    return out
+
+
 def points(value: float | None) -> str:
     """A fraction as percentage points: 0.003 -> '0.3'."""
     return "—" if value is None else f"{value * 100:.1f}"

@@ -16,6 +16,7 @@ from routeeval.report.formatting import (
     count,
     drop_bound,
     interval,
+    labels_sentences,
     money,
     ms,
     plural,
@@ -151,6 +152,7 @@ def render_html(summary: RunSummary, figures: dict, svg: str) -> str:
         _tier_mix(summary, figures),
         _intents(summary, figures),
         _misrouted(summary, figures),
+        _labels(summary),
         _savings(summary, figures),
         _provenance(summary, figures),
     )
@@ -532,6 +534,18 @@ def _intents(summary: RunSummary, figures: dict) -> Markup:
 
 
 # ------------------------------------------------------------------------------------------ samples
+
+
+def _labels(summary: RunSummary) -> Markup:
+    sentences = labels_sentences(summary.labels)
+    if not sentences:
+        return Markup("")
+    intro = el(
+        "p",
+        "The labelers' easy/hard judgement, checked against what the tiers measurably did on the same rows:",
+        class_="muted",
+    )
+    return _section("labels", "Human labels vs measured outcomes", intro, el("ul", *[el("li", s) for s in sentences]))
 
 
 def _misrouted(summary: RunSummary, figures: dict) -> Markup:

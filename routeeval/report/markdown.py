@@ -12,6 +12,7 @@ from routeeval.report.formatting import (
     confidence_label,
     drop_bound,
     interval,
+    labels_sentences,
     money,
     ms,
     plural,
@@ -80,6 +81,12 @@ def render_markdown(summary: RunSummary, figures: dict, plot_name: str = "fronti
         lines.append("### Per intent")
         lines.append("")
         lines += _intent_table(summary, figures["intents"])
+        lines.append("")
+    sentences = labels_sentences(summary.labels)
+    if sentences:
+        lines.append("### Human labels vs measured outcomes")
+        lines.append("")
+        lines += [f"- {md_text(sentence)}" for sentence in sentences]
         lines.append("")
     too_low = figures["misrouted"]["too_low"][:SAMPLE_ROWS]
     if too_low:

@@ -12,6 +12,7 @@ from routeeval.report.formatting import (
     count,
     drop_bound,
     interval,
+    labels_sentences,
     money,
     ms,
     point_label,
@@ -179,6 +180,8 @@ def render_run(result, console) -> None:
             console.print(line)
         for line in chosen_lines(summary):
             console.print(line)
+    for sentence in labels_sentences(summary.labels):
+        console.print(sentence, highlight=False)
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     if result.simulated:
