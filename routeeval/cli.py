@@ -431,6 +431,37 @@ def drift(
     raise typer.Exit(result.exit_code)
 
 
+@app.command(cls=_DefaultsInForce)
+@handle_errors
+def label(
+    sample: Path = typer.Argument(..., help="A sample file written by `routeeval sample`."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Labels file, appended to [default: <sample>.labels.jsonl beside the sample]."
+    ),
+    labeler: str | None = typer.Option(None, "--labeler", help="Your name on each label [default: $USER]."),
+    show: str | None = typer.Option(
+        None,
+        "--show",
+        help="Show these tiers' answers beside the query, comma-separated (small,large): from the response cache, "
+        "else replayed within --max-cost.",
+    ),
+    assist: bool = typer.Option(
+        False, "--assist", help="Suggest easy/hard with the config's LLM router tier; Enter accepts, e/h override."
+    ),
+    config: Path = CONFIG_OPTION,
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", help="One ceiling in USD over the calls --show and --assist make [default: none]."
+    ),
+) -> None:
+    """Label a sample's queries easy or hard, one per screen: e easy, h hard, s skip, u undo, ? help, q quit.
+    Each decision is saved at once; rerun to resume. Without a terminal, reads one key per line from stdin."""
+    from routeeval.labeling.session import run_label
+
+    result = run_label(sample, out, labeler, show, assist, config, max_cost)
+    typer.echo(result.describe())
+    raise typer.Exit(result.exit_code)
+
+
 def _cache_path(config: Path, path: Path | None) -> Path:
     if path is not None:
         return path
