@@ -963,7 +963,11 @@ def cost_check(router: Router, reference: dict, fresh: FreshLogs, config, option
     z = 1.959963984540054
     now_ci = [now_1k - z * se, now_1k + z * se]
     change = now_1k / promised - 1 if promised else math.nan
-    change_ci = [now_ci[0] / promised - 1, now_ci[1] / promised - 1] if promised else None
+    change_ci = None
+    if promised:  # the promise is an estimate too (on the reference's rows): both errors widen the interval
+        promised_se = float(reference.get("cost_per_1k_usd_estimated_se") or 0.0)
+        change_se = math.hypot(se / promised, now_1k * promised_se / promised**2)
+        change_ci = [change - z * change_se, change + z * change_se]
     status = "ok"  # like the other checks, a rise must be large and beyond noise (the interval above 0) to count
     if change_ci is not None and change_ci[0] >= COST_FAIL:
         status = "fail"

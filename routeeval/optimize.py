@@ -836,6 +836,10 @@ def _rows_profile(router: Router, rows: RouterData, policy: dict, kind: str, fra
         else None,
         "tokens_per_call": tokens,
         "cost_per_1k_usd_estimated": clean_number(1000 * np.mean(estimated)) if np.isfinite(estimated).all() else None,
+        # its standard error: the promise is itself measured on these rows, and drift's interval counts that too
+        "cost_per_1k_usd_estimated_se": clean_number(1000 * np.std(estimated, ddof=1) / math.sqrt(estimated.size))
+        if estimated.size > 1 and np.isfinite(estimated).all()
+        else None,
     }
 
 
