@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run drift test test-fast lint bench clean help
+.PHONY: run drift label-demo test test-fast lint bench clean help
 
 help:
 	@echo "make run    replay the bundled demo (simulated tiers, offline) and print the results"
 	@echo "make drift  re-check the demo policy on a stationary month (passes) and a shifted one (fails, saying why)"
+	@echo "make label-demo   sample 200 demo log queries, label them easy/hard (scripted keys), estimate the saving"
 	@echo "make test   install dev extras, run ruff and pytest"
 	@echo "make test-fast   pytest without the tests marked slow (subprocesses, browser, full runs)"
 	@echo "make bench  run the benchmarks in bench/ and append to bench/RESULTS.md"
@@ -42,6 +43,21 @@ drift: run
 	-$(BIN)/routeeval drift reports/demo/policy.json evalsets/drift/support-logs-2026-12.jsonl \
 		--config evalsets/drift/routeeval-2026-12.toml --reference reports/demo --out reports/drift-2026-12
 
+# Will routing pay for us? Sample 200 of November's demo log queries (stratified by intent), label them with two
+# scripted labelers reading one key per line from stdin (scripts/label_demo_keys.py stands in for people at the
+# keyboard), and estimate the easy share, their agreement and the saving. Offline, no model calls.
+LABEL_DEMO := reports/label-demo
+LABEL_LOGS := evalsets/drift/support-logs-2026-11.jsonl
+label-demo: $(STAMP)
+	rm -rf $(LABEL_DEMO)
+	$(BIN)/routeeval sample $(LABEL_LOGS) --n 200 --seed 0 --out $(LABEL_DEMO)/sample.jsonl
+	$(BIN)/python scripts/label_demo_keys.py $(LABEL_DEMO)/sample.jsonl $(LABEL_LOGS) \
+		| $(BIN)/routeeval label $(LABEL_DEMO)/sample.jsonl --out $(LABEL_DEMO)/labels.jsonl --labeler ana > /dev/null
+	$(BIN)/python scripts/label_demo_keys.py $(LABEL_DEMO)/sample.jsonl $(LABEL_LOGS) --flip 9 \
+		| $(BIN)/routeeval label $(LABEL_DEMO)/sample.jsonl --out $(LABEL_DEMO)/labels.jsonl --labeler ben > /dev/null
+	$(BIN)/routeeval estimate $(LABEL_DEMO)/labels.jsonl --sample $(LABEL_DEMO)/sample.jsonl \
+		--monthly-queries 1000000 --out $(LABEL_DEMO)
+
 # The whole suite: what CI runs (.ci/run).
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -64,4 +80,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .routeeval reports/demo reports/drift-2026-11 reports/drift-2026-12 .pytest_cache .ruff_cache
+	rm -rf $(VENV) .routeeval reports/demo reports/drift-2026-11 reports/drift-2026-12 $(LABEL_DEMO) .pytest_cache .ruff_cache

@@ -204,6 +204,12 @@ def run(
     router: list[str] | None = ROUTERS_OPTION,
     allow_metadata_routers: bool = METADATA_ROUTERS_OPTION,
     monthly_queries: int | None = MONTHLY_OPTION,
+    labels: Path | None = typer.Option(
+        None,
+        "--labels",
+        help="A labels file (routeeval label) for the eval rows: its easy/hard labels replace their label column, "
+        "and the report checks them against what the tiers did.",
+    ),
     as_json: bool = JSON_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
@@ -228,6 +234,7 @@ def run(
         progress=make_progress,
         overrides=overrides,
         monthly_queries=monthly_queries,
+        labels_path=labels,
     )
     _finish(result, as_json)
 
@@ -431,6 +438,51 @@ def drift(
     raise typer.Exit(result.exit_code)
 
 
+@app.command()
+@handle_errors
+def sample(
+    logs: Path = typer.Argument(..., help="Production logs: JSONL, CSV, Parquet, or a folder of Parquet files."),
+    n: int = typer.Option(200, "--n", help="Rows to sample (all of them when there are fewer)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same logs, options and seed give the same sample."),
+    stratify: str = typer.Option(
+        "intent", "--stratify", help="intent: proportional per intent (row or metadata.intent); none: simple random."
+    ),
+    dedupe: str = typer.Option(
+        "exact", "--dedupe", help="Drop repeated queries first: exact, normalized (case, punctuation, spaces), none."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Only log rows from this date or ISO time (UTC)."),
+    until: str | None = typer.Option(
+        None, "--until", help="Only log rows up to this date, the whole day included (UTC), or ISO time."
+    ),
+    fmt: str = typer.Option(
+        "jsonl", "--format", help="jsonl, or label-studio: also Label Studio tasks (.json) and labeling config (.xml)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="The sample file [default: ./<logs stem>-sample-<n>.jsonl]."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Draw a seeded, stratified, deduplicated sample of log rows to label (routeeval label, Label Studio)."""
+    from routeeval.labeling.sample import sample_logs
+
+    result = sample_logs(
+        logs, n=n, seed=seed, stratify=stratify, dedupe=dedupe, since=since, until=until, out=out, fmt=fmt
+    )
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return
+    population = result.header["population"]
+    typer.echo(
+        f"sampled {result.n_sampled} of {population['after_dedupe']} queries ({population['rows_read']} log rows "
+        f"read, {population['rows_in_window']} in the window, {population['after_dedupe']} after --dedupe {dedupe})"
+    )
+    if stratify == "intent":
+        strata = result.header["strata"]
+        typer.echo("strata: " + ", ".join(f"{name} {s['sampled']}/{s['population']}" for name, s in strata.items()))
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    for path in result.paths:
+        typer.echo(f"wrote {path}")
+
+
 @app.command(cls=_DefaultsInForce)
 @handle_errors
 def label(
@@ -460,6 +512,47 @@ def label(
     result = run_label(sample, out, labeler, show, assist, config, max_cost)
     typer.echo(result.describe())
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@handle_errors
+def estimate(
+    labels: list[Path] = typer.Argument(
+        ..., help="Labels files written by routeeval label, and/or Label Studio JSON exports."
+    ),
+    sample: Path | None = typer.Option(
+        None, "--sample", help="The sample file the labels are for (needed with routeeval labels files)."
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="Config with the tiers, cheapest first, to price the saving [default: ./routeeval.toml if present].",
+    ),
+    monthly_queries: int | None = MONTHLY_OPTION,
+    out: Path | None = typer.Option(None, "--out", help="Output folder [default: reports/estimate-<UTC time>]."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The easy share of labeled queries with its 95% CI, labeler agreement, and what routing would save."""
+    from routeeval.labeling.estimate import (
+        default_out_dir,
+        estimate_labels,
+        load_estimate_config,
+        render_estimate_terminal,
+        write_estimate,
+    )
+
+    record = estimate_labels(
+        labels, sample_path=sample, config=load_estimate_config(config), monthly_queries=monthly_queries
+    )
+    paths = write_estimate(record, out or default_out_dir())
+    if as_json:
+        typer.echo(json.dumps(record, indent=2, ensure_ascii=False))
+        return
+    console = _console()
+    render_estimate_terminal(record, console)
+    for path in paths.values():
+        console.print(f"wrote {path}", highlight=False)
 
 
 def _cache_path(config: Path, path: Path | None) -> Path:
