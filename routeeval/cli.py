@@ -326,15 +326,45 @@ def _json_option(option: str, value: str | None, kind: type, expected: str):
 @app.command("import")
 @handle_errors
 def import_(
-    dataset: str = typer.Argument(..., help="Which public format: routerbench, routellm or llmrouter."),
-    path: Path = typer.Argument(..., help="The dataset's folder or file (see ../shared/data/*/SOURCE.md)."),
+    dataset: str = typer.Argument(..., help="Which format: routerbench, routellm, llmrouter, or labels."),
+    path: Path = typer.Argument(
+        ..., help="The dataset's folder or file (see ../shared/data/*/SOURCE.md); for labels, the sample file."
+    ),
     out: Path = typer.Option(..., "--out", help="Outcomes Parquet file to write."),
+    labels: list[Path] | None = typer.Option(
+        None,
+        "--labels",
+        help="labels only: a labels file (routeeval label) or Label Studio export for the sample (repeat the "
+        "option); each row's majority easy/hard becomes a score on the config's cheapest and costliest tier.",
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="labels only: the config's tiers (cheapest first) and prices [default: " + DEFAULT_CONFIG + "].",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Convert public per-model result tables into an outcomes table."""
-    from routeeval.importers import import_outcomes
+    """Convert public per-model result tables, or human easy/hard labels of a sample (a first policy before any
+    replay), into an outcomes table."""
+    from routeeval.errors import ConfigError
 
-    result = import_outcomes(dataset, path, out)
+    if dataset == "labels":
+        from routeeval.config import load_config
+        from routeeval.labeling.train import import_labels
+
+        if not labels:
+            raise ConfigError(
+                f"import labels needs --labels LABELS: the labels file(s) routeeval label wrote for {path}."
+            )
+        result = import_labels(path, list(labels), load_config(config or DEFAULT_CONFIG), out)
+    else:
+        from routeeval.importers import import_outcomes
+
+        for given, option in ((labels, "--labels"), (config, "--config")):
+            if given:
+                raise ConfigError(f"{option} is read only by `routeeval import labels`, not by {dataset}.")
+        result = import_outcomes(dataset, path, out)
     if as_json:
         typer.echo(json.dumps({"out": str(result.out), **result.metadata}, indent=2, default=str))
         return
@@ -342,6 +372,12 @@ def import_(
         f"wrote {result.out}: {result.n_queries:,} queries × {len(result.tiers)} tiers = {result.n_rows:,} rows "
         f"(tiers, cheapest first: {', '.join(result.tiers)})"
     )
+    if dataset == "labels":
+        counts = result.metadata["counts"]
+        typer.echo(
+            f"from {counts['labeled_rows']} labeled rows ({counts['easy']} easy, {counts['hard']} hard); left out: "
+            f"{counts['skipped']} skipped, {counts['disputed']} disputed, {counts['unlabeled']} unlabeled"
+        )
 
 
 def _finish(result, as_json: bool) -> None:

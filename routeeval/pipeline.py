@@ -204,8 +204,13 @@ def optimize_file(
         "single_tiers": summarize_tiers(frame, names, settings.confidence, source=C.SOURCE_EVAL),
     }
     notes: list[str] = []
+    from_labels = _learned_from_labels(frame, metadata)
+    if from_labels:
+        settings, notes = _labels_settings(settings, int(eval_ids.nunique()), str(outcomes_path))
     _start_outputs(out_dir)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
+    if from_labels:  # the labels-vs-outcomes check would compare the labels with a table built from them
+        summary["labels"] = None
     record, reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
     summary_path = _write_summary(record, out_dir)
     return RunResult(
@@ -221,6 +226,46 @@ def optimize_file(
         outcomes=frame,
         chosen_rows=result.chosen_rows,
     )
+
+
+BASIS_HUMAN_LABELS = "human labels"  # the outcomes metadata's "basis" of a table built from labels (import labels)
+LABELS_SCORER = "human label (easy/hard)"  # the scorer column of such a table
+_NOT_FROM_LABELS = {  # routers labels cannot train, and why
+    "cascade": "it escalates on the cheapest tier's answer, and labels record no answer",
+    "llm": "it needs a tier's triage calls, and no tier was called",
+}
+
+
+def _learned_from_labels(frame, metadata: dict) -> bool:
+    """Whether the table was built from human easy/hard labels (``routeeval import labels``): its metadata's basis,
+    or (the metadata lost) every row's scorer."""
+    from routeeval.outcomes import text_mask
+
+    if metadata.get("basis") == BASIS_HUMAN_LABELS:
+        return True
+    return len(frame) > 0 and bool(text_mask(frame[C.SCORER], LABELS_SCORER).all())
+
+
+def _labels_settings(settings, n_rows: int, where: str) -> tuple:
+    """(settings, notes) for a table of labels: only the routers labels can train, and the notes that say so."""
+    from dataclasses import replace
+
+    from routeeval.errors import ConfigError
+    from routeeval.routers.registry import router_names, routers_to_fit
+
+    wanted = routers_to_fit(settings)
+    kept = tuple(name for name in wanted if name not in _NOT_FROM_LABELS)
+    if not kept:
+        trainable = ", ".join(name for name in router_names() if name not in _NOT_FROM_LABELS)
+        raise ConfigError(
+            f"{where} holds human easy/hard labels, which cannot train {', '.join(wanted)}; choose from: {trainable}."
+        )
+    notes = [
+        f"This policy was learned from human easy/hard labels alone ({n_rows:,} rows, no tier called): its "
+        "accuracy figures are the labels' claim; replay it with routeeval run before trusting them."
+    ]
+    notes += [f"{name} router skipped: {_NOT_FROM_LABELS[name]}" for name in wanted if name in _NOT_FROM_LABELS]
+    return replace(settings, routers=kept), notes
 
 
 def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):

@@ -69,7 +69,7 @@ LAYERS = [
     {"pipeline"},
     {"drift_replay"},  # drift's paid layer: the pipeline's paid calls and judge
     {"drift"},
-    {"labeling.sample", "labeling.estimate", "labeling.session"},  # routeeval sample, estimate, label
+    {"labeling.sample", "labeling.estimate", "labeling.session", "labeling.train"},  # sample, estimate, label, import
     {"cli"},
 ]
 
