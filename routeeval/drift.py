@@ -371,7 +371,7 @@ def read_fresh_logs(
                 if picks is not None and not picks[position]:
                     continue
                 row = light_row(where, values)
-                moment = utc_time(row.timestamp) if row.timestamp else None
+                moment = row.moment
                 if since is not None or until is not None:
                     if moment is None:
                         rows_no_time += 1
@@ -437,7 +437,7 @@ class RoutingPool:
         self.router, self.words, self.workers, self.every = router, words, workers, coverage_every
         self.done: list[RoutedRows] = []
         self.pending: list = []
-        self.executor = None
+        self.executor: Any = None
 
     def __enter__(self) -> RoutingPool:
         if self.workers:

@@ -260,11 +260,11 @@ def _parquet_batches(file_path: Path, columns: tuple[str, ...] | None = None):
         for record_batch in parquet.iter_batches(batch_size=STREAM_BATCH, columns=wanted):
             names = record_batch.schema.names
             first = row + 1
-            columns = [
+            converted = [
                 _parquet_column(path_text, first, name, record_batch.column(index)) for index, name in enumerate(names)
             ]
             batch = []
-            for cells in zip(*columns, strict=True):
+            for cells in zip(*converted, strict=True):
                 row += 1
                 values = {name: value for name, value in zip(names, cells, strict=True) if value is not None}
                 batch.append((_Where(path_text, row, "row"), values))
@@ -325,6 +325,7 @@ class LightRow:
     metadata: dict
     model: str | None
     values: dict
+    moment: datetime | None = None  # the timestamp, parsed (UTC)
 
 
 def light_row(where: _Where, values: dict) -> LightRow:
@@ -341,16 +342,20 @@ def light_row(where: _Where, values: dict) -> LightRow:
     ):
         record = _parse_log_row(where, dict(values))
         query = record.query
-        return LightRow(where, query.input_value, record.timestamp, query.intent, query.metadata, record.model, values)
+        moment = utc_time(record.timestamp) if record.timestamp else None
+        return LightRow(
+            where, query.input_value, record.timestamp, query.intent, query.metadata, record.model, values, moment
+        )
     timestamp = values.get(TIMESTAMP)
-    if timestamp is not None and (not isinstance(timestamp, str) or utc_time(timestamp) is None):
+    moment = utc_time(timestamp) if isinstance(timestamp, str) else None
+    if timestamp is not None and moment is None:
         _parse_timestamp(where, timestamp, TIMESTAMP)  # raises, naming the row and the field
     metadata = _parse_metadata(where, values.get(METADATA), METADATA)
     intent = _optional_str(where, values.get(INTENT), INTENT)
     if intent is None and isinstance(metadata.get(INTENT), str):
         intent = metadata[INTENT] or None
     model = _optional_str(where, values.get(MODEL), MODEL)
-    return LightRow(where, raw, timestamp, intent, metadata, model, values)
+    return LightRow(where, raw, timestamp, intent, metadata, model, values, moment)
 
 
 # --- log records ----------------------------------------------------------------------------------

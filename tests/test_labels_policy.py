@@ -114,7 +114,6 @@ def test_optimize_writes_a_policy_the_runtime_loads_and_says_it_came_from_labels
     assert "labels&#x27; claim" in optimized.reports["html"].read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="report.md does not render the summary's notes yet (report/markdown.py)")
 def test_report_md_says_the_policy_came_from_labels(labeled, optimized):
     assert NOTE.format(n=labeled["counts"]["n_labeled_rows"]) in optimized.reports["markdown"].read_text()
 

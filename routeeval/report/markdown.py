@@ -94,6 +94,11 @@ def render_markdown(summary: RunSummary, figures: dict, plot_name: str = "fronti
         lines.append("")
         lines += _sample_table(too_low, baseline.tier)
         lines.append("")
+    if summary.notes:
+        lines.append("### Notes")
+        lines.append("")
+        lines += [f"- {md_text(note)}" for note in summary.notes]
+        lines.append("")
     lines.append(_provenance_line(summary))
     return "\n".join(lines) + "\n"
 
