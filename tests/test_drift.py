@@ -297,6 +297,24 @@ def test_bad_input_is_one_line_exit_2_and_no_traceback(drift_dir, setup, words):
 
 
 @pytest.mark.slow
+def test_rows_with_gold_answers_are_scored_against_gold(drift_dir):
+    """Labeled log rows that carry gold answers (``reference``) are the paid layer's scored sample: the drop is
+    accuracy against gold, not agreement with the baseline."""
+    lines = (drift_dir / "evalsets/drift/support-logs-2026-11.jsonl").read_text().splitlines()
+    gold = []
+    for line in lines:
+        row = json.loads(line)
+        row["reference"] = row["response"]  # the answer a reviewer confirmed
+        gold.append(json.dumps(row))
+    (drift_dir / "gold.jsonl").write_text("\n".join(gold) + "\n")
+    result = _drift("run/policy.json", "gold.jsonl", "--sample", "60", "--out", "g")
+    assert result.exit_code in (0, 1), result.output
+    accuracy = next(c for c in _record(drift_dir / "g")["checks"] if c["id"] == "accuracy")
+    assert accuracy["details"]["basis"] == "gold" and accuracy["statistic"]["name"] == "accuracy drop"
+    assert accuracy["details"]["rows"] == 60 and not accuracy["details"]["scorer"].startswith("agreement")
+
+
+@pytest.mark.slow
 def test_refit_proposes_a_candidate_policy_with_a_readable_diff(drift_dir):
     result = _drift(
         "run/policy.json",
