@@ -794,6 +794,14 @@ def domain_check(inputs: dict | None, fresh: FreshLogs, seed: int) -> dict:
     # a query both sides share sits in one fold: held out, it cannot be told apart (AUC 0.5), never "learnt" from
     # its twin with the other label (which would push the AUC below 0.5)
     groups = np.unique([" ".join(text.lower().split()) for text in texts], return_inverse=True)[1]
+    if min(len(set(groups[labels == side])) for side in (0, 1)) < MIN_DOMAIN_ROWS:
+        return check(
+            "domain_classifier",
+            "free",
+            title,
+            "skipped",
+            f"needs {MIN_DOMAIN_ROWS} distinct queries each side (most queries repeat)",
+        )
     folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
     with one_thread():
         scores = cross_val_predict(model, features, labels, groups=groups, cv=folds, method="predict_proba")[:, 1]
