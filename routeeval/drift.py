@@ -151,6 +151,8 @@ def run_drift(options: DriftOptions, progress=None) -> DriftResult:
     sample = options.sample if options.sample is not None else (drift.sample if drift else 200)
     if options.refit and options.evalset is None:
         raise ConfigError("--refit re-runs the optimizer on what is known now: give the eval set with --evalset.")
+    if options.refit and config is None:
+        raise ConfigError("--refit replays the eval set on the tiers: give the config with --config.")
     out_dir = Path(options.out_dir) if options.out_dir is not None else default_out_dir()
 
     fresh = read_fresh_logs(
@@ -198,8 +200,14 @@ def run_drift(options: DriftOptions, progress=None) -> DriftResult:
     paths = {"json": write_drift_json(record, out_dir / "drift.json")}
     if options.refit and config is not None:
         from routeeval.drift_replay import refit_policy
+        from routeeval.errors import RouteEvalError
 
-        record["refit"] = refit_policy(options, config, router, fresh, out_dir, paid, progress)
+        try:
+            record["refit"] = refit_policy(options, config, router, fresh, out_dir, paid, progress)
+        except RouteEvalError as exc:  # the checks stand; the candidate could not be made, and the record says why
+            record["refit"] = {"error": str(exc), "diff": [f"no candidate policy: {exc}"]}
+            if isinstance(exc, ProviderError):
+                provider_error = provider_error or str(exc)
         paths["json"] = write_drift_json(record, out_dir / "drift.json")
     exit_code = 3 if provider_error is not None else record["exit_code"]
     return DriftResult(record, exit_code, out_dir, paths, provider_error)
