@@ -59,3 +59,15 @@ def test_run_labels_replace_the_eval_rows_label_by_majority(tmp_path):
         writer.decide("no-such-row", "easy", 1.0)
     with pytest.raises(DataError, match="not in the sample"):
         with_labels(eval_set, path)
+
+
+def test_a_labels_line_with_an_unknown_key_is_refused_naming_file_line_and_field(tmp_path):
+    from routeeval.labeling.labels import read_labels
+
+    path = tmp_path / "labels.jsonl"
+    with LabelsWriter(path, "s" * 64, "ana") as writer:
+        writer.decide("r1", "easy", 1.0)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "r2", "label": "easy", "labeler": "ana", "at": "t", "lable": "hard"}) + "\n")
+    with pytest.raises(DataError, match=r"labels.jsonl line 2: field 'lable' is not a labels-file key"):
+        read_labels(path)

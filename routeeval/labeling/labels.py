@@ -183,9 +183,17 @@ def read_labels(path: str | Path, sample_ids: Iterable[str] | None = None) -> La
     return labels
 
 
+EVENT_KEYS = frozenset({"id", "label", "labeler", "at", "seconds", "assist", "sample", "undo"})
+
+
 def _event(path: str, number: int, record: Any, known: set[str] | None) -> LabelEvent:
     if not isinstance(record, dict):
         raise DataError(path, "expected a JSON object", line=number)
+    unknown = sorted(set(record) - EVENT_KEYS)
+    if unknown:  # a hand-edited or foreign line: say so rather than guess what it meant
+        raise DataError(
+            path, f"is not a labels-file key (expected: {', '.join(sorted(EVENT_KEYS))})", line=number, field=unknown[0]
+        )
     row_id = record.get("id")
     if not isinstance(row_id, str | int) or isinstance(row_id, bool):
         raise DataError(path, "must be a string", line=number, field="id")
