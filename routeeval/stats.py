@@ -13,6 +13,9 @@ from typing import NotRequired, TypedDict
 
 import numpy as np
 
+from routeeval.intervals import wilson_interval as wilson_interval  # re-exported: it needs no numpy
+from routeeval.intervals import z_value
+
 
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     """(mean, low, high) of ``values``, ignoring NaN.
@@ -35,20 +38,9 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     return mean, max(float(array.min()), mean - half), min(float(array.max()), mean + half)
 
 
-def wilson_interval(mean: float, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): the Wilson score interval of ``n`` binary outcomes with this mean (``mean_ci``'s)."""
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    z = _z(confidence)
-    denominator = 1 + z * z / n
-    centre = (mean + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / denominator
-    return mean, max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _z(confidence: float) -> float:
     """Two-sided standard-normal quantile for ``confidence`` (1.96 at 0.95)."""
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
+    return z_value(confidence)
 
 
 def quantile(values, q: float) -> float:

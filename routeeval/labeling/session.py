@@ -83,7 +83,7 @@ class LabelTally:
         judged = self.easy + self.hard
         if not judged:
             return None
-        from routeeval.stats import wilson_interval
+        from routeeval.intervals import wilson_interval
 
         return wilson_interval(self.easy / judged, judged)
 
