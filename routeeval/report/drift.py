@@ -12,7 +12,6 @@ as markup. The figures are small hand-written SVG, inline in the page.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Sequence
@@ -21,6 +20,8 @@ from typing import Any
 
 from routeeval.files import write_text_atomic
 from routeeval.report.formatting import count, money, share
+from routeeval.report.html import Markup, el, join
+from routeeval.report.markdown import md_text
 
 STATUSES = ("fail", "warn", "ok", "skipped")
 WORST_ROUTED_MD = 5  # worst-routed examples in the Markdown; the HTML shows up to WORST_ROUTED_HTML
@@ -280,22 +281,6 @@ def _spend_sentence(record: dict) -> str | None:
 
 # ------------------------------------------------------------------------------------------ Markdown
 
-_MD_PUNCTUATION = "\\`*_[]|~#"
-
-
-def md_text(value, limit: int | None = None) -> str:
-    """User text as inert Markdown for one table cell or line: whitespace folded into single spaces, Markdown
-    punctuation backslash-escaped (a ``|`` cannot split a cell, a backtick cannot open code, ``#`` cannot start a
-    heading), a leading list or quote marker escaped, and ``&``, ``<``, ``>`` as entities (no HTML gets through)."""
-    text = " ".join(_text(value).split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    for char in _MD_PUNCTUATION:
-        text = text.replace(char, "\\" + char)
-    text = re.sub(r"^([-+=])", r"\\\1", text)
-    text = re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def _md_row(*cells: str) -> str:
     return "| " + " | ".join(cells) + " |"
@@ -384,39 +369,6 @@ def _md_answer(tier, answer) -> str:
 
 
 # ------------------------------------------------------------------------------------------ HTML building
-
-
-class Markup(str):
-    """HTML built by this module: passed through :func:`el` unescaped. Never wrap record text in it."""
-
-    __slots__ = ()
-
-
-def esc(value) -> str:
-    """Text as HTML: ``&``, ``<``, ``>``, ``"`` and ``'`` escaped."""
-    return html.escape(_text(value), quote=True)
-
-
-def el(tag: str, *children, **attrs) -> Markup:
-    """``<tag attrs>children</tag>``: text children and every attribute value escaped. ``class_`` gives
-    ``class``, ``font_size`` gives ``font-size``; a None attribute or child is left out."""
-    names = "".join(
-        f' {name.rstrip("_").replace("_", "-")}="{esc(value)}"' for name, value in attrs.items() if value is not None
-    )
-    return Markup(f"<{tag}{names}>{join(*children)}</{tag}>")
-
-
-def join(*children) -> Markup:
-    """Concatenate children, escaping every one that is not already :class:`Markup`."""
-    out: list[str] = []
-    for child in children:
-        if child is None:
-            continue
-        if isinstance(child, list | tuple):
-            out.append(join(*child))
-        else:
-            out.append(child if isinstance(child, Markup) else esc(child))
-    return Markup("".join(out))
 
 
 CSS = """

@@ -8,6 +8,8 @@ row stays one line).
 
 from __future__ import annotations
 
+import re
+
 from routeeval.report.formatting import (
     confidence_label,
     drop_bound,
@@ -30,17 +32,21 @@ from routeeval.summary import Baseline, Point, RunSummary
 FRONTIER_ROWS = 12
 SAMPLE_ROWS = 5
 SAMPLE_CHARS = 140
-_PUNCTUATION = "\\`*_[]|~"
+_PUNCTUATION = "\\`*_[]|~#"
 
 
 def md_text(value, limit: int | None = None) -> str:
-    """User text as inert Markdown for one table cell or line."""
+    """User text as inert Markdown for one table cell or line: whitespace folded into single spaces, Markdown
+    punctuation backslash-escaped (a ``|`` cannot split a cell, a backtick cannot open code, ``#`` cannot start a
+    heading), a leading list or quote marker escaped, and ``&``, ``<``, ``>`` as entities (no HTML gets through)."""
     text = "" if value is None else str(value)
     text = " ".join(text.split())  # newlines, tabs and runs of spaces become one space
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     for char in _PUNCTUATION:
         text = text.replace(char, "\\" + char)
+    text = re.sub(r"^([-+=])", r"\\\1", text)
+    text = re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
