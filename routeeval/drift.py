@@ -37,7 +37,7 @@ from routeeval import __version__
 from routeeval.config import Config, load_config, with_options
 from routeeval.errors import ConfigError, DataError, PolicyError, ProviderError
 from routeeval.files import write_text_atomic
-from routeeval.logs import LogRecord, iso_utc, light_row, open_log_stream, utc_time
+from routeeval.logs import LogRecord, iso_utc, light_row, open_log_stream, time_window
 from routeeval.policy import load_router
 from routeeval.profile import (
     NO_INTENT,
@@ -144,7 +144,7 @@ def run_drift(options: DriftOptions, progress=None) -> DriftResult:
     policy = router.policy
     config = _load_config(options)
     _check_tiers(router, config)
-    since, until = _window(options)
+    since, until = time_window(options.since, options.until)
     reference, reference_source, reference_inputs = _reference(options, router)
     drift = config.drift if config is not None else None
     max_rows = options.max_rows or (drift.max_rows if drift else 1_000_000)
@@ -251,29 +251,6 @@ def _check_tiers(router: Router, config: Config | None) -> None:
             f"{'are' if len(missing) > 1 else 'is'} not in the config (it has: {', '.join(sorted(known))}); "
             "drift replays and prices the policy's tiers: use the config the policy was written with."
         )
-
-
-def _window(options: DriftOptions) -> tuple[dt.datetime | None, dt.datetime | None]:
-    since = _date_option("--since", options.since, start=True)
-    until = _date_option("--until", options.until, start=False)
-    if since is not None and until is not None and since >= until:
-        raise ConfigError(f"--since {options.since} is not before --until {options.until}: the window is empty.")
-    return since, until
-
-
-def _date_option(option: str, text: str | None, start: bool) -> dt.datetime | None:
-    """A date (the whole day: from its start for --since, to its end for --until) or an ISO 8601 time, in UTC."""
-    if text is None:
-        return None
-    try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        moment = utc_time(text)
-        if moment is None:
-            raise ConfigError(f"{option} {text!r} is not a date (2026-11-01) or an ISO 8601 time.") from None
-        return moment
-    moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return moment if start else moment + dt.timedelta(days=1)
 
 
 def _reference(options: DriftOptions, router: Router) -> tuple[dict, str, dict | None]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from routeeval.data import (
     _type_name,
     _Where,
 )
-from routeeval.errors import DataError
+from routeeval.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,30 @@ def utc_time(text: str) -> datetime | None:
 
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def time_window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``--since``/``--until`` as UTC times: a date is the whole day (from its start, to its end), else an ISO 8601
+    time; ConfigError for anything else or an empty window."""
+    start = _window_end("--since", since, start=True)
+    end = _window_end("--until", until, start=False)
+    if start is not None and end is not None and start >= end:
+        raise ConfigError(f"--since {since} is not before --until {until}: the window is empty.")
+    return start, end
+
+
+def _window_end(option: str, text: str | None, start: bool) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        moment = utc_time(text)
+        if moment is None:
+            raise ConfigError(f"{option} {text!r} is not a date (2026-11-01) or an ISO 8601 time.") from None
+        return moment
+    moment = datetime.combine(day, time(), tzinfo=UTC)
+    return moment if start else moment + timedelta(days=1)
 
 
 def log_date_range(log_set: LogSet) -> list[str] | None:

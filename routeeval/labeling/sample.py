@@ -44,7 +44,7 @@ from routeeval.data import file_sha256
 from routeeval.errors import ConfigError, DataError
 from routeeval.files import write_text_atomic
 from routeeval.labeling.labels import SAMPLE_KEY, SAMPLE_SCHEMA
-from routeeval.logs import LogRecord, LogStream, iso_utc, light_row, open_log_stream, utc_time
+from routeeval.logs import LogRecord, LogStream, iso_utc, light_row, open_log_stream, time_window, utc_time
 from routeeval.runtime import query_text
 
 STRATIFY_CHOICES = ("intent", "none")
@@ -107,7 +107,7 @@ def sample_logs(
     line, field); bad options and an empty window raise ConfigError. See the module docstring for the draw.
     """
     _check_options(n, seed, stratify, dedupe, fmt)
-    start, end = _window(since, until)
+    start, end = time_window(since, until)
     stream = open_log_stream(path)
     out_path = Path(out) if out is not None else Path(f"{_stem(Path(path))}-sample-{n}.jsonl")
     if _same_file(out_path, Path(path)):
@@ -372,29 +372,6 @@ def _check_options(n: int, seed: int, stratify: str, dedupe: str, fmt: str) -> N
     ):
         if value not in choices:
             raise ConfigError(f"unknown {option} {value!r}; choose from: {', '.join(choices)}.")
-
-
-def _window(since: str | None, until: str | None) -> tuple[dt.datetime | None, dt.datetime | None]:
-    start = _time_option("--since", since, start=True)
-    end = _time_option("--until", until, start=False)
-    if start is not None and end is not None and start >= end:
-        raise ConfigError(f"--since {since} is not before --until {until}: the window is empty.")
-    return start, end
-
-
-def _time_option(option: str, text: str | None, start: bool) -> dt.datetime | None:
-    """A date (the whole UTC day: from its start for --since, to its end for --until) or an ISO 8601 time."""
-    if text is None:
-        return None
-    try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        moment = utc_time(text)
-        if moment is None:
-            raise ConfigError(f"{option} {text!r} is not a date (2026-11-01) or an ISO 8601 time.") from None
-        return moment
-    moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    return moment if start else moment + dt.timedelta(days=1)
 
 
 def _scan_notes(scan: _Scan) -> list[str]:
