@@ -402,16 +402,7 @@ def estimate_labels(
                 "the ids match, but check it is the same sample."
             )
     labelers = sorted({labeler for labeler, _ in merged})
-    votes: dict[str, dict[str, str]] = {}
-    for (labeler, row_id), (event, _) in merged.items():
-        votes.setdefault(row_id, {})[labeler] = event.label or "skip"
-    decided = {row_id: _majority(by_labeler) for row_id, by_labeler in votes.items()}
-    labeled = {row_id: label for row_id, label in decided.items() if label in ("easy", "hard")}
-    if not labeled:
-        raise DataError(
-            ", ".join(str(p) for p in labels_paths),
-            "no row is labeled easy or hard (by majority); label some rows first with routeeval label SAMPLE",
-        )
+    votes, decided, labeled = decide_labels(merged, labels_paths)
     disputed = sorted((r for r, label in decided.items() if label == "disputed"), key=_order(rows))
     counts = {
         "n_sample_rows": len(sample.rows) if sample is not None else None,
@@ -485,6 +476,22 @@ def _rows(sample: Sample | None, sources: list[_Source]) -> dict[str, dict]:
 def _order(rows: dict[str, dict]):
     position = {row_id: index for index, row_id in enumerate(rows)}
     return lambda row_id: (position.get(row_id, len(position)), row_id)
+
+
+def decide_labels(merged: dict, labels_paths) -> tuple[dict[str, dict[str, str]], dict[str, str], dict[str, str]]:
+    """(each row's label by labeler, each row's majority: easy, hard, skip or disputed, the rows labeled easy or
+    hard) from :func:`merge_labels`; DataError when no row is labeled easy or hard."""
+    votes: dict[str, dict[str, str]] = {}
+    for (labeler, row_id), (event, _path) in merged.items():
+        votes.setdefault(row_id, {})[labeler] = event.label or "skip"
+    decided = {row_id: _majority(by_labeler) for row_id, by_labeler in votes.items()}
+    labeled = {row_id: label for row_id, label in decided.items() if label in ("easy", "hard")}
+    if not labeled:
+        raise DataError(
+            ", ".join(str(p) for p in labels_paths),
+            "no row is labeled easy or hard (by majority); label some rows first with routeeval label SAMPLE",
+        )
+    return votes, decided, labeled
 
 
 def _majority(by_labeler: dict[str, str]) -> str:

@@ -22,13 +22,13 @@ from typing import Any
 from routeeval import __version__
 from routeeval import columns as C
 from routeeval.config import Config
-from routeeval.errors import ConfigError, DataError
+from routeeval.errors import ConfigError
 from routeeval.importers import ImportResult
 from routeeval.labeling.estimate import (
     ASSUMED_COMPLETION_TOKENS,
     CHARS_PER_TOKEN,
-    _majority,
     _tokens,
+    decide_labels,
     merge_labels,
     read_label_source,
 )
@@ -61,16 +61,7 @@ def outcomes_from_labels(
         )
     sample = read_sample(sample_path)
     sources = [read_label_source(path, set(sample.ids)) for path in labels_paths]
-    votes: dict[str, dict[str, str]] = {}
-    for (labeler, row_id), (event, _path) in merge_labels(sources).items():
-        votes.setdefault(row_id, {})[labeler] = event.label or "skip"
-    decided = {row_id: _majority(by_labeler) for row_id, by_labeler in votes.items()}
-    labeled = {row_id: label for row_id, label in decided.items() if label in ("easy", "hard")}
-    if not labeled:
-        raise DataError(
-            ", ".join(str(p) for p in labels_paths),
-            "no row is labeled easy or hard (by majority); label some rows first with routeeval label SAMPLE",
-        )
+    votes, decided, labeled = decide_labels(merge_labels(sources), labels_paths)
 
     cheap, expensive = config.tiers[0], config.tiers[-1]
     prices = price_tiers((cheap, expensive))
