@@ -560,19 +560,42 @@ def routing_score_check(router: Router, reference: dict, scores, layer: str) -> 
             else "no routed row has a score"
         )
         return check("routing_score", layer, title, "skipped", why, details={"name": name})
-    then_q = entry.get("quantiles") or []
-    shift = distribution_shift(then_q, scores, int(reference.get("rows") or 0))
-    if shift["psi"] is None:
-        return check("routing_score", layer, title, "skipped", "the reference has no score distribution")
-    status = _gate(shift["psi"], shift["p_value"], PSI_WARN, PSI_FAIL)
-    finite = scores[np.isfinite(scores)]
-    then_median, now_median = float(then_q[len(then_q) // 2]), float(np.median(finite))
-    summary = (
-        f"{name}: median {now_median:.3f}, was {then_median:.3f} (PSI {shift['psi']:.2f}, "
-        f"KS {_p_text(shift['p_value'])}, {finite.size:,} rows)"
-    )
-    return check(
+    return _shift_check(
         "routing_score",
+        layer,
+        title,
+        entry.get("quantiles") or [],
+        scores,
+        int(reference.get("rows") or 0),
+        lambda now, then: f"{name}: median {now:.3f}, was {then:.3f}",
+        {"name": name},
+        count_rows=True,
+    )
+
+
+def _shift_check(
+    check_id: str,
+    layer: str,
+    title: str,
+    then_q: list,
+    values,
+    reference_rows: int,
+    lead,
+    details: dict,
+    count_rows: bool = False,
+) -> dict:
+    """A distribution against the reference's percentiles: its PSI, gated by the KS p-value (:func:`_gate`)."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    shift = distribution_shift(then_q, finite, reference_rows)
+    if shift["psi"] is None:
+        return check(check_id, layer, title, "skipped", "the reference has no distribution to compare with")
+    status = _gate(shift["psi"], shift["p_value"], PSI_WARN, PSI_FAIL)
+    then_median, now_median = float(then_q[len(then_q) // 2]), float(np.median(finite))
+    rows = f", {finite.size:,} rows" if count_rows else ""
+    summary = f"{lead(now_median, then_median)} (PSI {shift['psi']:.2f}, KS {_p_text(shift['p_value'])}{rows})"
+    return check(
+        check_id,
         layer,
         title,
         status,
@@ -581,9 +604,11 @@ def routing_score_check(router: Router, reference: dict, scores, layer: str) -> 
         p_value=shift["p_value"],
         thresholds={"warn": PSI_WARN, "fail": PSI_FAIL},
         details={
-            "name": name,
+            **details,
             "then_quantiles": then_q,
             "now_quantiles": _quantiles(finite),
+            "then_median": then_median,
+            "now_median": now_median,
             "psi": shift["psi"],
             "ks": shift["ks"],
             "rows": int(finite.size),
@@ -677,32 +702,13 @@ def length_check(reference: dict, fresh: FreshLogs) -> dict:
     then_q = (reference.get("input_chars") or {}).get("quantiles")
     if not then_q:
         return check("input_length", "free", title, "skipped", "the reference has no input lengths")
-    chars = fresh.routed.chars.astype(float)
-    shift = distribution_shift(then_q, chars, int(reference.get("rows") or 0))
-    status = _gate(shift["psi"], shift["p_value"], PSI_WARN, PSI_FAIL)
-    then_median, now_median = float(then_q[len(then_q) // 2]), float(np.median(chars))
-    word = "longer" if now_median > then_median else "shorter" if now_median < then_median else "as long"
-    summary = (
-        f"inputs are {word}: median {now_median:,.0f} characters, was {then_median:,.0f} "
-        f"(PSI {shift['psi']:.2f}, KS {_p_text(shift['p_value'])})"
-    )
-    return check(
-        "input_length",
-        "free",
-        title,
-        status,
-        summary,
-        statistic=("PSI", shift["psi"]),
-        p_value=shift["p_value"],
-        thresholds={"warn": PSI_WARN, "fail": PSI_FAIL},
-        details={
-            "then_quantiles": then_q,
-            "now_quantiles": _quantiles(chars),
-            "then_median": then_median,
-            "now_median": now_median,
-            "ks": shift["ks"],
-        },
-    )
+
+    def lead(now: float, then: float) -> str:
+        word = "longer" if now > then else "shorter" if now < then else "as long"
+        return f"inputs are {word}: median {now:,.0f} characters, was {then:,.0f}"
+
+    reference_rows = int(reference.get("rows") or 0)
+    return _shift_check("input_length", "free", title, then_q, fresh.routed.chars, reference_rows, lead, {})
 
 
 def vocabulary_check(router: Router, reference: dict, fresh: FreshLogs) -> dict:
