@@ -17,6 +17,7 @@ earlier in the conversation are history and stay.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -307,13 +308,22 @@ def _parquet_rows_again(rows: list[tuple[_Where, dict]]) -> list[tuple[_Where, d
         by_file.setdefault(where.path, []).append(where.line)
     whole: dict[tuple[str, int], dict] = {}
     for path_text, lines in by_file.items():
-        table = pq.read_table(path_text).take(sorted({line - 1 for line in lines}))
-        names = table.schema.names
-        columns = [_parquet_column(path_text, 1, name, table.column(i)) for i, name in enumerate(names)]
-        for line, cells in zip(sorted(set(lines)), zip(*columns, strict=True), strict=True):
-            whole[(path_text, line)] = {
-                name: value for name, value in zip(names, cells, strict=True) if value is not None
-            }
+        parquet = pq.ParquetFile(path_text)
+        starts = [0]  # the first row of each row group: only the groups holding wanted rows are read, one at a time
+        for group in range(parquet.metadata.num_row_groups):
+            starts.append(starts[-1] + parquet.metadata.row_group(group).num_rows)
+        wanted: dict[int, list[int]] = {}
+        for line in sorted(set(lines)):
+            group = bisect.bisect_right(starts, line - 1) - 1
+            wanted.setdefault(group, []).append(line)
+        for group, group_lines in wanted.items():
+            table = parquet.read_row_group(group).take([line - 1 - starts[group] for line in group_lines])
+            names = table.schema.names
+            columns = [_parquet_column(path_text, 1, name, table.column(i)) for i, name in enumerate(names)]
+            for line, cells in zip(group_lines, zip(*columns, strict=True), strict=True):
+                whole[(path_text, line)] = {
+                    name: value for name, value in zip(names, cells, strict=True) if value is not None
+                }
     return [(where, whole[(where.path, where.line)]) for where, _values in rows]
 
 

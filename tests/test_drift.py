@@ -458,3 +458,17 @@ def test_attach_reference_keeps_the_policy_loadable_and_checksummed():
     policy = attach_reference(router.policy, {"schema": "routeeval.reference/v1", "basis": "logs", "rows": 3})
     assert policy["reference"]["rows"] == 3 and policy["checksum"] != router.policy["checksum"]
     assert Router.load(policy).route("gdpr now").tier == "large"
+
+
+def test_the_kept_records_are_read_again_whole_from_their_row_groups(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _log_rows(1000)
+    path = tmp_path / "logs.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=128)  # eight row groups
+    fresh = read_fresh_logs(path, static_router(), None, None, max_rows=10_000, keep=40, seed=5)
+    assert len(fresh.kept) == 40 and len({i // 128 for i, _ in fresh.kept}) > 1
+    assert all(
+        record.query.row_id == rows[i]["id"] and record.timestamp == rows[i]["timestamp"] for i, record in fresh.kept
+    )
