@@ -897,12 +897,15 @@ def prices_now(router: Router, config: Config | None) -> tuple[dict[str, list[fl
     """USD per 1M tokens [in, out] of each policy tier today: the config's prices (explicit, or litellm's cost map
     for its model), else the cost map for the policy's models."""
     if config is not None:
-        from routeeval.pricing import price_tiers
+        from routeeval.pricing import price_tier
 
-        prices = price_tiers([config.tier(name) for name in router.tier_names])
-        found: dict[str, list[float | None]] = {
-            n: [prices[n].price_in_per_mtok, prices[n].price_out_per_mtok] for n in router.tier_names
-        }
+        found: dict[str, list[float | None]] = {}
+        for name in router.tier_names:
+            try:  # a tier without a price leaves the cost check skipped, naming it; the other checks stand
+                price = price_tier(config.tier(name))
+                found[name] = [price.price_in_per_mtok, price.price_out_per_mtok]
+            except ConfigError:
+                found[name] = [None, None]
         return found, str(config.path)
     from routeeval.pricing import cost_map_model, lookup_cost_map
 

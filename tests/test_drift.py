@@ -472,3 +472,24 @@ def test_the_kept_records_are_read_again_whole_from_their_row_groups(tmp_path):
     assert all(
         record.query.row_id == rows[i]["id"] and record.timestamp == rows[i]["timestamp"] for i, record in fresh.kept
     )
+
+
+def test_a_tier_without_a_price_today_skips_the_cost_check_and_keeps_the_others():
+    from routeeval.config import Config, Tier
+    from routeeval.drift import DriftOptions, cost_check
+
+    router = static_router()
+    config = Config(tiers=(Tier("small", "m-small", 0.1, 0.2), Tier("large", "no-such-model-anywhere")))
+    reference = {
+        "rows": 400,
+        "cost_per_1k_usd_estimated": 1.0,
+        "prices": {"small": [0.1, 0.2], "large": [2.0, 8.0]},
+        "tokens_per_call": {
+            "small": {"base": 10, "per_char": 0.25, "completion": 40},
+            "large": {"base": 10, "per_char": 0.25, "completion": 40},
+        },
+    }
+    result = cost_check(
+        router, reference, fresh_logs(router, mix(50, 0.2)), config, DriftOptions(Path("p"), Path("l")), None
+    )
+    assert result["status"] == "skipped" and "no price today for large" in result["summary"]
