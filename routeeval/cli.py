@@ -210,21 +210,43 @@ def run(
         help="A labels file (routeeval label) for the eval rows: its easy/hard labels replace their label column, "
         "and the report checks them against what the tiers did.",
     ),
+    limit: int | None = typer.Option(None, "--limit", help="Run only the eval set's first N rows (logs: all)."),
+    sample: int | None = typer.Option(
+        None,
+        "--sample",
+        help="Run only N eval rows drawn at random with --seed (proportionally per intent when rows have one).",
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="The seed of --sample [default: 0]."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Call nothing: print the calls the run would make per tier and phase, what is cached, the estimated "
+        "tokens and dollars, and whether they fit --max-cost; exit 0.",
+    ),
     as_json: bool = JSON_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
     """The whole loop: replay EVALSET against every tier, score, optimize, write the policy and report."""
     from routeeval.config import load_config
-    from routeeval.pipeline import run_evaluation
+    from routeeval.pipeline import RowSubset, run_evaluation
     from routeeval.report.progress import RichReplayProgress
 
     settings = load_config(config)
+    subset = RowSubset(limit=limit, sample=sample, seed=seed)
+    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
+    if dry_run:
+        from routeeval.dryrun import estimate_run
+        from routeeval.report.dryrun import render_dry_run
+
+        arguments = dict(logs_path=logs, labels_path=labels, subset=subset, overrides=overrides)
+        record = estimate_run(evalset, config=settings, max_cost_usd=max_cost, **arguments)
+        typer.echo(json.dumps(record, indent=2)) if as_json else render_dry_run(record, _console())
+        return
     show = progress and not as_json
 
     def make_progress(label: str):
         return RichReplayProgress(label, simulated=settings.simulated) if show else None
 
-    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
     result = run_evaluation(
         evalset,
         logs_path=logs,
@@ -235,6 +257,7 @@ def run(
         overrides=overrides,
         monthly_queries=monthly_queries,
         labels_path=labels,
+        subset=subset,
     )
     _finish(result, as_json)
 

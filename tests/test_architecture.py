@@ -63,10 +63,11 @@ LAYERS = [
     {"integrations", "integrations.litellm"},
     {"summary"},
     {"report", "report.formatting", "report.plots", "report.progress"},
-    {"report.figures", "report.html", "report.markdown", "report.terminal", "report.drift"},
+    {"report.figures", "report.html", "report.markdown", "report.terminal", "report.drift", "report.dryrun"},
     {"report.write"},
     {"optimize"},
     {"pipeline"},
+    {"dryrun"},  # run --dry-run: the pipeline's calls, priced and looked up in the cache, none made
     {"drift_replay"},  # drift's paid layer: the pipeline's paid calls and judge
     {"drift"},
     {"labeling.sample", "labeling.estimate", "labeling.session", "labeling.train"},  # sample, estimate, label, import
