@@ -238,9 +238,14 @@ def run(
         from routeeval.dryrun import estimate_run
         from routeeval.report.dryrun import render_dry_run
 
-        arguments = dict(logs_path=logs, labels_path=labels, subset=subset, overrides=overrides)
-        record = estimate_run(evalset, config=settings, max_cost_usd=max_cost, **arguments)
-        typer.echo(json.dumps(record, indent=2)) if as_json else render_dry_run(record, _console())
+        record = estimate_run(
+            evalset, config=settings, logs_path=logs, labels_path=labels, subset=subset, overrides=overrides,
+            max_cost_usd=max_cost, monthly_queries=monthly_queries,
+        )  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(record, indent=2))
+        else:
+            render_dry_run(record, _console())
         return
     show = progress and not as_json
 

@@ -188,6 +188,7 @@ def optimize_file(
     from routeeval.stats import summarize_tiers
 
     eval_ids = frame.loc[text_mask(frame[C.SOURCE], C.SOURCE_EVAL, missing=True), C.ROW_ID]
+    subset = json.loads(metadata["evalset_subset"]) if metadata.get("evalset_subset") else None  # run --limit/--sample
     summary = {
         "routeeval_version": __version__,
         "created_at": _now(),
@@ -198,12 +199,12 @@ def optimize_file(
             "path": metadata.get("evalset_path") or metadata.get("dataset") or str(outcomes_path),
             "sha256": metadata.get("evalset_sha256"),
             "rows": int(eval_ids.nunique()),
-            "subset": json.loads(metadata["evalset_subset"]) if metadata.get("evalset_subset") else None,
+            "subset": subset,
         },
         "tiers": tier_entries,
         "single_tiers": summarize_tiers(frame, names, settings.confidence, source=C.SOURCE_EVAL),
     }
-    notes = subset_notes(summary["evalset"]["subset"])
+    notes = subset_notes(subset)
     from_labels = _learned_from_labels(frame, metadata)
     if from_labels:
         settings, label_notes = _labels_settings(settings, int(eval_ids.nunique()), str(outcomes_path))

@@ -10,17 +10,10 @@ def dry_run_table(record: dict):
     from rich.table import Table
 
     table = Table(title="Dry run: what `routeeval run` would call (nothing was called)", title_justify="left")
-    for name, justify in (
-        ("phase", "left"),
-        ("tier", "left"),
-        ("calls", "right"),
-        ("cached", "right"),
-        ("to call", "right"),
-        ("prompt tokens", "right"),
-        ("completion tokens", "right"),
-        ("est. USD", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)
+    table.add_column("phase", no_wrap=True)
+    table.add_column("tier", no_wrap=True)
+    for name in ("calls", "cached", "to call", "prompt tokens", "completion tokens", "est. USD"):
+        table.add_column(name, justify="right", no_wrap=True)
     for entry in record["phases"]:
         table.add_row(
             PHASE_LABELS.get(entry["phase"], entry["phase"]),
