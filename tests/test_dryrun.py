@@ -106,6 +106,18 @@ def test_a_dry_run_lists_every_paid_call_and_calls_nothing(tmp_path, server):
     assert record["problems"] == []
 
 
+def test_the_terminal_view_shows_the_table_the_verdict_and_the_assumptions_verbatim(tmp_path, server):
+    config = _config(tmp_path, server)
+    args = ["run", str(DATA / "mini_eval.jsonl"), "--logs", str(DATA / "mini_logs.jsonl"), "--config", str(config)]
+    shown = runner.invoke(app, [*args, "--dry-run"])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stdout.split())
+    assert "Dry run: what `routeeval run` would call (nothing was called)" in text
+    assert "budget: estimated $" in text and "no budget is set" in text
+    assert "[optimize] baseline fixes it" in text  # the record's words, not read as rich markup
+    assert "openai/strong-model" in text and server.count() == 0
+
+
 def test_the_budget_verdict_compares_the_estimate_with_max_cost(tmp_path, server):
     config = _config(tmp_path, server, max_cost_usd=100.0)
     roomy = _dry_run(config)

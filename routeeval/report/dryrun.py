@@ -40,21 +40,28 @@ def dry_run_table(record: dict):
     caption = ["models: " + ", ".join(f"{t['name']}={t['model']} ({_price(t)})" for t in record["tiers"])]
     if any(entry.get("prompts_estimated") for entry in record["phases"]):
         caption.append("* includes answers not bought yet, at their estimated completion tokens")
-    table.caption = "\n".join(caption)
+    from rich.markup import escape
+
+    table.caption = escape("\n".join(caption))
     table.caption_justify = "left"
     return table
 
 
 def render_dry_run(record: dict, console) -> None:
+    from rich.markup import escape
+
+    def say(prefix: str, text: str) -> None:  # the record's own words are never read as markup ("[optimize]")
+        console.print(prefix + escape(text), highlight=False)
+
     evalset, logs = record["evalset"], record.get("logs")
     rows = f"{evalset['rows']:,} eval rows from {evalset['path']}"
     if logs:
         rows += f", {logs['rows']:,} log rows from {logs['path']}"
-    console.print(rows, highlight=False)
+    say("", rows)
     for note in record.get("notes", []):
-        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        say("[yellow]note:[/yellow] ", note)
     cache = record["cache"]
-    console.print(f"cache: {cache['path']}" + ("" if cache["exists"] else " (no such file yet: nothing cached)"))
+    say("cache: ", cache["path"] + ("" if cache["exists"] else " (no such file yet: nothing cached)"))
     table = dry_run_table(record)
     if console.is_terminal:
         console.print(table)
@@ -66,11 +73,11 @@ def render_dry_run(record: dict, console) -> None:
         console.width = max(narrower, width)
         console.print(table)
         console.width = narrower
-    console.print(f"budget: {record['verdict']}", highlight=False)
+    say("budget: ", record["verdict"])
     for line in record["assumptions"]:
-        console.print(f"assumed: {line}", highlight=False)
+        say("assumed: ", line)
     for problem in record["problems"]:
-        console.print(f"[bold red]would stop:[/bold red] {problem}", highlight=False)
+        say("[bold red]would stop:[/bold red] ", problem)
 
 
 def _usd(value: float | None) -> str:
