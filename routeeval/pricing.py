@@ -131,3 +131,19 @@ def cost_map_version() -> str:
     path = _cost_map_path()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "unknown"
     return f"litellm {version('litellm')}, cost map {digest}"
+
+
+def price_imported_tier(name: str, model: str | None, tiers: tuple[Tier, ...] | list[Tier] = ()) -> TierPrice | None:
+    """The price of a tier read from another tool's results (``routeeval import promptfoo|inspect``).
+
+    A config tier named ``name`` or serving ``model`` prices it (its own prices, else its model's in the
+    cost map; the returned ``tier`` is then the config's name); otherwise ``model`` in litellm's cost map.
+    None when neither knows a price: the caller refuses rather than count the calls as free.
+    """
+    for tier in tiers:
+        if tier.name == name or (model is not None and tier.model == model):
+            return price_tier(tier)
+    if model is None:
+        return None
+    found = lookup_cost_map(cost_map_model(model))
+    return None if found is None else TierPrice(name, model, found[0], found[1], "litellm cost map")
