@@ -118,20 +118,25 @@ def _read_log(path: Path) -> tuple[dict, list[tuple[str, dict]]]:
         log = _json(path, _read_bytes(path), "the log")
         if not isinstance(log, dict):
             raise DataError(str(path), "not an inspect_ai log (expected a JSON object with 'eval' and 'samples')")
+        _check_header(path, log)
         samples_raw = log.get("samples")
         if not isinstance(samples_raw, list):
             raise DataError(str(path), "is missing; the log was written without samples", field="samples")
         header = log
         samples = [(f"samples[{index}]", sample) for index, sample in enumerate(samples_raw)]
-    info = header.get("eval")
-    if not isinstance(info, dict) or not isinstance(info.get("model"), str):
-        raise DataError(str(path), "is missing; not an inspect_ai eval log", field="eval.model")
+    _check_header(path, header)
     for where, sample in samples:
         if not isinstance(sample, dict):
             raise DataError(str(path), "is not an object", field=where)
     if not samples:
         raise DataError(str(path), "holds no samples", field="samples")
     return header, samples
+
+
+def _check_header(path: Path, header: dict) -> None:
+    info = header.get("eval")
+    if not isinstance(info, dict) or not isinstance(info.get("model"), str):
+        raise DataError(str(path), "is missing; not an inspect_ai eval log", field="eval.model")
 
 
 def _read_eval_zip(path: Path) -> tuple[dict, list[tuple[str, dict]]]:

@@ -59,6 +59,9 @@ def import_promptfoo(path: str | Path, *, scorer: str | None = None, tiers: tupl
 
     prices = _price_tiers(path, records, models, tiers)
     renamed = {tier: price.tier for tier, price in prices.items() if price is not None and price.tier != tier}
+    targets = list(renamed.values())
+    # A config tier serving the model of several columns (several prompts) prices them all but names none.
+    renamed = {tier: name for tier, name in renamed.items() if targets.count(name) == 1 and name not in prices}
     for record in records:
         price = prices.get(record[C.TIER])
         if price is not None:
