@@ -7,7 +7,7 @@ calls with HTTP 500 so the results hold real error rows. Nothing leaves the mach
 
 The tools are not routeeval dependencies; install them in scratch folders first:
 
-    mkdir -p /tmp/pf && (cd /tmp/pf && npm install promptfoo)
+    mkdir -p /tmp/pf && (cd /tmp/pf && npm init -y && npm install promptfoo)
     python3 -m venv /tmp/ivenv && /tmp/ivenv/bin/pip install inspect_ai openai
 
 then run ``python scripts/make_import_fixtures.py --promptfoo /tmp/pf/node_modules/.bin/promptfoo
@@ -133,7 +133,9 @@ def make_inspect(inspect: str, server: LoopbackServer, work: Path, env: dict) ->
     task = work / "arithmetic.py"
     task.write_text(INSPECT_TASK.format(questions=QUESTIONS), encoding="utf-8")
     env = {**env, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url, "INSPECT_LOG_DIR": str(work / "logs")}
-    for model, log_format in (("gpt-4o-mini", "eval"), ("gpt-4o", "eval"), ("gpt-4o", "json")):
+    runs = [("gpt-4o-mini", "eval", []), ("gpt-4o", "eval", []), ("gpt-4o", "json", [])]
+    runs.append(("flaky-40-gpt-4o-mini", "eval", ["--max-retries", "0", "--no-fail-on-error"]))  # errored samples
+    for model, log_format, extra in runs:
         logs = work / f"logs-{model}-{log_format}"
         run(
             [
@@ -151,6 +153,7 @@ def make_inspect(inspect: str, server: LoopbackServer, work: Path, env: dict) ->
                 "--display",
                 "plain",
                 "--no-log-images",
+                *extra,
             ],
             work,
             env,

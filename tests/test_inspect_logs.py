@@ -249,3 +249,21 @@ def test_only_inspect_takes_several_paths(tmp_path):
     with pytest.raises(ConfigError) as caught:
         import_outcomes("routerbench", [MINI_EVAL, BIG_EVAL], tmp_path / "out.parquet")
     assert str(caught.value) == "import routerbench reads one file or folder; got 2 (only inspect takes several)."
+
+
+def test_real_errored_samples_have_no_score(tmp_path):
+    """inspect's own run with failing calls (--no-fail-on-error): 2 samples errored, accuracy over the other 6."""
+    flaky = LOGS / "inspect-flaky-40-gpt-4o-mini.eval"
+    config = write_config(
+        tmp_path / "routeeval.toml",
+        [{"name": "flaky", "model": "openai/flaky-40-gpt-4o-mini", "price_in_per_mtok": 0.15, "price_out_per_mtok": 0.6}],
+    )
+    frame, metadata = import_inspect([MINI_EVAL, BIG_EVAL, flaky], tiers=load_config(config).tiers)
+    assert len(frame) == 24 and metadata["failed_samples"] == 2
+    rows = frame[frame[C.TIER] == "flaky"].set_index(C.ROW_ID)
+    accuracy, usage = _aggregates(flaky)
+    assert rows[C.SCORE].isna().tolist() == [True, True] + [False] * 6
+    assert rows[C.ERROR].dropna().str.startswith("RetryError(").all() and rows[C.ERROR].notna().sum() == 2
+    assert rows[C.SCORE].mean() == pytest.approx(accuracy["match"]) == 0.5  # both skip the errored samples
+    assert int(rows[C.PROMPT_TOKENS].sum()) == usage["input_tokens"] == 69
+    assert rows.loc["q1", C.COST_USD] == 0
