@@ -68,12 +68,12 @@ def import_outcomes(
             raise ConfigError(f"--scorer and --config are read only by promptfoo and inspect imports, not by {kind}.")
         importers = {"llmrouter": import_llmrouter, "routellm": import_routellm, "routerbench": import_routerbench}
         frame, metadata = importers[kind](paths[0])
-    tiers = frame.groupby(C.TIER)[C.COST_USD].mean().sort_values(kind="stable").index.tolist()  # cheapest first
+    order = frame.groupby(C.TIER)[C.COST_USD].mean().sort_values(kind="stable").index.tolist()  # cheapest first
     metadata = {
         **metadata,
         "rows": len(frame),
         "queries": int(frame[C.ROW_ID].nunique()),
-        "tiers": tiers,
+        "tiers": order,
     }
     stored = {key: value if isinstance(value, str) else json.dumps(value) for key, value in metadata.items()}
     written = write_outcomes(frame, out, stored)
@@ -82,7 +82,7 @@ def import_outcomes(
         out=written,
         n_rows=len(frame),
         n_queries=metadata["queries"],
-        tiers=tiers,
+        tiers=order,
         metadata=metadata,
     )
 

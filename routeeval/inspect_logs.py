@@ -218,7 +218,7 @@ def _record(path: Path, where: str, sample: dict, model: str, scorer: str, epoch
     if error:
         message = error.get("message") if isinstance(error, dict) else str(error)
         message = str(message or "the sample failed").strip().splitlines()[0][:500]
-    scores = sample.get("scores") if isinstance(sample.get("scores"), dict) else {}
+    scores: dict[str, Any] = sample["scores"] if isinstance(sample.get("scores"), dict) else {}
     score = None
     if message is None:
         if scorer not in scores:
@@ -229,7 +229,7 @@ def _record(path: Path, where: str, sample: dict, model: str, scorer: str, epoch
         value = scores[scorer].get("value") if isinstance(scores[scorer], dict) else None
         score = value_to_float(path, value, f"{where}.scores.{scorer}.value")
     prompt_tokens, completion_tokens = _usage(path, where, sample, model)
-    output = sample.get("output") if isinstance(sample.get("output"), dict) else {}
+    output: dict[str, Any] = sample["output"] if isinstance(sample.get("output"), dict) else {}
     seconds = sample.get("working_time", sample.get("total_time"))
     return {
         C.ROW_ID: row_id,
@@ -285,7 +285,7 @@ def _usage(path: Path, where: str, sample: dict, model: str) -> tuple[int | None
     usage_by_model = sample.get("model_usage")
     usage = usage_by_model.get(model) if isinstance(usage_by_model, dict) else None
     if usage is None:
-        output = sample.get("output") if isinstance(sample.get("output"), dict) else {}
+        output = sample["output"] if isinstance(sample.get("output"), dict) else {}
         usage = output.get("usage")
     if not isinstance(usage, dict):
         return (0, 0) if sample.get("error") else (None, None)

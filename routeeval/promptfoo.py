@@ -125,9 +125,9 @@ def _row_ids(path: Path, cells: list[dict]) -> dict[int, str]:
     owner: dict[str, tuple[int, str]] = {}
     for test_index in sorted(tests):
         cell = tests[test_index]
-        case = cell.get("testCase") if isinstance(cell.get("testCase"), dict) else {}
-        variables = cell.get("vars") if isinstance(cell.get("vars"), dict) else case.get("vars") or {}
-        if isinstance(variables, dict) and isinstance(variables.get("id"), str | int) and str(variables["id"]):
+        case = _object(cell.get("testCase"))
+        variables = _object(cell.get("vars")) or _object(case.get("vars"))
+        if isinstance(variables.get("id"), str | int) and str(variables["id"]):
             row_id, origin = str(variables["id"]), "vars.id"
         elif isinstance(case.get("description"), str) and case["description"].strip():
             row_id, origin = case["description"].strip(), "testCase.description"
@@ -148,7 +148,7 @@ def _row_ids(path: Path, cells: list[dict]) -> dict[int, str]:
 
 def _prompt_key(cell: dict) -> str:
     """Which prompt a cell ran (``promptIdx`` counts prompt × provider columns, not prompts)."""
-    prompt = cell.get("prompt") if isinstance(cell.get("prompt"), dict) else {}
+    prompt = _object(cell.get("prompt"))
     return str(cell.get("promptId") or prompt.get("label") or "")
 
 
@@ -165,7 +165,8 @@ def _tier_of(path: Path, cell: dict, where: str, prompts: dict[str, int]) -> tup
         provider = {"id": provider}
     if not isinstance(provider, dict) or not isinstance(provider.get("id"), str):
         raise DataError(str(path), "is missing or has no id", field=f"{where}.provider")
-    name = provider.get("label") if isinstance(provider.get("label"), str) and provider["label"] else provider["id"]
+    label = provider.get("label")
+    name: str = label if isinstance(label, str) and label else provider["id"]
     if len(prompts) > 1:
         name = f"{name}/prompt{prompts[_prompt_key(cell)]}"
     return name, _litellm_model(provider["id"])
@@ -180,16 +181,15 @@ def _litellm_model(provider_id: str) -> str | None:
 
 
 def _record(path: Path, cell: dict, where: str, row_id: str, tier: str, scorer: str) -> dict[str, Any]:
-    response = cell.get("response") if isinstance(cell.get("response"), dict) else {}
+    response = _object(cell.get("response"))
     failed = cell.get("failureReason") == ERROR_OUTCOME or (
         "failureReason" not in cell and bool(response.get("error")) and not cell.get("gradingResult")
     )
-    usage = response.get("tokenUsage") if isinstance(response.get("tokenUsage"), dict) else cell.get("tokenUsage")
-    usage = usage if isinstance(usage, dict) else {}
+    usage = _object(response.get("tokenUsage")) or _object(cell.get("tokenUsage"))
     cost = _number(path, cell.get("cost", response.get("cost")), f"{where}.cost")
-    case = cell.get("testCase") if isinstance(cell.get("testCase"), dict) else {}
-    variables = cell.get("vars") if isinstance(cell.get("vars"), dict) else case.get("vars")
-    meta = {"vars": variables} if variables else {}
+    case = _object(cell.get("testCase"))
+    variables = _object(cell.get("vars")) or _object(case.get("vars"))
+    meta: dict[str, Any] = {"vars": variables} if variables else {}
     if isinstance(case.get("description"), str):
         meta["description"] = case["description"]
     return {
@@ -261,6 +261,11 @@ def _prompt_text(cell: dict) -> str | None:
 def _error_text(cell: dict, response: dict) -> str:
     message = cell.get("error") or response.get("error") or "promptfoo reported an error"
     return str(message).strip().splitlines()[0][:500]
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object, or {} for anything else (absent, null, a list)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str | None:

@@ -256,7 +256,14 @@ def test_real_errored_samples_have_no_score(tmp_path):
     flaky = LOGS / "inspect-flaky-40-gpt-4o-mini.eval"
     config = write_config(
         tmp_path / "routeeval.toml",
-        [{"name": "flaky", "model": "openai/flaky-40-gpt-4o-mini", "price_in_per_mtok": 0.15, "price_out_per_mtok": 0.6}],
+        [
+            {
+                "name": "flaky",
+                "model": "openai/flaky-40-gpt-4o-mini",
+                "price_in_per_mtok": 0.15,
+                "price_out_per_mtok": 0.6,
+            }
+        ],
     )
     frame, metadata = import_inspect([MINI_EVAL, BIG_EVAL, flaky], tiers=load_config(config).tiers)
     assert len(frame) == 24 and metadata["failed_samples"] == 2
