@@ -198,13 +198,15 @@ def _json(path: Path, data: bytes, what: str) -> Any:
 
 
 def _first_scorer(path: Path, header: dict, samples: list[tuple[str, dict]]) -> str:
-    for scorer in header["eval"].get("scorers") or []:
-        if isinstance(scorer, dict) and isinstance(scorer.get("name"), str):
-            return scorer["name"]
-    for _, sample in samples:
-        if isinstance(sample.get("scores"), dict) and sample["scores"]:
-            return next(iter(sample["scores"]))
-    raise DataError(str(path), "no scorer in the log and no sample has scores", field="eval.scorers")
+    """The log's first scorer, by the name its samples' scores carry (results.scores, else the samples' own order)."""
+    keys = next((list(sample["scores"]) for _, sample in samples if isinstance(sample.get("scores"), dict)), [])
+    results: dict[str, Any] = header["results"] if isinstance(header.get("results"), dict) else {}
+    for score in results.get("scores") or []:
+        if isinstance(score, dict) and score.get("name") in keys:
+            return score["name"]
+    if keys:
+        return keys[0]
+    raise DataError(str(path), "no sample has scores; nothing to import", field="samples")
 
 
 def _record(path: Path, where: str, sample: dict, model: str, scorer: str, epochs: int) -> dict[str, Any]:

@@ -145,5 +145,13 @@ def price_imported_tier(name: str, model: str | None, tiers: tuple[Tier, ...] | 
             return price_tier(tier)
     if model is None:
         return None
-    found = lookup_cost_map(cost_map_model(model))
-    return None if found is None else TierPrice(name, model, found[0], found[1], "litellm cost map")
+    provider, _, bare = model.partition("/")
+    lookup = f"{IMPORTED_PROVIDERS[provider]}/{bare}" if provider in IMPORTED_PROVIDERS and bare else model
+    found = lookup_cost_map(cost_map_model(lookup))
+    if found is None or found == (0.0, 0.0):  # a zero price from a loose match is no price, not free calls
+        return None
+    return TierPrice(name, model, found[0], found[1], "litellm cost map")
+
+
+# Provider names other tools (inspect_ai, promptfoo) use where litellm's cost map uses another.
+IMPORTED_PROVIDERS = {"google": "gemini", "together": "together_ai", "grok": "xai"}
