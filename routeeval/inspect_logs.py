@@ -110,6 +110,8 @@ def import_inspect(paths, *, scorer: str | None = None, tiers: tuple[Tier, ...] 
 
 def _read_log(path: Path) -> tuple[dict, list[tuple[str, dict]]]:
     """The log's header (``eval``, ``results``, ...) and its samples as (where, sample) pairs."""
+    if path.is_dir():
+        raise DataError(str(path), "is a folder; give its log files, one per model (e.g. DIR/*.eval)")
     if not path.is_file():
         raise DataError(str(path), "no such file")
     if zipfile.is_zipfile(path):

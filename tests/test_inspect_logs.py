@@ -216,6 +216,8 @@ def test_deflated_eval_logs_need_only_the_standard_library(tmp_path, monkeypatch
     ],
 )
 def test_bad_logs_name_the_file_and_field(tmp_path, content, message):
+    with pytest.raises(DataError, match="is a folder; give its log files, one per model"):
+        import_inspect([tmp_path])
     path = tmp_path / "bad.json"
     path.write_bytes(content)
     with pytest.raises(DataError) as caught:
