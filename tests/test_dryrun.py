@@ -145,6 +145,15 @@ def test_what_the_cache_holds_is_counted_as_cached_with_the_replays_keys(tmp_pat
     assert judge["prompts_estimated"] == judge["to_call"] - N_EVAL
     assert server.count() == 0
 
+    # strong sets no max_tokens: once some of its answers are cached, their mean length is the assumption
+    strong_requests = [r for r in plan.requests if r.tier.name == "strong"][:4]
+    with ResponseCache(settings.replay.cache) as cache:
+        for request, tokens in zip(strong_requests, (20, 30, 40, 50), strict=True):
+            cache.put(request.key, request.tier.model, CachedResponse("an answer", 20, tokens, 0.0, 1.0))
+    strong = _phase(_dry_run(config), "replay", "strong")
+    assert strong["cached"] == 4 and strong["completion_tokens"] == 35 * strong["to_call"]
+    assert server.count() == 0
+
 
 def test_a_tier_without_a_price_says_no_price_not_zero(tmp_path, server):
     config = write_config(
