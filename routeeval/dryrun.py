@@ -161,7 +161,8 @@ def _completion_tokens(tier: Tier, requests: list[CallRequest], lookup: _CacheLo
     max_tokens = tier.params.get("max_tokens")
     if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and max_tokens > 0:
         return max_tokens, "params.max_tokens, a ceiling: answers are often shorter"
-    seen = [hit.completion_tokens for r in requests if r.tier.name == tier.name and (hit := lookup.hits.get(r.key))]
+    keys = {r.key for r in requests if r.tier.name == tier.name}  # distinct answers: one shared by two rows counts once
+    seen = [hit.completion_tokens for key in keys if (hit := lookup.hits.get(key))]
     if seen:
         mean = round(sum(seen) / len(seen))
         return mean, f"an assumption: the mean of its {len(seen):,} cached answers; no params.max_tokens"
