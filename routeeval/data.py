@@ -48,7 +48,7 @@ from routeeval.columns import (
     SPLIT,
 )
 from routeeval.errors import DataError
-from routeeval.fields import EVAL_FIELD_NAMES, EVALSET, LOG_FIELD_NAMES, ColumnMap
+from routeeval.fields import EVAL_FIELD_NAMES, EVALSET, LOG_FIELD_NAMES, LOGS, ColumnMap
 
 # Field names of the eval-set and log file contracts that are not outcome columns.
 ID = "id"
@@ -203,13 +203,15 @@ class Columns:
 
     kind: str
     fields: dict[str, str]  # field -> the file's column
-    origins: dict[str, str]  # field -> where the entry came from: "[columns] id", "--map logs.input"
+    origins: dict[str, str]  # field -> the entry as written: '[columns] id = "ticket_id"', "--map logs.input=q"
+    shared: frozenset[str] = frozenset()  # fields mapped for every kind of file, not for this kind only
 
     @classmethod
     def of(cls, column_map: ColumnMap | None, kind: str) -> Columns:
         column_map = column_map or ColumnMap()
         fields = {name: column for name, column in column_map.for_kind(kind).items() if name != column}
-        return cls(kind, fields, {name: column_map.origin(kind, name) for name in fields})
+        origins = {name: column_map.origin(kind, name) for name in fields}
+        return cls(kind, fields, origins, column_map.shared(kind) & set(fields))
 
     @property
     def to_field(self) -> dict[str, str]:
@@ -231,15 +233,24 @@ class Columns:
         return [to_field.get(name, name) for name in names]
 
     def check(self, path_text: str, present) -> None:
-        """DataError when a mapped column is not among ``present``, the file's columns."""
+        """DataError when mapped columns are not among ``present``, the file's columns (all of them named)."""
         present = set(present)
-        for name, column in self.fields.items():
-            if column not in present:
-                shown = ", ".join(sorted(present)) or "none"
-                raise DataError(
-                    path_text,
-                    f"{self.origins[name]} names a column the file does not have; its columns: {shown}",
-                )
+        lacking = [name for name, column in self.fields.items() if column not in present]
+        if not lacking:
+            return
+        entries = " and ".join(self.origins[name] for name in lacking)
+        verb = "names a column" if len(lacking) == 1 else "name columns"
+        shown = ", ".join(sorted(present)) or "none"
+        problem = f"{entries} {verb} the file does not have; its columns: {shown}"
+        shared = [name for name in lacking if name in self.shared]
+        if shared:  # entries for every file, which this one lacks: written for the other kind of file only
+            other = LOGS if self.kind == EVALSET else EVALSET
+            if all(self.origins[name].startswith("--map") for name in shared):
+                written = " ".join(f"--map {other}.{name}={self.fields[name]}" for name in shared)
+            else:
+                written = ", ".join(f'[columns.{other}] {name} = "{self.fields[name]}"' for name in shared)
+            problem += f"; to map them in the {_KIND_WORDS[other]} only, write {written}"
+        raise DataError(path_text, problem)
 
     def rename(self, where: _Where, values: dict) -> dict:
         """A record's keys as field names (JSON Lines, where each line names its own keys)."""
@@ -284,6 +295,9 @@ class Columns:
         listed = ", ".join(present) if present else "none"
         which = "map one with" if guess else "map the column that holds it with"
         return where.error(f"is missing ({needs}); the file has columns {listed}; {which} {hint}", name)
+
+
+_KIND_WORDS = {EVALSET: "eval set", LOGS: "logs"}
 
 
 def _known(kind: str) -> frozenset[str]:

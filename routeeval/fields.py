@@ -48,7 +48,7 @@ EVAL_FIELDS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec("intent", "string", "no", "the query's kind, for the intent and static routers and the report"),
     FieldSpec("label", "`easy` or `hard`", "no", "a human difficulty label; the report checks it against the tiers"),
-    FieldSpec("scorer", "string", "no", 'this row\'s scorer instead of the config\'s, e.g. `numeric` or `regex("^B$")`'),
+    FieldSpec("scorer", "string", "no", "this row's scorer instead of the config's, e.g. `numeric` or `contains`"),
     FieldSpec("split", "`train` or `test`", "no", "`test` rows are held out of selection and measure the policy"),
     FieldSpec(
         "metadata",
@@ -120,7 +120,8 @@ MAPPABLE = tuple(sorted(EVAL_FIELD_NAMES | LOG_FIELD_NAMES))  # the field names 
 @dataclass(frozen=True)
 class ColumnMap:
     """routeeval field -> the file's column. Each entry is ``(kind, field, column, origin)``: ``kind`` "" for every
-    file or one of :data:`KINDS`; ``origin`` the entry as written (``[columns.logs] input = "prompt"``, ``--map input=prompt``)."""
+    file or one of :data:`KINDS`; ``origin`` the entry as written (``[columns.logs] input = "prompt"``,
+    ``--map input=prompt``)."""
 
     entries: tuple[tuple[str, str, str, str], ...] = ()
 
@@ -131,6 +132,11 @@ class ColumnMap:
     def origin(self, kind: str, name: str) -> str:
         """Where the entry for ``name`` that applies to ``kind`` came from, as an error names it."""
         return self._resolved(kind)[name][1]
+
+    def shared(self, kind: str) -> frozenset[str]:
+        """The fields whose entry that applies to ``kind`` is one for every kind of file."""
+        own = {name for scope, name, _column, _origin in self.entries if scope == kind}
+        return frozenset(name for scope, name, _c, _o in self.entries if not scope and name not in own)
 
     def _resolved(self, kind: str) -> dict[str, tuple[str, str]]:
         names = field_names(kind)
@@ -207,13 +213,13 @@ def parse_map_options(options: list[str] | None) -> ColumnMap:
 
 def _entry(name: str, column: object, table: str, where: str, valid: frozenset[str]) -> str:
     if name not in valid:
-        kinds = f", or a table {', '.join(f'[columns.{k}]' for k in KINDS)}" if table == "[columns]" else ""
+        kinds = f"; or the tables {' and '.join(f'[columns.{k}]' for k in KINDS)}" if table == "[columns]" else ""
         raise ConfigError(
             f"{where}: unknown field '{name}' in {table}; valid fields: {', '.join(sorted(valid))}{kinds}."
         )
     if not isinstance(column, str) or not column.strip():
         raise ConfigError(
-            f'{where}: {table} key \'{name}\' must be the name of a column in your file, e.g. {name} = "my_{name}".'
+            f"{where}: {table} key '{name}' must be the name of a column in your file, e.g. {name} = \"my_{name}\"."
         )
     return column.strip()
 
@@ -221,7 +227,7 @@ def _entry(name: str, column: object, table: str, where: str, valid: frozenset[s
 def _check_distinct(entries: list[tuple[str, str, str, str]], where: str | None) -> None:
     """No two fields of the same kind of file read one column."""
     seen: dict[tuple[str, str], str] = {}
-    for scope, name, column, origin in entries:
+    for scope, _name, column, origin in entries:
         if (scope, column) in seen:
             prefix = f"{where}: " if where else ""
             raise ConfigError(f"{prefix}{seen[scope, column]} and {origin} read the same column.")

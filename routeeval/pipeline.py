@@ -92,10 +92,10 @@ def run_evaluation(
     config = with_options(config, max_cost_usd=max_cost_usd, monthly_queries=monthly_queries, **(overrides or {}))
     monthly_queries = config.logs.monthly_queries
     prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
-    eval_set = load_eval_set(evalset_path)
+    eval_set = load_eval_set(evalset_path, config.columns)
     if labels_path is not None:
         eval_set = with_labels(eval_set, labels_path)
-    log_set = load_logs(logs_path) if logs_path is not None else None
+    log_set = load_logs(logs_path, config.columns) if logs_path is not None else None
     scorers = row_scorers(eval_set, config.scoring)
     settings = config.optimize
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
