@@ -242,9 +242,9 @@ class Columns:
         verb = "names a column" if len(lacking) == 1 else "name columns"
         shown = ", ".join(sorted(present)) or "none"
         problem = f"{entries} {verb} the file does not have; its columns: {shown}"
-        shared = [name for name in lacking if name in self.shared]
+        other = LOGS if self.kind == EVALSET else EVALSET
+        shared = [name for name in lacking if name in self.shared and name in _known(other)]
         if shared:  # entries for every file, which this one lacks: written for the other kind of file only
-            other = LOGS if self.kind == EVALSET else EVALSET
             if all(self.origins[name].startswith("--map") for name in shared):
                 written = " ".join(f"--map {other}.{name}={self.fields[name]}" for name in shared)
             else:
