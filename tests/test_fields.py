@@ -360,7 +360,7 @@ def test_a_log_row_without_a_prompt_suggests_the_logs_mapping(tmp_path):
     path = write_jsonl(tmp_path / "logs.jsonl", foreign_logs())
     assert error_of(load_logs, path) == (
         f"{path} line 1: field 'input' is missing (each line needs 'input' or 'messages'); the file has columns "
-        'request, created_at, prompt, team, response, cost_usd; map one with [columns.logs] input = "prompt" or '
+        'call_id, created_at, prompt, team, response, cost_usd; map one with [columns.logs] input = "prompt" or '
         "--map logs.input=prompt"
     )
 
