@@ -453,3 +453,99 @@ def test_run_with_map_options_and_logs_in_routeevals_names_gives_the_demos_numbe
     mine = json.loads(result.stdout)
     demo = json.loads((demo_run / "summary.json").read_text())
     assert mine["chosen"] == demo["chosen"] and mine["single_tiers"] == demo["single_tiers"]
+
+
+# --- logs with their own column names through sample and drift ---------------------------------------
+
+LOG_RENAMES = {"id": "call_id", "input": "prompt", "timestamp": "created_at", "cost_usd": "spend_usd"}
+LOG_MAPS = [f"{field}={column}" for field, column in LOG_RENAMES.items()]
+
+
+def foreign_copy(source: Path, out: Path) -> Path:
+    """The logs ``source`` (JSONL) with LOG_RENAMES' columns renamed, as CSV or Parquet (``out``'s suffix): JSON
+    cells for messages and metadata, and a column of the team's own."""
+    rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    names = list(dict.fromkeys(key for row in rows for key in row)) + ["region"]
+    table = []
+    for index, row in enumerate(rows):
+        row = {**row, "region": "eu" if index % 3 else "us"}
+        cells = {}
+        for name in names:
+            value = row.get(name)
+            cells[LOG_RENAMES.get(name, name)] = (
+                json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+            )
+        table.append(cells)
+    if out.suffix == ".csv":
+        header = list(table[0])
+        write_csv(out, header, [["" if row[h] is None else str(row[h]) for h in header] for row in table])
+    else:
+        import pandas as pd
+
+        frame = pd.DataFrame(table)
+        frame["messages"] = [json.loads(m) if isinstance(m, str) else None for m in frame["messages"]]  # a list
+        frame.to_parquet(out, index=False)
+    return out
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_sample_reads_logs_with_their_own_column_names(tmp_path, monkeypatch, suffix):
+    monkeypatch.chdir(tmp_path)
+    source = ROOT / "evalsets" / "support-logs.jsonl"
+    foreign = foreign_copy(source, tmp_path / f"logs{suffix}")
+    plain = runner.invoke(app, ["sample", str(source), "--n", "40", "--out", "plain.jsonl", "--stratify", "none"])
+    assert plain.exit_code == 0, plain.output
+    missing = runner.invoke(app, ["sample", str(foreign), "--n", "40", "--out", "x.jsonl"])
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith(f"error: {foreign} {'line 2' if suffix == '.csv' else 'row 1'}: field 'input' ")
+    assert 'map one with [columns.logs] input = "prompt" or --map logs.input=prompt' in missing.stderr
+    maps = [word for m in LOG_MAPS for word in ("--map", m)]
+    mapped = runner.invoke(
+        app, ["sample", str(foreign), *maps, "--n", "40", "--out", "mapped.jsonl", "--stratify", "none"]
+    )
+    assert mapped.exit_code == 0, mapped.output
+    ours = [json.loads(line) for line in Path("mapped.jsonl").read_text().splitlines()[1:]]
+    theirs = [json.loads(line) for line in Path("plain.jsonl").read_text().splitlines()[1:]]
+    assert [row["id"] for row in ours] == [row["id"] for row in theirs]  # the same draw
+    for mine, plain_row in zip(ours, theirs, strict=True):
+        region = mine["metadata"].pop("region")  # the extra column, kept in the sample's metadata
+        assert region in ("eu", "us") and mine == plain_row
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_drift_reads_logs_with_their_own_column_names(demo_run, tmp_path, monkeypatch, suffix):
+    """The free checks on the November logs read through a mapping give what they give on the logs as they are;
+    the mapping comes from --map, or from the config's [columns.logs]."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(demo_run, tmp_path / "run")
+    shutil.copy(ROOT / "routeeval.toml", tmp_path / "routeeval.toml")
+    source = ROOT / "evalsets" / "drift" / "support-logs-2026-11.jsonl"
+    foreign = foreign_copy(source, tmp_path / f"nov{suffix}")
+    common = ["drift", "run/policy.json", "--sample", "0", "--monthly-queries", "1000000"]
+    plain = runner.invoke(app, [*common[:2], str(source), *common[2:], "--out", "plain"])
+    assert plain.exit_code == 0, plain.output
+    bad = runner.invoke(app, [*common[:2], str(foreign), *common[2:], "--map", "input=prompt", "--map", "model=llm"])
+    assert bad.exit_code == 2 and bad.stderr.startswith(f"error: {foreign}: --map model=llm names a column the file ")
+    maps = [word for m in LOG_MAPS for word in ("--map", m)]
+    by_option = runner.invoke(app, [*common[:2], str(foreign), *common[2:], *maps, "--out", "option"])
+    assert by_option.exit_code == 0, by_option.output
+    config = (
+        Path("routeeval.toml").read_text()
+        + "\n[columns.logs]\n"
+        + "".join(f'{field} = "{column}"\n' for field, column in LOG_RENAMES.items())
+    )
+    Path("mapped.toml").write_text(config, encoding="utf-8")
+    by_config = runner.invoke(
+        app, [*common[:2], str(foreign), *common[2:], "--config", "mapped.toml", "--out", "config"]
+    )
+    assert by_config.exit_code == 0, by_config.output
+
+    def checks(folder: str) -> list:
+        record = json.loads((tmp_path / folder / "drift.json").read_text())
+        return [(c["id"], c["status"], c.get("details", {}).get("shares")) for c in record["checks"]]
+
+    expected = checks("plain")
+    assert checks("option") == expected and checks("config") == expected
+    record = json.loads((tmp_path / "option" / "drift.json").read_text())
+    assert record["verdict"] == json.loads((tmp_path / "plain" / "drift.json").read_text())["verdict"] == "ok"
