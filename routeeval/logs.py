@@ -355,8 +355,8 @@ def _parquet_rows_again(rows: list[tuple[_Where, dict]], columns: Columns) -> li
         for group, group_lines in wanted.items():
             table = parquet.read_row_group(group).take([line - 1 - starts[group] for line in group_lines])
             names = [to_field.get(name, name) for name in table.schema.names]
-            columns = [_parquet_column(path_text, 1, name, table.column(i)) for i, name in enumerate(names)]
-            for line, cells in zip(group_lines, zip(*columns, strict=True), strict=True):
+            converted = [_parquet_column(path_text, 1, name, table.column(i)) for i, name in enumerate(names)]
+            for line, cells in zip(group_lines, zip(*converted, strict=True), strict=True):
                 whole[(path_text, line)] = {
                     name: value for name, value in zip(names, cells, strict=True) if value is not None
                 }
