@@ -11,6 +11,12 @@ device, a socket) is refused before it is opened, so reading never waits on it; 
 nested more than ``MAX_DEPTH`` levels deep are refused at load, so nothing downstream (the outcomes'
 JSON, the cache key) can run out of stack on them.
 
+A file whose columns have other names is read through a column mapping (``[columns]`` in ``routeeval.toml``,
+``--map FIELD=COLUMN``; :mod:`routeeval.fields`): :class:`Columns` renames the mapped columns to routeeval's field
+names as the file is read, before any cell is decoded. Columns that are no field of the file are kept: in
+``Query.extra`` as read, and added to ``Query.metadata`` (a key the row's own metadata holds with another value is
+an error), so static rules, outcomes and reports see them.
+
 Production logs are read by :mod:`routeeval.logs` with the same readers and errors. An eval-set
 ``input`` must not end in an assistant turn: every tier would be asked to continue that turn rather
 than answer it.
