@@ -174,6 +174,13 @@ def test_map_options_replace_the_configs_entry_for_their_field():
     assert column_map(None, None) == ColumnMap()
 
 
+def test_a_map_without_the_logs_keeps_what_applies_to_the_eval_set():
+    """drift --refit's logs sample is written in routeeval's own names: its run reads the eval set mapped only."""
+    columns = parse_columns({"id": "ticket_id", "timestamp": "t", "logs": {"input": "prompt"}}, "r.toml")
+    assert columns.without("logs").for_kind("logs") == {}
+    assert columns.without("logs").for_kind("evalset") == {"id": "ticket_id"}
+
+
 # --- eval sets: JSONL, CSV and Parquet alike ----------------------------------------------------------
 
 
