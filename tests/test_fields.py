@@ -210,6 +210,18 @@ def test_an_eval_set_with_its_own_column_names_reads_as_routeevals_fields(tmp_pa
     assert second.intent is None and second.metadata == {"channel": "chat"}
 
 
+def test_an_extra_column_reaches_static_rules_and_the_outcomes_row(tmp_path):
+    from routeeval.replay import CallResult
+    from routeeval.runtime import compile_rules
+    from routeeval.scoring import outcome_record
+
+    first, second = load_eval_set(write_csv(tmp_path / "t.csv", HEADER, ROWS), parse_columns(FOREIGN, "r")).rows
+    (rule,) = compile_rules([{"metadata": {"channel": "email"}, "tier": "large"}], ["small", "large"])
+    assert [rule.matches(q.text, q.text, q.text.lower(), q.metadata) for q in (first, second)] == [True, False]
+    record = outcome_record(first, CallResult("t-1", "small", "r", 1, 1, 0.0, 1.0), 1.0, "exact")
+    assert json.loads(record["metadata"]) == {"channel": "email"}
+
+
 def test_a_file_with_routeevals_names_needs_no_mapping_and_unmapped_fields_keep_theirs(tmp_path):
     path = write_csv(tmp_path / "e.csv", ["id", "question", "reference"], [["1", "hi", "hello"]])
     (query,) = load_eval_set(path, parse_map_options(["input=question"])).rows
