@@ -27,6 +27,7 @@ pandas and pyarrow are imported only inside the Parquet reader, so importing thi
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -219,24 +220,27 @@ class Columns:
         origins = {name: column_map.origin(kind, name) for name in fields}
         return cls(kind, fields, origins, column_map.shared(kind) & set(fields))
 
-    @property
+    @functools.cached_property
     def to_field(self) -> dict[str, str]:
+        """The file's column -> the field it is read as."""
         return {column: name for name, column in self.fields.items()}
 
     def header(self, path_text: str, names: list[str], line: int | None = None) -> list[str]:
         """A file's column names (CSV header, Parquet schema) as field names; DataError for a mapped column the
         file lacks, or a file holding both a mapped column and a column named like its field."""
         self.check(path_text, names)
-        for name, column in self.fields.items():
-            if name in names:
-                raise DataError(
-                    path_text,
-                    f"has both a column '{name}' and the column '{column}' that {self.origins[name]} reads as "
-                    f"'{name}'; rename one of them, or drop the mapping",
-                    line=line,
-                )
         to_field = self.to_field
+        for name in names:
+            if name in self.fields and name not in to_field:
+                raise DataError(path_text, self._both(name), line=line)
         return [to_field.get(name, name) for name in names]
+
+    def _both(self, name: str) -> str:
+        """A file holding a column named like a field that the mapping reads from another column."""
+        return (
+            f"has a column '{name}', and {self.origins[name]} reads another column as '{name}'; rename one of them, "
+            "or drop the mapping"
+        )
 
     def check(self, path_text: str, present) -> None:
         """DataError when mapped columns are not among ``present``, the file's columns (all of them named)."""
@@ -259,26 +263,24 @@ class Columns:
         raise DataError(path_text, problem)
 
     def rename(self, where: _Where, values: dict) -> dict:
-        """A record's keys as field names (JSON Lines, where each line names its own keys)."""
-        if not self.fields:
-            return values
-        for name, column in self.fields.items():
-            if column in values:
-                if name in values:
-                    problem = (
-                        f"has both '{name}' and '{column}', which {self.origins[name]} reads as '{name}'; "
-                        "rename one of them, or drop the mapping"
-                    )
-                    raise DataError(where.path, problem, line=where.line, row_word=where.row_word)
-                values[name] = values.pop(column)
-        return values
+        """A record with its keys as field names (JSON Lines, where each line names its own keys)."""
+        to_field = self.to_field
+        renamed = {}
+        for key, value in values.items():
+            if key in to_field:
+                renamed[to_field[key]] = value
+            elif key in self.fields:
+                raise DataError(where.path, self._both(key), line=where.line, row_word=where.row_word)
+            else:
+                renamed[key] = value
+        return renamed
 
     def missing(self, where: _Where, name: str, records, needs: str) -> DataError:
         """The error for a row without the required field ``name``: when no row has it, the file's columns and the
         mapping that would read one of them as ``name``."""
         if any(name in values for _line, values in records):
             return where.error(f"is missing; {needs}.", name)
-        originals = {name: column for column, name in self.to_field.items()}
+        originals = self.fields  # a renamed key, as the file names it
         present: list[str] = []
         for _line, values in records:
             present.extend(originals.get(key, key) for key in values if originals.get(key, key) not in present)
@@ -320,7 +322,7 @@ def lookalike(name: str, columns: list[str]) -> str | None:
             return lowered[candidate]
     for text, column in lowered.items():
         parts = text.split("_")
-        if name in parts or (name == ID and text.endswith("id")):
+        if name in parts or (name == ID and text.endswith("_id")):
             return column
     close = difflib.get_close_matches(name, list(lowered), n=1, cutoff=0.75)
     return lowered[close[0]] if close else None

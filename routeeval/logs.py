@@ -284,8 +284,7 @@ def _rename_batch(path_text: str, batch: list, columns: Columns, check: bool) ->
         return
     if check:
         columns.check(path_text, {key for _where, values in batch for key in values})
-    for where, values in batch:
-        columns.rename(where, values)
+    batch[:] = [(where, columns.rename(where, values)) for where, values in batch]
 
 
 # what light_row reads; rows in OpenAI's or litellm's shapes need their own columns, read whole
@@ -495,8 +494,7 @@ def _missing_prompt(where: _Where, record: dict) -> DataError:
     if INPUT in record or MESSAGES in record or any(key in record for key in _OTHER_SHAPES):
         return where.error(f"is missing; {needs}.", INPUT)
     columns = where.columns or Columns.of(None, LOGS)
-    originals = {name: column for column, name in columns.to_field.items()}
-    return columns.missing_from(where, INPUT, [originals.get(key, key) for key in record], needs)
+    return columns.missing_from(where, INPUT, [columns.fields.get(key, key) for key in record], needs)
 
 
 def _split_answer(messages: tuple[dict, ...]) -> tuple[tuple[dict, ...], str | None]:

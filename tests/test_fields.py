@@ -265,16 +265,24 @@ def test_a_mapping_naming_a_column_the_file_lacks_is_one_line(tmp_path, kind):
 
 
 def test_a_mapped_column_and_a_column_named_like_its_field_cannot_both_be_read(tmp_path):
+    expected = "has a column 'input', and --map input=question reads another column as 'input'; rename one of them, "
     path = write_csv(tmp_path / "e.csv", ["id", "input", "question"], [["1", "a", "b"]])
     assert error_of(load_eval_set, path, parse_map_options(["input=question"])) == (
-        f"{path} line 1: has both a column 'input' and the column 'question' that --map input=question reads as "
-        "'input'; rename one of them, or drop the mapping"
+        f"{path} line 1: {expected}or drop the mapping"
     )
-    jsonl = write_jsonl(tmp_path / "e.jsonl", [{"id": "1", "input": "a", "question": "b"}])
+    jsonl = write_jsonl(tmp_path / "e.jsonl", [{"id": "1", "question": "b"}, {"id": "2", "input": "a"}])
     assert error_of(load_eval_set, jsonl, parse_map_options(["input=question"])) == (
-        f"{jsonl} line 1: has both 'input' and 'question', which --map input=question reads as 'input'; rename "
-        "one of them, or drop the mapping"
+        f"{jsonl} line 2: {expected}or drop the mapping"
     )
+
+
+def test_a_column_named_like_a_field_may_itself_be_mapped_to_another(tmp_path):
+    path = write_jsonl(tmp_path / "e.jsonl", [{"input": "row-1", "question": "hi"}])
+    (query,) = load_eval_set(path, parse_map_options(["id=input", "input=question"])).rows
+    assert (query.row_id, query.text) == ("row-1", "hi")
+    csv_path = write_csv(tmp_path / "e.csv", ["input", "question"], [["row-1", "hi"]])
+    (query,) = load_eval_set(csv_path, parse_map_options(["id=input", "input=question"])).rows
+    assert (query.row_id, query.text) == ("row-1", "hi")
 
 
 def test_an_extra_column_never_overwrites_a_metadata_key(tmp_path):
