@@ -55,7 +55,7 @@ from routeeval.columns import (
     SPLIT,
 )
 from routeeval.errors import DataError
-from routeeval.fields import EVAL_FIELD_NAMES, EVALSET, LOG_FIELD_NAMES, LOGS, ColumnMap
+from routeeval.fields import EVALSET, LOGS, ColumnMap, field_names
 
 # Field names of the eval-set and log file contracts that are not outcome columns.
 ID = "id"
@@ -253,7 +253,7 @@ class Columns:
         shown = ", ".join(sorted(present)) or "none"
         problem = f"{entries} {verb} the file does not have; its columns: {shown}"
         other = LOGS if self.kind == EVALSET else EVALSET
-        shared = [name for name in lacking if name in self.shared and name in _known(other)]
+        shared = [name for name in lacking if name in self.shared and name in field_names(other)]
         if shared:  # entries for every file, which this one lacks: written for the other kind of file only
             if all(self.origins[name].startswith("--map") for name in shared):
                 written = " ".join(f"--map {other}.{name}={self.fields[name]}" for name in shared)
@@ -293,7 +293,7 @@ class Columns:
         if name in self.fields:
             return where.error(f"is missing ({needs}; {self.origins[name]})", name)
         mapped = set(self.fields.values())
-        candidates = [column for column in present if column not in mapped and column not in _known(self.kind)]
+        candidates = [column for column in present if column not in mapped and column not in field_names(self.kind)]
         guess = lookalike(name, candidates)
         column = guess or "COLUMN"
         if self.kind == EVALSET:
@@ -306,10 +306,6 @@ class Columns:
 
 
 _KIND_WORDS = {EVALSET: "eval set", LOGS: "logs"}
-
-
-def _known(kind: str) -> frozenset[str]:
-    return EVAL_FIELD_NAMES if kind == EVALSET else LOG_FIELD_NAMES
 
 
 def lookalike(name: str, columns: list[str]) -> str | None:

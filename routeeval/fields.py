@@ -111,7 +111,6 @@ OUTCOME_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("unscored", "string", "no", "why a row has no score"),
 )
 
-FIELDS_BY_KIND = {EVALSET: EVAL_FIELDS, LOGS: LOG_FIELDS}
 EVAL_FIELD_NAMES = frozenset(spec.name for spec in EVAL_FIELDS)
 LOG_FIELD_NAMES = frozenset(spec.name for spec in LOG_FIELDS)
 MAPPABLE = tuple(sorted(EVAL_FIELD_NAMES | LOG_FIELD_NAMES))  # the field names [columns] and --map accept
@@ -145,10 +144,11 @@ class ColumnMap:
         return {**shared, **own}
 
     def over(self, base: ColumnMap) -> ColumnMap:
-        """This map's entries over ``base``'s (``--map`` over ``[columns]``): an entry replaces base's entry for the
-        same field and kind of file."""
+        """This map's entries over ``base``'s (``--map`` over ``[columns]``): an entry for every file replaces base's
+        entries for that field, an entry for one kind of file base's entry for that field and kind."""
+        everywhere = {name for scope, name, _column, _origin in self.entries if not scope}
         mine = {(scope, name) for scope, name, _column, _origin in self.entries}
-        kept = tuple(entry for entry in base.entries if (entry[0], entry[1]) not in mine)
+        kept = tuple(entry for entry in base.entries if entry[1] not in everywhere and entry[:2] not in mine)
         return ColumnMap(kept + self.entries)
 
     def without(self, kind: str) -> ColumnMap:

@@ -172,6 +172,10 @@ def test_map_options_replace_the_configs_entry_for_their_field():
     assert merged.origin("evalset", "input") == "--map input=prompt"
     assert merged.origin("evalset", "id") == '[columns] id = "ticket_id"'
     assert column_map(None, None) == ColumnMap()
+    scoped = parse_columns({"evalset": {"id": "key"}, "logs": {"id": "call"}}, "r.toml")
+    everywhere = column_map(scoped, ["id=ticket_id"])  # an option for every file replaces each kind's entry
+    assert everywhere.for_kind("evalset")["id"] == everywhere.for_kind("logs")["id"] == "ticket_id"
+    assert column_map(scoped, ["logs.id=req"]).for_kind("evalset")["id"] == "key"
 
 
 def test_a_map_without_the_logs_keeps_what_applies_to_the_eval_set():
