@@ -84,6 +84,13 @@ METADATA_ROUTERS_OPTION = typer.Option(
 ROUTERS_OPTION = typer.Option(
     None, "--router", help="Router to try (repeat the option) [default: cascade, classifier, knn, llm, static]."
 )
+MAP_OPTION = typer.Option(
+    None,
+    "--map",
+    metavar="FIELD=COLUMN",
+    help="Read your file's COLUMN as routeeval's FIELD, e.g. --map input=question (repeat the option; "
+    "logs.FIELD=COLUMN or evalset.FIELD=COLUMN for one kind of file); overrides [columns] in the config.",
+)
 _DEFAULT_TAG = re.compile(r"\[default: [^\]]*\]")
 
 
@@ -223,15 +230,16 @@ def run(
         help="Call nothing: print the calls the run would make per tier and phase, what is cached, the estimated "
         "tokens and dollars, and whether they fit --max-cost; exit 0.",
     ),
+    map_: list[str] | None = MAP_OPTION,
     as_json: bool = JSON_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
     """The whole loop: replay EVALSET against every tier, score, optimize, write the policy and report."""
-    from routeeval.config import load_config
+    from routeeval.config import load_config, with_columns
     from routeeval.pipeline import RowSubset, run_evaluation
     from routeeval.report.progress import RichReplayProgress
 
-    settings = load_config(config)
+    settings = with_columns(load_config(config), map_)
     subset = RowSubset(limit=limit, sample=sample, seed=seed)
     overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
     if dry_run:
@@ -483,6 +491,7 @@ def drift(
         None, "--max-rows", help="Log rows the free checks route; more are sampled down [default: 1000000]."
     ),
     monthly_queries: int | None = MONTHLY_OPTION,
+    map_: list[str] | None = MAP_OPTION,
     out: Path | None = typer.Option(None, "--out", help="Output folder [default: reports/drift-<UTC time>]."),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -506,6 +515,7 @@ def drift(
         fail_on=fail_on,
         refit=refit,
         out_dir=out,
+        map_options=tuple(map_ or ()),
     )
     result = run_drift(options)
     paths = {**result.paths, **write_drift_reports(result.record, result.out_dir)}
@@ -541,13 +551,30 @@ def sample(
         "jsonl", "--format", help="jsonl, or label-studio: also Label Studio tasks (.json) and labeling config (.xml)."
     ),
     out: Path | None = typer.Option(None, "--out", help="The sample file [default: ./<logs stem>-sample-<n>.jsonl]."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="Config whose [columns] maps the logs' columns [default: ./routeeval.toml if present].",
+    ),
+    map_: list[str] | None = MAP_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Draw a seeded, stratified, deduplicated sample of log rows to label (routeeval label, Label Studio)."""
     from routeeval.labeling.sample import sample_logs
 
+    columns = _columns(config, map_)
     result = sample_logs(
-        logs, n=n, seed=seed, stratify=stratify, dedupe=dedupe, since=since, until=until, out=out, fmt=fmt
+        logs,
+        n=n,
+        seed=seed,
+        stratify=stratify,
+        dedupe=dedupe,
+        since=since,
+        until=until,
+        out=out,
+        fmt=fmt,
+        columns=columns,
     )
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
@@ -636,6 +663,15 @@ def estimate(
     render_estimate_terminal(record, console)
     for path in paths.values():
         console.print(f"wrote {path}", highlight=False)
+
+
+def _columns(config: Path | None, map_options: list[str] | None):
+    """The column mapping: ``--map`` over the config's ``[columns]`` (the config given, else ./routeeval.toml when
+    there is one)."""
+    from routeeval.config import column_map, load_config
+
+    path = config if config is not None else Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).is_file() else None
+    return column_map(load_config(path).columns if path is not None else None, map_options)
 
 
 def _cache_path(config: Path, path: Path | None) -> Path:

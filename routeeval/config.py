@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from routeeval.errors import ConfigError
+from routeeval.fields import ColumnMap, parse_columns, parse_map_options
 
 SIM_PROVIDER = "routeeval-sim"
 KNOWN_SCORERS = ("choice", "contains", "exact", "json", "judge", "numeric", "regex")
@@ -185,6 +186,7 @@ class Config:
     optimize: OptimizeConfig = OptimizeConfig()
     logs: LogsConfig = LogsConfig()
     drift: DriftConfig = DriftConfig()
+    columns: ColumnMap = ColumnMap()  # [columns]: which column of the user's files holds which field
     path: str | None = None
 
     def tier(self, name: str) -> Tier:
@@ -212,7 +214,7 @@ _TIER_KEYS = {
     "params",
     "skill",
 }
-_TOP_KEYS = {"tier", "replay", "scoring", "optimize", "logs", "drift"}
+_TOP_KEYS = {"tier", "replay", "scoring", "optimize", "logs", "drift", "columns"}
 _TIER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -270,7 +272,17 @@ def parse_config(raw: dict[str, Any], where: str = "config") -> Config:
     optimize = _parse_section(raw, "optimize", OptimizeConfig, where)
     logs = _parse_section(raw, "logs", LogsConfig, where)
     drift = _parse_section(raw, "drift", DriftConfig, where)
-    config = Config(tiers=tiers, replay=replay, scoring=scoring, optimize=optimize, logs=logs, drift=drift, path=where)
+    columns = parse_columns(raw.get("columns", {}), where)
+    config = Config(
+        tiers=tiers,
+        replay=replay,
+        scoring=scoring,
+        optimize=optimize,
+        logs=logs,
+        drift=drift,
+        columns=columns,
+        path=where,
+    )
     _check(config, where)
     return config
 
@@ -387,6 +399,17 @@ def with_options(config: Config, **options: Any) -> Config:
         config,
         **{name: replace(getattr(config, name), **values) for name, values in sections.items()},
     )
+
+
+def with_columns(config: Config, map_options: list[str] | None) -> Config:
+    """``config`` with ``--map FIELD=COLUMN`` options over its ``[columns]`` (each option replaces the entry for
+    its field); ConfigError naming the option when one is not FIELD=COLUMN with a known field."""
+    return replace(config, columns=column_map(config.columns, map_options))
+
+
+def column_map(columns: ColumnMap | None, map_options: list[str] | None) -> ColumnMap:
+    """The ``--map`` options over ``columns`` (a config's ``[columns]``, or None without a config)."""
+    return parse_map_options(map_options).over(columns or ColumnMap())
 
 
 def _reject_unknown(raw: dict[str, Any], valid: set[str], where: str, section: str) -> None:

@@ -11,6 +11,12 @@ device, a socket) is refused before it is opened, so reading never waits on it; 
 nested more than ``MAX_DEPTH`` levels deep are refused at load, so nothing downstream (the outcomes'
 JSON, the cache key) can run out of stack on them.
 
+A file whose columns have other names is read through a column mapping (``[columns]`` in ``routeeval.toml``,
+``--map FIELD=COLUMN``; :mod:`routeeval.fields`): :class:`Columns` renames the mapped columns to routeeval's field
+names as the file is read, before any cell is decoded. Columns that are no field of the file are kept: in
+``Query.extra`` as read, and added to ``Query.metadata`` (a key the row's own metadata holds with another value is
+an error), so static rules, outcomes and reports see them.
+
 Production logs are read by :mod:`routeeval.logs` with the same readers and errors. An eval-set
 ``input`` must not end in an assistant turn: every tier would be asked to continue that turn rather
 than answer it.
@@ -21,6 +27,7 @@ pandas and pyarrow are imported only inside the Parquet reader, so importing thi
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -30,7 +37,7 @@ import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,6 +55,7 @@ from routeeval.columns import (
     SPLIT,
 )
 from routeeval.errors import DataError
+from routeeval.fields import EVALSET, LOGS, ColumnMap, field_names
 
 # Field names of the eval-set and log file contracts that are not outcome columns.
 ID = "id"
@@ -145,13 +153,18 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def load_eval_set(path: str | Path) -> EvalSet:
-    """Read and validate an eval set; raise DataError at the first problem."""
-    path_text, sha256, row_word, records = _read_records(path, "an eval set file")
+def load_eval_set(path: str | Path, columns: ColumnMap | None = None) -> EvalSet:
+    """Read and validate an eval set, its columns read as ``columns`` maps them (``[columns]``, ``--map``); raise
+    DataError at the first problem."""
+    mapping = Columns.of(columns, EVALSET)
+    path_text, sha256, row_word, records = _read_records(path, "an eval set file", mapping)
     rows: list[Query] = []
     first_seen: dict[str, int] = {}
     for line, values in records:
-        where = _Where(path_text, line, row_word)
+        where = _Where(path_text, line, row_word, mapping)
+        for required in (ID, INPUT):
+            if required not in values:
+                raise mapping.missing(where, required, records, f"each {row_word} needs 'id' and 'input'")
         query = _parse_eval_row(where, values)
         _check_unique(where, query.row_id, first_seen)
         rows.append(query)
@@ -166,9 +179,178 @@ class _Where:
     path: str
     line: int
     row_word: str
+    columns: Columns | None = None  # how [columns] or --map renamed the file's columns, if they did
 
     def error(self, problem: str, field_name: str | None = None) -> DataError:
+        if field_name and self.columns is not None and self.columns.fields:
+            column = self.columns.fields.get(re.split(r"[.\[]", field_name, maxsplit=1)[0])
+            if column is not None and column != field_name:
+                problem = f"(column '{column}') {problem}"
         return DataError(self.path, problem, line=self.line, field=field_name, row_word=self.row_word)
+
+
+# --- the column mapping: the file's column names -> routeeval's field names -------------------------------------
+
+# Columns that often hold a field under another name, best first; a missing field's error suggests one.
+_LOOKALIKES = {
+    ID: ("ticket_id", "example_id", "sample_id", "question_id", "qid", "uid", "uuid", "key", "row_id", "request_id"),
+    INPUT: ("question", "prompt", "query", "text", "instruction", "user_input", "input_text", "problem", "message"),
+    MESSAGES: ("conversation", "chat", "turns", "dialog", "dialogue"),
+    REFERENCE: ("expected_answer", "expected", "answer", "target", "gold", "ideal", "ground_truth", "solution"),
+    INTENT: ("category", "topic", "task", "type", "class", "intent_name"),
+    TIMESTAMP: ("created_at", "time", "date", "datetime", "created", "start_time", "ts"),
+}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """How one file's columns are read as routeeval's fields: the entries of a :class:`ColumnMap` for one kind of
+    file. Renaming happens as the file is read, before any cell is decoded, so a mapped column is read exactly as
+    the field's own column would be (JSON cells in CSV, numbers, metadata)."""
+
+    kind: str
+    fields: dict[str, str]  # field -> the file's column
+    origins: dict[str, str]  # field -> the entry as written: '[columns] id = "ticket_id"', "--map logs.input=q"
+    shared: frozenset[str] = frozenset()  # fields mapped for every kind of file, not for this kind only
+
+    @classmethod
+    def of(cls, column_map: ColumnMap | None, kind: str) -> Columns:
+        column_map = column_map or ColumnMap()
+        fields = {name: column for name, column in column_map.for_kind(kind).items() if name != column}
+        origins = {name: column_map.origin(kind, name) for name in fields}
+        return cls(kind, fields, origins, column_map.shared(kind) & set(fields))
+
+    @functools.cached_property
+    def to_field(self) -> dict[str, str]:
+        """The file's column -> the field it is read as."""
+        return {column: name for name, column in self.fields.items()}
+
+    def header(self, path_text: str, names: list[str], line: int | None = None) -> list[str]:
+        """A file's column names (CSV header, Parquet schema) as field names; DataError for a mapped column the
+        file lacks, or a file holding both a mapped column and a column named like its field."""
+        self.check(path_text, names)
+        to_field = self.to_field
+        for name in names:
+            if name in self.fields and name not in to_field:
+                raise DataError(path_text, self._both(name), line=line)
+        return [to_field.get(name, name) for name in names]
+
+    def _both(self, name: str) -> str:
+        """A file holding a column named like a field that the mapping reads from another column."""
+        return (
+            f"has a column '{name}', and {self.origins[name]} reads another column as '{name}'; rename one of them, "
+            "or drop the mapping"
+        )
+
+    def check(self, path_text: str, present) -> None:
+        """DataError when mapped columns are not among ``present``, the file's columns (all of them named)."""
+        present = set(present)
+        lacking = [name for name, column in self.fields.items() if column not in present]
+        if not lacking:
+            return
+        entries = " and ".join(self.origins[name] for name in lacking)
+        verb = "names a column" if len(lacking) == 1 else "name columns"
+        shown = ", ".join(sorted(present)) or "none"
+        problem = f"{entries} {verb} the file does not have; its columns: {shown}"
+        other = LOGS if self.kind == EVALSET else EVALSET
+        shared = [name for name in lacking if name in self.shared and name in field_names(other)]
+        if shared:  # entries for every file, which this one lacks: written for the other kind of file only
+            if all(self.origins[name].startswith("--map") for name in shared):
+                written = " ".join(f"--map {other}.{name}={self.fields[name]}" for name in shared)
+            else:
+                written = ", ".join(f'[columns.{other}] {name} = "{self.fields[name]}"' for name in shared)
+            problem += f"; to map them in the {_KIND_WORDS[other]} only, write {written}"
+        raise DataError(path_text, problem)
+
+    def rename(self, where: _Where, values: dict) -> dict:
+        """A record with its keys as field names (JSON Lines, where each line names its own keys)."""
+        to_field = self.to_field
+        renamed = {}
+        for key, value in values.items():
+            if key in to_field:
+                renamed[to_field[key]] = value
+            elif key in self.fields:
+                raise DataError(where.path, self._both(key), line=where.line, row_word=where.row_word)
+            else:
+                renamed[key] = value
+        return renamed
+
+    def missing(self, where: _Where, name: str, records, needs: str) -> DataError:
+        """The error for a row without the required field ``name``: when no row has it, the file's columns and the
+        mapping that would read one of them as ``name``."""
+        if any(name in values for _line, values in records):
+            return where.error(f"is missing; {needs}.", name)
+        originals = self.fields  # a renamed key, as the file names it
+        present: list[str] = []
+        for _line, values in records:
+            present.extend(originals.get(key, key) for key in values if originals.get(key, key) not in present)
+            if len(present) > 40:
+                break
+        return self.missing_from(where, name, present, needs)
+
+    def missing_from(self, where: _Where, name: str, present: list[str], needs: str) -> DataError:
+        """The error for a row without ``name`` whose file has the columns ``present``."""
+        if name in self.fields:
+            return where.error(f"is missing ({needs}; {self.origins[name]})", name)
+        mapped = set(self.fields.values())
+        candidates = [column for column in present if column not in mapped and column not in field_names(self.kind)]
+        guess = lookalike(name, candidates)
+        column = guess or "COLUMN"
+        if self.kind == EVALSET:
+            hint = f'[columns] {name} = "{column}" or --map {name}={column}'
+        else:  # only the logs: a shared entry would also rename the eval set's columns in `run`
+            hint = f'[columns.{self.kind}] {name} = "{column}" or --map {self.kind}.{name}={column}'
+        listed = ", ".join(present) if present else "none"
+        which = "map one with" if guess else "map the column that holds it with"
+        return where.error(f"is missing ({needs}); the file has columns {listed}; {which} {hint}", name)
+
+
+_KIND_WORDS = {EVALSET: "eval set", LOGS: "logs"}
+
+
+def lookalike(name: str, columns: list[str]) -> str | None:
+    """The column of ``columns`` that most looks like it holds the field ``name``, or None."""
+    import difflib
+
+    lowered = {column.strip().lower().replace("-", "_").replace(" ", "_"): column for column in columns}
+    for candidate in _LOOKALIKES.get(name, ()):
+        if candidate in lowered:
+            return lowered[candidate]
+    for text, column in lowered.items():
+        parts = text.split("_")
+        if name in parts or (name == ID and text.endswith("_id")):
+            return column
+    close = difflib.get_close_matches(name, list(lowered), n=1, cutoff=0.75)
+    return lowered[close[0]] if close else None
+
+
+def with_extras(where: _Where, metadata: dict, extras: dict, skip: tuple[str, ...] = ()) -> dict:
+    """``metadata`` with the row's extra columns added (not null, not empty); an extra column whose name is a key
+    of ``metadata`` with another value is an error, never a silent overwrite."""
+    merged = metadata
+    for key, value in extras.items():
+        if value is None or value == "" or key in skip:
+            continue
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise where.error("holds binary data; expected text, a number, a list or an object", key) from None
+        elif isinstance(value, time | timedelta):
+            value = str(value)
+        if key in merged:
+            if merged[key] != value:
+                problem = (
+                    f"is an extra column, and 'metadata' has a key {key!r} with another value "
+                    f"({_show(merged[key])}, the column {_show(value)}); extra columns go into metadata: "
+                    "rename the column or the key"
+                )
+                raise where.error(problem, key)
+            continue
+        if merged is metadata:
+            merged = dict(metadata)
+        merged[key] = value
+    return merged
 
 
 def _check_unique(where: _Where, row_id: str, first_seen: dict[str, int]) -> None:
@@ -199,8 +381,11 @@ def _is_number(value: Any) -> bool:
 # --- reading files into (line, dict) records ------------------------------------------------------
 
 
-def _read_records(path: str | Path, what: str) -> tuple[str, str, str, list[tuple[int, dict]]]:
-    """Return (path as text, sha256, "line" or "row", [(line, record)]) for a JSONL, CSV or Parquet file."""
+def _read_records(
+    path: str | Path, what: str, columns: Columns | None = None
+) -> tuple[str, str, str, list[tuple[int, dict]]]:
+    """Return (path as text, sha256, "line" or "row", [(line, record)]) for a JSONL, CSV or Parquet file, the
+    columns renamed to fields as ``columns`` says."""
     path_text = str(path)
     file_path = Path(path)
     _check_regular_file(path_text, file_path, what)
@@ -210,7 +395,7 @@ def _read_records(path: str | Path, what: str) -> tuple[str, str, str, list[tupl
         got = f"'{suffix}' files" if suffix else "a file without an extension"
         raise DataError(path_text, f"cannot read {got}; expected {_ACCEPTED}")
     if kind == "parquet":
-        records = _read_parquet(path_text, file_path)
+        records = _read_parquet(path_text, file_path, columns)
         return path_text, file_sha256(file_path), "row", records
     try:
         raw = file_path.read_bytes()
@@ -218,11 +403,14 @@ def _read_records(path: str | Path, what: str) -> tuple[str, str, str, list[tupl
         raise DataError(path_text, f"cannot be read ({exc.strerror or exc})") from exc
     sha256 = hashlib.sha256(raw).hexdigest()
     text = _decode_utf8(path_text, raw)
-    records = _read_jsonl(path_text, text) if kind == "jsonl" else _read_csv(path_text, text)
+    records = _read_jsonl(path_text, text) if kind == "jsonl" else _read_csv(path_text, text, columns)
     if records and SAMPLE_HEADER_KEY in records[0][1]:  # a sample file (routeeval sample): rows follow its header
         records = records[1:]
         if not records:
             raise DataError(path_text, "is a sample file without rows")
+    if kind == "jsonl" and columns is not None and columns.fields:
+        columns.check(path_text, {key for _line, values in records for key in values})
+        records = [(line, columns.rename(_Where(path_text, line, "line"), values)) for line, values in records]
     return path_text, sha256, "line", records
 
 
@@ -335,16 +523,16 @@ def _digit_count(token: str) -> int:
     return len(digits) if digits.isdigit() else 0
 
 
-def _read_csv(path_text: str, text: str) -> list[tuple[int, dict]]:
+def _read_csv(path_text: str, text: str, columns: Columns | None = None) -> list[tuple[int, dict]]:
     # csv's cap on a cell is process-wide: raise it for this file (no cell is longer than the file), then restore.
     previous = csv.field_size_limit(min(len(text) + 1, _CSV_MAX_CELL))
     try:
-        return _read_csv_rows(path_text, text)
+        return _read_csv_rows(path_text, text, columns)
     finally:
         csv.field_size_limit(previous)
 
 
-def _read_csv_rows(path_text: str, text: str) -> list[tuple[int, dict]]:
+def _read_csv_rows(path_text: str, text: str, columns: Columns | None) -> list[tuple[int, dict]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     records: list[tuple[int, dict]] = []
     header: list[str] | None = None
@@ -358,6 +546,8 @@ def _read_csv_rows(path_text: str, text: str) -> list[tuple[int, dict]]:
                 continue
             if header is None:
                 header = _csv_header(path_text, line, cells)
+                if columns is not None and columns.fields:
+                    header = columns.header(path_text, header, line)
                 header_line = line
                 continue
             if len(cells) != len(header):
@@ -429,7 +619,7 @@ def _json_or_none(where: _Where, name: str, text: str) -> Any:
         return None
 
 
-def _read_parquet(path_text: str, file_path: Path) -> list[tuple[int, dict]]:
+def _read_parquet(path_text: str, file_path: Path, columns: Columns | None = None) -> list[tuple[int, dict]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -438,6 +628,8 @@ def _read_parquet(path_text: str, file_path: Path) -> list[tuple[int, dict]]:
     except (pa.ArrowException, OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(path_text, f"not a readable Parquet file ({reason})") from exc
+    if columns is not None and columns.fields:
+        table = table.rename_columns(columns.header(path_text, table.schema.names))
     records: list[tuple[int, dict]] = []
     for index, row in enumerate(table.to_pylist()):
         where = _Where(path_text, index + 1, "row")
@@ -484,20 +676,25 @@ def _parse_eval_row(where: _Where, record: dict) -> Query:
             f"End {INPUT!r} with the turn to answer and put the expected answer in {REFERENCE!r}."
         )
         raise where.error(problem, INPUT)
-    query = Query(
+    reference = _parse_reference(where, values.pop(REFERENCE, None))
+    intent = _optional_str(where, values.pop(INTENT, None), INTENT)
+    label = _parse_choice(where, values.pop(LABEL, None), LABEL, LABELS)
+    scorer = _optional_str(where, values.pop(SCORER, None), SCORER)
+    split = _parse_choice(where, values.pop(SPLIT, None), SPLIT, SPLITS)
+    metadata = _parse_metadata(where, values.pop(METADATA, None), METADATA)
+    _check_depth(where, {INPUT: messages, METADATA: metadata, **values})
+    return Query(
         row_id=row_id,
         messages=messages,
-        reference=_parse_reference(where, values.pop(REFERENCE, None)),
-        intent=_optional_str(where, values.pop(INTENT, None), INTENT),
-        label=_parse_choice(where, values.pop(LABEL, None), LABEL, LABELS),
-        scorer=_optional_str(where, values.pop(SCORER, None), SCORER),
-        split=_parse_choice(where, values.pop(SPLIT, None), SPLIT, SPLITS),
-        metadata=_parse_metadata(where, values.pop(METADATA, None), METADATA),
+        reference=reference,
+        intent=intent,
+        label=label,
+        scorer=scorer,
+        split=split,
+        metadata=with_extras(where, metadata, values),  # the other columns, kept for rules and reports
         extra=values,
         line=where.line,
     )
-    _check_depth(where, {INPUT: query.messages, METADATA: query.metadata, **query.extra})
-    return query
 
 
 def _check_depth(where: _Where, fields: dict[str, Any]) -> None:

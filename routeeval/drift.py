@@ -27,14 +27,14 @@ import json
 import math
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from routeeval import __version__
-from routeeval.config import Config, load_config, with_options
+from routeeval.config import Config, column_map, load_config, with_options
 from routeeval.errors import ConfigError, DataError, PolicyError, ProviderError
 from routeeval.files import write_text_atomic
 from routeeval.logs import LogRecord, iso_utc, light_row, open_log_stream, time_window
@@ -100,6 +100,7 @@ class DriftOptions:
     refit: bool = False
     out_dir: Path | None = None
     seed: int = 0
+    map_options: tuple[str, ...] = ()  # --map FIELD=COLUMN, over the config's [columns]
 
 
 @dataclass
@@ -143,9 +144,12 @@ def run_drift(options: DriftOptions, progress=None) -> DriftResult:
     router = load_router(options.policy)
     policy = router.policy
     config = _load_config(options)
+    columns = column_map(config.columns if config is not None else None, list(options.map_options))
+    if config is not None:
+        config = replace(config, columns=columns)
     _check_tiers(router, config)
     since, until = time_window(options.since, options.until)
-    reference, reference_source, reference_inputs = _reference(options, router)
+    reference, reference_source, reference_inputs = _reference(options, router, columns)
     drift = config.drift if config is not None else None
     max_rows = options.max_rows or (drift.max_rows if drift else 1_000_000)
     sample = options.sample if options.sample is not None else (drift.sample if drift else 200)
@@ -156,7 +160,14 @@ def run_drift(options: DriftOptions, progress=None) -> DriftResult:
     out_dir = Path(options.out_dir) if options.out_dir is not None else default_out_dir()
 
     fresh = read_fresh_logs(
-        options.logs, router, since, until, max_rows, keep=max(20 * sample, DOMAIN_ROWS), seed=options.seed
+        options.logs,
+        router,
+        since,
+        until,
+        max_rows,
+        keep=max(20 * sample, DOMAIN_ROWS),
+        seed=options.seed,
+        columns=columns,
     )
     if fresh.routed.n_rows == 0:
         window = f" between {options.since or 'the start'} and {options.until or 'the end'}" if since or until else ""
@@ -253,7 +264,7 @@ def _check_tiers(router: Router, config: Config | None) -> None:
         )
 
 
-def _reference(options: DriftOptions, router: Router) -> tuple[dict, str, dict | None]:
+def _reference(options: DriftOptions, router: Router, columns=None) -> tuple[dict, str, dict | None]:
     """(the reference profile, where it came from, reference inputs for the domain classifier or None)."""
     inputs = None
     if options.reference_dir is not None:
@@ -270,7 +281,7 @@ def _reference(options: DriftOptions, router: Router) -> tuple[dict, str, dict |
     if inputs is None and options.evalset is not None:
         from routeeval.data import load_eval_set
 
-        eval_set = load_eval_set(options.evalset)
+        eval_set = load_eval_set(options.evalset, columns)
         inputs = {
             "queries": [row.input_value for row in eval_set.rows],
             "basis": "evalset",
@@ -325,6 +336,7 @@ def read_fresh_logs(
     seed: int = 0,
     chunk: int = 20_000,
     workers: int | None = None,
+    columns=None,
 ) -> FreshLogs:
     """Stream the logs, keep rows inside the window, sample them down to about ``max_rows`` (a fixed rate from the
     row count, so memory stays bounded), route each kept row through the runtime, and keep a uniform sample of
@@ -334,7 +346,7 @@ def read_fresh_logs(
     the records kept for the paid layer are parsed whole, with every check :func:`load_logs` makes. Routing runs
     in ``workers`` processes (default: one per core when the logs have more than ``PARALLEL_ROWS`` rows), each
     with the same runtime, while this process reads on."""
-    stream = open_log_stream(path)
+    stream = open_log_stream(path, columns)
     rate = min(1.0, max_rows / stream.total) if stream.total else 1.0
     draw = np.random.default_rng(seed)
     reservoir_draw = random.Random(seed)

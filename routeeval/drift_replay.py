@@ -281,6 +281,9 @@ def _cut(text: str, limit: int) -> str:
 def refit_policy(options, config, router: Router, fresh, out_dir: Path, paid, progress) -> dict:
     """Re-run the optimizer on the eval set plus a sample of the fresh logs and write ``candidate/policy.json``,
     with a readable diff against the deployed policy. Its calls count against what is left of ``--max-cost``."""
+    from dataclasses import replace
+
+    from routeeval.fields import LOGS
     from routeeval.files import write_text_atomic
     from routeeval.pipeline import run_evaluation
 
@@ -295,7 +298,7 @@ def refit_policy(options, config, router: Router, fresh, out_dir: Path, paid, pr
     result = run_evaluation(
         options.evalset,
         logs_path=logs_path,
-        config=config,
+        config=replace(config, columns=config.columns.without(LOGS)),  # the sample is in routeeval's own names
         out_dir=candidate_dir,
         max_cost_usd=remaining,
         progress=progress,

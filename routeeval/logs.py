@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from routeeval.data import (
     MODEL,
     SAMPLE_HEADER_KEY,
     TIMESTAMP,
+    Columns,
     Query,
     _check_depth,
     _check_unique,
@@ -49,8 +50,10 @@ from routeeval.data import (
     _show,
     _type_name,
     _Where,
+    with_extras,
 )
 from routeeval.errors import ConfigError, DataError
+from routeeval.fields import LOG_FIELD_NAMES, LOGS, SAMPLE_ROW_KEYS, ColumnMap
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,15 @@ class LogSet:
     records: list[LogRecord]
 
 
-def load_logs(path: str | Path) -> LogSet:
-    """Read and validate production logs of any accepted shape; raise DataError at the first problem."""
-    path_text, sha256, row_word, records = _read_records(path, "a log file")
+def load_logs(path: str | Path, columns: ColumnMap | None = None) -> LogSet:
+    """Read and validate production logs of any accepted shape, their columns read as ``columns`` maps them
+    (``[columns]``, ``--map``); raise DataError at the first problem."""
+    mapping = Columns.of(columns, LOGS)
+    path_text, sha256, row_word, records = _read_records(path, "a log file", mapping)
     out: list[LogRecord] = []
     first_seen: dict[str, int] = {}
     for line, values in records:
-        where = _Where(path_text, line, row_word)
+        where = _Where(path_text, line, row_word, mapping)
         record = _parse_log_row(where, values)
         _check_unique(where, record.query.row_id, first_seen)
         out.append(record)
@@ -154,22 +159,24 @@ class LogStream:
     kind: str  # "jsonl", "csv", "parquet" or "parquet folder"
     total: int
     _files: list[Path]
+    columns: Columns = field(default_factory=lambda: Columns.of(None, LOGS))  # [columns] / --map for logs
 
     def batches(self, light: bool = False):
-        """Lists of ``(where, raw row)``; ``where`` names the file and line (or row) for errors."""
+        """Lists of ``(where, raw row)``, the columns already renamed to fields; ``where`` names the file and line
+        (or row) for errors."""
         if self.kind == "jsonl":
-            yield from _jsonl_batches(self._files[0])
+            yield from _jsonl_batches(self._files[0], self.columns)
         elif self.kind == "csv":
-            path_text, _sha, row_word, records = _read_records(self._files[0], "a log file")
-            yield [(_Where(path_text, line, row_word), values) for line, values in records]
+            path_text, _sha, row_word, records = _read_records(self._files[0], "a log file", self.columns)
+            yield [(_Where(path_text, line, row_word, self.columns), values) for line, values in records]
         else:
             for file_path in self._files:
-                yield from _parquet_batches(file_path, LIGHT_COLUMNS if light else None)
+                yield from _parquet_batches(file_path, LIGHT_COLUMNS if light else None, self.columns)
 
     def records(self, rows: list[tuple[_Where, dict]], light: bool = False) -> list[LogRecord]:
         """The whole records of ``rows`` (from :meth:`batches`; Parquet rows read light are read again whole)."""
         if light and self.kind.startswith("parquet"):
-            rows = _parquet_rows_again(rows)
+            rows = _parquet_rows_again(rows, self.columns)
         return [_parse_log_row(where, dict(values)) for where, values in rows]
 
     @staticmethod
@@ -177,22 +184,24 @@ class LogStream:
         return _parse_log_row(where, values)
 
 
-def open_log_stream(path: str | Path) -> LogStream:
-    """A :class:`LogStream` over a JSONL/CSV/Parquet file or a folder of Parquet files; DataError when none."""
+def open_log_stream(path: str | Path, columns: ColumnMap | None = None) -> LogStream:
+    """A :class:`LogStream` over a JSONL/CSV/Parquet file or a folder of Parquet files, its columns read as
+    ``columns`` maps them; DataError when none."""
     path_text = str(path)
     file_path = Path(path)
+    mapping = Columns.of(columns, LOGS)
     if file_path.is_dir():
         files = sorted(p for p in file_path.rglob("*.parquet") if p.is_file())
         if not files:
             raise DataError(path_text, "is a folder without .parquet files; expected logs as JSONL, CSV or Parquet")
-        return LogStream(path_text, "parquet folder", sum(_parquet_rows(p) for p in files), files)
+        return LogStream(path_text, "parquet folder", sum(_parquet_rows(p) for p in files), files, mapping)
     _read_check(path_text, file_path)
     suffix = file_path.suffix.lower()
     if suffix == ".parquet":
-        return LogStream(path_text, "parquet", _parquet_rows(file_path), [file_path])
+        return LogStream(path_text, "parquet", _parquet_rows(file_path), [file_path], mapping)
     if suffix == ".csv":
-        return LogStream(path_text, "csv", _count_lines(file_path), [file_path])
-    return LogStream(path_text, "jsonl", _count_lines(file_path), [file_path])
+        return LogStream(path_text, "csv", _count_lines(file_path), [file_path], mapping)
+    return LogStream(path_text, "jsonl", _count_lines(file_path), [file_path], mapping)
 
 
 def _read_check(path_text: str, file_path: Path) -> None:
@@ -225,11 +234,14 @@ def _parquet_rows(file_path: Path) -> int:
         raise DataError(str(file_path), f"not a readable Parquet file ({reason})") from exc
 
 
-def _jsonl_batches(file_path: Path):
+def _jsonl_batches(file_path: Path, columns: Columns):
+    """Raw rows of a JSON Lines file, renamed by ``columns`` (checked on the first batch: a mapped column none of
+    its rows has is an error)."""
     import json
 
     path_text = str(file_path)
     batch: list = []
+    first = True
     with open(file_path, "rb") as handle:
         for index, raw in enumerate(handle):
             if index == 0 and raw.startswith(b"\xef\xbb\xbf"):
@@ -254,12 +266,25 @@ def _jsonl_batches(file_path: Path):
                 raise DataError(path_text, f"expected a JSON object, got {_type_name(value)}", line=line)
             if index == 0 and SAMPLE_HEADER_KEY in value:  # a sample file's header: its rows follow
                 continue
-            batch.append((_Where(path_text, line, "line"), value))
+            batch.append((_Where(path_text, line, "line", columns), value))
             if len(batch) >= STREAM_BATCH:
+                _rename_batch(path_text, batch, columns, check=first)
+                first = False
                 yield batch
                 batch = []
     if batch:
+        _rename_batch(path_text, batch, columns, check=first)
         yield batch
+
+
+def _rename_batch(path_text: str, batch: list, columns: Columns, check: bool) -> None:
+    """Rename a batch's rows; the first batch of a file is checked against the mapping (a mapped column none of
+    its rows has is an error)."""
+    if not columns.fields:
+        return
+    if check:
+        columns.check(path_text, {key for _where, values in batch for key in values})
+    batch[:] = [(where, columns.rename(where, values)) for where, values in batch]
 
 
 # what light_row reads; rows in OpenAI's or litellm's shapes need their own columns, read whole
@@ -267,23 +292,31 @@ LIGHT_COLUMNS = (ID, INPUT, MESSAGES, TIMESTAMP, INTENT, METADATA, MODEL)
 _OTHER_SHAPES = ("request", "request_id", "choices")
 
 
-def _parquet_batches(file_path: Path, columns: tuple[str, ...] | None = None):
-    """Raw rows of a Parquet file (only ``columns`` when given, unless the file holds other shapes), converted a
-    column at a time: Arrow's own conversion for plain columns; only the columns that need it (datetimes, decimals,
-    floats, metadata) go cell by cell."""
+def _parquet_batches(file_path: Path, fields: tuple[str, ...] | None = None, columns: Columns | None = None):
+    """Raw rows of a Parquet file, its columns renamed by ``columns``, converted a column at a time: Arrow's own
+    conversion for plain columns; only the columns that need it (datetimes, decimals, floats, metadata) go cell by
+    cell. With ``fields``, only those fields' columns and the extra columns (which go into metadata) are read,
+    unless the file holds other shapes."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path_text = str(file_path)
+    columns = columns or Columns.of(None, LOGS)
+    to_field = columns.to_field
     row = 0
     try:
         parquet = pq.ParquetFile(file_path)
-        names = parquet.schema_arrow.names
+        file_names = parquet.schema_arrow.names
+        names = columns.header(path_text, file_names) if columns.fields else file_names
         wanted = None
-        if columns is not None and not any(name in names for name in _OTHER_SHAPES):
-            wanted = [name for name in columns if name in names]
+        if fields is not None and not any(name in names for name in _OTHER_SHAPES):
+            wanted = [
+                column
+                for column, name in zip(file_names, names, strict=True)
+                if name in fields or name not in LOG_FIELD_NAMES
+            ]
         for record_batch in parquet.iter_batches(batch_size=STREAM_BATCH, columns=wanted):
-            names = record_batch.schema.names
+            names = [to_field.get(name, name) for name in record_batch.schema.names]
             first = row + 1
             converted = [
                 _parquet_column(path_text, first, name, record_batch.column(index)) for index, name in enumerate(names)
@@ -292,17 +325,19 @@ def _parquet_batches(file_path: Path, columns: tuple[str, ...] | None = None):
             for cells in zip(*converted, strict=True):
                 row += 1
                 values = {name: value for name, value in zip(names, cells, strict=True) if value is not None}
-                batch.append((_Where(path_text, row, "row"), values))
+                batch.append((_Where(path_text, row, "row", columns), values))
             yield batch
     except (pa.ArrowException, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(path_text, f"not a readable Parquet file ({reason})") from exc
 
 
-def _parquet_rows_again(rows: list[tuple[_Where, dict]]) -> list[tuple[_Where, dict]]:
-    """The whole rows of ``rows`` (read with some columns only), read again from their files."""
+def _parquet_rows_again(rows: list[tuple[_Where, dict]], columns: Columns) -> list[tuple[_Where, dict]]:
+    """The whole rows of ``rows`` (read with some columns only), read again from their files, renamed by
+    ``columns``."""
     import pyarrow.parquet as pq
 
+    to_field = columns.to_field
     by_file: dict[str, list[int]] = {}
     for where, _values in rows:
         by_file.setdefault(where.path, []).append(where.line)
@@ -318,9 +353,9 @@ def _parquet_rows_again(rows: list[tuple[_Where, dict]]) -> list[tuple[_Where, d
             wanted.setdefault(group, []).append(line)
         for group, group_lines in wanted.items():
             table = parquet.read_row_group(group).take([line - 1 - starts[group] for line in group_lines])
-            names = table.schema.names
-            columns = [_parquet_column(path_text, 1, name, table.column(i)) for i, name in enumerate(names)]
-            for line, cells in zip(group_lines, zip(*columns, strict=True), strict=True):
+            names = [to_field.get(name, name) for name in table.schema.names]
+            converted = [_parquet_column(path_text, 1, name, table.column(i)) for i, name in enumerate(names)]
+            for line, cells in zip(group_lines, zip(*converted, strict=True), strict=True):
                 whole[(path_text, line)] = {
                     name: value for name, value in zip(names, cells, strict=True) if value is not None
                 }
@@ -385,6 +420,9 @@ def light_row(where: _Where, values: dict) -> LightRow:
     if timestamp is not None and moment is None:
         _parse_timestamp(where, timestamp, TIMESTAMP)  # raises, naming the row and the field
     metadata = _parse_metadata(where, values.get(METADATA), METADATA)
+    extra_keys = values.keys() - LOG_FIELD_NAMES  # a set difference: cheap when there are none (most rows)
+    if extra_keys:
+        metadata = with_extras(where, metadata, {key: values[key] for key in extra_keys}, SAMPLE_ROW_KEYS)
     intent = _optional_str(where, values.get(INTENT), INTENT)
     if intent is None and isinstance(metadata.get(INTENT), str):
         intent = metadata[INTENT] or None
@@ -412,8 +450,9 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
     prompt_key = MESSAGES if values.get(MESSAGES) is not None else INPUT
     if values.get(prompt_key) is not None:
         messages = _parse_messages(where, values.pop(prompt_key), name(prompt_key), lenient=True)
+        values.pop(INPUT if prompt_key == MESSAGES else MESSAGES, None)  # the other one, when empty, is not extra
     else:
-        raise where.error(f"is missing; each {where.row_word} needs 'input' or 'messages'.", INPUT)
+        raise _missing_prompt(where, record)
     messages, answer = _split_answer(messages)
     timestamp = values.pop(TIMESTAMP, None)
     if timestamp is not None:
@@ -429,10 +468,11 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
     metadata = _parse_metadata(where, values.pop(METADATA, None), name(METADATA))
     # the intent, from the row or its metadata (the static and intent routers read it there in production)
     intent = _optional_str(where, values.pop(INTENT, None), name(INTENT))
-    if intent is None and isinstance(metadata.get(INTENT), str):
-        intent = metadata[INTENT] or None
     label = _parse_choice(where, values.pop(LABEL, None), name(LABEL), LABELS)  # easy/hard, from labeling
     _check_depth(where, {name(prompt_key): messages, name(METADATA): metadata, **values})
+    metadata = with_extras(where, metadata, values, SAMPLE_ROW_KEYS)  # the other columns, kept for rules and reports
+    if intent is None and isinstance(metadata.get(INTENT), str):
+        intent = metadata[INTENT] or None
     query = Query(
         row_id=row_id, messages=messages, intent=intent, label=label, metadata=metadata, extra=values, line=where.line
     )
@@ -446,6 +486,15 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
         cost_usd=cost_usd,
         latency_ms=latency_ms,
     )
+
+
+def _missing_prompt(where: _Where, record: dict) -> DataError:
+    """A row without a prompt: when it has neither key, the file's columns and the mapping that would read one."""
+    needs = f"each {where.row_word} needs 'input' or 'messages'"
+    if INPUT in record or MESSAGES in record or any(key in record for key in _OTHER_SHAPES):
+        return where.error(f"is missing; {needs}.", INPUT)
+    columns = where.columns or Columns.of(None, LOGS)
+    return columns.missing_from(where, INPUT, [columns.fields.get(key, key) for key in record], needs)
 
 
 def _split_answer(messages: tuple[dict, ...]) -> tuple[tuple[dict, ...], str | None]:

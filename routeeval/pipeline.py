@@ -259,11 +259,11 @@ def plan_run(
 ) -> RunPlan:
     """Load and check the rows, pick the subset, check every row scorable, and list the calls (`run` and
     `run --dry-run` share this, so the dry run prices exactly the calls the run would make)."""
-    eval_set = load_eval_set(evalset_path)
+    eval_set = load_eval_set(evalset_path, config.columns)
     if labels_path is not None:
         eval_set = with_labels(eval_set, labels_path)
     eval_set, picked = subset_eval_set(eval_set, subset)
-    log_set = load_logs(logs_path) if logs_path is not None else None
+    log_set = load_logs(logs_path, config.columns) if logs_path is not None else None
     scorers = row_scorers(eval_set, config.scoring)
     return RunPlan(eval_set, log_set, scorers, build_requests(eval_set, log_set, config.tiers), picked)
 

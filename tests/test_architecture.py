@@ -33,7 +33,7 @@ LAYERS = [
     {"__init__", "runtime"},
     {"testing", "testing.loopback"},  # the loopback server the tests start: standard library only
     {"errors"},
-    {"columns", "files", "intervals"},
+    {"columns", "fields", "files", "intervals"},
     {"config"},
     {"data", "logs"},
     {"labeling", "labeling.labels"},  # the sample and labels files

@@ -90,7 +90,7 @@ def test_jsonl_eval_set_reads_every_field(tmp_path):
     assert second.input_value[0] == {"role": "system", "content": "Be brief."}
     assert second.reference == ["Madrid", "madrid, spain"]
     assert (second.label, second.scorer, second.split) == ("hard", "contains", "test")
-    assert second.metadata == {"source": "faq", "weight": 2}
+    assert second.metadata == {"source": "faq", "weight": 2, "difficulty": 0.7, "tags": ["geo"]}  # extras added
     assert second.extra == {"difficulty": 0.7, "tags": ["geo"]}
     assert second.intent is None
     assert second.line == 2
@@ -129,7 +129,7 @@ def test_csv_eval_set_decodes_json_cells_and_keeps_unknown_columns(tmp_path):
     assert q1.text == "What is 6*7?"
     assert q1.reference == ["42", "forty-two"]
     assert q1.label == "easy"
-    assert q1.metadata == {"src": "math"}
+    assert q1.metadata == {"src": "math", "team": "blue"}  # the extra column is added to the metadata
     assert q1.extra == {"team": "blue"}  # the unnamed pandas index column is dropped
     assert q1.line == 2
 
@@ -173,7 +173,7 @@ def test_parquet_eval_set_with_chat_inputs_and_list_references(tmp_path):
     assert p1.messages == ({"role": "user", "content": "Hello?"},)
     assert p1.input_value == "Hello?"
     assert p1.reference == ["hi", "hello"]
-    assert p1.metadata == {"lang": "en"}
+    assert p1.metadata == {"lang": "en", "score_hint": 1.5}
     assert p1.extra == {"score_hint": 1.5}
     assert (p1.line, p2.line) == (1, 2)
     assert p2.text == "Help"
@@ -261,7 +261,10 @@ def test_missing_input_on_line_14(tmp_path):
 
 def test_missing_id(tmp_path):
     path = write_jsonl(tmp_path / "evals.jsonl", [{"input": "x"}])
-    assert error_of(load_eval_set, path) == f"{path} line 1: field 'id' is missing; each line needs 'id' and 'input'."
+    assert error_of(load_eval_set, path) == (
+        f"{path} line 1: field 'id' is missing (each line needs 'id' and 'input'); the file has columns input; "
+        'map the column that holds it with [columns] id = "COLUMN" or --map id=COLUMN'
+    )
 
 
 @pytest.mark.parametrize(
@@ -477,7 +480,7 @@ def test_native_logs(tmp_path):
     first, second, third = logs.records
     assert first.query.row_id == "req-1"
     assert first.query.text == "Reset my password"
-    assert first.query.metadata == {"team": "support"}
+    assert first.query.metadata == {"team": "support", "user": "u-9"}
     assert first.query.extra == {"user": "u-9"}
     assert first.query.reference is None
     assert (first.timestamp, first.model, first.response) == (
@@ -499,7 +502,11 @@ def test_native_logs(tmp_path):
 @pytest.mark.parametrize(
     ("record", "message"),
     [
-        ({"id": "x"}, "field 'input' is missing; each line needs 'input' or 'messages'."),
+        (
+            {"id": "x"},
+            "field 'input' is missing (each line needs 'input' or 'messages'); the file has columns id; map the "
+            'column that holds it with [columns.logs] input = "COLUMN" or --map logs.input=COLUMN',
+        ),
         (
             {"input": "q", "timestamp": "yesterday"},
             "field 'timestamp' must be an ISO 8601 date and time, got 'yesterday'",
@@ -704,7 +711,12 @@ def test_litellm_spend_log_rows(tmp_path):
 
     assert first.query.row_id == "chatcmpl-9f2"
     assert first.query.text == "Where is my order?"
-    assert first.query.metadata == {"user_api_key_team_id": "team-a", "requester_ip_address": ""}
+    metadata = first.query.metadata  # litellm's metadata, then the row's other columns (empty ones left out)
+    assert {key: metadata[key] for key in ("user_api_key_team_id", "requester_ip_address")} == {
+        "user_api_key_team_id": "team-a",
+        "requester_ip_address": "",
+    }
+    assert (metadata["call_type"], metadata["status"]) == ("acompletion", "success")
     assert first.query.extra["call_type"] == "acompletion"
     assert first.query.extra["status"] == "success"
     assert first.timestamp == "2025-03-01T12:00:00.000Z"
@@ -717,7 +729,7 @@ def test_litellm_spend_log_rows(tmp_path):
     assert second_log.query.text == "Refund please"
     assert second_log.response == "Refund issued."
     assert second_log.latency_ms == pytest.approx(500.0)
-    assert second_log.query.metadata == {}
+    assert not any(key.startswith("user_api_key") for key in second_log.query.metadata)  # its metadata was null
 
     assert third_log.query.text == "Summarise this"
     assert third_log.response == "A summary."

@@ -57,3 +57,16 @@ def _command(path: tuple[str, ...]):
     for name in path:
         command = command.commands[name]
     return command
+
+
+def test_the_readme_field_tables_are_the_loaders_fields():
+    """The "Your data" tables are written from routeeval/fields.py, the field list the loaders and [columns] read."""
+    readme_fields = load_script("readme_fields.py")
+    block = readme_fields.split_readme(README.read_text(encoding="utf-8"))[1]
+    assert block == "\n" + readme_fields.field_tables() + "\n", (
+        "README.md's field tables are not routeeval/fields.py's; run python scripts/readme_fields.py"
+    )
+    from routeeval.fields import EVAL_FIELDS, LOG_FIELDS, OUTCOME_FIELDS
+
+    for spec in (*EVAL_FIELDS, *LOG_FIELDS, *OUTCOME_FIELDS):
+        assert f"| `{spec.name}` |" in block

@@ -42,6 +42,7 @@ from typing import Any
 
 from routeeval.data import file_sha256
 from routeeval.errors import ConfigError, DataError
+from routeeval.fields import ColumnMap
 from routeeval.files import write_text_atomic
 from routeeval.labeling.labels import SAMPLE_KEY, SAMPLE_SCHEMA
 from routeeval.logs import LogRecord, LogStream, iso_utc, light_row, open_log_stream, time_window, utc_time
@@ -98,17 +99,20 @@ def sample_logs(
     out: str | Path | None = None,
     fmt: str = "jsonl",
     progress: Callable[[int, int], None] | None = None,
+    columns: ColumnMap | None = None,
 ) -> SampleResult:
     """Draw ``n`` log rows of ``path`` (JSONL, CSV, Parquet, or a folder of Parquet files) into a sample file.
 
     ``out`` defaults to ``<logs stem>-sample-<n>.jsonl`` in the current directory. ``fmt="label-studio"`` also
     writes ``<out stem>.label-studio.json`` (tasks) and ``<out stem>.label-studio.xml`` (the labeling config).
-    ``progress(rows_read, total)`` is called after each batch of the first pass. Bad logs raise DataError (file,
-    line, field); bad options and an empty window raise ConfigError. See the module docstring for the draw.
+    ``progress(rows_read, total)`` is called after each batch of the first pass. ``columns`` maps the logs' columns
+    to routeeval's fields (``[columns]``, ``--map``); the sample file has routeeval's own names. Bad logs raise
+    DataError (file, line, field); bad options and an empty window raise ConfigError. See the module docstring for
+    the draw.
     """
     _check_options(n, seed, stratify, dedupe, fmt)
     start, end = time_window(since, until)
-    stream = open_log_stream(path)
+    stream = open_log_stream(path, columns)
     out_path = Path(out) if out is not None else Path(f"{_stem(Path(path))}-sample-{n}.jsonl")
     if _same_file(out_path, Path(path)):
         raise ConfigError(f"--out {out_path} is the logs file itself; choose another path for the sample.")
