@@ -206,8 +206,9 @@ def test_directory(tmp_path):
     assert error_of(load_eval_set, tmp_path) == (
         f"{tmp_path}: is a directory; expected an eval set file (.jsonl, .csv or .parquet)"
     )
-    assert error_of(load_logs, tmp_path) == (
-        f"{tmp_path}: is a directory; expected a log file (.jsonl, .csv or .parquet)"
+    assert error_of(load_logs, tmp_path) == (  # a folder of logs is Parquet files or an OpenAI batch's files
+        f"{tmp_path}: is a folder without .parquet, .jsonl or .json files; expected a folder of Parquet logs, "
+        "or of an OpenAI batch's input and output files"
     )
 
 
