@@ -70,9 +70,10 @@ def format_label(log_format: str, kind: str) -> str:
 
 def record_format(record: dict) -> str | None:
     """The format one record's fields say it is in; None when they fit none."""
-    if "custom_id" in record and "body" in record:
+    batch = "custom_id" in record and "input" not in record and "messages" not in record
+    if batch and "body" in record:
         return OPENAI_BATCH
-    if "custom_id" in record and ("response" in record or "error" in record):
+    if batch and ("response" in record or "error" in record):
         return OPENAI_BATCH_OUTPUT
     if "request_id" in record and ("startTime" in record or "spend" in record):
         return LITELLM_SPEND_LOGS

@@ -425,3 +425,28 @@ def test_drift_reads_each_export_and_names_its_format(demo_run, in_tmp, path, ki
     assert f"logs: {path}, read as {label}" in " ".join(result.stdout.split())
     assert f"read as {label}" in (in_tmp / "d" / "drift.md").read_text(encoding="utf-8")
     assert record["logs"]["notes"] == load_logs(path).notes
+
+
+def test_the_same_formats_are_detected_in_json_lines_and_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    spend = json.loads(SPEND_LOGS.read_text())
+    flat = [
+        {**row, **{k: json.dumps(row[k]) for k in ("messages", "response", "metadata", "proxy_server_request")}}
+        for row in spend
+    ]  # as a table export: JSON columns as text
+    flat = [{k: v for k, v in row.items() if k != "request_tags"} for row in flat]
+    jsonl = write_jsonl(tmp_path / "spend.jsonl", spend)
+    parquet = tmp_path / "spend.parquet"
+    pq.write_table(pa.Table.from_pylist(flat), parquet)
+    for path, kind in ((jsonl, "jsonl"), (parquet, "parquet")):
+        assert (open_log_stream(path).kind, open_log_stream(path).log_format) == (kind, "litellm-spend-logs")
+        assert [r.response for r in load_logs(path).records] == [r.response for r in load_logs(SPEND_LOGS).records]
+
+
+def test_a_routeeval_row_that_happens_to_carry_custom_id_stays_a_routeeval_row(tmp_path):
+    path = write_jsonl(tmp_path / "logs.jsonl", [{"custom_id": "c1", "input": "hi", "response": "hello"}])
+    logs = load_logs(path)
+    assert logs.log_format == "routeeval"
+    assert (logs.records[0].response, logs.records[0].query.extra) == ("hello", {"custom_id": "c1"})
