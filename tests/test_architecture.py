@@ -42,6 +42,7 @@ LAYERS = [
     {"replay"},
     {"scoring"},
     {"outcomes"},
+    {"promptfoo", "inspect_logs"},  # other eval tools' results as outcomes
     {"importers"},
     {
         "routers.base",
