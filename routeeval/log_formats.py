@@ -95,6 +95,12 @@ def detect_log_format(where: _Where, record: dict) -> str:
             "summarize=false); expected one row per request"
         )
         raise where.error(problem)
+    if isinstance(record.get("data"), list) and "total_pages" in record:
+        problem = (
+            "is a page of litellm's /spend/logs/v2, which leaves out the prompts and answers; expected the rows of "
+            "/spend/logs?start_date=...&end_date=...&summarize=false (a JSON array)"
+        )
+        raise where.error(problem)
     names = ", ".join(sorted(map(str, record))) or "none"
     raise where.error(
         f"is missing, and the record is in no log format routeeval reads (its fields: {names}); {_EXPECTED}", "input"

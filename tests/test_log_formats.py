@@ -334,6 +334,15 @@ def test_a_litellm_daily_summary_is_named_for_what_it_is(tmp_path):
     )
 
 
+def test_a_spend_logs_v2_page_is_named_for_what_it_is(tmp_path):
+    page = {"data": [{"request_id": "r1", "spend": 0.1}], "total": 1, "page": 1, "page_size": 50, "total_pages": 1}
+    path = write_json(tmp_path / "page.json", page)  # one line: read as JSON Lines of one object
+    assert error_of(load_logs, path) == (
+        f"{path} line 1: is a page of litellm's /spend/logs/v2, which leaves out the prompts and answers; expected "
+        "the rows of /spend/logs?start_date=...&end_date=...&summarize=false (a JSON array)"
+    )
+
+
 def test_later_records_must_keep_the_first_records_format(tmp_path):
     spend_row = json.loads(SPEND_LOGS.read_text())[0]
     row = {key: value for key, value in spend_row.items() if key != "request_id"}
