@@ -195,7 +195,13 @@ def _console(stderr: bool = False):
 @handle_errors
 def run(
     evalset: Path = typer.Argument(..., help="Eval set: JSONL (canonical), CSV or Parquet."),
-    logs: Path | None = typer.Option(None, "--logs", help="Sampled production logs (no gold)."),
+    logs: Path | None = typer.Option(
+        None,
+        "--logs",
+        help="Sampled production logs (no gold), format detected: routeeval rows, OpenAI chat records or litellm "
+        "spend logs as JSONL, a JSON array (/spend/logs), CSV or Parquet; a folder of Parquet files; or a folder "
+        "holding an OpenAI batch's input and output files.",
+    ),
     config: Path = CONFIG_OPTION,
     out: Path | None = typer.Option(None, "--out", help="Run folder [default: reports/<evalset>-<UTC time>]."),
     max_cost: float | None = typer.Option(
@@ -453,7 +459,9 @@ def _finish(result, as_json: bool) -> None:
 @handle_errors
 def drift(
     policy: Path = typer.Argument(..., help="The deployed policy.json."),
-    logs: Path = typer.Argument(..., help="Fresh production logs: JSONL, CSV, Parquet, or a folder of Parquet files."),
+    logs: Path = typer.Argument(
+        ..., help="Fresh production logs: a file or folder, format detected (see --logs of run)."
+    ),
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -534,7 +542,7 @@ def drift(
 @app.command()
 @handle_errors
 def sample(
-    logs: Path = typer.Argument(..., help="Production logs: JSONL, CSV, Parquet, or a folder of Parquet files."),
+    logs: Path = typer.Argument(..., help="Production logs: a file or folder, format detected (see --logs of run)."),
     n: int = typer.Option(200, "--n", help="Rows to sample (all of them when there are fewer)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same logs, options and seed give the same sample."),
     stratify: str = typer.Option(
@@ -579,7 +587,10 @@ def sample(
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return
-    population = result.header["population"]
+    from routeeval.log_formats import format_label
+
+    source, population = result.header["source"], result.header["population"]
+    typer.echo(f"logs: {source['path']} read as {format_label(source['log_format'], source['format'])}")
     typer.echo(
         f"sampled {result.n_sampled} of {population['after_dedupe']} queries ({population['rows_read']} log rows "
         f"read, {population['rows_in_window']} in the window, {population['after_dedupe']} after --dedupe {dedupe})"

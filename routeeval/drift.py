@@ -128,6 +128,8 @@ class FreshLogs:
     kept: list[tuple[int, LogRecord]]  # (checked row index, record): a uniform sample for the paid layer
     sampled: bool
     rate: float
+    log_format: str = "routeeval"  # the record format detected (routeeval.log_formats.LOG_FORMATS)
+    notes: list[str] = field(default_factory=list)  # what reading the format left out or could not fill in
 
 
 def default_out_dir(now: dt.datetime | None = None) -> Path:
@@ -367,7 +369,7 @@ def read_fresh_logs(
             for position, (where, values) in enumerate(batch):
                 if picks is not None and not picks[position]:
                     continue
-                row = light_row(where, values)
+                row = light_row(where, values, stream.log_format)
                 moment = row.moment
                 if since is not None or until is not None:
                     if moment is None:
@@ -410,6 +412,8 @@ def read_fresh_logs(
         kept=[(index, record) for (index, _where, _values), record in zip(kept, records, strict=True)],
         sampled=rate < 1,
         rate=rate,
+        log_format=stream.log_format,
+        notes=list(stream.notes),
     )
 
 
@@ -1197,6 +1201,8 @@ def _record(options, router, policy, reference, reference_source, fresh, checks,
         "logs": {
             "path": fresh.path,
             "format": fresh.kind,
+            "log_format": fresh.log_format,
+            "notes": fresh.notes,
             "rows_read": fresh.rows_read,
             "rows_in_window": fresh.rows_in_window,
             "rows_checked": fresh.routed.n_rows,

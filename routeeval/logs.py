@@ -1,9 +1,10 @@
-"""Load and validate production logs from JSONL, CSV or Parquet, in any of the shapes teams export.
+"""Load and validate production logs from JSONL, a JSON array, CSV or Parquet, in any of the formats teams export.
 
-Logs come in three shapes, detected per record: routeeval's own (``input`` or ``messages``,
-``model``, ``response``, token counts, ``cost_usd``, ``latency_ms``), OpenAI chat-completion
-records (``{"request": ..., "response": ...}`` or the flat ``{"messages", "choices", "usage"}``),
-and rows exported from litellm's ``LiteLLM_SpendLogs`` table. Files are read, and problems named, as
+Logs come in four formats, detected per file from its first record (:mod:`routeeval.log_formats`, which also
+reads JSON arrays and OpenAI batch folders): routeeval's own (``input`` or ``messages``, ``model``, ``response``,
+token counts, ``cost_usd``, ``latency_ms``), OpenAI chat-completion records (``{"request": ..., "response": ...}``
+or the flat ``{"messages", "choices", "usage"}``), rows of litellm's ``LiteLLM_SpendLogs`` table (``/spend/logs``
+or an export), and OpenAI Batch API requests joined with their results. Files are read, and problems named, as
 eval sets are (:mod:`routeeval.data`).
 
 A log's messages are the prompt that is replayed, so in every shape the assistant turns at the end
@@ -18,8 +19,9 @@ earlier in the conversation are history and stay.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,10 +52,28 @@ from routeeval.data import (
     _show,
     _type_name,
     _Where,
+    file_sha256,
     with_extras,
 )
 from routeeval.errors import ConfigError, DataError
 from routeeval.fields import LOG_FIELD_NAMES, LOGS, SAMPLE_ROW_KEYS, ColumnMap
+from routeeval.log_formats import (
+    BATCH_RESULT,
+    LITELLM_SPEND_LOGS,
+    OPENAI_BATCH,
+    OPENAI_BATCH_OUTPUT,
+    OPENAI_CHAT,
+    ROUTEEVAL,
+    BatchResult,
+    batch_failure,
+    batch_notes,
+    detect_log_format,
+    peek_json_lines,
+    read_batch_folder,
+    read_json_array,
+    record_format,
+    starts_json_array,
+)
 
 
 @dataclass(frozen=True)
@@ -75,21 +95,74 @@ class LogSet:
     path: str
     sha256: str
     records: list[LogRecord]
+    kind: str = "jsonl"  # the container: jsonl, json (an array), csv, parquet, parquet folder, batch folder
+    log_format: str = ROUTEEVAL  # the record format detected (routeeval.log_formats.LOG_FORMATS)
+    notes: list[str] = field(default_factory=list)  # what reading the format left out or could not fill in
 
 
 def load_logs(path: str | Path, columns: ColumnMap | None = None) -> LogSet:
-    """Read and validate production logs of any accepted shape, their columns read as ``columns`` maps them
+    """Read and validate production logs of any accepted format, their columns read as ``columns`` maps them
     (``[columns]``, ``--map``); raise DataError at the first problem."""
+    path_text = str(path)
+    file_path = Path(path)
     mapping = Columns.of(columns, LOGS)
-    path_text, sha256, row_word, records = _read_records(path, "a log file", mapping)
+    if file_path.is_dir():
+        stream = open_log_stream(path, columns)
+        rows = [row for batch in stream.batches() for row in batch]
+        sha256, kind, log_format, notes = stream.source_sha256(), stream.kind, stream.log_format, stream.notes
+    elif file_path.suffix.lower() in (".json", ".jsonl") and _is_json_array(path_text, file_path):
+        raw = _read_bytes(path_text, file_path)
+        rows = _mapped(path_text, read_json_array(path_text, raw), mapping)
+        sha256, kind = hashlib.sha256(raw).hexdigest(), "json"
+        log_format, notes = _file_format(rows[0], len(rows))
+    else:
+        path_text, sha256, row_word, records = _read_records(path, "a log file", mapping)
+        rows = [(_Where(path_text, line, row_word, mapping), values) for line, values in records]
+        kind = "parquet" if row_word == "row" else "csv" if file_path.suffix.lower() == ".csv" else "jsonl"
+        log_format, notes = _file_format(rows[0], len(rows))
     out: list[LogRecord] = []
     first_seen: dict[str, int] = {}
-    for line, values in records:
-        where = _Where(path_text, line, row_word, mapping)
-        record = _parse_log_row(where, values)
+    for where, values in rows:
+        record = _parse_log_row(where, values, log_format)
         _check_unique(where, record.query.row_id, first_seen)
         out.append(record)
-    return LogSet(path=path_text, sha256=sha256, records=out)
+    return LogSet(path=path_text, sha256=sha256, records=out, kind=kind, log_format=log_format, notes=notes)
+
+
+def _file_format(first: tuple[_Where, dict], n_rows: int) -> tuple[str, list[str]]:
+    """The format of a single file from its first record, and its notes; a batch output file alone is refused."""
+    where, values = first
+    log_format = detect_log_format(where, values)
+    if log_format == OPENAI_BATCH_OUTPUT:
+        raise DataError(
+            where.path,
+            "holds OpenAI Batch API output lines, which carry no prompts; put it in a folder with the batch's input "
+            "file (and its error file) and pass the folder",
+        )
+    return log_format, batch_notes(n_rows, [], outputs_read=False) if log_format == OPENAI_BATCH else []
+
+
+def _is_json_array(path_text: str, file_path: Path) -> bool:
+    from routeeval.data import _check_regular_file
+
+    _check_regular_file(path_text, file_path, "a log file")
+    return starts_json_array(file_path)
+
+
+def _read_bytes(path_text: str, file_path: Path) -> bytes:
+    try:
+        return file_path.read_bytes()
+    except OSError as exc:
+        raise DataError(path_text, f"cannot be read ({exc.strerror or exc})") from exc
+
+
+def _batch_file_rows(file_path: Path) -> list[tuple[_Where, dict]]:
+    """The lines of one file of an OpenAI batch folder (JSON Lines, or a JSON array)."""
+    path_text = str(file_path)
+    if _is_json_array(path_text, file_path):
+        return read_json_array(path_text, _read_bytes(path_text, file_path))
+    path_text, _sha, row_word, records = _read_records(file_path, "a batch file")
+    return [(_Where(path_text, line, row_word), values) for line, values in records]
 
 
 def utc_time(text: str) -> datetime | None:
@@ -148,27 +221,31 @@ STREAM_BATCH = 20_000  # raw rows handed over at a time
 @dataclass
 class LogStream:
     """Production logs read a batch at a time: a JSONL file line by line, a Parquet file or a folder of Parquet
-    files file by file, in batches; CSV is read whole. ``total`` is the row count (Parquet metadata, or the file's
-    lines), known before any row is parsed.
+    files file by file, in batches; CSV, a JSON array and an OpenAI batch folder are read whole (when the stream is
+    opened). ``total`` is the row count (Parquet metadata, the file's lines, or the records read), known before any
+    row is parsed; ``log_format`` is the record format detected from the first record (Parquet: its columns).
 
     :meth:`batches` gives each row's raw values; with ``light=True`` a Parquet file gives only the columns
     :func:`light_row` reads, and :meth:`records` reads the whole rows wanted afterwards. :meth:`records` validates
     them as :func:`load_logs` does, with the same one-line errors."""
 
     path: str
-    kind: str  # "jsonl", "csv", "parquet" or "parquet folder"
+    kind: str  # "jsonl", "json", "csv", "parquet", "parquet folder" or "batch folder"
     total: int
     _files: list[Path]
+    log_format: str = ROUTEEVAL
+    notes: list[str] = field(default_factory=list)
     columns: Columns = field(default_factory=lambda: Columns.of(None, LOGS))  # [columns] / --map for logs
+    _rows: list[tuple[_Where, dict]] | None = None  # the rows of a container read whole
 
     def batches(self, light: bool = False):
         """Lists of ``(where, raw row)``, the columns already renamed to fields; ``where`` names the file and line
         (or row) for errors."""
-        if self.kind == "jsonl":
+        if self._rows is not None:
+            for start in range(0, len(self._rows), STREAM_BATCH):
+                yield self._rows[start : start + STREAM_BATCH]
+        elif self.kind == "jsonl":
             yield from _jsonl_batches(self._files[0], self.columns)
-        elif self.kind == "csv":
-            path_text, _sha, row_word, records = _read_records(self._files[0], "a log file", self.columns)
-            yield [(_Where(path_text, line, row_word, self.columns), values) for line, values in records]
         else:
             for file_path in self._files:
                 yield from _parquet_batches(file_path, LIGHT_COLUMNS if light else None, self.columns)
@@ -177,7 +254,15 @@ class LogStream:
         """The whole records of ``rows`` (from :meth:`batches`; Parquet rows read light are read again whole)."""
         if light and self.kind.startswith("parquet"):
             rows = _parquet_rows_again(rows, self.columns)
-        return [_parse_log_row(where, dict(values)) for where, values in rows]
+        return [_parse_log_row(where, dict(values), self.log_format) for where, values in rows]
+
+    def source_sha256(self) -> str:
+        """The logs file's SHA-256; for a folder, the SHA-256 of its files' ``<relative path> <sha256>`` lines."""
+        if not Path(self.path).is_dir():
+            return file_sha256(self._files[0])
+        root = Path(self.path)
+        listing = "".join(f"{p.relative_to(root).as_posix()} {file_sha256(p)}\n" for p in self._files)
+        return hashlib.sha256(listing.encode("utf-8")).hexdigest()
 
     @staticmethod
     def parse(where: _Where, values: dict) -> LogRecord:
@@ -185,23 +270,72 @@ class LogStream:
 
 
 def open_log_stream(path: str | Path, columns: ColumnMap | None = None) -> LogStream:
-    """A :class:`LogStream` over a JSONL/CSV/Parquet file or a folder of Parquet files, its columns read as
-    ``columns`` maps them; DataError when none."""
+    """A :class:`LogStream` over a JSONL/JSON-array/CSV/Parquet file, a folder of Parquet files, or a folder of an
+    OpenAI batch's input and output files, its columns read as ``columns`` maps them; DataError when none, or when
+    the first record fits no log format."""
     path_text = str(path)
     file_path = Path(path)
     mapping = Columns.of(columns, LOGS)
     if file_path.is_dir():
         files = sorted(p for p in file_path.rglob("*.parquet") if p.is_file())
-        if not files:
-            raise DataError(path_text, "is a folder without .parquet files; expected logs as JSONL, CSV or Parquet")
-        return LogStream(path_text, "parquet folder", sum(_parquet_rows(p) for p in files), files, mapping)
+        if files:
+            log_format = _parquet_format(files[0], mapping)
+            total = sum(_parquet_rows(p) for p in files)
+            return LogStream(path_text, "parquet folder", total, files, log_format, columns=mapping)
+        if mapping.fields:
+            entries = " and ".join(mapping.origins.values())
+            raise DataError(
+                path_text,
+                f"is an OpenAI batch folder, whose lines have a fixed format; {entries} cannot apply to it: drop the "
+                "mapping for these logs (scope it with [columns.evalset] or --map evalset.FIELD=COLUMN)",
+            )
+        batch = read_batch_folder(path_text, file_path, _batch_file_rows)
+        return LogStream(
+            path_text, "batch folder", len(batch.rows), batch.files, OPENAI_BATCH, batch.notes, _rows=batch.rows
+        )
     _read_check(path_text, file_path)
     suffix = file_path.suffix.lower()
     if suffix == ".parquet":
-        return LogStream(path_text, "parquet", _parquet_rows(file_path), [file_path], mapping)
+        log_format = _parquet_format(file_path, mapping)
+        return LogStream(path_text, "parquet", _parquet_rows(file_path), [file_path], log_format, columns=mapping)
     if suffix == ".csv":
-        return LogStream(path_text, "csv", _count_lines(file_path), [file_path], mapping)
-    return LogStream(path_text, "jsonl", _count_lines(file_path), [file_path], mapping)
+        path_text, _sha, row_word, records = _read_records(file_path, "a log file", mapping)
+        rows = [(_Where(path_text, line, row_word, mapping), values) for line, values in records]
+        log_format, notes = _file_format(rows[0], len(rows))
+        return LogStream(path_text, "csv", len(rows), [file_path], log_format, notes, mapping, _rows=rows)
+    if starts_json_array(file_path):
+        rows = _mapped(path_text, read_json_array(path_text, _read_bytes(path_text, file_path)), mapping)
+        log_format, notes = _file_format(rows[0], len(rows))
+        return LogStream(path_text, "json", len(rows), [file_path], log_format, notes, mapping, _rows=rows)
+    first = peek_json_lines(file_path)  # None: empty, or bad JSON that the reader names
+    total = _count_lines(file_path)
+    if first is not None:
+        first = (first[0], mapping.rename(first[0], first[1]))
+    log_format, notes = _file_format(first, total) if first is not None else (ROUTEEVAL, [])
+    return LogStream(path_text, "jsonl", total, [file_path], log_format, notes, mapping)
+
+
+def _mapped(path_text: str, rows: list[tuple[_Where, dict]], mapping: Columns) -> list[tuple[_Where, dict]]:
+    """The records of a container read whole (a JSON array), their keys renamed as ``mapping`` says; a mapped
+    column no record has is an error."""
+    if not mapping.fields:
+        return rows
+    mapping.check(path_text, {key for _where, values in rows for key in values})
+    return [(replace(where, columns=mapping), mapping.rename(where, values)) for where, values in rows]
+
+
+def _parquet_format(file_path: Path, mapping: Columns) -> str:
+    """A Parquet file's log format, from its column names as mapped (every row has the same columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.ParquetFile(file_path).schema_arrow.names
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(str(file_path), f"not a readable Parquet file ({reason})") from exc
+    names = mapping.header(str(file_path), names)
+    return detect_log_format(_Where(str(file_path), 1, "row", mapping), dict.fromkeys(names))
 
 
 def _read_check(path_text: str, file_path: Path) -> None:
@@ -211,7 +345,9 @@ def _read_check(path_text: str, file_path: Path) -> None:
     if file_path.suffix.lower() not in _FORMATS:
         got = f"'{file_path.suffix}' files" if file_path.suffix else "a file without an extension"
         raise DataError(
-            path_text, f"cannot read {got}; expected .jsonl, .json, .csv or .parquet, or a folder of .parquet"
+            path_text,
+            f"cannot read {got}; expected .jsonl, .json, .csv or .parquet, or a folder of .parquet files or of an "
+            "OpenAI batch's files",
         )
 
 
@@ -397,19 +533,22 @@ class LightRow:
     moment: datetime | None = None  # the timestamp, parsed (UTC)
 
 
-def light_row(where: _Where, values: dict) -> LightRow:
-    """The fields of ``values`` the free layer needs. Rows in OpenAI's or litellm's shapes, and any row whose
-    input is not a plain string, go through the whole parser (same checks, same errors)."""
+def light_row(where: _Where, values: dict, log_format: str | None = None) -> LightRow:
+    """The fields of ``values`` the free layer needs. Rows in OpenAI's, litellm's or a batch's formats, and any row
+    whose input is not a plain string, go through the whole parser (same checks, same errors). ``log_format``: the
+    file's (:attr:`LogStream.log_format`); None detects it from the row."""
     raw = values.get(INPUT)
     if (
-        values.get(MESSAGES) is not None
+        log_format not in (None, ROUTEEVAL)
+        or values.get(MESSAGES) is not None
         or not isinstance(raw, str)
         or not raw.strip()
         or "request_id" in values
         or "request" in values
         or "choices" in values
+        or "custom_id" in values
     ):
-        record = _parse_log_row(where, dict(values))
+        record = _parse_log_row(where, dict(values), log_format)
         query = record.query
         moment = utc_time(record.timestamp) if record.timestamp else None
         return LightRow(
@@ -433,12 +572,17 @@ def light_row(where: _Where, values: dict) -> LightRow:
 # --- log records ----------------------------------------------------------------------------------
 
 
-def _parse_log_row(where: _Where, record: dict) -> LogRecord:
-    """Bring a record of any accepted shape to routeeval's log fields, then validate those."""
-    if "request_id" in record and ("startTime" in record or "spend" in record):
+def _parse_log_row(where: _Where, record: dict, log_format: str | None = None) -> LogRecord:
+    """Bring a record in ``log_format`` (the file's; None: detected from the record) to routeeval's log fields,
+    then validate those."""
+    if log_format is None:
+        log_format = record_format(record) or ROUTEEVAL
+    if log_format == LITELLM_SPEND_LOGS:
         values, names = _from_litellm(where, record)
-    elif "request" in record or "choices" in record:
+    elif log_format == OPENAI_CHAT:
         values, names = _from_openai(where, record)
+    elif log_format == OPENAI_BATCH:
+        values, names = _from_openai_batch(where, record)
     else:
         values, names = dict(record), {}
 
@@ -470,7 +614,8 @@ def _parse_log_row(where: _Where, record: dict) -> LogRecord:
     intent = _optional_str(where, values.pop(INTENT, None), name(INTENT))
     label = _parse_choice(where, values.pop(LABEL, None), name(LABEL), LABELS)  # easy/hard, from labeling
     _check_depth(where, {name(prompt_key): messages, name(METADATA): metadata, **values})
-    metadata = with_extras(where, metadata, values, SAMPLE_ROW_KEYS)  # the other columns, kept for rules and reports
+    if log_format == ROUTEEVAL:  # the team's own other columns, kept for rules and reports; a provider's
+        metadata = with_extras(where, metadata, values, SAMPLE_ROW_KEYS)  # bookkeeping (key hashes, IPs) stays out
     if intent is None and isinstance(metadata.get(INTENT), str):
         intent = metadata[INTENT] or None
     query = Query(
@@ -618,6 +763,8 @@ def _from_litellm(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
     """
     values = dict(record)
     names = {ID: "request_id", TIMESTAMP: "startTime", COST_USD: "spend"}
+    if "request_id" not in values:
+        raise where.error("is missing; each row of litellm spend logs has one.", "request_id")
     values[ID] = values.pop("request_id")
     start, end = values.pop("startTime", None), values.pop("endTime", None)
     duration_ms = values.pop("request_duration_ms", None)
@@ -678,6 +825,64 @@ def _litellm_response_text(where: _Where, raw: Any, decoded: Any) -> str | None:
     if isinstance(raw, str):
         return raw  # plain text, even when it happens to be JSON
     raise where.error(f"must be a string or a chat completion object, got {_type_name(decoded)}", RESPONSE)
+
+
+def _from_openai_batch(where: _Where, record: dict) -> tuple[dict, dict[str, str]]:
+    """A line of an OpenAI Batch API input file (``custom_id``, ``method``, ``url``, ``body``: a chat completion
+    request), with the result its output or error file holds for it, joined in by the reader (under
+    ``BATCH_RESULT``). A failed request keeps no answer, token counts or cost, and says why in ``batch_error``."""
+    values = dict(record)
+    result = values.pop(BATCH_RESULT, None)
+    names = {ID: "custom_id"}
+    for key in ("custom_id", "body"):
+        if key not in values:
+            raise where.error("is missing; each line of an OpenAI batch input file has 'custom_id' and 'body'.", key)
+    values[ID] = values.pop("custom_id")
+    values.pop("method", None)
+    url = values.pop("url", None)
+    if url is not None and (not isinstance(url, str) or url.strip().rstrip("/") not in _CHAT_URLS):
+        problem = f"is {_show(url)}; routeeval reads batches of chat completions (url '/v1/chat/completions')"
+        raise where.error(problem, "url")
+    body = _decoded(where, "body", values.pop("body"))
+    if not isinstance(body, dict):
+        problem = f"must be a chat completion request holding 'model' and 'messages', got {_type_name(body)}"
+        raise where.error(problem, "body")
+    for key in (MODEL, MESSAGES, METADATA):
+        if body.get(key) is not None:
+            values[key] = body[key]
+            names[key] = f"body.{key}"
+    if values.get(MESSAGES) is None:
+        raise where.error("is missing; a chat completion request holds 'messages'.", "body.messages")
+    if isinstance(result, BatchResult):
+        _apply_batch_result(result, values)
+    return values, names
+
+
+_CHAT_URLS = ("/v1/chat/completions", "/chat/completions")
+
+
+def _apply_batch_result(result: BatchResult, values: dict) -> None:
+    """The answer, token counts, time (and, when the request named none, model) of a request's output line, checked
+    and named in the output file; a failed request's reason instead."""
+    where, line = result.where, result.line
+    failure = batch_failure(line)
+    if failure is not None:
+        values["batch_error"] = failure
+        return
+    body = _decoded(where, "response.body", line["response"].get("body"))
+    if not isinstance(body, dict):
+        problem = f"must be a chat completion object with 'choices' and 'usage', got {_type_name(body)}"
+        raise where.error(problem, "response.body")
+    answer: dict = {}
+    names: dict[str, str] = {}
+    _apply_completion(where, body, "response.body.", answer, names)
+    values[RESPONSE] = answer.get(RESPONSE)
+    for key in (PROMPT_TOKENS, COMPLETION_TOKENS):
+        values[key] = _parse_count(where, answer.get(key), names.get(key, key))
+    if answer.get(TIMESTAMP) is not None:
+        values[TIMESTAMP] = answer[TIMESTAMP]
+    if values.get(MODEL) is None and body.get(MODEL) is not None:
+        values[MODEL] = _optional_str(where, body[MODEL], "response.body.model")
 
 
 def _decoded(where: _Where, name: str, value: Any) -> Any:

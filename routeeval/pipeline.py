@@ -141,7 +141,8 @@ def run_evaluation(
     summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report, against)
     summary["evalset"]["subset"] = plan.subset
     summary["spend"] = paid.spend()
-    notes = subset_notes(plan.subset) + _budget_notes(ledger) + _data_notes(paid, log_rows)
+    log_notes = list(log_set.notes) if log_set else []
+    notes = subset_notes(plan.subset) + _budget_notes(ledger) + log_notes + _data_notes(paid, log_rows)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
     if summary.get("labels"):
         summary["labels"]["source"] = str(labels_path) if labels_path is not None else "the eval set's label column"
@@ -726,6 +727,8 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log
         summary["logs"] = {
             "path": str(log_set.path),
             "sha256": log_set.sha256,
+            "format": log_set.kind,  # the container: jsonl, json (an array), csv, parquet, a folder
+            "log_format": log_set.log_format,  # the record format detected: routeeval, openai-chat, ...
             "rows": len(log_set.records),
             "reference_tier": log_reference,
             "scorer": agreement_spec(scorer_from_config(config.scoring.scorer, config.scoring), log_reference),

@@ -182,6 +182,8 @@ class Holdout(Record):
 class Logs(Record):
     path: str | None = None
     sha256: str | None = None
+    format: str | None = _optional()  # the container: jsonl, json (an array), csv, parquet, parquet/batch folder
+    log_format: str | None = _optional()  # the record format detected (routeeval.log_formats.LOG_FORMATS)
     rows: int = 0
     reference_tier: str | None = None
     scorer: str | None = _optional()

@@ -35,7 +35,7 @@ LAYERS = [
     {"errors"},
     {"columns", "fields", "files", "intervals"},
     {"config"},
-    {"data", "logs"},
+    {"data", "log_formats", "logs"},
     {"labeling", "labeling.labels"},  # the sample and labels files
     {"pricing", "sim"},
     {"cache"},

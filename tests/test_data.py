@@ -206,8 +206,9 @@ def test_directory(tmp_path):
     assert error_of(load_eval_set, tmp_path) == (
         f"{tmp_path}: is a directory; expected an eval set file (.jsonl, .csv or .parquet)"
     )
-    assert error_of(load_logs, tmp_path) == (
-        f"{tmp_path}: is a directory; expected a log file (.jsonl, .csv or .parquet)"
+    assert error_of(load_logs, tmp_path) == (  # a folder of logs is Parquet files or an OpenAI batch's files
+        f"{tmp_path}: is a folder without .parquet, .jsonl or .json files; expected a folder of Parquet logs, "
+        "or of an OpenAI batch's input and output files"
     )
 
 
@@ -711,12 +712,12 @@ def test_litellm_spend_log_rows(tmp_path):
 
     assert first.query.row_id == "chatcmpl-9f2"
     assert first.query.text == "Where is my order?"
-    metadata = first.query.metadata  # litellm's metadata, then the row's other columns (empty ones left out)
+    metadata = first.query.metadata  # litellm's own metadata; the row's other columns stay in extra
     assert {key: metadata[key] for key in ("user_api_key_team_id", "requester_ip_address")} == {
         "user_api_key_team_id": "team-a",
         "requester_ip_address": "",
     }
-    assert (metadata["call_type"], metadata["status"]) == ("acompletion", "success")
+    assert not {"call_type", "status", "api_key"} & set(metadata)  # litellm's bookkeeping stays out of metadata
     assert first.query.extra["call_type"] == "acompletion"
     assert first.query.extra["status"] == "success"
     assert first.timestamp == "2025-03-01T12:00:00.000Z"

@@ -378,9 +378,8 @@ def test_a_log_stream_refuses_a_mapping_its_file_lacks(tmp_path, kind):
         path = write_csv(tmp_path / "logs.csv", list(rows[0]), [[str(v) for v in row.values()] for row in rows])
     else:
         path = (write_jsonl if kind == "jsonl" else write_parquet)(tmp_path / f"logs.{kind}", rows)
-    stream = open_log_stream(path, parse_map_options(["input=prompt", "intent=category"]))
-    with pytest.raises(DataError) as caught:
-        list(stream.batches(light=True))
+    with pytest.raises(DataError) as caught:  # at open (CSV is read whole, Parquet's columns detect the format)
+        list(open_log_stream(path, parse_map_options(["input=prompt", "intent=category"])).batches(light=True))
     assert str(caught.value) == (
         f"{path}: --map intent=category names a column the file does not have; its columns: call_id, cost_usd, "
         "created_at, prompt, response, team; to map them in the eval set only, write --map evalset.intent=category"

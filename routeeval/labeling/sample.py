@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from routeeval.data import file_sha256
 from routeeval.errors import ConfigError, DataError
 from routeeval.fields import ColumnMap
 from routeeval.files import write_text_atomic
@@ -118,7 +117,7 @@ def sample_logs(
         raise ConfigError(f"--out {out_path} is the logs file itself; choose another path for the sample.")
 
     scan = _scan(stream, stratify, dedupe, start, end, progress)
-    notes = _scan_notes(scan)
+    notes = list(stream.notes) + _scan_notes(scan)
     if scan.rows_read == 0:
         raise DataError(str(path), "has no log rows; expected JSONL, CSV or Parquet log rows to sample from")
     if scan.rows_in_window == 0:
@@ -150,7 +149,12 @@ def sample_logs(
 
     header = {
         SAMPLE_KEY: SAMPLE_SCHEMA,
-        "source": {"path": str(path), "sha256": _source_sha256(stream), "format": stream.kind},
+        "source": {
+            "path": str(path),
+            "sha256": stream.source_sha256(),
+            "format": stream.kind,
+            "log_format": stream.log_format,
+        },
         "seed": seed,
         "n": n,
         "stratify": stratify,
@@ -256,7 +260,7 @@ def _scan(
         for where, values in batch:
             index = position
             position += 1
-            row = light_row(where, values)
+            row = light_row(where, values, stream.log_format)
             moment = utc_time(row.timestamp) if row.timestamp else None
             if moment is not None:
                 scan.first = moment if scan.first is None else min(scan.first, moment)
@@ -395,16 +399,6 @@ def _empty_window(path: str, since: str | None, until: str | None, scan: _Scan) 
         f"no row of {path} falls in the window {window}; its {scan.rows_read} rows run from "
         f"{iso_utc(scan.first)} to {iso_utc(scan.last or scan.first)}."
     )
-
-
-def _source_sha256(stream: LogStream) -> str:
-    """The logs file's SHA-256; for a folder, the SHA-256 of its files' ``<relative path> <sha256>`` lines."""
-    files = stream._files  # the stream knows which files it reads
-    if stream.kind != "parquet folder":
-        return file_sha256(files[0])
-    root = Path(stream.path)
-    listing = "".join(f"{p.relative_to(root).as_posix()} {file_sha256(p)}\n" for p in files)
-    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
 
 
 def _stem(path: Path) -> str:

@@ -210,6 +210,10 @@ def _provenance(record: dict) -> list[tuple[str, str]]:
         items.append(("Policy", text + "."))
     if logs:
         text = _text(logs.get("path")) or "the logs"
+        if logs.get("log_format") and logs.get("format"):
+            from routeeval.log_formats import format_label
+
+            text += f", read as {format_label(str(logs['log_format']), str(logs['format']))}"
         checked, read = _num(logs.get("rows_checked")), _num(logs.get("rows_read"))
         if checked is not None:
             text += f": {count(checked)} rows checked" + (f" of {count(read)} read" if read is not None else "")
@@ -227,6 +231,7 @@ def _provenance(record: dict) -> list[tuple[str, str]]:
         if fallback:
             text += f"; {count(fallback)} rows went to the policy's fallback tier"
         items.append(("Logs", text + "."))
+        items += [("Note", _text(note) or "") for note in logs.get("notes") or []]
     if reference:
         rows, dates = _num(reference.get("rows")), _date_range(reference.get("date_range"))
         size = ", ".join(x for x in (f"{count(rows)} rows" if rows is not None else "", dates or "") if x)
@@ -972,6 +977,14 @@ def render_drift_terminal(record: dict, console) -> None:
     console.print(Text.assemble((verdict.upper(), _RICH_STYLES.get(verdict, "bold")), " — ", _headline(record)))
     if record.get("simulated"):
         console.print(Text("SIMULATED: tiers answered from routeeval's simulator, not real models.", style="yellow"))
+    logs = _dict(record.get("logs"))
+    if logs.get("log_format") and logs.get("format"):
+        from routeeval.log_formats import format_label
+
+        label = format_label(str(logs["log_format"]), str(logs["format"]))
+        console.print(Text(f"logs: {_text(logs.get('path'))}, read as {label}"))
+    for note in _list(logs.get("notes")):
+        console.print(Text(f"note: {_text(note)}"))
     checks = _checks(record)
     shown = [c for c in checks if _status(c) != "skipped"]
     if shown:

@@ -742,7 +742,7 @@ def _provenance(summary: RunSummary, figures: dict) -> Markup:
     ]
     if logs is not None:
         items += [
-            ("logs", f"{logs.path} ({logs.rows} rows; scored by agreement with {logs.reference_tier})"),
+            ("logs", f"{logs.path} ({logs.rows} rows{_read_as(logs)}; scored by agreement with {logs.reference_tier})"),
             ("logs sha256", el("code", logs.sha256 or "—")),
         ]
     items += [
@@ -810,6 +810,13 @@ def _provenance(summary: RunSummary, figures: dict) -> Markup:
     return _section(
         "provenance", "Provenance", el("dl", *entries, class_="prov"), el("h3", "Tiers and prices"), tiers_table
     )
+
+
+def _read_as(logs) -> str:
+    """', read as litellm spend logs (a JSON array)': the format the logs were detected in."""
+    from routeeval.log_formats import format_label
+
+    return f", read as {format_label(logs.log_format, logs.format)}" if logs.log_format and logs.format else ""
 
 
 def _production_mix(summary: RunSummary, savings: dict) -> Markup:

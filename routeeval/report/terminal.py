@@ -157,6 +157,7 @@ def render_run(result, console) -> None:
     summary: RunSummary = result.summary
     console.print(tier_table(summary))
     if summary.logs is not None:
+        console.print(logs_line(summary.logs), highlight=False)
         title = f"Agreement with {summary.logs.reference_tier}'s answers on production logs (no gold)"
         console.print(tier_table(summary, title=title, logs=True))
     replay = summary.replay
@@ -194,6 +195,14 @@ def render_run(result, console) -> None:
     for path in (getattr(result, "reports", None) or {}).values():
         console.print(f"wrote {path}")
     console.print(f"wrote {result.summary_path}")
+
+
+def logs_line(logs) -> str:
+    """'logs: spend.json, 400 rows read as litellm spend logs (a JSON array)': the format detected, named."""
+    from routeeval.log_formats import format_label
+
+    read = f" read as {format_label(logs.log_format, logs.format)}" if logs.log_format and logs.format else ""
+    return f"logs: {logs.path}, {logs.rows:,} rows{read}"
 
 
 def aiq_line(metrics: Metrics) -> str | None:
