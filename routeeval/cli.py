@@ -179,9 +179,9 @@ def handle_errors(command):
 
 
 def _console(stderr: bool = False):
-    from rich.console import Console
+    from routeeval.report.terminal import make_console
 
-    return Console(stderr=stderr)
+    return make_console(stderr=stderr)
 
 
 @app.command(cls=_DefaultsInForce)
@@ -260,10 +260,14 @@ def optimize(
     """The optimizer half on an existing outcomes table: frontier, selection, policy.json, summary.json."""
     from routeeval.config import load_config
     from routeeval.pipeline import optimize_file
+    from routeeval.report.progress import stage_progress
 
     settings = load_config(config) if config is not None else None
     overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
-    result = optimize_file(outcomes, config=settings, out_dir=out, overrides=overrides, monthly_queries=monthly_queries)
+    with stage_progress("optimize", show=not as_json) as stage:
+        result = optimize_file(
+            outcomes, config=settings, out_dir=out, overrides=overrides, monthly_queries=monthly_queries, stage=stage
+        )
     _finish(result, as_json)
 
 
@@ -364,7 +368,10 @@ def import_(
         for given, option in ((labels, "--labels"), (config, "--config")):
             if given:
                 raise ConfigError(f"{option} is read only by `routeeval import labels`, not by {dataset}.")
-        result = import_outcomes(dataset, path, out)
+        from routeeval.report.progress import stage_progress
+
+        with stage_progress(f"import {dataset}", show=not as_json) as stage:
+            result = import_outcomes(dataset, path, out, stage=stage)
     if as_json:
         typer.echo(json.dumps({"out": str(result.out), **result.metadata}, indent=2, default=str))
         return

@@ -902,7 +902,7 @@ def prices_now(router: Router, config: Config | None) -> tuple[dict[str, list[fl
         found: dict[str, list[float | None]] = {}
         for name in router.tier_names:
             try:  # a tier without a price leaves the cost check skipped, naming it; the other checks stand
-                price = price_tier(config.tier(name))
+                price = price_tier(config.tier(name), config.path)
                 found[name] = [price.price_in_per_mtok, price.price_out_per_mtok]
             except ConfigError:
                 found[name] = [None, None]

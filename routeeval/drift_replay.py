@@ -29,7 +29,7 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
     from routeeval.cache import ResponseCache
     from routeeval.pipeline import PaidCalls, run_judge
     from routeeval.pricing import price_tiers
-    from routeeval.replay import CallRequest, SpendLedger
+    from routeeval.replay import CallRequest, SpendLedger, resolve_api_keys
     from routeeval.scoring import ScoredRow, agreement_spec, scorer_from_config
     from routeeval.sim import log_sim_rows
 
@@ -65,7 +65,8 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
         return {**result, **_empty(weights, names)}
 
     tiers = {name: _replay_tier(config, name, model) for name, model in zip(names, router.models, strict=True)}
-    prices = price_tiers(list(tiers.values()))
+    prices = price_tiers(list(tiers.values()), config.path)
+    resolve_api_keys(tiers.values(), config.path)  # a key variable not set: the error names the config file
     records = [record for _index, record in picked]
     keys = log_sim_rows(records)
     ledger = SpendLedger(budget_usd=budget)

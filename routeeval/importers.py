@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,16 @@ class ImportResult:
     metadata: dict = field(default_factory=dict)
 
 
-def import_outcomes(kind: str, path: str | Path, out: str | Path) -> ImportResult:
-    """Import the public dataset ``kind`` from ``path`` and write it as outcomes Parquet to ``out``."""
+def import_outcomes(
+    kind: str, path: str | Path, out: str | Path, stage: Callable[[str], None] | None = None
+) -> ImportResult:
+    """Import the public dataset ``kind`` from ``path`` and write it as outcomes Parquet to ``out``. ``stage``:
+    called with each stage's name (reading and converting, writing) as it starts, for progress."""
     importers = {"llmrouter": import_llmrouter, "routellm": import_routellm, "routerbench": import_routerbench}
     if kind not in importers:
         raise ConfigError(f"unknown dataset '{kind}'; choose from: {', '.join(sorted(importers))}.")
+    stage = stage or (lambda _name: None)
+    stage(f"reading and converting {kind} from {path}")
     frame, metadata = importers[kind](path)
     tiers = frame.groupby(C.TIER)[C.COST_USD].mean().sort_values(kind="stable").index.tolist()  # cheapest first
     metadata = {
@@ -50,6 +56,7 @@ def import_outcomes(kind: str, path: str | Path, out: str | Path) -> ImportResul
         "tiers": tiers,
     }
     stored = {key: value if isinstance(value, str) else json.dumps(value) for key, value in metadata.items()}
+    stage(f"writing {len(frame):,} rows ({metadata['queries']:,} queries × {len(tiers)} tiers) to {out}")
     written = write_outcomes(frame, out, stored)
     return ImportResult(
         dataset=kind,

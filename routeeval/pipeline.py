@@ -28,6 +28,7 @@ from routeeval.replay import (
     ReplayReport,
     SpendLedger,
     replay_calls,
+    resolve_api_keys,
 )
 from routeeval.scoring import (
     LOG_ID_PREFIX,
@@ -46,6 +47,7 @@ from routeeval.sim import eval_sim_row, judge_sim_row, log_sim_rows, triage_sim_
 from routeeval.summary import RunSummary
 
 ProgressFactory = Callable[[str], ReplayProgress | None]
+Stage = Callable[[str], None]  # progress of work without calls: called with each stage's name as it starts
 
 
 @dataclass
@@ -61,6 +63,7 @@ class RunResult:
     reports: dict = field(default_factory=dict)  # "html", "markdown", "frontier_svg" -> path
     outcomes: object | None = None  # the outcomes DataFrame (for reports); `optimize` reads text as categoricals
     chosen_rows: ChosenRows | None = None  # where the chosen policy sent each selection row
+    outcomes_written: bool = True  # False for `optimize`: outcomes_path is the table it read
 
     @property
     def simulated(self) -> bool:
@@ -91,7 +94,8 @@ def run_evaluation(
     _check_routers(config, overrides)
     config = with_options(config, max_cost_usd=max_cost_usd, monthly_queries=monthly_queries, **(overrides or {}))
     monthly_queries = config.logs.monthly_queries
-    prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
+    prices = price_tiers(config.tiers, config.path)  # an unpriced model stops us before any call is made
+    resolve_api_keys(config.tiers, config.path)  # so does a key variable not set: the error names the config file
     eval_set = load_eval_set(evalset_path)
     if labels_path is not None:
         eval_set = with_labels(eval_set, labels_path)
@@ -170,8 +174,10 @@ def optimize_file(
     out_dir: str | Path | None = None,
     overrides: dict | None = None,
     monthly_queries: int | None = None,
+    stage: Stage | None = None,
 ) -> RunResult:
-    """`routeeval optimize`: the optimizer half on an existing outcomes table (replayed or imported)."""
+    """`routeeval optimize`: the optimizer half on an existing outcomes table (replayed or imported). ``stage``:
+    called with each stage's name as it starts (loading, fitting each router, sweeping, selecting, writing)."""
     from routeeval.outcomes import read_outcomes, read_outcomes_metadata, text_mask
 
     if config is not None:
@@ -180,6 +186,8 @@ def optimize_file(
         _check_routers(Config(tiers=()), overrides)
     checked = with_options(config or Config(tiers=()), monthly_queries=monthly_queries, **(overrides or {}))
     settings, monthly_queries = checked.optimize, checked.logs.monthly_queries
+    stage = stage or (lambda _name: None)
+    stage(f"loading outcomes from {outcomes_path}")
     frame = read_outcomes(outcomes_path, compact=True)
     metadata = read_outcomes_metadata(outcomes_path)
     tier_entries = _tiers_from(frame, metadata, config)
@@ -188,6 +196,7 @@ def optimize_file(
     names = [t["name"] for t in tier_entries]
     from routeeval.stats import summarize_tiers
 
+    stage(f"summarizing {len(frame):,} outcome rows × {len(names)} tiers")
     eval_ids = frame.loc[text_mask(frame[C.SOURCE], C.SOURCE_EVAL, missing=True), C.ROW_ID]
     summary = {
         "routeeval_version": __version__,
@@ -208,9 +217,10 @@ def optimize_file(
     if from_labels:
         settings, notes = _labels_settings(settings, int(eval_ids.nunique()), str(outcomes_path))
     _start_outputs(out_dir)
-    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
+    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, stage)
     if from_labels:  # the labels-vs-outcomes check would compare the labels with a table built from them
         summary["labels"] = None
+    stage(f"writing the reports and summary.json to {out_dir}")
     record, reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
     summary_path = _write_summary(record, out_dir)
     return RunResult(
@@ -225,6 +235,7 @@ def optimize_file(
         reports=reports,
         outcomes=frame,
         chosen_rows=result.chosen_rows,
+        outcomes_written=False,
     )
 
 
@@ -268,7 +279,7 @@ def _labels_settings(settings, n_rows: int, where: str) -> tuple:
     return replace(settings, routers=kept), notes
 
 
-def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
+def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, stage: Stage | None = None):
     """Run the optimizer and merge its frontier, metrics, chosen point and hold-out into ``summary``."""
     from routeeval.optimize import optimize_outcomes
 
@@ -286,6 +297,7 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
         out_dir=out_dir,
         where=str(summary.get("outcomes", {}).get("path", "outcomes")),
         log_window=(summary.get("logs") or {}).get("date_range"),
+        stage=stage,
     )
     summary.update(result.summary)
     summary["policy_path"] = str(result.policy_path) if result.policy_path else None
@@ -342,7 +354,7 @@ def _tiers_from(frame, metadata: dict, config: Config | None) -> list[dict]:
             return [t for t in stored if t["name"] in present]
         ordered = [str(t) for t in stored if str(t) in present]
     elif config is not None and {t.name for t in config.tiers} >= set(present):
-        prices = price_tiers(config.tiers)
+        prices = price_tiers(config.tiers, config.path)
         return [_tier_entry(t, prices[t.name]) for t in config.tiers if t.name in present]
     else:
         means = frame.groupby(C.TIER)[C.COST_USD].mean().sort_values(kind="stable")
