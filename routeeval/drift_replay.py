@@ -27,7 +27,7 @@ ANSWER_CHARS = 600
 def replay_sample(router: Router, reference: dict, fresh, config, sample: int, budget, seed: int, progress) -> dict:
     """Replay up to ``sample`` fresh rows on their routed tier(s) and the baseline; score, weigh back, estimate."""
     from routeeval.cache import ResponseCache
-    from routeeval.pipeline import PaidCalls, run_judge
+    from routeeval.pipeline import LOGPROBS_REQUESTED, PaidCalls, run_judge, tiers_asking_logprobs
     from routeeval.pricing import price_tiers
     from routeeval.replay import CallRequest, SpendLedger, resolve_api_keys
     from routeeval.scoring import ScoredRow, agreement_spec, scorer_from_config
@@ -65,6 +65,12 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
         return {**result, **_empty(weights, names)}
 
     tiers = {name: _replay_tier(config, name, model) for name, model in zip(names, router.models, strict=True)}
+    if cascade is not None:  # ask for the log-probabilities the policy's confidence reads, as the run did
+        reads = [names[i] for i, entry in enumerate(cascade.confidence) if entry.source == "logprob"]
+        wanted = {
+            name: LOGPROBS_REQUESTED for name in reads if "logprobs" not in tiers[name].params and not tiers[name].simulated
+        }
+        tiers = dict(zip(tiers, tiers_asking_logprobs(tuple(tiers.values()), wanted), strict=True))
     prices = price_tiers(list(tiers.values()), config.path)
     resolve_api_keys(tiers.values(), config.path)  # a key variable not set: the error names the config file
     records = [record for _index, record in picked]

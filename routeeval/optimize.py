@@ -35,7 +35,8 @@ from routeeval.profile import (
     shares,
     token_model,
 )
-from routeeval.routers import StaticRouter, oracle_choice, walk_cascade
+from routeeval.routers import CascadeRouter, StaticRouter, oracle_choice, walk_cascade
+from routeeval.routers.cascade import confidence_sources
 from routeeval.routers.registry import (
     REGISTRY,
     LLMRouterCalls,
@@ -203,6 +204,8 @@ def optimize_outcomes(
         "routers": sorted({c.router for c in candidates if c.router != "tier"}),
         "holdout": None,
     }
+    if any(c.router == "cascade" for c in candidates):
+        summary["cascade_confidence"] = cascade_confidence(train, tiers)
 
     router_obj, kind, knob = exported
     guards = {
@@ -241,6 +244,53 @@ def optimize_outcomes(
         policy_path = write_policy(policy, Path(out_dir) / "policy.json")
     rows = _chosen_rows(chosen_candidate, chosen, train, baseline_name)
     return OptimizeResult(summary, policy, policy_path, notes, frontier, points, rows, data)
+
+
+MIN_LOGPROB_SHARE = CascadeRouter().min_logprob_share
+_ASKED = {  # a tier entry's "logprobs" (how the replay asked for them) -> the words for it
+    "requested": "routeeval asked for them (litellm lists logprobs for this provider)",
+    "set in params": "the tier's params ask for them",
+    "simulated": "the simulator returns them",
+}
+
+
+def cascade_confidence(data: RouterData, tiers: list[dict]) -> list[dict]:
+    """Per tier a cascade can stop at (all but the last): where its confidence comes from on these rows
+    (``logprob``, ``verifier`` or ``none``: its accuracy as a constant), the share of its scored answers that carry
+    log-probabilities, and why, from how the replay asked for them (``tiers[i]["logprobs"]``, when it did)."""
+    found = confidence_sources(data.score, data.logprob_mean, data.responses, min_logprob_share=MIN_LOGPROB_SHARE)
+    entries = []
+    for entry, (source, share) in list(zip(tiers, found, strict=True))[:-1]:
+        asked = entry.get("logprobs")
+        carried = f"{share:.0%} of its scored answers carry token log-probabilities"
+        if source == "logprob":
+            reason = carried + (f": {_ASKED[asked]}" if asked in _ASKED else "")
+        else:
+            if asked == "not supported":
+                why = "its provider returns none (litellm lists no logprobs parameter for it)"
+            elif share > 0:
+                why = f"{carried}, fewer than the {MIN_LOGPROB_SHARE:.0%} needed"
+            elif asked == "set in params":
+                why = "none came back although its params set logprobs"
+            elif asked == "requested":
+                why = "none came back although routeeval asked for them"
+            else:
+                why = "the outcomes carry no log-probabilities for it"
+            reason = why + (
+                "; a verifier over the query and the answer instead"
+                if source == "verifier"
+                else "; nor both right and wrong answers to fit a verifier on: its accuracy is the confidence"
+            )
+        entries.append(
+            {
+                "tier": entry["name"],
+                "source": "none" if source == "constant" else source,
+                "logprob_share": share,
+                "logprobs": asked,
+                "reason": reason,
+            }
+        )
+    return entries
 
 
 def _no_stage(_name: str) -> None:

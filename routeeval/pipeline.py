@@ -105,7 +105,8 @@ def run_evaluation(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
     progress = progress or (lambda _label: None)
 
-    requests = build_requests(eval_set, log_set, config.tiers)
+    logprobs = logprob_requests(config)
+    requests = build_requests(eval_set, log_set, tiers_asking_logprobs(config.tiers, logprobs))
     ledger = SpendLedger(budget_usd=config.replay.max_cost_usd)  # one ceiling over replay, judge and triage
     with ResponseCache(config.replay.cache) as cache:
         paid = PaidCalls(prices, config.replay, cache, ledger, progress)
@@ -133,7 +134,7 @@ def run_evaluation(
 
     _start_outputs(out_dir)
     frame = outcomes_frame(records)
-    tier_entries = [_tier_entry(t, prices[t.name]) for t in config.tiers]
+    tier_entries = [_tier_entry(t, prices[t.name], logprobs.get(t.name)) for t in config.tiers]
     metadata = {
         "version": __version__,
         "simulated": json.dumps(config.simulated),
@@ -144,7 +145,7 @@ def run_evaluation(
     }
     outcomes_path = write_outcomes(frame, out_dir / "outcomes.parquet", metadata)
     _check_answers(config, eval_rows, paid, outcomes_path)  # no policy from tiers that could not answer
-    summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report, against)
+    summary = _summary(config, tier_entries, eval_set, log_set, frame, report, judge_report, against)
     summary["spend"] = paid.spend()
     notes = _budget_notes(ledger) + _data_notes(paid, log_rows)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
@@ -581,7 +582,7 @@ def _log_reference(config: Config, eval_rows: list[ScoredRow]) -> str:
     return reference_tier(score[selection], cost[selection], names, config.optimize)
 
 
-def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log_reference: str) -> dict:
+def _summary(config, tier_entries, eval_set, log_set, frame, report, judge_report, log_reference: str) -> dict:
     from routeeval.stats import summarize_tiers
 
     tier_names = [t.name for t in config.tiers]
@@ -592,7 +593,7 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log
         "simulated": config.simulated,
         "cost_map_version": cost_map_version(),
         "evalset": {"path": str(eval_set.path), "sha256": eval_set.sha256, "rows": len(eval_set.rows)},
-        "tiers": [_tier_entry(t, prices[t.name]) for t in config.tiers],
+        "tiers": tier_entries,
         "baseline": None,  # the optimizer's (optimize._most_accurate picks it), filled in by _optimize_into
         "single_tiers": single_tiers,
         "replay": _replay_entry(report),
@@ -614,8 +615,8 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log
     return summary
 
 
-def _tier_entry(tier: Tier, price: TierPrice) -> dict:
-    return {
+def _tier_entry(tier: Tier, price: TierPrice, logprobs: str | None = None) -> dict:
+    entry = {
         "name": tier.name,
         "model": tier.model,
         "price_in_per_mtok": price.price_in_per_mtok,
@@ -623,6 +624,54 @@ def _tier_entry(tier: Tier, price: TierPrice) -> dict:
         "price_source": price.source,
         "simulated": tier.simulated,
     }
+    if logprobs is not None:
+        entry["logprobs"] = logprobs
+    return entry
+
+
+# Whether the replay asked a tier for token log-probabilities (the cascade's confidence): a tier entry's "logprobs".
+LOGPROBS_REQUESTED = "requested"  # routeeval added logprobs = true: litellm lists the parameter for the provider
+LOGPROBS_IN_PARAMS = "set in params"  # the tier's params set logprobs themselves; left as they are
+LOGPROBS_UNSUPPORTED = "not supported"  # litellm lists no logprobs parameter for the provider: a verifier instead
+LOGPROBS_SIMULATED = "simulated"  # the simulator returns them unasked
+LOGPROBS_NOT_NEEDED = "not needed"  # the last tier: a cascade takes its answer whatever its confidence
+
+
+def logprob_requests(config: Config) -> dict[str, str]:
+    """Tier name -> whether the replay asks it for token log-probabilities, when the cascade router is among the
+    routers (else empty): every tier a cascade can stop at (all but the last) is asked where litellm says its
+    provider takes ``logprobs``, unless its params already set it."""
+    from routeeval.pricing import supports_logprobs
+    from routeeval.routers.registry import routers_to_fit
+
+    if "cascade" not in routers_to_fit(config.optimize) or not config.tiers:
+        return {}
+    decisions = {}
+    for tier in config.tiers[:-1]:
+        if "logprobs" in tier.params:
+            decisions[tier.name] = LOGPROBS_IN_PARAMS
+        elif tier.simulated:
+            decisions[tier.name] = LOGPROBS_SIMULATED
+        elif supports_logprobs(tier.model):
+            decisions[tier.name] = LOGPROBS_REQUESTED
+        else:
+            decisions[tier.name] = LOGPROBS_UNSUPPORTED
+    decisions[config.tiers[-1].name] = LOGPROBS_NOT_NEEDED
+    return decisions
+
+
+def tiers_asking_logprobs(tiers: tuple[Tier, ...], decisions: dict[str, str]) -> tuple[Tier, ...]:
+    """``tiers`` with ``logprobs = true`` added to the params of those ``decisions`` marks requested. The params
+    are part of each call's cache key, so an answer cached without log-probabilities is never taken for one
+    with them."""
+    from dataclasses import replace
+
+    return tuple(
+        replace(tier, params={**tier.params, "logprobs": True})
+        if decisions.get(tier.name) == LOGPROBS_REQUESTED
+        else tier
+        for tier in tiers
+    )
 
 
 def _replay_entry(report: ReplayReport) -> dict:

@@ -132,3 +132,17 @@ def cost_map_version() -> str:
     path = _cost_map_path()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "unknown"
     return f"litellm {version('litellm')}, cost map {digest}"
+
+
+@cache
+def supports_logprobs(model: str) -> bool | None:
+    """Whether litellm says the provider of ``model`` takes the OpenAI ``logprobs`` parameter (offline: litellm's
+    own provider tables), or None when litellm cannot tell which provider ``model`` is."""
+    litellm = import_litellm()
+    with contextlib.redirect_stdout(io.StringIO()):  # a miss prints a provider banner to stdout
+        try:
+            bare, provider, _key, _base = litellm.get_llm_provider(model)
+            supported = litellm.get_supported_openai_params(model=bare, custom_llm_provider=provider)
+        except Exception:  # litellm raises several unrelated types for an unknown provider
+            return None
+    return bool(supported) and "logprobs" in supported

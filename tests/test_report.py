@@ -31,7 +31,7 @@ from routeeval.report.plots import frontier_svg
 from routeeval.report.write import write_reports
 from routeeval.summary import RunSummary
 
-SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "labels", "savings", "provenance"]
+SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "confidence", "labels", "savings", "provenance"]
 HOSTILE_INPUT = "<script>alert(1)</script> a | b | c"
 HOSTILE_RESPONSE = "<img src=x onerror=alert(1)> `tick` a | b | c\nsecond line"
 HOSTILE_INTENT = "a | b | c <img src=x onerror=alert(1)>"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from routeeval.report.formatting import (
+    confidence_sentences,
     count,
     drop_bound,
     interval,
@@ -205,6 +206,8 @@ def render_run(result, console) -> None:
             console.print(line)
         for line in chosen_lines(summary):
             console.print(line)
+    for sentence in confidence_sentences(summary):
+        console.print(f"cascade confidence, {sentence}", highlight=False)
     for sentence in labels_sentences(summary.labels):
         console.print(sentence, highlight=False)
     for note in result.notes:
