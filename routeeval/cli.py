@@ -603,7 +603,9 @@ def _cache_path(config: Path, path: Path | None) -> Path:
         return path
     from routeeval.config import ReplayConfig, load_config
 
-    return Path(load_config(config).replay.cache if config.exists() else ReplayConfig().cache)
+    if config.exists() or config != Path(DEFAULT_CONFIG):  # a --config given is read, or named in the error
+        return Path(load_config(config).replay.cache)
+    return Path(ReplayConfig().cache)
 
 
 @cache_app.command("stats")

@@ -127,7 +127,7 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
             detail = "; ".join(f"'{tier}': {why}" for tier, why in stopped.items())
             raise ProviderError(f"the outcomes layer stopped calling {detail}; the free and cost checks are written")
 
-        scorer = scorer_from_config(config.scoring.scorer, config.scoring)
+        scorer = scorer_from_config(config.scoring.scorer, config.scoring, config.path)
         golds = [record.query.extra.get("reference") for record in records]
         basis = "gold" if all(g not in (None, "", []) for g in golds) else "agreement"
         scored = []

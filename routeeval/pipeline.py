@@ -100,7 +100,7 @@ def run_evaluation(
     if labels_path is not None:
         eval_set = with_labels(eval_set, labels_path)
     log_set = load_logs(logs_path) if logs_path is not None else None
-    scorers = row_scorers(eval_set, config.scoring)
+    scorers = row_scorers(eval_set, config.scoring, config.path)
     settings = config.optimize
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
     progress = progress or (lambda _label: None)
@@ -118,7 +118,7 @@ def run_evaluation(
         judge_report = run_judge(eval_rows, config, paid)
         against = _log_reference(config, eval_rows)  # the tier the optimizer will take as its baseline
         eval_ids = frozenset(row.row_id for row in eval_set.rows)
-        log_scorer = scorer_from_config(config.scoring.scorer, config.scoring)
+        log_scorer = scorer_from_config(config.scoring.scorer, config.scoring, config.path)
         log_rows = (
             score_log_rows(log_set, names, log_scorer, report.results[n_eval:], eval_ids, against) if log_set else []
         )
