@@ -475,7 +475,7 @@ def drift(
         console = _console()
         render_drift_terminal(result.record, console)
         for path in paths.values():
-            console.print(f"wrote {path}", highlight=False)
+            console.print(f"wrote {path}", highlight=False, soft_wrap=True)
     if result.provider_error is not None:
         typer.echo(f"error: {result.provider_error}", err=True)
     raise typer.Exit(result.exit_code)
@@ -595,7 +595,7 @@ def estimate(
     console = _console()
     render_estimate_terminal(record, console)
     for path in paths.values():
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
 def _cache_path(config: Path, path: Path | None) -> Path:

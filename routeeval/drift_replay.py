@@ -68,7 +68,9 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
     if cascade is not None:  # ask for the log-probabilities the policy's confidence reads, as the run did
         reads = [names[i] for i, entry in enumerate(cascade.confidence) if entry.source == "logprob"]
         wanted = {
-            name: LOGPROBS_REQUESTED for name in reads if "logprobs" not in tiers[name].params and not tiers[name].simulated
+            name: LOGPROBS_REQUESTED
+            for name in reads
+            if "logprobs" not in tiers[name].params and not tiers[name].simulated
         }
         tiers = dict(zip(tiers, tiers_asking_logprobs(tuple(tiers.values()), wanted), strict=True))
     prices = price_tiers(list(tiers.values()), config.path)
@@ -288,11 +290,11 @@ def _cut(text: str, limit: int) -> str:
 def refit_policy(options, config, router: Router, fresh, out_dir: Path, paid, progress) -> dict:
     """Re-run the optimizer on the eval set plus a sample of the fresh logs and write ``candidate/policy.json``,
     with a readable diff against the deployed policy. Its calls count against what is left of ``--max-cost``."""
-    from routeeval.files import write_text_atomic
+    from routeeval.files import make_folder, write_text_atomic
     from routeeval.pipeline import run_evaluation
 
     candidate_dir = out_dir / "candidate"
-    candidate_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(candidate_dir)
     logs_path = candidate_dir / "fresh-logs-sample.jsonl"
     lines = [json.dumps(_log_line(record), ensure_ascii=False) for _index, record in fresh.kept]
     write_text_atomic(logs_path, "\n".join(lines) + "\n")

@@ -23,8 +23,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ``path``: the command stops with one line, and says nothing about having written it.
     """
     path = Path(path)
+    make_folder(path.parent)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise _not_written(path, exc) from None
@@ -39,6 +39,17 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise _not_written(path, exc) from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def make_folder(path: str | Path) -> Path:
+    """Create the folder ``path`` (and its parents) if missing; a DataError naming it when the system refuses."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = f"cannot be made a folder ({exc.strerror or exc}); nothing was written there"
+        raise DataError(str(path), problem) from None
+    return path
 
 
 def _not_written(path: Path, exc: OSError) -> DataError:

@@ -6,6 +6,7 @@ this module wires them in order, holds the run's one budget, and writes the run 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -336,12 +337,12 @@ def _check_routers(config: Config, overrides: dict | None) -> None:
 def _start_outputs(out_dir: Path) -> None:
     """Before a run writes its files: remove an earlier summary.json from the folder. summary.json is written
     last, so a folder with a summary holds one complete run (each file is written atomically)."""
-    (Path(out_dir) / "summary.json").unlink(missing_ok=True)
+    with contextlib.suppress(NotADirectoryError):  # out_dir is a file: the first write says so, naming it
+        (Path(out_dir) / "summary.json").unlink(missing_ok=True)
 
 
 def _write_summary(summary: RunSummary, out_dir: Path) -> Path:
     path = Path(out_dir) / "summary.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
     return path
 

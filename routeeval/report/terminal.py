@@ -217,12 +217,12 @@ def render_run(result, console) -> None:
             "[bold yellow]SIMULATED:[/bold yellow] tiers answered from routeeval's simulator, not real models."
         )
     if getattr(result, "outcomes_written", True):
-        console.print(f"wrote {result.outcomes_path}", highlight=False)
+        console.print(f"wrote {result.outcomes_path}", highlight=False, soft_wrap=True)
     if result.policy_path:
-        console.print(f"wrote {result.policy_path}", highlight=False)
+        console.print(f"wrote {result.policy_path}", highlight=False, soft_wrap=True)
     for path in (getattr(result, "reports", None) or {}).values():
-        console.print(f"wrote {path}", highlight=False)
-    console.print(f"wrote {result.summary_path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {result.summary_path}", highlight=False, soft_wrap=True)
 
 
 def aiq_line(metrics: Metrics) -> str | None:
