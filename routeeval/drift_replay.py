@@ -27,7 +27,7 @@ ANSWER_CHARS = 600
 def replay_sample(router: Router, reference: dict, fresh, config, sample: int, budget, seed: int, progress) -> dict:
     """Replay up to ``sample`` fresh rows on their routed tier(s) and the baseline; score, weigh back, estimate."""
     from routeeval.cache import ResponseCache
-    from routeeval.pipeline import LOGPROBS_REQUESTED, PaidCalls, run_judge, tiers_asking_logprobs
+    from routeeval.pipeline import PaidCalls, run_judge
     from routeeval.pricing import price_tiers
     from routeeval.replay import CallRequest, SpendLedger, resolve_api_keys
     from routeeval.scoring import ScoredRow, agreement_spec, scorer_from_config
@@ -65,14 +65,7 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
         return {**result, **_empty(weights, names)}
 
     tiers = {name: _replay_tier(config, name, model) for name, model in zip(names, router.models, strict=True)}
-    if cascade is not None:  # ask for the log-probabilities the policy's confidence reads, as the run did
-        reads = [names[i] for i, entry in enumerate(cascade.confidence) if entry.source == "logprob"]
-        wanted = {
-            name: LOGPROBS_REQUESTED
-            for name in reads
-            if "logprobs" not in tiers[name].params and not tiers[name].simulated
-        }
-        tiers = dict(zip(tiers, tiers_asking_logprobs(tuple(tiers.values()), wanted), strict=True))
+    tiers = with_policy_logprobs(router, tiers)
     prices = price_tiers(list(tiers.values()), config.path)
     resolve_api_keys(tiers.values(), config.path)  # a key variable not set: the error names the config file
     records = [record for _index, record in picked]
@@ -196,6 +189,26 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
         }
     result["worst"] = _worst(scored, finals, drops, names, baseline, picked)
     return result
+
+
+def with_policy_logprobs(router: Router, tiers: dict) -> dict:
+    """``tiers`` (name -> config Tier) asking for token log-probabilities where the policy's cascade reads its
+    confidence from them, as the run that wrote it asked (so its cached answers are found): not a simulated tier
+    (the simulator returns them unasked), nor one whose params set ``logprobs`` themselves."""
+    from routeeval.pipeline import LOGPROBS_REQUESTED, tiers_asking_logprobs
+
+    cascade = router.cascade
+    if cascade is None:
+        return tiers
+    names = list(router.tier_names)
+    stops = [int(i) for i in cascade.order[:-1]]  # the last tier's answer is taken whatever its confidence
+    reads = [names[i] for i in stops if cascade.confidence[i].source == "logprob"]
+    asking = {
+        name: LOGPROBS_REQUESTED
+        for name in reads
+        if name in tiers and "logprobs" not in tiers[name].params and not tiers[name].simulated
+    }
+    return dict(zip(tiers, tiers_asking_logprobs(tuple(tiers.values()), asking), strict=True))
 
 
 def _replay_tier(config, name: str, model: str):

@@ -164,3 +164,32 @@ def test_the_example_sets_a_max_drop_its_350_rows_can_certify():
     level = (1 - confidence) / families
     assert rows_to_certify(settings["max_drop"], level) <= n_rows
     assert rows_to_certify(0.01, level) > n_rows, "the old 0.01 could never be certified on 350 rows"
+
+
+def test_drift_asks_for_logprobs_where_the_policys_cascade_reads_them():
+    """The drift check's paid layer asks as the run did, so the run's cached answers are found and the cascade's
+    confidence is not 0 for want of log-probabilities."""
+    from routeeval.drift_replay import with_policy_logprobs
+    from routeeval.policy import build_policy
+    from routeeval.routers import CascadeRouter
+    from routeeval.runtime import Router
+
+    texts = ["where is my invoice", "reset my password", "compare clauses", "gdpr request"] * 3
+    correct = [[1, 1] if i % 4 < 2 else [0, 1] for i in range(len(texts))]
+    fitted = CascadeRouter(tiers=("small", "large")).fit(
+        texts, correct, logprob_mean=[[-0.1 if s else -1.5 for s in row] for row in correct]
+    )
+    entries = [
+        {"name": name, "model": model, "price_in_per_mtok": 1.0, "price_out_per_mtok": 2.0}
+        for name, model in (("small", "openai/gpt-4o-mini"), ("large", "openai/gpt-4o"))
+    ]
+    router = Router.load(build_policy(fitted, "cascade", {"threshold": 0.5}, entries, guards={}))
+    tiers = {
+        "small": Tier("small", "openai/gpt-4o-mini", params={"temperature": 0}),
+        "large": Tier("large", "openai/gpt-4o"),
+    }
+    asked = with_policy_logprobs(router, tiers)
+    assert asked["small"].params == {"temperature": 0, "logprobs": True}
+    assert asked["large"].params == {}, "the last tier's confidence is never read"
+    own = {**tiers, "small": Tier("small", "openai/gpt-4o-mini", params={"logprobs": False})}
+    assert with_policy_logprobs(router, own)["small"].params == {"logprobs": False}

@@ -646,7 +646,8 @@ def test_reports_cope_with_a_bare_summary_and_missing_columns(tmp_path, demo_out
         {"tiers": [{"name": t} for t in TIERS], "evalset": {"path": "imported", "rows": 350}}
     )
     paths = write_reports(tmp_path, summary, frame, [])
-    assert parse(paths["html"]).sections == [s for s in SECTIONS if s != "labels"]  # no labels: no section
+    # no labels and no cascade: no section for either
+    assert parse(paths["html"]).sections == [s for s in SECTIONS if s not in ("labels", "confidence")]
     markdown = paths["markdown"].read_text(encoding="utf-8")
     assert "No routing result" in markdown and "(no intent)" in markdown
     for table in table_rows(markdown):
