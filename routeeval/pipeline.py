@@ -96,7 +96,6 @@ def run_evaluation(
     config = with_options(config, max_cost_usd=max_cost_usd, monthly_queries=monthly_queries, **(overrides or {}))
     monthly_queries = config.logs.monthly_queries
     prices = price_tiers(config.tiers, config.path)  # an unpriced model stops us before any call is made
-    resolve_api_keys(config.tiers, config.path)  # so does a key variable not set: the error names the config file
     eval_set = load_eval_set(evalset_path)
     if labels_path is not None:
         eval_set = with_labels(eval_set, labels_path)
@@ -106,6 +105,7 @@ def run_evaluation(
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
     progress = progress or (lambda _label: None)
 
+    resolve_api_keys(config.tiers, config.path)  # a key variable not set stops us too, naming the config file
     logprobs = logprob_requests(config)
     requests = build_requests(eval_set, log_set, tiers_asking_logprobs(config.tiers, logprobs))
     ledger = SpendLedger(budget_usd=config.replay.max_cost_usd)  # one ceiling over replay, judge and triage
