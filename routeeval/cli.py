@@ -186,9 +186,9 @@ def handle_errors(command):
 
 
 def _console(stderr: bool = False):
-    from rich.console import Console
+    from routeeval.report.terminal import make_console
 
-    return Console(stderr=stderr)
+    return make_console(stderr=stderr)
 
 
 @app.command(cls=_DefaultsInForce)
@@ -302,10 +302,14 @@ def optimize(
     """The optimizer half on an existing outcomes table: frontier, selection, policy.json, summary.json."""
     from routeeval.config import load_config
     from routeeval.pipeline import optimize_file
+    from routeeval.report.progress import stage_progress
 
     settings = load_config(config) if config is not None else None
     overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
-    result = optimize_file(outcomes, config=settings, out_dir=out, overrides=overrides, monthly_queries=monthly_queries)
+    with stage_progress("optimize", show=not as_json) as stage:
+        result = optimize_file(
+            outcomes, config=settings, out_dir=out, overrides=overrides, monthly_queries=monthly_queries, stage=stage
+        )
     _finish(result, as_json)
 
 
@@ -419,7 +423,10 @@ def import_(
         if labels:
             raise ConfigError(f"--labels is read only by `routeeval import labels`, not by {dataset}.")
         tiers = load_config(config).tiers if config else ()
-        result = import_outcomes(dataset, list(paths), out, scorer=scorer, tiers=tiers)
+        from routeeval.report.progress import stage_progress
+
+        with stage_progress(f"import {dataset}", show=not as_json) as stage:
+            result = import_outcomes(dataset, list(paths), out, scorer=scorer, tiers=tiers, stage=stage)
     if as_json:
         typer.echo(json.dumps({"out": str(result.out), **result.metadata}, indent=2, default=str))
         return
@@ -533,7 +540,7 @@ def drift(
         console = _console()
         render_drift_terminal(result.record, console)
         for path in paths.values():
-            console.print(f"wrote {path}", highlight=False)
+            console.print(f"wrote {path}", highlight=False, soft_wrap=True)
     if result.provider_error is not None:
         typer.echo(f"error: {result.provider_error}", err=True)
     raise typer.Exit(result.exit_code)
@@ -673,7 +680,7 @@ def estimate(
     console = _console()
     render_estimate_terminal(record, console)
     for path in paths.values():
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
 def _columns(config: Path | None, map_options: list[str] | None):
@@ -690,7 +697,9 @@ def _cache_path(config: Path, path: Path | None) -> Path:
         return path
     from routeeval.config import ReplayConfig, load_config
 
-    return Path(load_config(config).replay.cache if config.exists() else ReplayConfig().cache)
+    if config.exists() or config != Path(DEFAULT_CONFIG):  # a --config given is read, or named in the error
+        return Path(load_config(config).replay.cache)
+    return Path(ReplayConfig().cache)
 
 
 @cache_app.command("stats")

@@ -36,7 +36,7 @@ import numpy as np
 from routeeval import __version__
 from routeeval.config import Config, column_map, load_config, with_options
 from routeeval.errors import ConfigError, DataError, PolicyError, ProviderError
-from routeeval.files import write_text_atomic
+from routeeval.files import make_folder, write_text_atomic
 from routeeval.logs import LogRecord, iso_utc, light_row, open_log_stream, time_window
 from routeeval.policy import load_router
 from routeeval.profile import (
@@ -209,7 +209,7 @@ def run_drift(options: DriftOptions, progress=None) -> DriftResult:
     record["exit_code"] = _exit_code(record["verdict"], options.fail_on)
     if provider_error is not None:
         record["provider_error"] = provider_error
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     paths = {"json": write_drift_json(record, out_dir / "drift.json")}
     if options.refit and config is not None:
         from routeeval.drift_replay import refit_policy
@@ -918,7 +918,7 @@ def prices_now(router: Router, config: Config | None) -> tuple[dict[str, list[fl
         found: dict[str, list[float | None]] = {}
         for name in router.tier_names:
             try:  # a tier without a price leaves the cost check skipped, naming it; the other checks stand
-                price = price_tier(config.tier(name))
+                price = price_tier(config.tier(name), config.path)
                 found[name] = [price.price_in_per_mtok, price.price_out_per_mtok]
             except ConfigError:
                 found[name] = [None, None]

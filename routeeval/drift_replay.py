@@ -29,7 +29,7 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
     from routeeval.cache import ResponseCache
     from routeeval.pipeline import PaidCalls, run_judge
     from routeeval.pricing import price_tiers
-    from routeeval.replay import CallRequest, SpendLedger
+    from routeeval.replay import CallRequest, SpendLedger, resolve_api_keys
     from routeeval.scoring import ScoredRow, agreement_spec, scorer_from_config
     from routeeval.sim import log_sim_rows
 
@@ -65,7 +65,9 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
         return {**result, **_empty(weights, names)}
 
     tiers = {name: _replay_tier(config, name, model) for name, model in zip(names, router.models, strict=True)}
-    prices = price_tiers(list(tiers.values()))
+    tiers = with_policy_logprobs(router, tiers)
+    prices = price_tiers(list(tiers.values()), config.path)
+    resolve_api_keys(tiers.values(), config.path)  # a key variable not set: the error names the config file
     records = [record for _index, record in picked]
     keys = log_sim_rows(records)
     ledger = SpendLedger(budget_usd=budget)
@@ -120,7 +122,7 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
             detail = "; ".join(f"'{tier}': {why}" for tier, why in stopped.items())
             raise ProviderError(f"the outcomes layer stopped calling {detail}; the free and cost checks are written")
 
-        scorer = scorer_from_config(config.scoring.scorer, config.scoring)
+        scorer = scorer_from_config(config.scoring.scorer, config.scoring, config.path)
         golds = [record.query.extra.get("reference") for record in records]
         basis = "gold" if all(g not in (None, "", []) for g in golds) else "agreement"
         scored = []
@@ -187,6 +189,26 @@ def replay_sample(router: Router, reference: dict, fresh, config, sample: int, b
         }
     result["worst"] = _worst(scored, finals, drops, names, baseline, picked)
     return result
+
+
+def with_policy_logprobs(router: Router, tiers: dict) -> dict:
+    """``tiers`` (name -> config Tier) asking for token log-probabilities where the policy's cascade reads its
+    confidence from them, as the run that wrote it asked (so its cached answers are found): not a simulated tier
+    (the simulator returns them unasked), nor one whose params set ``logprobs`` themselves."""
+    from routeeval.pipeline import LOGPROBS_REQUESTED, tiers_asking_logprobs
+
+    cascade = router.cascade
+    if cascade is None:
+        return tiers
+    names = list(router.tier_names)
+    stops = [int(i) for i in cascade.order[:-1]]  # the last tier's answer is taken whatever its confidence
+    reads = [names[i] for i in stops if cascade.confidence[i].source == "logprob"]
+    asking = {
+        name: LOGPROBS_REQUESTED
+        for name in reads
+        if name in tiers and "logprobs" not in tiers[name].params and not tiers[name].simulated
+    }
+    return dict(zip(tiers, tiers_asking_logprobs(tuple(tiers.values()), asking), strict=True))
 
 
 def _replay_tier(config, name: str, model: str):
@@ -284,11 +306,11 @@ def refit_policy(options, config, router: Router, fresh, out_dir: Path, paid, pr
     from dataclasses import replace
 
     from routeeval.fields import LOGS
-    from routeeval.files import write_text_atomic
+    from routeeval.files import make_folder, write_text_atomic
     from routeeval.pipeline import run_evaluation
 
     candidate_dir = out_dir / "candidate"
-    candidate_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(candidate_dir)
     logs_path = candidate_dir / "fresh-logs-sample.jsonl"
     lines = [json.dumps(_log_line(record), ensure_ascii=False) for _index, record in fresh.kept]
     write_text_atomic(logs_path, "\n".join(lines) + "\n")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,13 +51,17 @@ def import_outcomes(
     *,
     scorer: str | None = None,
     tiers: tuple[Tier, ...] = (),
+    stage: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Import ``kind`` (a public dataset, or another eval tool's results) from ``path`` and write it as outcomes
     Parquet to ``out``. ``path`` is a list only for inspect (one log per model); ``scorer`` and ``tiers`` (a
-    config's tiers, for names and prices) are read only by promptfoo and inspect."""
+    config's tiers, for names and prices) are read only by promptfoo and inspect. ``stage``: called with each stage's
+    name (reading and converting, writing) as it starts, for progress."""
     if kind not in IMPORT_KINDS:
         raise ConfigError(f"unknown dataset '{kind}'; choose from: {', '.join(IMPORT_KINDS)}.")
     paths = list(path) if isinstance(path, list | tuple) else [path]
+    stage = stage or (lambda _name: None)
+    stage(f"reading and converting {kind} from {', '.join(map(str, paths))}")
     if kind == "inspect":
         frame, metadata = import_inspect(paths, scorer=scorer, tiers=tiers)
     elif len(paths) != 1:
@@ -76,6 +81,7 @@ def import_outcomes(
         "tiers": order,
     }
     stored = {key: value if isinstance(value, str) else json.dumps(value) for key, value in metadata.items()}
+    stage(f"writing {len(frame):,} rows ({metadata['queries']:,} queries × {len(order)} tiers) to {out}")
     written = write_outcomes(frame, out, stored)
     return ImportResult(
         dataset=kind,

@@ -9,6 +9,7 @@ them afterwards.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ from routeeval.profile import (
     shares,
     token_model,
 )
-from routeeval.routers import StaticRouter, oracle_choice, walk_cascade
+from routeeval.routers import CascadeRouter, StaticRouter, oracle_choice, walk_cascade
+from routeeval.routers.cascade import confidence_sources
 from routeeval.routers.registry import (
     REGISTRY,
     LLMRouterCalls,
@@ -58,6 +60,7 @@ from routeeval.sweep import (
     sweep_candidate,
 )
 
+Stage = Callable[[str], None]  # progress: called with each stage's name as it starts
 PARITY_ROWS = 2000  # train rows the runtime re-routes for the parity check when there is no hold-out
 
 
@@ -83,12 +86,15 @@ def optimize_outcomes(
     llm_calls: LLMRouterCalls | None = None,
     where: str = "outcomes",
     log_window: list[str] | None = None,
+    stage: Stage | None = None,
 ) -> OptimizeResult:
     """Fit and sweep every configured router on the eval rows of ``frame``; select and export a policy.
 
     ``tiers``: ``{name, model, price_in_per_mtok, price_out_per_mtok}`` dicts, cheapest first. ``log_window``:
-    the first and last timestamp of the production log rows, for the policy's reference profile.
+    the first and last timestamp of the production log rows, for the policy's reference profile. ``stage``: called
+    with each stage's name (and row counts) as it starts, for progress.
     """
+    stage = stage or _no_stage
     tier_names = [t["name"] for t in tiers]
     data = pivot_outcomes(frame, tier_names)
     if data.n_rows < 2:
@@ -121,8 +127,10 @@ def optimize_outcomes(
     singles = single_tier_candidates(tier_names, train.score, train.cost_usd, train.latency_ms)
     candidates: list[Candidate] = list(singles)
     for router in routers_to_fit(settings):
+        stage(f"fitting {router} on {train.n_rows:,} rows × {len(tier_names)} tiers")
         candidates += router_spec(router).build(workspace)
 
+    stage(f"sweeping {len(candidates)} candidates")
     points: list[OperatingPoint] = []
     for candidate in candidates:
         points += sweep_candidate(candidate)
@@ -132,6 +140,7 @@ def optimize_outcomes(
     needs = _metadata_needs(candidates, workspace, frame, notes)
     blocked = {key for key, need in needs.items() if not need["selectable"]}
     selectable = [p for p in points if (p.router, p.variant) not in blocked]
+    stage(f"selecting among {len(frontier)} frontier points ({settings.bootstrap:,} bootstrap resamples)")
     selection = select_policy(
         pareto_frontier(selectable) if blocked else frontier,
         [c for c in candidates if (c.router, c.variant) not in blocked],
@@ -162,6 +171,7 @@ def optimize_outcomes(
     chosen = selection.point
     if chosen.decisions is None or chosen.accuracy_ci is None:  # the selection completes the point it picks
         chosen = complete_point(chosen_candidate, chosen, settings.confidence)
+    stage(f"exporting the chosen {chosen.router} policy and profiling {data.n_rows:,} rows")
     exported = _export(workspace, chosen)
 
     swept_singles = points[: len(singles)]  # one fixed point per tier, swept first
@@ -194,6 +204,8 @@ def optimize_outcomes(
         "routers": sorted({c.router for c in candidates if c.router != "tier"}),
         "holdout": None,
     }
+    if any(c.router == "cascade" for c in candidates):
+        summary["cascade_confidence"] = cascade_confidence(train, tiers)
 
     router_obj, kind, knob = exported
     guards = {
@@ -228,9 +240,61 @@ def optimize_outcomes(
 
     policy_path = None
     if out_dir is not None:
+        stage("writing policy.json")
         policy_path = write_policy(policy, Path(out_dir) / "policy.json")
     rows = _chosen_rows(chosen_candidate, chosen, train, baseline_name)
     return OptimizeResult(summary, policy, policy_path, notes, frontier, points, rows, data)
+
+
+MIN_LOGPROB_SHARE = CascadeRouter().min_logprob_share
+_ASKED = {  # a tier entry's "logprobs" (how the replay asked for them) -> the words for it
+    "requested": "routeeval asked for them (litellm lists logprobs for this provider)",
+    "set in params": "the tier's params ask for them",
+    "simulated": "the simulator returns them",
+}
+
+
+def cascade_confidence(data: RouterData, tiers: list[dict]) -> list[dict]:
+    """Per tier a cascade can stop at (all but the last): where its confidence comes from on these rows
+    (``logprob``, ``verifier`` or ``none``: its accuracy as a constant), the share of its scored answers that carry
+    log-probabilities, and why, from how the replay asked for them (``tiers[i]["logprobs"]``, when it did)."""
+    found = confidence_sources(data.score, data.logprob_mean, data.responses, min_logprob_share=MIN_LOGPROB_SHARE)
+    entries = []
+    for entry, (source, share) in list(zip(tiers, found, strict=True))[:-1]:
+        asked = entry.get("logprobs")
+        carried = f"{share:.0%} of its scored answers carry token log-probabilities"
+        if source == "logprob":
+            reason = carried + (f": {_ASKED[asked]}" if asked in _ASKED else "")
+        else:
+            if asked == "not supported":
+                why = "its provider returns none (litellm lists no logprobs parameter for it)"
+            elif share > 0:
+                why = f"{carried}, fewer than the {MIN_LOGPROB_SHARE:.0%} needed"
+            elif asked == "set in params":
+                why = "none came back although its params set logprobs"
+            elif asked == "requested":
+                why = "none came back although routeeval asked for them"
+            else:
+                why = "the outcomes carry no log-probabilities for it"
+            reason = why + (
+                "; a verifier over the query and the answer instead"
+                if source == "verifier"
+                else "; nor both right and wrong answers to fit a verifier on: its accuracy is the confidence"
+            )
+        entries.append(
+            {
+                "tier": entry["name"],
+                "source": "none" if source == "constant" else source,
+                "logprob_share": share,
+                "logprobs": asked,
+                "reason": reason,
+            }
+        )
+    return entries
+
+
+def _no_stage(_name: str) -> None:
+    """No progress to show."""
 
 
 def _complete_frontier(frontier: list[OperatingPoint], by_key: dict, confidence: float) -> list[OperatingPoint]:

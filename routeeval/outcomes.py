@@ -57,7 +57,6 @@ def write_outcomes(frame, path: str | Path, metadata: dict | None = None) -> Pat
     import pyarrow.parquet as pq
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if metadata:
         existing = table.schema.metadata or {}

@@ -6,6 +6,7 @@ this module wires them in order, holds the run's one budget, and writes the run 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from routeeval.replay import (
     ReplayReport,
     SpendLedger,
     replay_calls,
+    resolve_api_keys,
 )
 from routeeval.scoring import (
     LOG_ID_PREFIX,
@@ -46,6 +48,7 @@ from routeeval.sim import eval_sim_row, judge_sim_row, log_sim_rows, triage_sim_
 from routeeval.summary import RunSummary
 
 ProgressFactory = Callable[[str], ReplayProgress | None]
+Stage = Callable[[str], None]  # progress of work without calls: called with each stage's name as it starts
 
 
 @dataclass
@@ -61,6 +64,7 @@ class RunResult:
     reports: dict = field(default_factory=dict)  # "html", "markdown", "frontier_svg" -> path
     outcomes: object | None = None  # the outcomes DataFrame (for reports); `optimize` reads text as categoricals
     chosen_rows: ChosenRows | None = None  # where the chosen policy sent each selection row
+    outcomes_written: bool = True  # False for `optimize`: outcomes_path is the table it read
 
     @property
     def simulated(self) -> bool:
@@ -91,13 +95,15 @@ def run_evaluation(
     some of the eval rows (--limit / --sample), recorded in summary.json and the report."""
     config = checked_run_config(config or load_config(config_path), overrides, max_cost_usd, monthly_queries)
     monthly_queries = config.logs.monthly_queries
-    prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
+    prices = price_tiers(config.tiers, config.path)  # an unpriced model stops us before any call is made
     plan = plan_run(evalset_path, config, logs_path=logs_path, labels_path=labels_path, subset=subset)
     eval_set, log_set, scorers, requests = plan.eval_set, plan.log_set, plan.scorers, plan.requests
+    logprobs = plan.logprobs
     settings = config.optimize
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
     progress = progress or (lambda _label: None)
 
+    resolve_api_keys(config.tiers, config.path)  # a key variable not set stops us too, naming the config file
     ledger = SpendLedger(budget_usd=config.replay.max_cost_usd)  # one ceiling over replay, judge and triage
     with ResponseCache(config.replay.cache) as cache:
         paid = PaidCalls(prices, config.replay, cache, ledger, progress)
@@ -109,7 +115,7 @@ def run_evaluation(
         judge_report = run_judge(eval_rows, config, paid)
         against = _log_reference(config, eval_rows)  # the tier the optimizer will take as its baseline
         eval_ids = frozenset(row.row_id for row in eval_set.rows)
-        log_scorer = scorer_from_config(config.scoring.scorer, config.scoring)
+        log_scorer = scorer_from_config(config.scoring.scorer, config.scoring, config.path)
         log_rows = (
             score_log_rows(log_set, names, log_scorer, report.results[n_eval:], eval_ids, against) if log_set else []
         )
@@ -125,7 +131,7 @@ def run_evaluation(
 
     _start_outputs(out_dir)
     frame = outcomes_frame(records)
-    tier_entries = [_tier_entry(t, prices[t.name]) for t in config.tiers]
+    tier_entries = [_tier_entry(t, prices[t.name], logprobs.get(t.name)) for t in config.tiers]
     metadata = {
         "version": __version__,
         "simulated": json.dumps(config.simulated),
@@ -138,7 +144,7 @@ def run_evaluation(
         metadata["evalset_subset"] = json.dumps(plan.subset)
     outcomes_path = write_outcomes(frame, out_dir / "outcomes.parquet", metadata)
     _check_answers(config, eval_rows, paid, outcomes_path)  # no policy from tiers that could not answer
-    summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report, against)
+    summary = _summary(config, tier_entries, eval_set, log_set, frame, report, judge_report, against)
     summary["evalset"]["subset"] = plan.subset
     summary["spend"] = paid.spend()
     log_notes = list(log_set.notes) if log_set else []
@@ -170,8 +176,10 @@ def optimize_file(
     out_dir: str | Path | None = None,
     overrides: dict | None = None,
     monthly_queries: int | None = None,
+    stage: Stage | None = None,
 ) -> RunResult:
-    """`routeeval optimize`: the optimizer half on an existing outcomes table (replayed or imported)."""
+    """`routeeval optimize`: the optimizer half on an existing outcomes table (replayed or imported). ``stage``:
+    called with each stage's name as it starts (loading, fitting each router, sweeping, selecting, writing)."""
     from routeeval.outcomes import read_outcomes, read_outcomes_metadata, text_mask
 
     if config is not None:
@@ -180,6 +188,8 @@ def optimize_file(
         _check_routers(Config(tiers=()), overrides)
     checked = with_options(config or Config(tiers=()), monthly_queries=monthly_queries, **(overrides or {}))
     settings, monthly_queries = checked.optimize, checked.logs.monthly_queries
+    stage = stage or (lambda _name: None)
+    stage(f"loading outcomes from {outcomes_path}")
     frame = read_outcomes(outcomes_path, compact=True)
     metadata = read_outcomes_metadata(outcomes_path)
     tier_entries = _tiers_from(frame, metadata, config)
@@ -188,6 +198,7 @@ def optimize_file(
     names = [t["name"] for t in tier_entries]
     from routeeval.stats import summarize_tiers
 
+    stage(f"summarizing {len(frame):,} outcome rows × {len(names)} tiers")
     eval_ids = frame.loc[text_mask(frame[C.SOURCE], C.SOURCE_EVAL, missing=True), C.ROW_ID]
     subset = json.loads(metadata["evalset_subset"]) if metadata.get("evalset_subset") else None  # run --limit/--sample
     summary = {
@@ -211,9 +222,10 @@ def optimize_file(
         settings, label_notes = _labels_settings(settings, int(eval_ids.nunique()), str(outcomes_path))
         notes += label_notes
     _start_outputs(out_dir)
-    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
+    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, stage)
     if from_labels:  # the labels-vs-outcomes check would compare the labels with a table built from them
         summary["labels"] = None
+    stage(f"writing the reports and summary.json to {out_dir}")
     record, reports = _reports_into(summary, frame, result, out_dir, None, monthly_queries, checked.logs.sample_rate)
     summary_path = _write_summary(record, out_dir)
     return RunResult(
@@ -228,6 +240,7 @@ def optimize_file(
         reports=reports,
         outcomes=frame,
         chosen_rows=result.chosen_rows,
+        outcomes_written=False,
     )
 
 
@@ -248,6 +261,7 @@ class RunPlan:
     scorers: dict
     requests: list[CallRequest]  # every (row, tier) call, eval rows first
     subset: dict | None  # summary.json's evalset.subset: how the rows were picked, or None for the whole set
+    logprobs: dict[str, str]  # tier -> whether the replay asks it for log-probabilities (logprob_requests)
 
 
 def plan_run(
@@ -265,8 +279,10 @@ def plan_run(
         eval_set = with_labels(eval_set, labels_path)
     eval_set, picked = subset_eval_set(eval_set, subset)
     log_set = load_logs(logs_path, config.columns) if logs_path is not None else None
-    scorers = row_scorers(eval_set, config.scoring)
-    return RunPlan(eval_set, log_set, scorers, build_requests(eval_set, log_set, config.tiers), picked)
+    scorers = row_scorers(eval_set, config.scoring, config.path)
+    logprobs = logprob_requests(config)  # the cascade's tiers are asked for log-probabilities: other cache keys
+    requests = build_requests(eval_set, log_set, tiers_asking_logprobs(config.tiers, logprobs))
+    return RunPlan(eval_set, log_set, scorers, requests, picked, logprobs)
 
 
 @dataclass(frozen=True)
@@ -390,7 +406,7 @@ def _labels_settings(settings, n_rows: int, where: str) -> tuple:
     return replace(settings, routers=kept), notes
 
 
-def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
+def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, stage: Stage | None = None):
     """Run the optimizer and merge its frontier, metrics, chosen point and hold-out into ``summary``."""
     from routeeval.optimize import optimize_outcomes
 
@@ -410,6 +426,7 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
         out_dir=out_dir,
         where=str(summary.get("outcomes", {}).get("path", "outcomes")),
         log_window=(summary.get("logs") or {}).get("date_range"),
+        stage=stage,
     )
     summary.update(result.summary)
     summary["policy_path"] = str(result.policy_path) if result.policy_path else None
@@ -447,12 +464,12 @@ def _check_routers(config: Config, overrides: dict | None) -> None:
 def _start_outputs(out_dir: Path) -> None:
     """Before a run writes its files: remove an earlier summary.json from the folder. summary.json is written
     last, so a folder with a summary holds one complete run (each file is written atomically)."""
-    (Path(out_dir) / "summary.json").unlink(missing_ok=True)
+    with contextlib.suppress(NotADirectoryError):  # out_dir is a file: the first write says so, naming it
+        (Path(out_dir) / "summary.json").unlink(missing_ok=True)
 
 
 def _write_summary(summary: RunSummary, out_dir: Path) -> Path:
     path = Path(out_dir) / "summary.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(summary.to_json(), indent=2, allow_nan=False) + "\n")
     return path
 
@@ -466,7 +483,7 @@ def _tiers_from(frame, metadata: dict, config: Config | None) -> list[dict]:
             return [t for t in stored if t["name"] in present]
         ordered = [str(t) for t in stored if str(t) in present]
     elif config is not None and {t.name for t in config.tiers} >= set(present):
-        prices = price_tiers(config.tiers)
+        prices = price_tiers(config.tiers, config.path)
         return [_tier_entry(t, prices[t.name]) for t in config.tiers if t.name in present]
     else:
         means = frame.groupby(C.TIER)[C.COST_USD].mean().sort_values(kind="stable")
@@ -705,7 +722,7 @@ def _log_reference(config: Config, eval_rows: list[ScoredRow]) -> str:
     return reference_tier(score[selection], cost[selection], names, config.optimize)
 
 
-def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log_reference: str) -> dict:
+def _summary(config, tier_entries, eval_set, log_set, frame, report, judge_report, log_reference: str) -> dict:
     from routeeval.stats import summarize_tiers
 
     tier_names = [t.name for t in config.tiers]
@@ -716,7 +733,7 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log
         "simulated": config.simulated,
         "cost_map_version": cost_map_version(),
         "evalset": {"path": str(eval_set.path), "sha256": eval_set.sha256, "rows": len(eval_set.rows)},
-        "tiers": [_tier_entry(t, prices[t.name]) for t in config.tiers],
+        "tiers": tier_entries,
         "baseline": None,  # the optimizer's (optimize._most_accurate picks it), filled in by _optimize_into
         "single_tiers": single_tiers,
         "replay": _replay_entry(report),
@@ -740,8 +757,8 @@ def _summary(config, prices, eval_set, log_set, frame, report, judge_report, log
     return summary
 
 
-def _tier_entry(tier: Tier, price: TierPrice) -> dict:
-    return {
+def _tier_entry(tier: Tier, price: TierPrice, logprobs: str | None = None) -> dict:
+    entry = {
         "name": tier.name,
         "model": tier.model,
         "price_in_per_mtok": price.price_in_per_mtok,
@@ -749,6 +766,54 @@ def _tier_entry(tier: Tier, price: TierPrice) -> dict:
         "price_source": price.source,
         "simulated": tier.simulated,
     }
+    if logprobs is not None:
+        entry["logprobs"] = logprobs
+    return entry
+
+
+# Whether the replay asked a tier for token log-probabilities (the cascade's confidence): a tier entry's "logprobs".
+LOGPROBS_REQUESTED = "requested"  # routeeval added logprobs = true: litellm lists the parameter for the provider
+LOGPROBS_IN_PARAMS = "set in params"  # the tier's params set logprobs themselves; left as they are
+LOGPROBS_UNSUPPORTED = "not supported"  # litellm lists no logprobs parameter for the provider: a verifier instead
+LOGPROBS_SIMULATED = "simulated"  # the simulator returns them unasked
+LOGPROBS_NOT_NEEDED = "not needed"  # the last tier: a cascade takes its answer whatever its confidence
+
+
+def logprob_requests(config: Config) -> dict[str, str]:
+    """Tier name -> whether the replay asks it for token log-probabilities, when the cascade router is among the
+    routers (else empty): every tier a cascade can stop at (all but the last) is asked where litellm says its
+    provider takes ``logprobs``, unless its params already set it."""
+    from routeeval.pricing import supports_logprobs
+    from routeeval.routers.registry import routers_to_fit
+
+    if "cascade" not in routers_to_fit(config.optimize) or not config.tiers:
+        return {}
+    decisions = {}
+    for tier in config.tiers[:-1]:
+        if "logprobs" in tier.params:
+            decisions[tier.name] = LOGPROBS_IN_PARAMS
+        elif tier.simulated:
+            decisions[tier.name] = LOGPROBS_SIMULATED
+        elif supports_logprobs(tier.model):
+            decisions[tier.name] = LOGPROBS_REQUESTED
+        else:
+            decisions[tier.name] = LOGPROBS_UNSUPPORTED
+    decisions[config.tiers[-1].name] = LOGPROBS_NOT_NEEDED
+    return decisions
+
+
+def tiers_asking_logprobs(tiers: tuple[Tier, ...], decisions: dict[str, str]) -> tuple[Tier, ...]:
+    """``tiers`` with ``logprobs = true`` added to the params of those ``decisions`` marks requested. The params
+    are part of each call's cache key, so an answer cached without log-probabilities is never taken for one
+    with them."""
+    from dataclasses import replace
+
+    return tuple(
+        replace(tier, params={**tier.params, "logprobs": True})
+        if decisions.get(tier.name) == LOGPROBS_REQUESTED
+        else tier
+        for tier in tiers
+    )
 
 
 def _replay_entry(report: ReplayReport) -> dict:

@@ -177,7 +177,6 @@ def write_policy(policy: dict, path: str | Path) -> Path:
     """Validate and write ``policy`` as UTF-8 JSON (key order kept; the checksum does not depend on layout)."""
     validate_policy(policy)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(policy, indent=1, ensure_ascii=False, allow_nan=False)
     write_text_atomic(path, text + "\n")
     return path

@@ -49,12 +49,13 @@ class TierPrice:
         return (prompt_tokens * self.price_in_per_mtok + completion_tokens * self.price_out_per_mtok) / 1e6
 
 
-def price_tiers(tiers: tuple[Tier, ...] | list[Tier]) -> dict[str, TierPrice]:
-    """Price every tier, or raise ConfigError naming the first one without a price."""
-    return {tier.name: price_tier(tier) for tier in tiers}
+def price_tiers(tiers: tuple[Tier, ...] | list[Tier], where: str | None = None) -> dict[str, TierPrice]:
+    """Price every tier, or raise ConfigError naming the first one without a price (and ``where``, the config file
+    the tiers come from)."""
+    return {tier.name: price_tier(tier, where) for tier in tiers}
 
 
-def price_tier(tier: Tier) -> TierPrice:
+def price_tier(tier: Tier, where: str | None = None) -> TierPrice:
     if tier.price_in_per_mtok is not None and tier.price_out_per_mtok is not None:
         return TierPrice(tier.name, tier.model, tier.price_in_per_mtok, tier.price_out_per_mtok, "config")
     lookup = cost_map_model(tier.model)
@@ -62,7 +63,7 @@ def price_tier(tier: Tier) -> TierPrice:
     if found is None:
         raise ConfigError(
             f"tier '{tier.name}': model '{lookup}' has no price in litellm's cost map ({cost_map_version()}); "
-            "set price_in_per_mtok and price_out_per_mtok for this tier in routeeval.toml."
+            f"set price_in_per_mtok and price_out_per_mtok for this tier in {where or 'the config'}."
         )
     price_in, price_out = found
     return TierPrice(tier.name, tier.model, price_in, price_out, "litellm cost map")
@@ -155,3 +156,17 @@ def price_imported_tier(name: str, model: str | None, tiers: tuple[Tier, ...] | 
 
 # Provider names other tools (inspect_ai, promptfoo) use where litellm's cost map uses another.
 IMPORTED_PROVIDERS = {"google": "gemini", "together": "together_ai", "grok": "xai"}
+
+
+@cache
+def supports_logprobs(model: str) -> bool | None:
+    """Whether litellm says the provider of ``model`` takes the OpenAI ``logprobs`` parameter (offline: litellm's
+    own provider tables), or None when litellm cannot tell which provider ``model`` is."""
+    litellm = import_litellm()
+    with contextlib.redirect_stdout(io.StringIO()):  # a miss prints a provider banner to stdout
+        try:
+            bare, provider, _key, _base = litellm.get_llm_provider(model)
+            supported = litellm.get_supported_openai_params(model=bare, custom_llm_provider=provider)
+        except Exception:  # litellm raises several unrelated types for an unknown provider
+            return None
+    return bool(supported) and "logprobs" in supported

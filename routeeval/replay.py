@@ -166,8 +166,8 @@ def replay_calls(
     return asyncio.run(replayer.run())
 
 
-def resolve_api_keys(tiers) -> dict[str, str | None]:
-    """API keys by tier name, read from the variables the config names (never from the config)."""
+def resolve_api_keys(tiers, where: str | None = None) -> dict[str, str | None]:
+    """API keys by tier name, read from the variables the config (the file ``where``) names, never from it."""
     keys: dict[str, str | None] = {}
     for tier in tiers:
         if tier.api_key_env:
@@ -175,7 +175,7 @@ def resolve_api_keys(tiers) -> dict[str, str | None]:
             if not value:
                 raise ConfigError(
                     f"tier '{tier.name}': environment variable {tier.api_key_env} is not set "
-                    "(named by api_key_env in routeeval.toml)."
+                    f"(named by api_key_env in {where or 'the config'})."
                 )
             keys[tier.name] = value
         else:

@@ -601,17 +601,24 @@ JUDGE_UNREADABLE = "judge verdict unreadable"
 LOG_ID_PREFIX = "log:"  # a log id that an eval row also uses is written so in the outcomes
 
 
-def scorer_from_config(spec: str | dict, scoring) -> Scorer:
-    """``make_scorer`` with ``[scoring]``'s judge tier and rubric filled in (``scoring``: a ScoringConfig)."""
-    return make_scorer(spec, judge_tier=scoring.judge_tier, judge_rubric=scoring.judge_rubric)
+def scorer_from_config(spec: str | dict, scoring, where: str | None = None) -> Scorer:
+    """``make_scorer`` with ``[scoring]``'s judge tier and rubric filled in (``scoring``: a ScoringConfig). ``where``:
+    the config file ``spec`` comes from, named in the error when it is not a scorer."""
+    try:
+        return make_scorer(spec, judge_tier=scoring.judge_tier, judge_rubric=scoring.judge_rubric)
+    except ConfigError as exc:
+        if where is None:
+            raise
+        raise ConfigError(f"{where}: [scoring] {exc}") from None
 
 
-def row_scorers(eval_set, scoring) -> dict[str, Scorer]:
+def row_scorers(eval_set, scoring, where: str | None = None) -> dict[str, Scorer]:
     """Each eval row's scorer, checked before any call: every row can be scored, and its reference suits its
-    scorer. Raises DataError naming the row and field otherwise."""
+    scorer. Raises DataError naming the row and field otherwise (ConfigError naming ``where``, the config file,
+    for its own scorer)."""
     from routeeval.errors import DataError
 
-    default = scorer_from_config(scoring.scorer, scoring)
+    default = scorer_from_config(scoring.scorer, scoring, where)
     scorers = {}
     unscorable = []
     for row in eval_set.rows:

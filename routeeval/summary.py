@@ -68,6 +68,20 @@ class TierInfo(Record):
     price_out_per_mtok: float | None = None
     price_source: str | None = _optional()
     simulated: bool = False
+    # with the cascade router: whether the replay asked for token log-probabilities (requested, set in params,
+    # not supported, simulated, not needed)
+    logprobs: str | None = _optional()
+
+
+@dataclass
+class CascadeConfidence(Record):
+    """Where the cascade takes one tier's confidence in its answer from, and why."""
+
+    tier: str = ""
+    source: str = ""  # logprob, verifier, or none (the tier's accuracy as a constant)
+    logprob_share: float | None = None  # share of the tier's scored answers carrying token log-probabilities
+    logprobs: str | None = None  # how the replay asked for them (TierInfo.logprobs), None when not known
+    reason: str = ""
 
 
 @dataclass
@@ -324,6 +338,7 @@ class RunSummary(Record):
     chosen: Chosen | None = None
     selection: Selection | None = None
     routers: list[str] = field(default_factory=list)
+    cascade_confidence: list[CascadeConfidence] | None = _optional()  # per tier a cascade can stop at
     production_mix: ProductionMix | None = None
     labels: LabelsCheck | None = _optional()  # human easy/hard labels against measured outcomes
     policy_path: str | None = None
@@ -347,7 +362,10 @@ def _read(kind: Any, value: Any) -> Any:
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
         records = [a for a in args if isinstance(a, type) and issubclass(a, Record)]
-        return records[0].from_json(value) if records and isinstance(value, dict) else value
+        if records and isinstance(value, dict):
+            return records[0].from_json(value)
+        others = [a for a in args if a is not type(None)]
+        return _read(others[0], value) if len(others) == 1 else value  # list[Record] | None: its records too
     if isinstance(kind, type) and issubclass(kind, Record):
         return kind.from_json(value) if isinstance(value, dict) else value
     if origin is list and args and isinstance(value, list):

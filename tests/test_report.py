@@ -31,7 +31,7 @@ from routeeval.report.plots import frontier_svg
 from routeeval.report.write import write_reports
 from routeeval.summary import RunSummary
 
-SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "labels", "savings", "provenance"]
+SECTIONS = ["headline", "frontier", "tier-mix", "intents", "misrouted", "confidence", "labels", "savings", "provenance"]
 HOSTILE_INPUT = "<script>alert(1)</script> a | b | c"
 HOSTILE_RESPONSE = "<img src=x onerror=alert(1)> `tick` a | b | c\nsecond line"
 HOSTILE_INTENT = "a | b | c <img src=x onerror=alert(1)>"
@@ -646,7 +646,8 @@ def test_reports_cope_with_a_bare_summary_and_missing_columns(tmp_path, demo_out
         {"tiers": [{"name": t} for t in TIERS], "evalset": {"path": "imported", "rows": 350}}
     )
     paths = write_reports(tmp_path, summary, frame, [])
-    assert parse(paths["html"]).sections == [s for s in SECTIONS if s != "labels"]  # no labels: no section
+    # no labels and no cascade: no section for either
+    assert parse(paths["html"]).sections == [s for s in SECTIONS if s not in ("labels", "confidence")]
     markdown = paths["markdown"].read_text(encoding="utf-8")
     assert "No routing result" in markdown and "(no intent)" in markdown
     for table in table_rows(markdown):

@@ -808,7 +808,7 @@ def _saving(
 
     from routeeval.pricing import price_tiers
 
-    prices = price_tiers(config.tiers)
+    prices = price_tiers(config.tiers, config.path)
     cheap, expensive = prices[config.tiers[0].name], prices[config.tiers[-1].name]
     if monthly_queries is None:
         monthly_queries = config.logs.monthly_queries

@@ -434,9 +434,11 @@ def open_answers(sample: Sample, config: Any, show_tiers: list[str], assist: boo
         words = {word: "easy" if tier == names[0] else "hard" for word, tier in router.mapping_.items()}
         words.update(easy="easy", hard="hard")
         used.append(triage_tier)
-    resolve_api_keys({tier.name: tier for tier in used}.values())  # a missing key: exit 2 before the first screen
+    resolve_api_keys(
+        {tier.name: tier for tier in used}.values(), config.path
+    )  # a missing key: exit 2 before the first screen
     ledger = SpendLedger(budget_usd=config.replay.max_cost_usd)  # one budget over --show and --assist
-    paid = PaidCalls(price_tiers(config.tiers), config.replay, cache, ledger, progress=lambda _label: None)
+    paid = PaidCalls(price_tiers(config.tiers, config.path), config.replay, cache, ledger, progress=lambda _label: None)
     return TierAnswers(paid, show_requests, assist_requests, words)
 
 

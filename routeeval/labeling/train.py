@@ -64,7 +64,7 @@ def outcomes_from_labels(
     votes, decided, labeled = decide_labels(merge_labels(sources), labels_paths)
 
     cheap, expensive = config.tiers[0], config.tiers[-1]
-    prices = price_tiers((cheap, expensive))
+    prices = price_tiers((cheap, expensive), config.path)
     rows = {str(row["id"]): row for row in sample.rows}
     records = []
     n_estimated = 0

@@ -44,6 +44,11 @@ def labels_sentences(labels) -> list[str]:
     return out
 
 
+def confidence_sentences(summary) -> list[str]:
+    """Where the cascade took each tier's confidence from (``summary.cascade_confidence``), one sentence a tier."""
+    return [f"{entry.tier}: {entry.source} confidence; {entry.reason}." for entry in summary.cascade_confidence or []]
+
+
 def points(value: float | None) -> str:
     """A fraction as percentage points: 0.003 -> '0.3'."""
     return "—" if value is None else f"{value * 100:.1f}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from routeeval.report.formatting import (
     confidence_label,
+    confidence_sentences,
     count,
     drop_bound,
     interval,
@@ -152,6 +153,7 @@ def render_html(summary: RunSummary, figures: dict, svg: str) -> str:
         _tier_mix(summary, figures),
         _intents(summary, figures),
         _misrouted(summary, figures),
+        _confidence(summary),
         _labels(summary),
         _savings(summary, figures),
         _provenance(summary, figures),
@@ -534,6 +536,19 @@ def _intents(summary: RunSummary, figures: dict) -> Markup:
 
 
 # ------------------------------------------------------------------------------------------ samples
+
+
+def _confidence(summary: RunSummary) -> Markup:
+    sentences = confidence_sentences(summary)
+    if not sentences:
+        return Markup("")
+    intro = el(
+        "p",
+        "Where the cascade takes each tier's confidence in its answer from: the answer's token log-probabilities "
+        "(logprob), a verifier fit on the query and the answer (verifier), or none (the tier's accuracy):",
+        class_="muted",
+    )
+    return _section("confidence", "Cascade confidence per tier", intro, el("ul", *[el("li", s) for s in sentences]))
 
 
 def _labels(summary: RunSummary) -> Markup:

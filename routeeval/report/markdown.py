@@ -12,6 +12,7 @@ import re
 
 from routeeval.report.formatting import (
     confidence_label,
+    confidence_sentences,
     drop_bound,
     interval,
     labels_sentences,
@@ -87,6 +88,12 @@ def render_markdown(summary: RunSummary, figures: dict, plot_name: str = "fronti
         lines.append("### Per intent")
         lines.append("")
         lines += _intent_table(summary, figures["intents"])
+        lines.append("")
+    sentences = confidence_sentences(summary)
+    if sentences:
+        lines.append("### Cascade confidence per tier")
+        lines.append("")
+        lines += [f"- {md_text(sentence)}" for sentence in sentences]
         lines.append("")
     sentences = labels_sentences(summary.labels)
     if sentences:

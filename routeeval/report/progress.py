@@ -1,4 +1,5 @@
-"""A rich progress bar for replays: calls done/total, cache hits, dollars spent and ETA."""
+"""Progress on rich: the replay's bar (calls done/total, cache hits, dollars spent, ETA), and the stages of long
+work without calls (``optimize``, ``import``: stage names with row counts, each with its elapsed time)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,61 @@ class RichReplayProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+class RichStageProgress:
+    """Implements the library's stage callback (``stage(name)`` as each stage starts) on rich, on stderr: one line
+    per stage with its own elapsed time and a spinner on the stage running.
+
+    Use as a context manager; calling it starts the next stage and stops the clock of the one before.
+    """
+
+    def __init__(self, label: str, *, console=None) -> None:
+        self.label = label
+        self.console = console
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> RichStageProgress:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(finished_text="[green]✓"),
+            TimeElapsedColumn(),  # before the text: a narrow terminal cuts the stage's name, never its time
+            TextColumn(f"{self.label}: " + "{task.description}"),
+            console=self.console or Console(stderr=True),
+            transient=False,
+        )
+        self._progress.start()
+        return self
+
+    def __call__(self, stage: str) -> None:
+        if self._progress is None:
+            return
+        self._stop_current()
+        self._task = self._progress.add_task(stage, total=1)
+
+    def _stop_current(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=1)
+            self._progress.stop_task(self._task)
+            self._task = None
+
+    def __exit__(self, *exc_info) -> None:
+        if self._progress is None:
+            return
+        self._stop_current()
+        self._progress.stop()
+        self._progress = None
+
+
+def stage_progress(label: str, *, show: bool = True):
+    """A :class:`RichStageProgress` on stderr when ``show`` and stderr is a terminal; else a context whose stage
+    callback is None (a pipe, a CI log, ``--json``: nothing is drawn)."""
+    import contextlib
+    import sys
+
+    if show and sys.stderr.isatty():
+        return RichStageProgress(label)
+    return contextlib.nullcontext(None)

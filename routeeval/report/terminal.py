@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from routeeval.report.formatting import (
+    confidence_sentences,
     count,
     drop_bound,
     interval,
@@ -26,6 +27,30 @@ from routeeval.report.formatting import (
 from routeeval.summary import Baseline, Metrics, RunSummary
 
 FRONTIER_ROWS = 14
+UNBOUNDED_WIDTH = 10_000  # a pipe or a file has no width: tables take their content's, and never cut a name
+
+
+def make_console(*, stderr: bool = False):
+    """A rich Console for stdout (or stderr). On a terminal it takes the terminal's width; written to a pipe or a
+    file, ``COLUMNS`` when set, else as wide as each table's content, so no model name is cut at 80 columns."""
+    import os
+    import sys
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not _is_terminal(stream):
+        columns = os.environ.get("COLUMNS", "").strip()
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else UNBOUNDED_WIDTH
+    return Console(stderr=stderr, width=width)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def _money(value: float | None) -> str:
@@ -42,31 +67,32 @@ def tier_table(summary: RunSummary, *, title: str | None = None, logs: bool = Fa
         title=(title or "Single tiers on the eval set") + (" — SIMULATED tiers" if summary.simulated else ""),
         title_justify="left",
     )
-    table.add_column("tier")
-    table.add_column(f"{label} [95% CI]", justify="right")
-    table.add_column("$/1k queries", justify="right")
-    table.add_column("p50 ms", justify="right")
-    table.add_column("p95 ms", justify="right")
-    table.add_column("errors", justify="right")
+    # Too narrow a width folds a model name onto more lines, never cuts it; the figures keep their width.
+    table.add_column("tier", no_wrap=True)
+    table.add_column("model", overflow="fold")
+    table.add_column(f"{label} [95% CI]", justify="right", no_wrap=True)
+    table.add_column("$/1k queries", justify="right", no_wrap=True)
+    table.add_column("p50 ms", justify="right", no_wrap=True)
+    table.add_column("p95 ms", justify="right", no_wrap=True)
+    table.add_column("errors", justify="right", no_wrap=True)
     rows = (summary.logs.agreement if summary.logs else []) if logs else summary.single_tiers
     unscored = any(row.unscored for row in rows)
     if unscored:  # rows with no score: a failed call, a judge not called or unreadable (the caption says which)
-        table.add_column("unscored", justify="right")
-    caption = [
-        "models: "
-        + ", ".join(
-            f"{t.name}={str(t.model).removeprefix('routeeval-sim/')}" + (" (simulated)" if t.simulated else "")
-            for t in summary.tiers
-        )
-    ]
+        table.add_column("unscored", justify="right", no_wrap=True)
+    models = {
+        t.name: str(t.model).removeprefix("routeeval-sim/") + (" (simulated)" if t.simulated else "")
+        for t in summary.tiers
+    }
+    caption = []
     if logs:
         caption.append(f"scorer: {(summary.logs.scorer if summary.logs else None) or 'as configured'}")
     caption += unscored_lines(rows)
-    table.caption = "\n".join(caption)
+    table.caption = "\n".join(caption) or None
     table.caption_justify = "left"
     for row in rows:
         table.add_row(
             row.tier,
+            models.get(row.tier, ""),
             share(row.accuracy) + interval(row.accuracy_ci),
             _money(row.cost_per_1k_usd),
             count(row.latency_p50_ms),
@@ -181,6 +207,8 @@ def render_run(result, console) -> None:
             console.print(line)
         for line in chosen_lines(summary):
             console.print(line)
+    for sentence in confidence_sentences(summary):
+        console.print(f"cascade confidence, {sentence}", highlight=False)
     for sentence in labels_sentences(summary.labels):
         console.print(sentence, highlight=False)
     for note in result.notes:
@@ -189,12 +217,13 @@ def render_run(result, console) -> None:
         console.print(
             "[bold yellow]SIMULATED:[/bold yellow] tiers answered from routeeval's simulator, not real models."
         )
-    console.print(f"wrote {result.outcomes_path}")
+    if getattr(result, "outcomes_written", True):
+        console.print(f"wrote {result.outcomes_path}", highlight=False, soft_wrap=True)
     if result.policy_path:
-        console.print(f"wrote {result.policy_path}")
+        console.print(f"wrote {result.policy_path}", highlight=False, soft_wrap=True)
     for path in (getattr(result, "reports", None) or {}).values():
-        console.print(f"wrote {path}")
-    console.print(f"wrote {result.summary_path}")
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {result.summary_path}", highlight=False, soft_wrap=True)
 
 
 def logs_line(logs) -> str:
@@ -222,9 +251,9 @@ def cache_table(stats: dict):
     from rich.table import Table
 
     table = Table(title=f"Response cache {stats['path']}", title_justify="left")
-    table.add_column("model")
-    table.add_column("responses", justify="right")
-    table.add_column("cost when made", justify="right")
+    table.add_column("model", overflow="fold")
+    table.add_column("responses", justify="right", no_wrap=True)
+    table.add_column("cost when made", justify="right", no_wrap=True)
     for row in stats["models"]:
         table.add_row(row["model"], f"{row['entries']:,}", _money(row["cost_usd"]))
     table.add_row("[bold]total", f"[bold]{stats['entries']:,}", f"[bold]{_money(stats['cost_usd'])}")

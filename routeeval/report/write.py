@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from routeeval.files import write_text_atomic
+from routeeval.files import make_folder, write_text_atomic
 from routeeval.report.figures import report_figures
 from routeeval.report.html import render_html
 from routeeval.report.markdown import render_markdown
@@ -45,7 +45,7 @@ def write_reports(
             sample_rate=sample_rate,
         )
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     svg = frontier_svg(summary)
     paths = {
         "html": out_dir / "report.html",

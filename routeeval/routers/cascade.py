@@ -66,25 +66,13 @@ class CascadeRouter(RouterBase):
         if unknown or not order:
             raise ValueError(f"order names unknown tiers {unknown}; tiers are: {', '.join(self.tiers_)}")
         self.order_ = [self.tiers_.index(name) for name in order]
-        logprobs = _matrix(logprob_mean, n_rows, n_tiers, float)
-        answers = None  # the answer texts, read only when a tier lacks log-probabilities (slow on big tables)
-
-        self.sources_ = []
+        found = confidence_sources(targets, logprob_mean, responses, self.confidence, self.min_logprob_share)
+        self.sources_ = [source for source, _share in found]
         self.constant_ = np.zeros(n_tiers)
-        for tier in range(n_tiers):
-            known = ~np.isnan(targets[:, tier])
-            share = float((~np.isnan(logprobs[known, tier])).mean()) if known.any() else 0.0
-            scores = targets[known, tier]
-            if self.confidence != "verifier" and share >= self.min_logprob_share and share > 0:
-                self.sources_.append("logprob")
-                continue
-            if answers is None:
-                answers = _answers(responses, n_rows, n_tiers)
-            answered = np.array([isinstance(a, str) for a in answers[known, tier]], dtype=bool)
-            if self.confidence != "logprob" and has_both_classes(scores[answered]):
-                self.sources_.append("verifier")
-            else:
-                self.sources_.append("constant")
+        answers = None  # the answer texts, read only when a tier lacks log-probabilities (slow on big tables)
+        for tier, source in enumerate(self.sources_):
+            if source == "constant":
+                scores = targets[~np.isnan(targets[:, tier]), tier]
                 self.constant_[tier] = float(quantize_array(scores.mean() if scores.size else 0.0))
 
         self.featurizer_ = None
@@ -179,6 +167,40 @@ class CascadeRouter(RouterBase):
             "featurizer": self.featurizer_.to_dict() if self.featurizer_ else None,
             "response_featurizer": self.response_featurizer_.to_dict() if self.response_featurizer_ else None,
         }
+
+
+def confidence_sources(
+    y, logprob_mean=None, responses=None, confidence: str = "auto", min_logprob_share: float = 0.5
+) -> list[tuple[str, float]]:
+    """(source, logprob share) per tier: where a cascade fit on these rows (``y``: n x T scores, NaN where
+    unknown) takes each tier's confidence from.
+
+    ``logprob`` when at least ``min_logprob_share`` of the tier's scored answers carry log-probabilities (unless
+    ``confidence`` is "verifier"); else ``verifier`` when its answered rows hold both right and wrong answers to
+    fit one on (unless ``confidence`` is "logprob"); else ``constant`` (its accuracy). The share is of the scored
+    answers that carry log-probabilities.
+    """
+    import numpy as np
+
+    targets = np.asarray(y, dtype=float)
+    targets = targets[:, None] if targets.ndim == 1 else targets
+    n_rows, n_tiers = targets.shape
+    logprobs = _matrix(logprob_mean, n_rows, n_tiers, float)
+    answers = None  # the answer texts, read only when a tier lacks log-probabilities (slow on big tables)
+    found = []
+    for tier in range(n_tiers):
+        known = ~np.isnan(targets[:, tier])
+        share = float((~np.isnan(logprobs[known, tier])).mean()) if known.any() else 0.0
+        if confidence != "verifier" and share >= min_logprob_share and share > 0:
+            found.append(("logprob", share))
+            continue
+        if answers is None:
+            answers = _answers(responses, n_rows, n_tiers)
+        answered = np.array([isinstance(a, str) for a in answers[known, tier]], dtype=bool)
+        scores = targets[known, tier]
+        verifier = confidence != "logprob" and has_both_classes(scores[answered])
+        found.append(("verifier" if verifier else "constant", share))
+    return found
 
 
 def walk_cascade(confidence, order: list[int], threshold: float, cap: int):
