@@ -61,6 +61,7 @@ LAYERS = [
     {"policy"},
     {"profile"},  # the traffic profile a policy's reference holds and drift measures fresh logs with
     {"integrations", "integrations.litellm"},
+    {"integrations.litellm_proxy"},  # the LiteLLM proxy's callback: attaches integrations.litellm's strategy
     {"summary"},
     {"report", "report.formatting", "report.plots", "report.progress"},
     {"report.figures", "report.html", "report.markdown", "report.terminal", "report.drift"},
