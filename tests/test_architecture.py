@@ -38,6 +38,7 @@ LAYERS = [
     {"data", "logs"},
     {"labeling", "labeling.labels"},  # the sample and labels files
     {"pricing", "sim"},
+    {"scaffold"},  # routeeval init: a routeeval.toml from a LiteLLM proxy config or model ids
     {"cache"},
     {"replay"},
     {"scoring"},
