@@ -88,7 +88,7 @@ def init_config(
     tiers = order_cheapest_first(drafts, warnings)
     if len(tiers) == 1:
         warnings.append(f"only one tier ({tiers[0].name}); routing needs two or more: add them with --model.")
-    text = render_config(tiers, source=str(litellm_config) if litellm_config is not None else None)
+    text = render_config(tiers, source=str(litellm_config) if litellm_config is not None else None, out=out)
     parse_config(tomllib.loads(text), str(out))  # what load_config will read, checked before it is written
     write_text_atomic(out, text)
     return InitResult(out, tuple(tiers), tuple(warnings), text)
@@ -310,14 +310,14 @@ def _tier_name(wanted: str, taken: set[str]) -> str:
     return name
 
 
-def render_config(tiers: Sequence[TierDraft], source: str | None) -> str:
-    """The commented routeeval.toml for ``tiers`` (already cheapest first)."""
+def render_config(tiers: Sequence[TierDraft], source: str | None, out: Path = Path(DEFAULT_CONFIG_NAME)) -> str:
+    """The commented routeeval.toml for ``tiers`` (already cheapest first), to be written to ``out``."""
     priced = [t for t in tiers if t.price is not None]
     top = (priced or list(tiers))[-1].name  # the costliest priced tier: the usual judge and baseline
     came_from = f"from the LiteLLM proxy config {source}" if source else "from --model options"
     lines = [
-        *_comment(f"{DEFAULT_CONFIG_NAME}, written by `routeeval init` {came_from}. Review it, then:"),
-        f"#   routeeval run EVALSET.jsonl --config {DEFAULT_CONFIG_NAME}",
+        *_comment(f"{out.name}, written by `routeeval init` {came_from}. Review it, then:"),
+        f"#   routeeval run EVALSET.jsonl --config {out}",
         "# Tiers are ordered cheapest first (input + output price per 1M tokens), as routeeval expects.",
         f"# Prices come from litellm's cost map ({cost_map_version()}) unless a tier sets both of its own.",
         "# api_key_env is the NAME of the environment variable holding a tier's key; never put a key in this file.",
