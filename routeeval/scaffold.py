@@ -1,6 +1,6 @@
 """``routeeval init``: a commented ``routeeval.toml`` from a LiteLLM proxy's ``config.yaml`` and/or model ids.
 
-Each model of the proxy's ``model_list`` becomes a tier: a model group serving one model is a tier named after
+Each model of the proxy's ``model_list`` (its own and its ``include`` files') becomes a tier: a model group serving one model is a tier named after
 the group; a group serving several models (a route group) gives one tier per model, named after the model. The
 key becomes ``api_key_env``, the NAME of the variable (``api_key: os.environ/NAME``); a key written into the
 YAML itself is never copied. Tiers are ordered cheapest first by the price litellm's cost map gives (input plus
@@ -97,38 +97,34 @@ def init_config(
 # -- the proxy's config.yaml ---------------------------------------------------------------------------
 def drafts_from_litellm_config(path: Path, warnings: list[str]) -> list[TierDraft]:
     """One draft per model the proxy's ``model_list`` serves, in the file's order (warnings appended)."""
-    document, lines = _read_yaml(path)
-    if not isinstance(document, dict):
-        raise DataError(str(path), "expected a LiteLLM proxy config: a mapping with a model_list")
-    deployments = document.get("model_list")
-    if deployments is None:
-        raise DataError(str(path), "is missing; a LiteLLM proxy config lists its deployments there", field="model_list")
-    if not isinstance(deployments, list) or not deployments:
+    groups: dict[str, list[tuple[str, dict[str, Any], int | None]]] = {}  # group -> (where, entry, line)
+    deployments = _deployments(path, set())
+    if not deployments:
         raise DataError(
-            str(path), "must be a non-empty list of deployments", line=lines.get(id(document)), field="model_list"
+            str(path),
+            "has no deployments; a LiteLLM proxy config lists them there (or in its include files)",
+            field="model_list",
         )
-    groups: dict[str, list[tuple[int, dict[str, Any], int | None]]] = {}
-    for index, entry in enumerate(deployments):
+    for file, index, entry, line in deployments:
         where = f"model_list[{index}]"
-        line = lines.get(id(entry))
         if not isinstance(entry, dict):
-            raise DataError(str(path), "must be a mapping with model_name and litellm_params", field=where)
+            raise DataError(str(file), "must be a mapping with model_name and litellm_params", line=line, field=where)
         group = entry.get("model_name")
         if not isinstance(group, str) or not group.strip():
-            raise DataError(str(path), "is missing or not a string", line=line, field=f"{where}.model_name")
+            raise DataError(str(file), "is missing or not a string", line=line, field=f"{where}.model_name")
         params = entry.get("litellm_params")
         if not isinstance(params, dict) or not isinstance(params.get("model"), str) or not params["model"].strip():
-            raise DataError(str(path), "is missing or not a string", line=line, field=f"{where}.litellm_params.model")
-        groups.setdefault(group, []).append((index, entry, line))
+            raise DataError(str(file), "is missing or not a string", line=line, field=f"{where}.litellm_params.model")
+        at = f"{file} line {line}" if line else f"{file} {where}"
+        groups.setdefault(group, []).append((at, entry, line))
 
     drafts: list[TierDraft] = []
     by_model: dict[str, int] = {}  # model -> index in drafts
     for group, entries in groups.items():
         models = list(dict.fromkeys(entry["litellm_params"]["model"] for _, entry, _ in entries))
         for model in models:
-            same = [(i, e, line) for i, e, line in entries if e["litellm_params"]["model"] == model]
-            index, entry, line = same[0]
-            at = f"{path} line {line}" if line else f"{path} model_list[{index}]"
+            same = [(at, e) for at, e, _ in entries if e["litellm_params"]["model"] == model]
+            at, entry = same[0]
             if "*" in group or "*" in model or model.startswith(ENV_PREFIX):
                 warnings.append(
                     f"{at}: model group '{group}' ({model}) is not one model (a wildcard or a variable): left out; "
@@ -148,6 +144,28 @@ def drafts_from_litellm_config(path: Path, warnings: list[str]) -> list[TierDraf
             by_model[model] = len(drafts)
             drafts.append(_draft(name, model, entry, origin, at, warnings))
     return drafts
+
+
+def _deployments(path: Path, seen: set[Path]) -> list[tuple[Path, int, Any, int | None]]:
+    """(file, index, entry, line) of each model_list entry of ``path`` and the files its ``include`` names (relative
+    to it, as the proxy reads them: their model_list entries are appended)."""
+    document, lines = _read_yaml(path)
+    seen = seen | {path.resolve()}
+    if not isinstance(document, dict):
+        raise DataError(str(path), "expected a LiteLLM proxy config: a mapping with a model_list")
+    deployments = document.get("model_list", [])
+    if not isinstance(deployments, list):
+        raise DataError(str(path), "must be a list of deployments", line=lines.get(id(document)), field="model_list")
+    found = [(path, index, entry, lines.get(id(entry))) for index, entry in enumerate(deployments)]
+    includes = document.get("include", [])
+    if not isinstance(includes, list) or not all(isinstance(name, str) for name in includes):
+        raise DataError(str(path), "must be a list of file names", line=lines.get(id(document)), field="include")
+    for name in includes:
+        included = path.parent / name
+        if included.resolve() in seen:
+            raise DataError(str(path), f"includes {name}, which includes it back", field="include")
+        found += _deployments(included, seen)
+    return found
 
 
 def _draft(name: str, model: str, entry: dict[str, Any], origin: str, at: str, warnings: list[str]) -> TierDraft:
@@ -385,7 +403,7 @@ def _price_lines(tier: TierDraft) -> list[str]:
 
 def _comment(text: str) -> list[str]:
     """``text`` as comment lines of at most 112 characters."""
-    return [f"# {line}" for line in textwrap.wrap(text, 110, break_on_hyphens=False)]
+    return [f"# {line}" for line in textwrap.wrap(text, 110, break_long_words=False, break_on_hyphens=False)]
 
 
 def _number_text(value: float) -> str:

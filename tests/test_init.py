@@ -14,6 +14,9 @@ from routeeval.pricing import cost_map_version, price_tier, price_tiers
 
 PROXY_CONFIG = DATA / "litellm-proxy-config.yaml"
 PASTED_KEY = "sk-proj-PASTED-BY-HAND-d41d8cd98f00"  # the literal key in the fixture: never copied
+NO_DEPLOYMENTS = (
+    "{p}: field 'model_list' has no deployments; a LiteLLM proxy config lists them there (or in its include files)"
+)
 runner = CliRunner()
 
 
@@ -140,6 +143,34 @@ def test_prices_the_proxy_config_sets_are_written_as_values(in_tmp, tmp_path):
     assert "# price from the proxy config's model_info:" in (in_tmp / "routeeval.toml").read_text(encoding="utf-8")
 
 
+def test_deployments_in_included_files_are_read_as_the_proxy_reads_them(in_tmp, tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "openai.yaml").write_text(
+        "model_list:\n  - model_name: big\n"
+        "    litellm_params: {model: openai/gpt-4o, api_key: os.environ/OPENAI_KEY}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "config.yaml").write_text(
+        "include: [models/openai.yaml]\n"
+        "model_list:\n  - model_name: small\n    litellm_params: {model: openai/gpt-4o-mini}\n"
+        "litellm_settings: {drop_params: true}\n",
+        encoding="utf-8",
+    )
+    assert _init("--from-litellm-config", tmp_path / "config.yaml").exit_code == 0
+    tiers = load_config("routeeval.toml").tiers
+    assert [(t.name, t.api_key_env) for t in tiers] == [("small", None), ("big", "OPENAI_KEY")]
+    comments = " ".join(line[2:] for line in (in_tmp / "routeeval.toml").read_text(encoding="utf-8").splitlines())
+    assert f"from model group 'big' ({tmp_path / 'models' / 'openai.yaml'} line 2)" in comments
+
+    (tmp_path / "models" / "openai.yaml").write_text("model_list:\n  - model_name: x\n", encoding="utf-8")
+    result = _init("--from-litellm-config", tmp_path / "config.yaml", "--force")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {tmp_path / 'models' / 'openai.yaml'} line 2: field 'model_list[0].litellm_params.model' is missing "
+        "or not a string\n"
+    )
+
+
 def test_an_existing_file_is_kept_without_force(in_tmp):
     (in_tmp / "routeeval.toml").write_text("# mine\n", encoding="utf-8")
     result = _init("--model", "openai/gpt-4o-mini", "--model", "openai/gpt-4o")
@@ -161,10 +192,16 @@ def test_an_existing_file_is_kept_without_force(in_tmp):
         ),
         (
             "general_settings: {}\n",
-            "{p}: field 'model_list' is missing; a LiteLLM proxy config lists its deployments there",
+            NO_DEPLOYMENTS,
         ),
         ("- model_name: a\n", "{p}: expected a LiteLLM proxy config: a mapping with a model_list"),
-        ("model_list: []\n", "{p} line 1: field 'model_list' must be a non-empty list of deployments"),
+        (
+            "model_list: []\n",
+            NO_DEPLOYMENTS,
+        ),
+        ("model_list: {a: 1}\n", "{p} line 1: field 'model_list' must be a list of deployments"),
+        ("include: config.yaml\n", "{p} line 1: field 'include' must be a list of file names"),
+        ("include: [config.yaml]\n", "{p}: field 'include' includes config.yaml, which includes it back"),
         (
             "model_list:\n  - model_name: a\n    litellm_params: {model: openai/gpt-4o}\n  - model_name: b\n"
             "    litellm_params: {api_key: os.environ/K}\n",
@@ -183,7 +220,20 @@ def test_an_existing_file_is_kept_without_force(in_tmp):
             "{p}: no model_list entry names one model; add tiers with --model MODEL.",
         ),
     ],
-    ids=["missing", "bad-yaml", "no-model-list", "not-a-mapping", "empty", "no-model", "no-name", "entry", "wildcards"],
+    ids=[
+        "missing",
+        "bad-yaml",
+        "no-model-list",
+        "not-a-mapping",
+        "empty",
+        "not-a-list",
+        "include-not-a-list",
+        "include-cycle",
+        "no-model",
+        "no-name",
+        "entry",
+        "wildcards",
+    ],
 )
 def test_a_bad_proxy_config_is_one_line_naming_file_line_and_field(in_tmp, content, message):
     path = in_tmp / "config.yaml"
