@@ -1,10 +1,11 @@
 """``routeeval init``: a commented ``routeeval.toml`` from a LiteLLM proxy's ``config.yaml`` and/or model ids.
 
-Each model of the proxy's ``model_list`` (its own and its ``include`` files') becomes a tier: a model group serving one model is a tier named after
-the group; a group serving several models (a route group) gives one tier per model, named after the model. The
-key becomes ``api_key_env``, the NAME of the variable (``api_key: os.environ/NAME``); a key written into the
-YAML itself is never copied. Tiers are ordered cheapest first by the price litellm's cost map gives (input plus
-output per 1M tokens); a model the map does not price gets a commented placeholder and a warning, never $0.
+Each model of the proxy's ``model_list`` (its own and its ``include`` files') becomes a tier: a model group
+serving one model is a tier named after the group; a group serving several models (a route group) gives one tier
+per model, named after the model. The key becomes ``api_key_env``, the NAME of the variable (``api_key:
+os.environ/NAME``); a key written into the YAML itself is never copied. Tiers are ordered cheapest first by the
+price litellm's cost map gives (input plus output per 1M tokens); a model the map does not price gets a commented
+placeholder and a warning, never $0.
 The text is checked by :func:`routeeval.config.parse_config` before it is written, so ``load_config`` reads it.
 """
 
