@@ -210,21 +210,48 @@ def run(
         help="A labels file (routeeval label) for the eval rows: its easy/hard labels replace their label column, "
         "and the report checks them against what the tiers did.",
     ),
+    limit: int | None = typer.Option(None, "--limit", help="Run only the eval set's first N rows (logs: all)."),
+    sample: int | None = typer.Option(
+        None,
+        "--sample",
+        help="Run only N eval rows drawn at random with --seed (proportionally per intent when rows have one).",
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="The seed of --sample [default: 0]."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Call nothing: print the calls the run would make per tier and phase, what is cached, the estimated "
+        "tokens and dollars, and whether they fit --max-cost; exit 0.",
+    ),
     as_json: bool = JSON_OPTION,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
     """The whole loop: replay EVALSET against every tier, score, optimize, write the policy and report."""
     from routeeval.config import load_config
-    from routeeval.pipeline import run_evaluation
+    from routeeval.pipeline import RowSubset, run_evaluation
     from routeeval.report.progress import RichReplayProgress
 
     settings = load_config(config)
+    subset = RowSubset(limit=limit, sample=sample, seed=seed)
+    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
+    if dry_run:
+        from routeeval.dryrun import estimate_run
+        from routeeval.report.dryrun import render_dry_run
+
+        record = estimate_run(
+            evalset, config=settings, logs_path=logs, labels_path=labels, subset=subset, overrides=overrides,
+            max_cost_usd=max_cost, monthly_queries=monthly_queries,
+        )  # fmt: skip
+        if as_json:
+            typer.echo(json.dumps(record, indent=2))
+        else:
+            render_dry_run(record, _console())
+        return
     show = progress and not as_json
 
     def make_progress(label: str):
         return RichReplayProgress(label, simulated=settings.simulated) if show else None
 
-    overrides = _overrides(max_drop, confidence, budget_per_1k, baseline, holdout_share, router, allow_metadata_routers)
     result = run_evaluation(
         evalset,
         logs_path=logs,
@@ -235,6 +262,7 @@ def run(
         overrides=overrides,
         monthly_queries=monthly_queries,
         labels_path=labels,
+        subset=subset,
     )
     _finish(result, as_json)
 
@@ -326,11 +354,21 @@ def _json_option(option: str, value: str | None, kind: type, expected: str):
 @app.command("import")
 @handle_errors
 def import_(
-    dataset: str = typer.Argument(..., help="Which format: routerbench, routellm, llmrouter, or labels."),
-    path: Path = typer.Argument(
-        ..., help="The dataset's folder or file (see ../shared/data/*/SOURCE.md); for labels, the sample file."
+    dataset: str = typer.Argument(
+        ..., help="Which format: routerbench, routellm, llmrouter, promptfoo, inspect, or labels."
+    ),
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="The dataset's folder or file (see ../shared/data/*/SOURCE.md); promptfoo: its results JSON "
+        "(promptfoo eval -o FILE.json); inspect: one eval log (.eval or .json) per model; labels: the sample file.",
     ),
     out: Path = typer.Option(..., "--out", help="Outcomes Parquet file to write."),
+    scorer: str | None = typer.Option(
+        None,
+        "--scorer",
+        help="promptfoo: pass (1 passed, 0 failed; the default) or score (promptfoo's 0-1 score); inspect: the "
+        "scorer to read [default: the log's first].",
+    ),
     labels: list[Path] | None = typer.Option(
         None,
         "--labels",
@@ -341,30 +379,33 @@ def import_(
         None,
         "--config",
         "-c",
-        help="labels only: the config's tiers (cheapest first) and prices [default: " + DEFAULT_CONFIG + "].",
+        help="labels: the config's tiers (cheapest first) and prices [default: " + DEFAULT_CONFIG + "]; "
+        "promptfoo, inspect: tiers whose name or model matches give names and prices (else litellm's cost map).",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Convert public per-model result tables, or human easy/hard labels of a sample (a first policy before any
-    replay), into an outcomes table."""
+    """Convert public per-model result tables, promptfoo results or inspect_ai logs (evals already paid for), or
+    human easy/hard labels of a sample (a first policy before any replay), into an outcomes table."""
+    from routeeval.config import load_config
     from routeeval.errors import ConfigError
 
     if dataset == "labels":
-        from routeeval.config import load_config
         from routeeval.labeling.train import import_labels
 
         if not labels:
             raise ConfigError(
-                f"import labels needs --labels LABELS: the labels file(s) routeeval label wrote for {path}."
+                f"import labels needs --labels LABELS: the labels file(s) routeeval label wrote for {paths[0]}."
             )
-        result = import_labels(path, list(labels), load_config(config or DEFAULT_CONFIG), out)
+        if len(paths) != 1 or scorer is not None:
+            raise ConfigError("import labels reads one sample file and no --scorer.")
+        result = import_labels(paths[0], list(labels), load_config(config or DEFAULT_CONFIG), out)
     else:
         from routeeval.importers import import_outcomes
 
-        for given, option in ((labels, "--labels"), (config, "--config")):
-            if given:
-                raise ConfigError(f"{option} is read only by `routeeval import labels`, not by {dataset}.")
-        result = import_outcomes(dataset, path, out)
+        if labels:
+            raise ConfigError(f"--labels is read only by `routeeval import labels`, not by {dataset}.")
+        tiers = load_config(config).tiers if config else ()
+        result = import_outcomes(dataset, list(paths), out, scorer=scorer, tiers=tiers)
     if as_json:
         typer.echo(json.dumps({"out": str(result.out), **result.metadata}, indent=2, default=str))
         return
@@ -377,6 +418,12 @@ def import_(
         typer.echo(
             f"from {counts['labeled_rows']} labeled rows ({counts['easy']} easy, {counts['hard']} hard); left out: "
             f"{counts['skipped']} skipped, {counts['disputed']} disputed, {counts['unlabeled']} unlabeled"
+        )
+    elif dataset in ("promptfoo", "inspect"):
+        failed = result.metadata.get("failed_calls", result.metadata.get("failed_samples", 0))
+        costs = "; ".join(f"{tier}: {source}" for tier, source in result.metadata["costs"].items())
+        typer.echo(
+            f"scored by {result.metadata['scorer']}; {failed} failed calls kept as errors (no score); cost from {costs}"
         )
 
 

@@ -7,6 +7,7 @@ rejected with the list of valid ones, so a typo never silently does nothing.
 from __future__ import annotations
 
 import math
+import os
 import re
 import stat
 import tomllib
@@ -238,7 +239,17 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
     except RecursionError:
         raise ConfigError(f"{path}: arrays or inline tables are nested too deeply to read.") from None
-    return parse_config(raw, str(path))
+    return with_cache_beside(parse_config(raw, str(path)), path)
+
+
+def with_cache_beside(config: Config, config_path: str | Path) -> Config:
+    """``config`` with a relative ``[replay] cache`` (the built-in default too) resolved against the config file's
+    folder, not the working directory: the cache follows the project, so running from elsewhere with ``--config``
+    finds the answers already paid for. ``~`` is expanded; an absolute path is kept."""
+    cache = Path(config.replay.cache).expanduser()
+    if not cache.is_absolute():
+        cache = Path(os.path.normpath(Path(config_path).parent / cache))
+    return replace(config, replay=replace(config.replay, cache=str(cache)))
 
 
 def parse_config(raw: dict[str, Any], where: str = "config") -> Config:

@@ -1,4 +1,5 @@
-"""Import public per-model result tables as outcomes: RouterBench, RouteLLM and LLMRouter.
+"""Import public per-model result tables as outcomes: RouterBench, RouteLLM and LLMRouter; and dispatch the
+imports of other eval tools' results (promptfoo, inspect_ai; their own modules).
 
 Each importer reads the files as published upstream (see the SOURCE.md beside each data folder)
 and returns ``(frame, metadata)``: the frame in the outcomes contract's long format (one row per
@@ -18,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from routeeval import columns as C
+from routeeval.config import Tier
 from routeeval.errors import ConfigError, DataError
+from routeeval.inspect_logs import import_inspect
 from routeeval.outcomes import outcomes_frame, write_outcomes
+from routeeval.promptfoo import import_promptfoo
 
 CHARS_PER_TOKEN = 4  # token estimate where the data has no counts: ceil(characters / 4)
 
@@ -36,18 +40,40 @@ class ImportResult:
     metadata: dict = field(default_factory=dict)
 
 
-def import_outcomes(kind: str, path: str | Path, out: str | Path) -> ImportResult:
-    """Import the public dataset ``kind`` from ``path`` and write it as outcomes Parquet to ``out``."""
-    importers = {"llmrouter": import_llmrouter, "routellm": import_routellm, "routerbench": import_routerbench}
-    if kind not in importers:
-        raise ConfigError(f"unknown dataset '{kind}'; choose from: {', '.join(sorted(importers))}.")
-    frame, metadata = importers[kind](path)
-    tiers = frame.groupby(C.TIER)[C.COST_USD].mean().sort_values(kind="stable").index.tolist()  # cheapest first
+IMPORT_KINDS = ("inspect", "llmrouter", "promptfoo", "routellm", "routerbench")
+
+
+def import_outcomes(
+    kind: str,
+    path: str | Path | list[str | Path],
+    out: str | Path,
+    *,
+    scorer: str | None = None,
+    tiers: tuple[Tier, ...] = (),
+) -> ImportResult:
+    """Import ``kind`` (a public dataset, or another eval tool's results) from ``path`` and write it as outcomes
+    Parquet to ``out``. ``path`` is a list only for inspect (one log per model); ``scorer`` and ``tiers`` (a
+    config's tiers, for names and prices) are read only by promptfoo and inspect."""
+    if kind not in IMPORT_KINDS:
+        raise ConfigError(f"unknown dataset '{kind}'; choose from: {', '.join(IMPORT_KINDS)}.")
+    paths = list(path) if isinstance(path, list | tuple) else [path]
+    if kind == "inspect":
+        frame, metadata = import_inspect(paths, scorer=scorer, tiers=tiers)
+    elif len(paths) != 1:
+        raise ConfigError(f"import {kind} reads one file or folder; got {len(paths)} (only inspect takes several).")
+    elif kind == "promptfoo":
+        frame, metadata = import_promptfoo(paths[0], scorer=scorer, tiers=tiers)
+    else:
+        if scorer is not None or tiers:
+            raise ConfigError(f"--scorer and --config are read only by promptfoo and inspect imports, not by {kind}.")
+        importers = {"llmrouter": import_llmrouter, "routellm": import_routellm, "routerbench": import_routerbench}
+        frame, metadata = importers[kind](paths[0])
+    order = frame.groupby(C.TIER)[C.COST_USD].mean().sort_values(kind="stable").index.tolist()  # cheapest first
     metadata = {
         **metadata,
         "rows": len(frame),
         "queries": int(frame[C.ROW_ID].nunique()),
-        "tiers": tiers,
+        "tiers": order,
     }
     stored = {key: value if isinstance(value, str) else json.dumps(value) for key, value in metadata.items()}
     written = write_outcomes(frame, out, stored)
@@ -56,7 +82,7 @@ def import_outcomes(kind: str, path: str | Path, out: str | Path) -> ImportResul
         out=written,
         n_rows=len(frame),
         n_queries=metadata["queries"],
-        tiers=tiers,
+        tiers=order,
         metadata=metadata,
     )
 

@@ -84,24 +84,20 @@ def run_evaluation(
     overrides: dict | None = None,
     monthly_queries: int | None = None,
     labels_path: str | Path | None = None,
+    subset: RowSubset | None = None,
 ) -> RunResult:
     """Replay an eval set (and optional logs) against every tier and write scored outcomes. ``labels_path``: a
-    labels file (routeeval label) whose easy/hard labels replace the eval rows' ``label`` by id."""
-    config = config or load_config(config_path)
-    _check_routers(config, overrides)
-    config = with_options(config, max_cost_usd=max_cost_usd, monthly_queries=monthly_queries, **(overrides or {}))
+    labels file (routeeval label) whose easy/hard labels replace the eval rows' ``label`` by id; ``subset``: only
+    some of the eval rows (--limit / --sample), recorded in summary.json and the report."""
+    config = checked_run_config(config or load_config(config_path), overrides, max_cost_usd, monthly_queries)
     monthly_queries = config.logs.monthly_queries
     prices = price_tiers(config.tiers)  # an unpriced model stops us before any call is made
-    eval_set = load_eval_set(evalset_path)
-    if labels_path is not None:
-        eval_set = with_labels(eval_set, labels_path)
-    log_set = load_logs(logs_path) if logs_path is not None else None
-    scorers = row_scorers(eval_set, config.scoring)
+    plan = plan_run(evalset_path, config, logs_path=logs_path, labels_path=labels_path, subset=subset)
+    eval_set, log_set, scorers, requests = plan.eval_set, plan.log_set, plan.scorers, plan.requests
     settings = config.optimize
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(evalset_path)
     progress = progress or (lambda _label: None)
 
-    requests = build_requests(eval_set, log_set, config.tiers)
     ledger = SpendLedger(budget_usd=config.replay.max_cost_usd)  # one ceiling over replay, judge and triage
     with ResponseCache(config.replay.cache) as cache:
         paid = PaidCalls(prices, config.replay, cache, ledger, progress)
@@ -138,11 +134,14 @@ def run_evaluation(
         "evalset_path": str(eval_set.path),
         "tiers": json.dumps(tier_entries),
     }
+    if plan.subset is not None:
+        metadata["evalset_subset"] = json.dumps(plan.subset)
     outcomes_path = write_outcomes(frame, out_dir / "outcomes.parquet", metadata)
     _check_answers(config, eval_rows, paid, outcomes_path)  # no policy from tiers that could not answer
     summary = _summary(config, prices, eval_set, log_set, frame, report, judge_report, against)
+    summary["evalset"]["subset"] = plan.subset
     summary["spend"] = paid.spend()
-    notes = _budget_notes(ledger) + _data_notes(paid, log_rows)
+    notes = subset_notes(plan.subset) + _budget_notes(ledger) + _data_notes(paid, log_rows)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
     if summary.get("labels"):
         summary["labels"]["source"] = str(labels_path) if labels_path is not None else "the eval set's label column"
@@ -189,6 +188,7 @@ def optimize_file(
     from routeeval.stats import summarize_tiers
 
     eval_ids = frame.loc[text_mask(frame[C.SOURCE], C.SOURCE_EVAL, missing=True), C.ROW_ID]
+    subset = json.loads(metadata["evalset_subset"]) if metadata.get("evalset_subset") else None  # run --limit/--sample
     summary = {
         "routeeval_version": __version__,
         "created_at": _now(),
@@ -199,14 +199,16 @@ def optimize_file(
             "path": metadata.get("evalset_path") or metadata.get("dataset") or str(outcomes_path),
             "sha256": metadata.get("evalset_sha256"),
             "rows": int(eval_ids.nunique()),
+            "subset": subset,
         },
         "tiers": tier_entries,
         "single_tiers": summarize_tiers(frame, names, settings.confidence, source=C.SOURCE_EVAL),
     }
-    notes: list[str] = []
+    notes = subset_notes(subset)
     from_labels = _learned_from_labels(frame, metadata)
     if from_labels:
-        settings, notes = _labels_settings(settings, int(eval_ids.nunique()), str(outcomes_path))
+        settings, label_notes = _labels_settings(settings, int(eval_ids.nunique()), str(outcomes_path))
+        notes += label_notes
     _start_outputs(out_dir)
     result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
     if from_labels:  # the labels-vs-outcomes check would compare the labels with a table built from them
@@ -226,6 +228,125 @@ def optimize_file(
         outcomes=frame,
         chosen_rows=result.chosen_rows,
     )
+
+
+def checked_run_config(
+    config: Config, overrides: dict | None, max_cost_usd: float | None, monthly_queries: int | None
+) -> Config:
+    """The run's config with its command-line options applied, every router name and number checked."""
+    _check_routers(config, overrides)
+    return with_options(config, max_cost_usd=max_cost_usd, monthly_queries=monthly_queries, **(overrides or {}))
+
+
+@dataclass
+class RunPlan:
+    """What a run reads before its first call: the rows (the subset, if any), their scorers, and every tier call."""
+
+    eval_set: EvalSet
+    log_set: LogSet | None
+    scorers: dict
+    requests: list[CallRequest]  # every (row, tier) call, eval rows first
+    subset: dict | None  # summary.json's evalset.subset: how the rows were picked, or None for the whole set
+
+
+def plan_run(
+    evalset_path: str | Path,
+    config: Config,
+    *,
+    logs_path: str | Path | None = None,
+    labels_path: str | Path | None = None,
+    subset: RowSubset | None = None,
+) -> RunPlan:
+    """Load and check the rows, pick the subset, check every row scorable, and list the calls (`run` and
+    `run --dry-run` share this, so the dry run prices exactly the calls the run would make)."""
+    eval_set = load_eval_set(evalset_path)
+    if labels_path is not None:
+        eval_set = with_labels(eval_set, labels_path)
+    eval_set, picked = subset_eval_set(eval_set, subset)
+    log_set = load_logs(logs_path) if logs_path is not None else None
+    scorers = row_scorers(eval_set, config.scoring)
+    return RunPlan(eval_set, log_set, scorers, build_requests(eval_set, log_set, config.tiers), picked)
+
+
+@dataclass(frozen=True)
+class RowSubset:
+    """``--limit N`` (the eval set's first N rows) or ``--sample N [--seed S]`` (N rows drawn with a seed,
+    proportionally from each intent when the rows have intents); checked when made."""
+
+    limit: int | None = None
+    sample: int | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        from routeeval.errors import ConfigError
+
+        if self.limit is not None and self.sample is not None:
+            raise ConfigError("--limit and --sample both pick the rows to run; give one of them.")
+        if self.seed is not None and self.sample is None:
+            raise ConfigError("--seed seeds --sample; give --sample N with it.")
+        for option, value in (("--limit", self.limit), ("--sample", self.sample)):
+            if value is not None and value < 1:
+                raise ConfigError(f"{option} must be at least 1, got {value}.")
+        if self.seed is not None and self.seed < 0:
+            raise ConfigError(f"--seed must be at least 0, got {self.seed}.")
+
+    @property
+    def given(self) -> bool:
+        return self.limit is not None or self.sample is not None
+
+
+def subset_eval_set(eval_set: EvalSet, subset: RowSubset | None) -> tuple[EvalSet, dict | None]:
+    """The rows ``subset`` picks, in the file's order, and the record of how (None: every row)."""
+    from dataclasses import replace
+
+    if subset is None or not subset.given:
+        return eval_set, None
+    rows = eval_set.rows
+    record: dict = {"method": "limit" if subset.limit is not None else "sample", "rows_in_file": len(rows)}
+    if subset.limit is not None:
+        kept = list(range(min(subset.limit, len(rows))))
+        record.update(n=subset.limit, seed=None, stratified_by=None)
+    else:
+        n, seed = int(subset.sample or 0), subset.seed if subset.seed is not None else 0
+        intents = [row.intent for row in rows]
+        stratified = any(intent is not None for intent in intents)
+        kept = _stratified_sample(intents if stratified else [None] * len(rows), n, seed)
+        record.update(n=n, seed=seed, stratified_by="intent" if stratified else None)
+    record["rows"] = len(kept)
+    return replace(eval_set, rows=[rows[i] for i in kept]), record
+
+
+def _stratified_sample(strata: list, n: int, seed: int) -> list[int]:
+    """Indexes of ``n`` items drawn with ``seed``, each stratum's share proportional to its size (largest
+    remainders round), sorted; every index when ``n`` covers them all."""
+    import random
+
+    if n >= len(strata):
+        return list(range(len(strata)))
+    members: dict = {}
+    for index, stratum in enumerate(strata):
+        members.setdefault(stratum, []).append(index)
+    exact = {stratum: n * len(group) / len(strata) for stratum, group in members.items()}
+    quota = {stratum: int(share) for stratum, share in exact.items()}
+    by_remainder = sorted(members, key=lambda s: -(exact[s] - quota[s]))  # stable: ties keep first-seen order
+    for stratum in by_remainder[: n - sum(quota.values())]:
+        quota[stratum] += 1
+    rng = random.Random(seed)
+    picked = [i for stratum, group in members.items() for i in rng.sample(group, quota[stratum])]
+    return sorted(picked)
+
+
+def subset_notes(subset: dict | None) -> list[str]:
+    """The note every report carries when the run used only some of the eval set's rows."""
+    if not subset:
+        return []
+    total, rows = subset["rows_in_file"], subset["rows"]
+    if subset["method"] == "limit":
+        how = f"the first {rows:,} of its {total:,} rows (--limit {subset['n']})"
+    else:
+        strata = ", stratified by intent" if subset.get("stratified_by") else ""
+        how = f"{rows:,} of its {total:,} rows drawn at random (--sample {subset['n']} --seed {subset['seed']}{strata})"
+    return [f"SUBSET: this run used {how}; its figures describe those rows, not the whole eval set."]
 
 
 BASIS_HUMAN_LABELS = "human labels"  # the outcomes metadata's "basis" of a table built from labels (import labels)
@@ -278,6 +399,8 @@ def _optimize_into(summary, frame, tier_entries, settings, out_dir, notes):
         "cost_map_version": summary.get("cost_map_version"),
         "simulated": summary.get("simulated"),
     }
+    if summary["evalset"].get("subset"):
+        provenance["evalset_subset"] = summary["evalset"]["subset"]
     result = optimize_outcomes(
         frame,
         tiers=tier_entries,
@@ -379,6 +502,17 @@ def build_requests(eval_set: EvalSet, log_set: LogSet | None, tiers: tuple[Tier,
 
 def run_judge(rows: list[ScoredRow], config: Config, paid: PaidCalls) -> ReplayReport | None:
     """Score the answers queued for an LLM judge: one cached call per (row, tier) answer; strict score parsing."""
+    requests, targets = judge_requests(rows, config)
+    if not requests:
+        return None
+    judge_report = paid.replay(requests, "judge")
+    for (row, tier_name), result in zip(targets, judge_report.results, strict=True):
+        row.judged_as(tier_name, parse_judge_score(result.response) if result.ok else None, result)
+    return judge_report
+
+
+def judge_requests(rows: list[ScoredRow], config: Config) -> tuple[list[CallRequest], list[tuple[ScoredRow, str]]]:
+    """The judge's calls for the answers queued for it, and the (row, tier) each one grades."""
     requests, targets = [], []
     for row in rows:
         if not row.judged:
@@ -393,12 +527,7 @@ def run_judge(rows: list[ScoredRow], config: Config, paid: PaidCalls) -> ReplayR
             sim_row = judge_sim_row(bool(exact()(response, row.reference))) if judge_tier.simulated else None
             requests.append(CallRequest(f"{row.query.row_id}::judge::{tier_name}", judge_tier, messages, sim_row))
             targets.append((row, tier_name))
-    if not requests:
-        return None
-    judge_report = paid.replay(requests, "judge")
-    for (row, tier_name), result in zip(targets, judge_report.results, strict=True):
-        row.judged_as(tier_name, parse_judge_score(result.response) if result.ok else None, result)
-    return judge_report
+    return requests, targets
 
 
 @dataclass
@@ -526,6 +655,17 @@ _PHASE_WORDS = {"replay": "tier calls", "judge": "judge calls", "triage": "llm-r
 def _run_llm_router(eval_set, config, settings, paid: PaidCalls) -> list[dict]:
     """Ask the llm router's tier to triage every eval row (cached like any call): outcomes rows with
     source "router", the triage tier's answer, cost and latency (no score)."""
+    classifier_tier, requests = triage_requests(eval_set, config, settings)
+    report = paid.replay(requests, "triage")
+    spec = f"llm_router(classifier_tier={classifier_tier!r})"
+    return [
+        outcome_record(row, result, None, spec, source=C.SOURCE_ROUTER)
+        for row, result in zip(eval_set.rows, report.results, strict=True)
+    ]
+
+
+def triage_requests(eval_set: EvalSet, config: Config, settings) -> tuple[str, list[CallRequest]]:
+    """The llm router's triage calls, one per eval row, and the tier that answers them."""
     from routeeval.routers import LLMRouter
 
     names = [t.name for t in config.tiers]
@@ -536,12 +676,7 @@ def _run_llm_router(eval_set, config, settings, paid: PaidCalls) -> list[dict]:
     for row in eval_set.rows:
         sim_row = triage_sim_row(row.label) if tier.simulated else None
         requests.append(CallRequest(row.row_id, tier, router.request(row.input_value), sim_row))
-    report = paid.replay(requests, "triage")
-    spec = f"llm_router(classifier_tier={router.classifier_tier_!r})"
-    return [
-        outcome_record(row, result, None, spec, source=C.SOURCE_ROUTER)
-        for row, result in zip(eval_set.rows, report.results, strict=True)
-    ]
+    return router.classifier_tier_, requests
 
 
 def _log_reference(config: Config, eval_rows: list[ScoredRow]) -> str:

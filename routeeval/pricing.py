@@ -131,3 +131,27 @@ def cost_map_version() -> str:
     path = _cost_map_path()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "unknown"
     return f"litellm {version('litellm')}, cost map {digest}"
+
+
+def price_imported_tier(name: str, model: str | None, tiers: tuple[Tier, ...] | list[Tier] = ()) -> TierPrice | None:
+    """The price of a tier read from another tool's results (``routeeval import promptfoo|inspect``).
+
+    A config tier named ``name`` or serving ``model`` prices it (its own prices, else its model's in the
+    cost map; the returned ``tier`` is then the config's name); otherwise ``model`` in litellm's cost map.
+    None when neither knows a price: the caller refuses rather than count the calls as free.
+    """
+    for tier in tiers:
+        if tier.name == name or (model is not None and tier.model == model):
+            return price_tier(tier)
+    if model is None:
+        return None
+    provider, _, bare = model.partition("/")
+    lookup = f"{IMPORTED_PROVIDERS[provider]}/{bare}" if provider in IMPORTED_PROVIDERS and bare else model
+    found = lookup_cost_map(cost_map_model(lookup))
+    if found is None or found == (0.0, 0.0):  # a zero price from a loose match is no price, not free calls
+        return None
+    return TierPrice(name, model, found[0], found[1], "litellm cost map")
+
+
+# Provider names other tools (inspect_ai, promptfoo) use where litellm's cost map uses another.
+IMPORTED_PROVIDERS = {"google": "gemini", "together": "together_ai", "grok": "xai"}

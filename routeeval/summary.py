@@ -57,6 +57,7 @@ class EvalSetInfo(Record):
     path: str | None = None
     sha256: str | None = None
     rows: int = 0
+    subset: dict[str, Any] | None = _optional()  # --limit / --sample: how the rows were picked (absent: every row)
 
 
 @dataclass

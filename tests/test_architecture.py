@@ -43,6 +43,7 @@ LAYERS = [
     {"replay"},
     {"scoring"},
     {"outcomes"},
+    {"promptfoo", "inspect_logs"},  # other eval tools' results as outcomes
     {"importers"},
     {
         "routers.base",
@@ -65,10 +66,11 @@ LAYERS = [
     {"integrations.litellm_proxy"},  # the LiteLLM proxy's callback: attaches integrations.litellm's strategy
     {"summary"},
     {"report", "report.formatting", "report.plots", "report.progress"},
-    {"report.figures", "report.html", "report.markdown", "report.terminal", "report.drift"},
+    {"report.figures", "report.html", "report.markdown", "report.terminal", "report.drift", "report.dryrun"},
     {"report.write"},
     {"optimize"},
     {"pipeline"},
+    {"dryrun"},  # run --dry-run: the pipeline's calls, priced and looked up in the cache, none made
     {"drift_replay"},  # drift's paid layer: the pipeline's paid calls and judge
     {"drift"},
     {"labeling.sample", "labeling.estimate", "labeling.session", "labeling.train"},  # sample, estimate, label, import

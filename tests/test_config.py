@@ -13,7 +13,7 @@ def test_bundled_demo_config_is_simulated_and_ordered():
     config = load_config(ROOT / "routeeval.toml")
     assert [t.name for t in config.tiers] == ["small", "medium", "large"]
     assert config.simulated and all(t.simulated for t in config.tiers)
-    assert config.replay.cache == ".routeeval/cache.sqlite"
+    assert config.replay.cache == str(ROOT / ".routeeval" / "cache.sqlite")  # the config folder's, not the cwd's
     assert config.scoring.scorer == "exact"
 
 

@@ -346,7 +346,10 @@ def test_import_outcomes_writes_parquet_that_reads_back(tmp_path, kind, folder, 
 def test_unknown_dataset_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as caught:
         import_outcomes("routerbnch", tmp_path, tmp_path / "out.parquet")
-    assert str(caught.value) == "unknown dataset 'routerbnch'; choose from: llmrouter, routellm, routerbench."
+    assert (
+        str(caught.value)
+        == "unknown dataset 'routerbnch'; choose from: inspect, llmrouter, promptfoo, routellm, routerbench."
+    )
 
 
 @pytest.mark.parametrize("kind", ["routerbench", "routellm", "llmrouter"])

@@ -6,7 +6,7 @@ import pytest
 
 from routeeval.config import Tier
 from routeeval.errors import ConfigError
-from routeeval.pricing import cost_map_version, price_tier
+from routeeval.pricing import cost_map_version, lookup_cost_map, price_tier
 
 
 def test_cost_map_prices_real_and_simulated_models_alike():
@@ -35,3 +35,16 @@ def test_cost_map_version_names_litellm_and_the_map():
     version = cost_map_version()
     assert version.startswith("litellm 1.110.")
     assert "cost map " in version and "unknown" not in version
+
+
+def test_imported_tiers_use_litellms_provider_names_and_refuse_zero_prices():
+    from routeeval.pricing import price_imported_tier
+
+    # inspect_ai and promptfoo say "google/"; litellm's cost map says "gemini/" (a loose match gives $0 there).
+    google = price_imported_tier("google/gemini-2.5-flash", "google/gemini-2.5-flash")
+    assert google is not None and google.price_in_per_mtok > 0
+    assert (google.price_in_per_mtok, google.price_out_per_mtok) == lookup_cost_map("gemini/gemini-2.5-flash")
+    assert price_imported_tier("house", "openai/house-model-7") is None
+    config = (Tier("small", "openai/house-model-7", 1.0, 2.0),)
+    priced = price_imported_tier("openai/house-model-7", "openai/house-model-7", config)
+    assert priced is not None and (priced.tier, priced.source, priced.price_in_per_mtok) == ("small", "config", 1.0)
