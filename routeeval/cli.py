@@ -692,6 +692,32 @@ def _columns(config: Path | None, map_options: list[str] | None):
     return column_map(load_config(path).columns if path is not None else None, map_options)
 
 
+@app.command()
+@handle_errors
+def init(
+    from_litellm_config: Path | None = typer.Option(
+        None,
+        "--from-litellm-config",
+        help="A LiteLLM proxy config.yaml: each model of its model_list becomes a tier (name, model, api_base, the "
+        "key's environment variable name; never a key itself).",
+    ),
+    model: list[str] | None = typer.Option(
+        None, "--model", help="A tier's litellm model id, or NAME=MODEL (repeat the option); with or without a file."
+    ),
+    out: Path = typer.Option(Path(DEFAULT_CONFIG), "--out", help="The config file to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out when it exists."),
+) -> None:
+    """Write a commented routeeval.toml: tiers cheapest first, priced from litellm's cost map (a model it does not
+    price gets a placeholder and a warning), with [replay], [scoring] and [optimize] to review."""
+    from routeeval.scaffold import init_config
+
+    result = init_config(from_litellm_config, model or [], out, force=force)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    names = ", ".join(tier.name for tier in result.tiers)
+    typer.echo(f"wrote {result.path}: {len(result.tiers)} tiers, cheapest first: {names}")
+
+
 def _cache_path(config: Path, path: Path | None) -> Path:
     if path is not None:
         return path

@@ -38,6 +38,7 @@ LAYERS = [
     {"data", "log_formats", "logs"},
     {"labeling", "labeling.labels"},  # the sample and labels files
     {"pricing", "sim"},
+    {"scaffold"},  # routeeval init: a routeeval.toml from a LiteLLM proxy config or model ids
     {"cache"},
     {"replay"},
     {"scoring"},
@@ -62,6 +63,7 @@ LAYERS = [
     {"policy"},
     {"profile"},  # the traffic profile a policy's reference holds and drift measures fresh logs with
     {"integrations", "integrations.litellm"},
+    {"integrations.litellm_proxy"},  # the LiteLLM proxy's callback: attaches integrations.litellm's strategy
     {"summary"},
     {"report", "report.formatting", "report.plots", "report.progress"},
     {"report.figures", "report.html", "report.markdown", "report.terminal", "report.drift", "report.dryrun"},
