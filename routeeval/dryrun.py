@@ -52,7 +52,7 @@ def estimate_run(
     same dict ``--json`` prints). Reads the rows, the cache and the tokenizers; calls no model."""
     config = checked_run_config(config, overrides, max_cost_usd, monthly_queries)
     plan = plan_run(evalset_path, config, logs_path=logs_path, labels_path=labels_path, subset=subset)
-    prices, problems = _prices(config.tiers)
+    prices, problems = _prices(config.tiers, config.path)
     counter = PromptCounter()
     lookup = _CacheLookup(Path(config.replay.cache))
     lookup.fetch([request.key for request in plan.requests])
@@ -135,12 +135,12 @@ class _CacheLookup:
             self.hits.update(cache.get_many(wanted))
 
 
-def _prices(tiers: tuple[Tier, ...]) -> tuple[dict[str, TierPrice], list[str]]:
+def _prices(tiers: tuple[Tier, ...], where: str | None) -> tuple[dict[str, TierPrice], list[str]]:
     """The run's price of each tier; a tier without one is left out and named (the run would stop on it)."""
     prices, problems = {}, []
     for tier in tiers:
         try:
-            prices[tier.name] = price_tier(tier)
+            prices[tier.name] = price_tier(tier, where)
         except ConfigError as exc:
             problems.append(f"{exc} The run would stop before its first call.")
     return prices, problems

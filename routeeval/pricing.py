@@ -65,6 +65,13 @@ def price_tier(tier: Tier, where: str | None = None) -> TierPrice:
             f"tier '{tier.name}': model '{lookup}' has no price in litellm's cost map ({cost_map_version()}); "
             f"set price_in_per_mtok and price_out_per_mtok for this tier in {where or 'the config'}."
         )
+    if found == (0.0, 0.0):  # a loose match (google/... -> $0) or a local model: never assumed free
+        raise ConfigError(
+            f"tier '{tier.name}': litellm's cost map prices model '{lookup}' at $0 ({cost_map_version()}), which "
+            "routeeval does not take on trust (a provider prefix litellm does not know can match a $0 entry); "
+            f"set price_in_per_mtok and price_out_per_mtok for this tier in {where or 'the config'} (0 and 0 if it "
+            "really is free, such as a local model)."
+        )
     price_in, price_out = found
     return TierPrice(tier.name, tier.model, price_in, price_out, "litellm cost map")
 

@@ -225,10 +225,10 @@ def _price(model: str, params: dict[str, Any], info: Any) -> tuple[tuple[float, 
         ):
             return (price_in * 1e6, price_out * 1e6, f"the proxy config's {source}"), True
     found = lookup_cost_map(cost_map_model(model))
-    if found is not None:
+    if found is not None and found != (0.0, 0.0):  # a $0 entry is a loose match or a local model: run refuses it
         return (*found, "litellm's cost map"), False
     base = info.get("base_model")
-    if isinstance(base, str) and (found := lookup_cost_map(base)) is not None:
+    if isinstance(base, str) and (found := lookup_cost_map(base)) not in (None, (0.0, 0.0)):
         return (*found, f"litellm's cost map for model_info.base_model {base}"), True
     return None, False
 

@@ -31,6 +31,17 @@ def test_unpriced_model_is_an_error_not_zero():
     assert "set price_in_per_mtok and price_out_per_mtok" in str(info.value)
 
 
+@pytest.mark.parametrize("model", ["google/gemini-2.5-flash", "ollama/llama3"])
+def test_a_zero_price_from_the_cost_map_is_refused_unless_the_config_says_so(model):
+    assert lookup_cost_map(model) == (0.0, 0.0)  # litellm's loose match / local model
+    with pytest.raises(ConfigError) as info:
+        price_tier(Tier("cheap", model), "team.toml")
+    assert str(info.value).startswith(f"tier 'cheap': litellm's cost map prices model '{model}' at $0")
+    assert "in team.toml (0 and 0 if it really is free" in str(info.value)
+    free = price_tier(Tier("cheap", model, price_in_per_mtok=0.0, price_out_per_mtok=0.0))
+    assert (free.price_in_per_mtok, free.price_out_per_mtok, free.source) == (0.0, 0.0, "config")
+
+
 def test_cost_map_version_names_litellm_and_the_map():
     version = cost_map_version()
     assert version.startswith("litellm 1.110.")
