@@ -7,7 +7,14 @@ of held-out rows' text (so some of its words are outside the vocabulary), one de
 query (the same text repeated; routers read its first 8,000 characters), and the policy's load
 time from its JSON file. Numbers only, no assertions (STYLE.md: a benchmark is not a timed test).
 
-Usage: python bench/bench_runtime.py [--rows 300] [--repeats 20000] [--record] [--quick]
+Then the decisions that matter in production: the demo's own classifier and knn policies (the ones the golden
+decisions test pins, tests/data/runtime/) routing each of the demo's 400 log queries ``--passes`` times, median µs
+per decision. With ``--baseline DIR`` (a checkout of another revision, e.g. ``git archive main | tar -x -C DIR``)
+those are timed in fresh processes, the baseline's and this checkout's interleaved over ``--rounds`` rounds
+(PYTHONPATH picks the code), and the median of the rounds' medians is shown for each with their ratio.
+
+Usage: python bench/bench_runtime.py [--rows 300] [--repeats 20000] [--passes 20] [--baseline DIR] [--rounds 5]
+       [--record] [--quick]
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EVALSET = ROOT / "evalsets" / "support.jsonl"
+LOGS = ROOT / "evalsets" / "support-logs.jsonl"
+DEMO_POLICIES = ROOT / "tests" / "data" / "runtime"  # the demo's policies: `routeeval run ... --router knn`
+DEMO_KINDS = ("classifier", "knn")
 TIERS = ["small", "medium", "large"]
 SKILL = {"easy": (0.85, 0.92, 0.95), "hard": (0.25, 0.6, 0.9)}
 
@@ -32,11 +44,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=300, help="rows the policies are fit on")
     parser.add_argument("--repeats", type=int, default=20_000, help="timed route() calls per policy")
+    parser.add_argument("--passes", type=int, default=20, help="passes over the demo's log queries per policy")
+    parser.add_argument("--baseline", type=Path, help="a checkout of another revision to time side by side")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds with --baseline")
     parser.add_argument("--record", action="store_true", help="append the numbers to bench/RESULTS.md")
     parser.add_argument("--quick", action="store_true", help="a smoke-sized run (2,000 repeats), not recorded")
+    parser.add_argument("--demo-worker", action="store_true", help=argparse.SUPPRESS)  # one timing, as JSON
     args = parser.parse_args()
+    if args.demo_worker:
+        print(json.dumps(_demo_medians(args.passes)))
+        return
     if args.quick:
-        args.repeats, args.record = min(args.repeats, 2000), False
+        args.repeats, args.passes, args.rounds, args.record = min(args.repeats, 2000), 3, 1, False
 
     from routeeval.policy import build_policy, write_policy
     from routeeval.routers import ClassifierRouter, KnnRouter, StaticRouter
@@ -88,6 +107,7 @@ def main() -> None:
             0, ("classifier: transform_one() median / best-block median", f"{featurize_us:.1f} / {best_us:.1f} µs")
         )
     rows.append(("fit rows / query characters", f"{len(texts)} / {len(query)}"))
+    rows += _demo_rows(args)
     command = "python bench/bench_runtime.py " + " ".join(sys.argv[1:])
     if args.record:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -98,6 +118,57 @@ def main() -> None:
         width = max(len(label) for label, _ in rows)
         for label, value in rows:
             print(f"{label:<{width}}  {value}")
+
+
+def _demo_rows(args) -> list[tuple[str, str]]:
+    """Median µs per decision of the demo's policies on its log queries; with a baseline, both side by side."""
+    if args.baseline is None:
+        medians = _demo_medians(args.passes)
+        return [(f"{kind}: route() median, demo log queries", f"{medians[kind]:.1f} µs") for kind in DEMO_KINDS]
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this": []}
+    for _ in range(args.rounds):
+        for name, code in (("baseline", args.baseline.resolve()), ("this", ROOT)):
+            env = {**os.environ, "PYTHONPATH": str(code)}
+            worker = [sys.executable, str(Path(__file__).resolve()), "--demo-worker", "--passes", str(args.passes)]
+            out = subprocess.run(worker, env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+            runs[name].append(json.loads(out))
+    rows = []
+    for kind in DEMO_KINDS:
+        before = statistics.median(run[kind] for run in runs["baseline"])
+        after = statistics.median(run[kind] for run in runs["this"])
+        rows.append(
+            (
+                f"{kind}: route() median, demo log queries, baseline → this ({args.rounds} rounds)",
+                f"{before:.1f} → {after:.1f} µs ({after / before:.2f}×)",
+            )
+        )
+    return rows
+
+
+def _demo_medians(passes: int) -> dict[str, float]:
+    """Median µs per ``route()`` of each demo policy over ``passes`` passes on the demo's 400 log queries."""
+    from routeeval.runtime import Router
+
+    records = [json.loads(line) for line in LOGS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    queries = [record.get("input", record.get("messages")) for record in records]
+    medians = {}
+    clock = time.perf_counter_ns
+    for kind in DEMO_KINDS:
+        route = Router.load(DEMO_POLICIES / f"{kind}-policy.json").route
+        for query in queries:  # warm the token cache, as a running service has it
+            route(query)
+        timings = []
+        gc.disable()
+        try:
+            for _ in range(passes):
+                for query in queries:
+                    start = clock()
+                    route(query)
+                    timings.append(clock() - start)
+        finally:
+            gc.enable()
+        medians[kind] = statistics.median(timings) / 1e3
+    return medians
 
 
 def _data(n_rows: int):

@@ -116,6 +116,7 @@ _ENTRY_BYTES = 200  # a cache entry's own tuple and its share of the dict's tabl
 _LEAF_TYPES = frozenset((str, int, float, bool, type(None)))
 _SORT_ROWS = 1024  # knn: up to this many fitted rows, the k-th largest similarity comes from a full sort
 _SECONDS_PER_DAY = 86_400
+_floor = math.floor
 
 
 class PolicyError(ValueError):
@@ -1013,29 +1014,65 @@ class _KnnPolicy(_ScoredPolicy):
         self.n_docs = len(docs)
         # the inverted index: per term id, (rows holding it, their values), None for a term no row holds
         self.postings: list[tuple[tuple[int, ...], tuple[float, ...]] | None] = [None] * n_terms
+        # the same, as (row, value) pairs, and the set of rows, which is what routing reads
+        self._pairs: list[tuple[tuple[int, float], ...] | None] = [None] * n_terms
+        self._rows: list[frozenset[int] | None] = [None] * n_terms
         for j, (rows, values) in postings.items():
             self.postings[j] = (tuple(rows), tuple(values))
+            self._pairs[j] = tuple(zip(rows, values, strict=True))
+            self._rows[j] = frozenset(rows)
+        # no negative weight (the featurizer never gives one): no similarity is negative, and the rows that share
+        # no term with a query, at 0.0, need not be looked at (see ranked)
+        self._unsigned = min(self.featurizer.idf_, default=0.0) >= 0.0 and all(
+            min(values) >= 0.0 for values in (entry[1] for entry in self.postings if entry is not None)
+        )
 
     def scores(self, text: str, turns: int) -> list[float]:
-        neighbours = self.nearest(self.similarities(text, turns))
+        sims, touched = self.touched(text, turns)
+        neighbours = self.ranked(sims, touched) if self._unsigned else self.nearest(sims)
         return knn_vote(list(map(self.correct.__getitem__, neighbours)), self.prior, self.k)
 
     def similarities(self, text: str, turns: int) -> list[float]:
         """Cosine similarity of the query to each fitted row, through the inverted index."""
-        ids, values = self.featurizer.vector(text, turns, dense=False)
+        return self.touched(text, turns)[0]
+
+    def touched(self, text: str, turns: int) -> tuple[list[float], frozenset[int]]:
+        """(:meth:`similarities`, the rows sharing a term with the query: every other row's similarity is 0.0).
+
+        Each row's similarity starts at 0.0 and adds the query's terms in increasing id, as the offline sparse
+        product does: the same numbers, bit for bit.
+        """
+        featurizer = self.featurizer
         sims = [0.0] * self.n_docs
-        postings = self.postings
-        # query terms in increasing id, as the offline sparse product adds them: the same similarities, bit for bit
-        for j, v in sorted(zip(ids, values, strict=True)):
-            entry = postings[j]
-            if entry is not None:
-                for doc, w in zip(*entry, strict=True):
-                    sims[doc] += v * w
-        return sims
+        pairs, rows = self._pairs, self._rows
+        if featurizer.tf == "binary":  # as vector(): a present term's value is idf x the scale of the same set
+            present = featurizer._scan(featurizer._entries(text[: featurizer.prefix_chars]))[0]
+            if not present:
+                return sims, frozenset()
+            scale = featurizer.binary_scale(present)
+            idf = featurizer.idf_
+            ids = sorted(present)
+            for j in ids:
+                posting = pairs[j]
+                if posting is not None:
+                    v = idf[j] * scale
+                    for doc, w in posting:
+                        sims[doc] += v * w
+        else:
+            ids = []
+            for j, v in sorted(zip(*featurizer.vector(text, turns, dense=False), strict=True)):
+                ids.append(j)
+                posting = pairs[j]
+                if posting is not None:
+                    for doc, w in posting:
+                        sims[doc] += v * w
+        return sims, frozenset().union(*filter(None, map(rows.__getitem__, ids)))
 
     def nearest(self, sims: list[float]) -> list[int]:
         """The k rows of highest quantized similarity (> 0), ties by row order; only the leaders are quantized."""
-        k = self.k
+        if all(map(ge, sims, repeat(0.0))):
+            return self.ranked(sims, compress(range(len(sims)), sims))
+        k = self.k  # a policy with negative weights: every row counts, and the k-th largest may be negative
         floor = 0.0  # the k-th largest similarity, quantized
         if len(sims) > k:  # a sort in C is quicker for a few hundred rows, a heap for many
             floor = quantize(sorted(sims)[-k] if len(sims) <= _SORT_ROWS else heapq.nlargest(k, sims)[-1])
@@ -1046,6 +1083,23 @@ class _KnnPolicy(_ScoredPolicy):
         else:
             rows = compress(range(len(sims)), sims)  # every row sharing a term
         ranked = sorted([(-quantize(sims[doc]), doc) for doc in rows])[:k]
+        return [doc for negative, doc in ranked if negative < 0]
+
+    def ranked(self, sims: list[float], touched: Iterable[int]) -> list[int]:
+        """:meth:`nearest` when no similarity is negative, looking only at the rows in ``touched`` (at least every
+        row of non-zero similarity, each once): the others are 0.0, at or below every one of them, so the k-th
+        largest similarity is among them, or 0.0."""
+        k = self.k
+        rows = touched = list(touched)
+        if len(sims) > k and len(touched) >= k:
+            values = list(map(sims.__getitem__, touched))
+            floor = quantize(sorted(values)[-k] if len(values) <= _SORT_ROWS else heapq.nlargest(k, values)[-1])
+            # quantize is monotone: the rows whose quantized similarity reaches the k-th largest one's all have a
+            # similarity above it minus one quantum
+            if floor > 0.0:
+                rows = compress(touched, map(ge, values, repeat(floor - 1.0 / QUANTUM)))  # type: ignore[assignment]
+        # -quantize(similarity), written out: a function call per row costs as much as the rest
+        ranked = sorted([(-(_floor(sims[doc] * QUANTUM + 0.5) / QUANTUM), doc) for doc in rows])[:k]
         return [doc for negative, doc in ranked if negative < 0]
 
 

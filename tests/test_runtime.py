@@ -648,6 +648,43 @@ def test_knn_similarities_equal_the_offline_sparse_product_bit_for_bit():
         assert router._knn_similarities(*runtime.query_text(query)) == expected[row].tolist()
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"tf": "sublinear"}, {"dense": False}, {"tf": "raw", "char_scope": "all"}, {"word_ngrams": (1, 3)}, {}],
+)
+@pytest.mark.parametrize("negative", [False, True])
+def test_knn_similarities_and_neighbours_equal_the_featurizer_vectors_for_every_featurizer(options, negative):
+    """Routing accumulates only the rows sharing a term and ranks only those; the plain computation over every row
+    (a sparse dot product adding terms in increasing id, then a sort of all rows) gives the same numbers. With a
+    negative weight in a row (a hand-made policy), every row is ranked."""
+    texts = TEXTS + ["invoice invoice copy", "where is my contract?", "reset my password", "contract review now"]
+    f = TextFeaturizer(min_df=1, **options).fit(texts)
+    docs = [list(f.vector(text, dense=False)) for text in texts]
+    if negative:
+        docs[2][1][0] = -docs[2][1][0]
+    router = {
+        "featurizer": f.to_dict(),
+        "n_neighbors": 3,
+        "prior": [0.5, 0.7, 0.9],
+        "expected_cost_usd": [0.001, 0.01, 0.1],
+        "docs": docs,
+        "correct": [[row % 2, (row // 2) % 2, 0.25 if row % 3 else 1] for row in range(len(docs))],
+    }
+    runtime_router = Router.load(make_policy("knn", router, {"rule": "threshold", "threshold": 0.6}))
+    assert runtime_router._knn()._unsigned is not negative
+    queries = ["invoice invoice? 42", "an unknown question entirely", "reset 🙏 my a password", "Contrakt {x}"]
+    for text in texts + queries:
+        ids, values = f.vector(text, dense=False)
+        expected = [0.0] * len(docs)
+        for j, v in sorted(zip(ids, values, strict=True)):
+            for row, (doc_ids, doc_values) in enumerate(docs):
+                if j in doc_ids:
+                    expected[row] += v * doc_values[doc_ids.index(j)]
+        assert runtime_router._knn_similarities(text, 1) == expected, text
+        ranking = sorted((-quantize(s), row) for row, s in enumerate(expected))
+        assert runtime_router._nearest(expected) == [row for negative, row in ranking if negative < 0][:3], text
+
+
 @pytest.mark.parametrize("n_rows", [5, 40, runtime._SORT_ROWS + 7])
 @pytest.mark.parametrize("k", [1, 4, 15])
 def test_knn_neighbours_are_ranked_by_quantized_similarity_then_row(n_rows, k):
