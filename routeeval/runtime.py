@@ -1012,19 +1012,17 @@ class _KnnPolicy(_ScoredPolicy):
                 entry[0].append(doc)
                 entry[1].append(float(v))
         self.n_docs = len(docs)
-        # the inverted index: per term id, (rows holding it, their values), None for a term no row holds
-        self.postings: list[tuple[tuple[int, ...], tuple[float, ...]] | None] = [None] * n_terms
-        # the same, as (row, value) pairs, and the set of rows, which is what routing reads
-        self._pairs: list[tuple[tuple[int, float], ...] | None] = [None] * n_terms
+        # the inverted index: per term id, the (row, value) pairs of the rows holding it and the set of those rows;
+        # None for a term no row holds
+        self.postings: list[tuple[tuple[int, float], ...] | None] = [None] * n_terms
         self._rows: list[frozenset[int] | None] = [None] * n_terms
         for j, (rows, values) in postings.items():
-            self.postings[j] = (tuple(rows), tuple(values))
-            self._pairs[j] = tuple(zip(rows, values, strict=True))
+            self.postings[j] = tuple(zip(rows, values, strict=True))
             self._rows[j] = frozenset(rows)
         # no negative weight (the featurizer never gives one): no similarity is negative, and the rows that share
         # no term with a query, at 0.0, need not be looked at (see ranked)
         self._unsigned = min(self.featurizer.idf_, default=0.0) >= 0.0 and all(
-            min(values) >= 0.0 for values in (entry[1] for entry in self.postings if entry is not None)
+            min(values) >= 0.0 for _, values in postings.values()
         )
 
     def scores(self, text: str, turns: int) -> list[float]:
@@ -1044,7 +1042,7 @@ class _KnnPolicy(_ScoredPolicy):
         """
         featurizer = self.featurizer
         sims = [0.0] * self.n_docs
-        pairs, rows = self._pairs, self._rows
+        pairs, rows = self.postings, self._rows
         if featurizer.tf == "binary":  # as vector(): a present term's value is idf x the scale of the same set
             present = featurizer._scan(featurizer._entries(text[: featurizer.prefix_chars]))[0]
             if not present:
