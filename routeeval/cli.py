@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+import typing
 from pathlib import Path
 
 import typer
@@ -812,7 +813,6 @@ except ImportError:  # another typer: its own conversions, unchanged
 
 _WHOLE = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-_PLAIN_TYPES = (str, Path, int, float, bool)
 
 
 def _plain_value(annotation, info, value: str, param, ctx):
@@ -836,20 +836,31 @@ if RuntimeParam is not None:
                 plain = _plain_value(self.annotation, self.parameter_info, value, param, ctx)
                 if plain is not NotImplemented:
                     return plain
+            if typing.get_origin(self.annotation) is list and isinstance(value, list | tuple) and value:
+                (item_type,) = typing.get_args(self.annotation)
+                items = [
+                    _plain_value(item_type, self.parameter_info, item, param, ctx) if isinstance(item, str) else None
+                    for item in value
+                ]
+                if self.parameter_info.parser is None and all(isinstance(item, item_type) for item in items):
+                    return items
+            if self.annotation is Path and isinstance(value, Path) and self.parameter_info.path_type is None:
+                # a default such as Path("routeeval.toml"): typer's adapter passes a Path through to these checks
+                return coerce_cli_path(value, self.parameter_info, path_type=Path, param=param, ctx=ctx)
             if isinstance(value, bool) and self.annotation is bool:
                 return value
             return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
 
 
 def _plain_values(params) -> None:
-    """Give the plain ones of ``params`` (text, path, number, flag; not lists) the conversions above."""
+    """Give ``params`` (all but files) the conversions above."""
     if RuntimeParam is None:
         return
     for param in params:
         descriptor = getattr(param, "type_descriptor", None)
         if descriptor is None or getattr(param, "_runtime_param", False) is not None:
             continue
-        if descriptor.annotation in _PLAIN_TYPES and descriptor.file_annotation is None:
+        if descriptor.file_annotation is None:  # other values still go to typer, but only when given
             param._runtime_param = _PlainRuntimeParam(
                 annotation=descriptor.annotation, parameter_info=descriptor.parameter_info
             )

@@ -93,13 +93,30 @@ def test_plain_values_convert_exactly_as_typer_does(annotation, tmp_path, monkey
         assert repr(plain) == repr(typer_value) and type(plain) is type(typer_value), (annotation, value)
 
 
-def test_a_bool_flag_and_a_list_keep_typer_own_conversion():
+def test_a_default_path_converts_as_typer_does(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "routeeval.toml").write_text("")
+    for value in (Path("routeeval.toml"), Path("missing.toml"), tmp_path):
+        param, ctx = _typer_param(Path)
+        cli._plain_values([param])
+        plain = param._runtime_param._coerce_value(value, param=param, ctx=ctx)
+        assert plain == _typer_converts(Path, value) and isinstance(plain, Path)
+
+
+@pytest.mark.parametrize("annotation", [list[str], list[Path], list[int]])
+def test_lists_convert_exactly_as_typer_does(annotation, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.jsonl").write_text("{}\n")
+    for value in [("a",), ("x.jsonl", "y.csv"), ("1", "", "2.5"), ["7"], ("nan", "-3")]:
+        plain, typer_value = _plain_converts(annotation, value), _typer_converts(annotation, value)
+        assert repr(plain) == repr(typer_value) and type(plain) is type(typer_value), (annotation, value)
+
+
+def test_a_bool_flag_keeps_its_value():
     param, ctx = _typer_param(bool)
     cli._plain_values([param])
     assert param._runtime_param._coerce_value(True, param=param, ctx=ctx) is True
-    listed, _ = _typer_param(list[str])
-    cli._plain_values([listed])
-    assert listed._runtime_param is None
+    assert param._runtime_param._coerce_value(False, param=param, ctx=ctx) is False
 
 
 @pytest.fixture()
