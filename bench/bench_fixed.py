@@ -150,7 +150,8 @@ def main() -> None:
     old_us, new_us, n_texts = normalizer_us(args.quick)
     rows.append(
         (
-            f"exact scorer's normalize_text, µs per string, char-by-char / translate table (uncached; {n_texts} demo texts)",
+            f"exact scorer's normalize_text, µs per string, char-by-char / translate table "
+            f"(uncached; {n_texts} demo texts)",
             f"{old_us:.1f} / {new_us:.1f}",
         )
     )
@@ -163,7 +164,8 @@ def main() -> None:
     ]
     command = "python bench/bench_fixed.py" + (f" --base {args.base}" if args.base else "")
     command += f" --repeats {repeats}" if not args.quick and repeats != 7 else ""
-    record("fixed per-run costs: cached rerun, route vs --help, normaliser", command, rows, save=not args.quick, notes=notes)
+    name = "fixed per-run costs: cached rerun, route vs --help, normaliser"
+    record(name, command, rows, save=not args.quick, notes=notes)
 
 
 if __name__ == "__main__":

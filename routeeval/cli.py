@@ -803,13 +803,15 @@ def cache_clear(
 # --- plain values -------------------------------------------------------------------------------------------
 # typer (0.2x) converts every parameter's value through a pydantic TypeAdapter; building the first one imports
 # pydantic (~100 ms, the most of `routeeval route`'s time beyond --help). Our parameters are plain text, paths,
-# whole and decimal numbers and flags: those values are converted here as typer's adapters would convert them
-# (a path through typer's own checks), and anything else still goes through typer.
+# whole and decimal numbers, lists of them and flags: those values are converted here as typer's adapters would
+# convert them (a path through typer's own checks), and anything else still goes through typer.
 try:
     from typer._coercion import RuntimeParam, build_runtime_param
     from typer._param_types import coerce_cli_path
+
+    _TYPER_ADAPTERS = True
 except ImportError:  # another typer: its own conversions, unchanged
-    RuntimeParam = None
+    _TYPER_ADAPTERS = False
 
 _WHOLE = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -828,9 +830,9 @@ def _plain_value(annotation, info, value: str, param, ctx):
     return NotImplemented
 
 
-if RuntimeParam is not None:
+if _TYPER_ADAPTERS:
 
-    class _PlainRuntimeParam(RuntimeParam):  # type: ignore[misc,valid-type]
+    class _PlainRuntimeParam(RuntimeParam):
         def _coerce_value(self, value, param, ctx):
             if isinstance(value, str) and self.parameter_info.parser is None:
                 plain = _plain_value(self.annotation, self.parameter_info, value, param, ctx)
@@ -854,7 +856,7 @@ if RuntimeParam is not None:
 
 def _plain_values(params) -> None:
     """Give ``params`` (all but files) the conversions above."""
-    if RuntimeParam is None:
+    if not _TYPER_ADAPTERS:
         return
     for param in params:
         descriptor = getattr(param, "type_descriptor", None)
