@@ -891,13 +891,17 @@ def main() -> None:
 
 
 def _leave(code) -> None:
+    """What the interpreter's exit does, in its order, less the final collection and module teardown: wait for
+    the threads that are not daemons (thread pools shut down first), run the exit handlers, flush stdio."""
     import atexit
+    import threading
 
     if code is None:
         code = 0
     elif not isinstance(code, int):  # sys.exit("message") prints the message and exits 1
         print(code, file=sys.stderr)
         code = 1
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

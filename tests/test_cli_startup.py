@@ -148,3 +148,24 @@ def test_main_keeps_the_exit_code_and_message_of_an_error(tmp_path):
     assert done.stderr == f"error: {tmp_path / 'nope.json'}: no such file.\n"
     usage = subprocess.run([sys.executable, "-m", "routeeval.cli", "route"], capture_output=True, text=True)
     assert usage.returncode == 2 and usage.stderr.endswith("Error: Missing argument 'policy'.\n")
+
+
+@pytest.mark.slow
+def test_main_waits_for_threads_and_exit_handlers_before_leaving():
+    code = (
+        "import atexit, threading, time\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "import routeeval.cli as cli\n"
+        "pool = ThreadPoolExecutor(1)\n"
+        "def command():\n"
+        "    threading.Thread(target=lambda: (time.sleep(0.2), print('thread done', flush=True))).start()\n"
+        "    pool.submit(lambda: (time.sleep(0.3), print('pool done', flush=True)))\n"
+        "    atexit.register(lambda: print('exit handler'))\n"
+        "    print('command done', end='')\n"  # no newline: only a flush writes it
+        "    raise SystemExit(4)\n"
+        "cli.app = command\n"
+        "cli.main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 4, done.stderr
+    assert done.stdout == "command donethread done\npool done\nexit handler\n"
