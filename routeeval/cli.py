@@ -7,25 +7,48 @@ Heavy libraries (litellm, pandas, sklearn) are imported inside the functions tha
 from __future__ import annotations
 
 import functools
+import gc
 import json
+import os
 import re
 import sys
+import typing
 from pathlib import Path
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from routeeval.errors import RouteEvalError
 
+
+class _PlainValuesGroup(TyperGroup):
+    """The command groups: their own options' values converted plainly (see :func:`_plain_values`)."""
+
+    def parse_args(self, ctx, args):
+        _plain_values(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+
+class _PlainValuesCommand(TyperCommand):
+    """Every command: its options' values converted plainly (see :func:`_plain_values`)."""
+
+    def parse_args(self, ctx, args):
+        _plain_values(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
     name="routeeval",
+    cls=_PlainValuesGroup,
     help="Measure how much of your LLM bill routing saves without losing accuracy, then ship the policy.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: rendering it with rich costs ~130 ms of imports per call
 )
-cache_app = typer.Typer(help="Response cache housekeeping.", no_args_is_help=True, rich_markup_mode=None)
+cache_app = typer.Typer(
+    cls=_PlainValuesGroup, help="Response cache housekeeping.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(cache_app, name="cache")
 
 
@@ -94,7 +117,7 @@ MAP_OPTION = typer.Option(
 _DEFAULT_TAG = re.compile(r"\[default: [^\]]*\]")
 
 
-class _DefaultsInForce(TyperCommand):
+class _DefaultsInForce(_PlainValuesCommand):
     """A command whose help shows each option's default in force: the config file's value, else the built-in."""
 
     config_default: str | None = DEFAULT_CONFIG
@@ -313,7 +336,7 @@ def optimize(
     _finish(result, as_json)
 
 
-@app.command()
+@app.command(cls=_PlainValuesCommand)
 @handle_errors
 def route(
     policy: Path = typer.Argument(..., help="A policy.json written by `run` or `optimize`."),
@@ -369,7 +392,7 @@ def _json_option(option: str, value: str | None, kind: type, expected: str):
     return parsed
 
 
-@app.command("import")
+@app.command("import", cls=_PlainValuesCommand)
 @handle_errors
 def import_(
     dataset: str = typer.Argument(
@@ -462,7 +485,7 @@ def _finish(result, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_PlainValuesCommand)
 @handle_errors
 def drift(
     policy: Path = typer.Argument(..., help="The deployed policy.json."),
@@ -546,7 +569,7 @@ def drift(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@app.command(cls=_PlainValuesCommand)
 @handle_errors
 def sample(
     logs: Path = typer.Argument(..., help="Production logs: a file or folder, format detected (see --logs of run)."),
@@ -642,7 +665,7 @@ def label(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@app.command(cls=_PlainValuesCommand)
 @handle_errors
 def estimate(
     labels: list[Path] = typer.Argument(
@@ -692,7 +715,7 @@ def _columns(config: Path | None, map_options: list[str] | None):
     return column_map(load_config(path).columns if path is not None else None, map_options)
 
 
-@app.command()
+@app.command(cls=_PlainValuesCommand)
 @handle_errors
 def init(
     from_litellm_config: Path | None = typer.Option(
@@ -728,7 +751,7 @@ def _cache_path(config: Path, path: Path | None) -> Path:
     return Path(ReplayConfig().cache)
 
 
-@cache_app.command("stats")
+@cache_app.command("stats", cls=_PlainValuesCommand)
 @handle_errors
 def cache_stats(
     config: Path = CONFIG_OPTION,
@@ -748,7 +771,7 @@ def cache_stats(
     _console().print(cache_table(stats))
 
 
-@cache_app.command("clear")
+@cache_app.command("clear", cls=_PlainValuesCommand)
 @handle_errors
 def cache_clear(
     config: Path = CONFIG_OPTION,
@@ -777,8 +800,115 @@ def cache_clear(
     typer.echo(f"cleared {removed} cached responses from {cache_path}")
 
 
+# --- plain values -------------------------------------------------------------------------------------------
+# typer (0.2x) converts every parameter's value through a pydantic TypeAdapter; building the first one imports
+# pydantic (~100 ms, the most of `routeeval route`'s time beyond --help). Our parameters are plain text, paths,
+# whole and decimal numbers, lists of them and flags: those values are converted here as typer's adapters would
+# convert them (a path through typer's own checks), and anything else still goes through typer.
+try:
+    from typer._coercion import RuntimeParam, build_runtime_param
+    from typer._param_types import coerce_cli_path
+
+    _TYPER_ADAPTERS = True
+except ImportError:  # another typer: its own conversions, unchanged
+    _TYPER_ADAPTERS = False
+
+_WHOLE = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def _plain_value(annotation, info, value: str, param, ctx):
+    """``value`` converted to ``annotation`` without pydantic, or NotImplemented to leave it to typer."""
+    if annotation is str:
+        return value
+    if annotation is Path and value and info.path_type is None:
+        return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+    if annotation is int and _WHOLE.fullmatch(value):
+        return int(value)
+    if annotation is float and _DECIMAL.fullmatch(value):
+        return float(value)
+    return NotImplemented
+
+
+if _TYPER_ADAPTERS:
+
+    class _PlainRuntimeParam(RuntimeParam):
+        def _coerce_value(self, value, param, ctx):
+            if isinstance(value, str) and self.parameter_info.parser is None:
+                plain = _plain_value(self.annotation, self.parameter_info, value, param, ctx)
+                if plain is not NotImplemented:
+                    return plain
+            if typing.get_origin(self.annotation) is list and isinstance(value, list | tuple) and value:
+                (item_type,) = typing.get_args(self.annotation)
+                items = [
+                    _plain_value(item_type, self.parameter_info, item, param, ctx) if isinstance(item, str) else None
+                    for item in value
+                ]
+                if self.parameter_info.parser is None and all(isinstance(item, item_type) for item in items):
+                    return items
+            if self.annotation is Path and isinstance(value, Path) and self.parameter_info.path_type is None:
+                # a default such as Path("routeeval.toml"): typer's adapter passes a Path through to these checks
+                return coerce_cli_path(value, self.parameter_info, path_type=Path, param=param, ctx=ctx)
+            if isinstance(value, bool) and self.annotation is bool:
+                return value
+            return build_runtime_param(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+
+def _plain_values(params) -> None:
+    """Give ``params`` (all but files) the conversions above."""
+    if not _TYPER_ADAPTERS:
+        return
+    for param in params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", False) is not None:
+            continue
+        if descriptor.file_annotation is None:  # other values still go to typer, but only when given
+            param._runtime_param = _PlainRuntimeParam(
+                annotation=descriptor.annotation, parameter_info=descriptor.parameter_info
+            )
+
+
+# --- the entry point --------------------------------------------------------------------------------------
+# A run allocates millions of objects that live until the end (litellm's and scikit-learn's modules, the
+# outcomes): the default collector thresholds spend about 0.9 s of litellm's import in full collections, and
+# the interpreter's exit tears every module down. A larger first threshold keeps cyclic garbage collected
+# (in bigger batches), and the entry point leaves without the teardown once every output is written.
+GC_THRESHOLDS = (20_000, 20, 20)  # CPython's default is (700, 10, 10)
+
+
 def main() -> None:
-    app()
+    """The ``routeeval`` console script: run the command, flush stdout and stderr, run the exit handlers
+    (litellm's included), then leave without collecting and tearing down every module. Files the commands
+    keep are written atomically and closed before a command returns; the response cache commits each batch."""
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    _leave(code)
+
+
+def _leave(code) -> None:
+    """What the interpreter's exit does, in its order, less the final collection and module teardown: wait for
+    the threads that are not daemons (thread pools shut down first), run the exit handlers, flush stdio."""
+    import atexit
+    import threading
+
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message") prints the message and exits 1
+        print(code, file=sys.stderr)
+        code = 1
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`routeeval ... | head`) or a closed stream
+            code = code or 120
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -408,3 +408,124 @@ def test_direct_factory_calls_validate_too():
         numeric(abs_tol=float("inf"))
     with pytest.raises(ConfigError, match="'normalize' must be true or false, got 1"):
         contains(normalize=1)
+
+
+def _normalize_text_char_by_char(s: str) -> str:
+    """The normaliser as first written, one character at a time: the reference the translate table must match."""
+    import string
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", s).casefold()
+    chars = []
+    for char in text:
+        if char == "/" or unicodedata.category(char) == "Pd":
+            chars.append(" ")
+        elif not (char in string.punctuation or unicodedata.category(char).startswith("P")):
+            chars.append(char)
+    return " ".join(word for word in "".join(chars).split() if word not in {"a", "an", "the"})
+
+
+def _tricky_texts() -> list[str]:
+    import random
+
+    rng = random.Random(16)
+    texts = []
+    # every code point, in runs, so each one is classified once (surrogates included: JSON can carry them)
+    for start in range(0, 0x110000, 251):
+        texts.append("".join(chr(code) for code in range(start, min(start + 251, 0x110000))))
+    pieces = [
+        "the",
+        "The",
+        "A",
+        "an",
+        "AN",
+        "U.S.A.",
+        "don't",
+        "well-known",
+        "a/b",
+        "—",
+        "–",
+        "‐",
+        "﹣",
+        "－",
+        "／",
+        "⁄",
+        "ﬁ",
+        "Ｆｕｌｌ",
+        "Straße",
+        "İ",
+        "ǅ",
+        "ß",
+        "ﬀ",
+        "“",
+        "”",
+        "«",
+        "»",
+        "…",
+        "・",
+        "¿",
+        "¡",
+        "'",
+        '"',
+        "`",
+        "$",
+        "+",
+        "<",
+        "=",
+        ">",
+        "^",
+        "|",
+        "~",
+        "€",
+        "%",
+        "@",
+        "#",
+        "_",
+        "\u00a0",
+        "\u2003",
+        "\u3000",
+        "\t",
+        "\n",
+        "\r",
+        "\x0b",
+        "\x0c",
+        "\x1c",
+        "\u2028",
+        "\u200b",
+        "\ufeff",
+        "e\u0301",
+        "ⅷ",
+        "①",
+        "㎏",
+        "ｱ",
+        " ",
+        "  ",
+        "x",
+        "42",
+        "3.14",
+        "-",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "\u0964",
+        "\u3001",
+        "\u00b7",
+        "\U0001f600",
+    ]
+    for _ in range(5000):
+        texts.append("".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))))
+    for _ in range(2000):
+        texts.append("".join(chr(rng.randrange(0x110000)) for _ in range(rng.randint(0, 20))))
+    return texts
+
+
+def test_normalize_text_matches_the_char_by_char_normaliser():
+    normalize_text.cache_clear()
+    texts = _tricky_texts()
+    for text in texts:
+        assert normalize_text(text) == _normalize_text_char_by_char(text), repr(text)
+    # and from the cache, the same again
+    assert [normalize_text(text) for text in texts[-500:]] == [_normalize_text_char_by_char(t) for t in texts[-500:]]
