@@ -596,6 +596,7 @@ def _merged(first: ReplayReport, second: ReplayReport) -> ReplayReport:
         skipped_budget=first.skipped_budget + second.skipped_budget,
         errors=first.errors + second.errors,
         wall_s=first.wall_s + second.wall_s,
+        import_s=first.import_s + second.import_s,
         retries=first.retries + second.retries,
         errors_by_kind=summed(first.errors_by_kind, second.errors_by_kind),
         errors_by_tier={
@@ -831,6 +832,7 @@ def _replay_entry(report: ReplayReport) -> dict:
         "errors_by_tier": {tier: dict(kinds) for tier, kinds in report.errors_by_tier.items()},
         "stopped_tiers": dict(report.stopped_tiers),
         "wall_s": round(report.wall_s, 3),
+        "import_s": round(report.import_s, 3),
     }
 
 
