@@ -17,9 +17,8 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from routeeval.cache import CachedResponse, ResponseCache, cache_key
 from routeeval.config import ReplayConfig, Tier
@@ -28,7 +27,6 @@ from routeeval.pricing import TierPrice, import_litellm
 from routeeval.sim import SIM_METADATA_KEY, SimRow, register_simulated_provider
 
 CompletionFn = Callable[..., Awaitable[Any]]
-T = TypeVar("T")
 BUDGET_SKIP = "not called: the --max-cost budget was reached"
 STOP_AFTER = 3  # identical failures in a row (after their retries) that stop calling a tier
 _CLAIM_POLL_S = 0.2  # how often a run waiting for another run's answer looks for it
@@ -166,12 +164,7 @@ def replay_calls(
     api_keys = resolve_api_keys({r.tier.name: r.tier for r in requests}.values())
     ledger = ledger if ledger is not None else SpendLedger(budget_usd=settings.max_cost_usd)
     replayer = _Replayer(requests, prices, settings, cache, api_keys, progress, completion_fn, ledger, phase)
-    # The cache's claims and writes run on a thread of their own, one after another in the order asked: SQLite
-    # releases the GIL while it writes, so the event loop goes on with other calls meanwhile. Leaving the block
-    # waits for a write in progress (an interrupted run still commits the answer it was storing).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="routeeval-cache") as cache_thread:
-        replayer.cache_thread = cache_thread
-        return asyncio.run(replayer.run())
+    return asyncio.run(replayer.run())
 
 
 def resolve_api_keys(tiers, where: str | None = None) -> dict[str, str | None]:
@@ -207,13 +200,6 @@ class _Replayer:
         self.failing: dict[str, tuple[tuple[str, str], int]] = {}  # tier -> (last failure, how many in a row)
         self.completion_tokens_seen: dict[str, list[int]] = {}
         self.rng = random.Random()
-        self.cache_thread: ThreadPoolExecutor | None = None  # where the cache's work during the calls runs
-
-    async def _in_cache_thread(self, work: Callable[..., T], *args: Any) -> T:
-        """Run ``work(*args)`` on the cache's thread (or here, without one) and wait for it."""
-        if self.cache_thread is None:
-            return work(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.cache_thread, work, *args)
 
     async def run(self) -> ReplayReport:
         started = time.perf_counter()
@@ -323,19 +309,15 @@ class _Replayer:
         wait for its answer. Returns that answer (this run then makes no call), or None once the key is ours."""
         settings = self.settings
         lease_s = (settings.timeout_s + settings.backoff_max_s) * (settings.retries + 1) + 30.0
-        while True:
-            claimed, hit = await self._in_cache_thread(self._claim_now, key, lease_s)
-            if claimed or hit is not None:
+        while not self.cache.claim(key, lease_s):
+            hit = self.cache.get(key)
+            if hit is not None:
                 return hit
             await asyncio.sleep(_CLAIM_POLL_S)
-
-    def _claim_now(self, key: str, lease_s: float) -> tuple[bool, CachedResponse | None]:
-        """One try at claiming ``key``: (claimed, the answer when one is in the cache by now)."""
-        claimed = self.cache.claim(key, lease_s)
-        hit = self.cache.get(key)  # claimed: answered between our miss and our claim; not: answered by its holder
-        if claimed and hit is not None:
+        hit = self.cache.get(key)  # answered between our miss and our claim
+        if hit is not None:
             self.cache.release(key)
-        return claimed, hit
+        return hit
 
     async def _call(self, request: CallRequest, key: str, semaphore: asyncio.Semaphore) -> CallResult:
         async with semaphore:
@@ -348,7 +330,7 @@ class _Replayer:
                 return self._from_cache(request, answered)
             estimate = self._estimate_usd(request)
             if not await self._reserve(estimate):
-                await self._in_cache_thread(self.cache.release, key)
+                self.cache.release(key)
                 self.report.skipped_budget += 1
                 self.ledger.skipped(self.phase)
                 return _failed(request, BUDGET_SKIP, 0, "budget")
@@ -357,8 +339,7 @@ class _Replayer:
                 result = await self._call_with_retries(request)
                 self._watch_tier(request.tier.name, result)
                 if result.ok:  # committed to the cache (which releases the claim) before it is counted
-                    await self._in_cache_thread(
-                        self.cache.put,
+                    self.cache.put(
                         key,
                         request.tier.model,
                         CachedResponse(
@@ -375,8 +356,8 @@ class _Replayer:
                     self.completion_tokens_seen.setdefault(request.tier.name, []).append(result.completion_tokens or 0)
             finally:
                 await self._settle(estimate, cost)
-                if not committed:  # the call failed or was stopped: another run may try it
-                    await self._in_cache_thread(self.cache.release, key)
+                if not committed:
+                    self.cache.release(key)  # the call failed or was stopped: another run may try it
             return result
 
     def _watch_tier(self, tier: str, result: CallResult) -> None:
