@@ -132,7 +132,8 @@ def promptfoo_config(base_url: str, rows: list[dict]) -> str:
         }
         for row in rows
     ]
-    config = {"description": "routeeval bench", "prompts": ["{{ messages | dump }}"], "providers": providers, "tests": tests}
+    prompts = ["{{ messages | dump }}"]
+    config = {"description": "routeeval bench", "prompts": prompts, "providers": providers, "tests": tests}
     return json.dumps(config, indent=1, ensure_ascii=False)
 
 

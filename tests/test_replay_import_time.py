@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
 import time
 import types
 
 import pytest
-from helpers import TEST_KEY_ENV
+from helpers import TEST_KEY, TEST_KEY_ENV, environ_without_keys, write_config
 
 import routeeval.replay as replay_module
 from routeeval.cache import ResponseCache
@@ -16,6 +20,7 @@ from routeeval.pricing import TierPrice, import_litellm
 from routeeval.replay import CallRequest, ReplayReport, replay_calls
 from routeeval.report.terminal import replay_line
 from routeeval.summary import ReplayStats
+from routeeval.testing.loopback import LoopbackServer
 
 IMPORT_S = 100.0  # what the fake clock says the import took: far longer than the replay itself could
 
@@ -35,9 +40,8 @@ def _replay_with_a_slow_import(tmp_path, server, monkeypatch, tag: str, *, slow:
 
     monkeypatch.setattr(replay_module, "time", fake_time)
     monkeypatch.setattr(replay_module, "import_litellm", importing)
-    tier = Tier(
-        "t", "openai/plain", api_base=server.base_url, api_key_env=TEST_KEY_ENV, price_in_per_mtok=1, price_out_per_mtok=2
-    )
+    tier = Tier("t", "openai/plain", api_base=server.base_url, api_key_env=TEST_KEY_ENV)
+    tier = dataclasses.replace(tier, price_in_per_mtok=1, price_out_per_mtok=2)
     requests = [CallRequest(f"{tag}{i}", tier, [{"role": "user", "content": f"{tag} {i}"}]) for i in range(3)]
     settings = ReplayConfig(concurrency=2, cache=str(tmp_path / "cache.sqlite"))
     with ResponseCache(settings.cache) as cache:
@@ -71,3 +75,39 @@ def test_the_terminal_line_shows_the_import_apart():
     assert replay_line(stats).endswith("$0.0000 spent, 9.9s (+ 3.1s importing litellm)")
     for nothing in (None, 0.0, 0.01):  # an older summary without the key; nothing imported; a blink
         assert replay_line(ReplayStats(calls=5, wall_s=0.1, import_s=nothing)).endswith("spent, 0.1s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("routers", [["static"], ["static", "cascade"]])
+def test_a_run_reports_the_import_in_summary_and_terminal(tmp_path, routers):
+    """In a fresh process the replay imports litellm (static), or the cascade's log-probability check does before
+    it: either way summary.json's replay.import_s holds the import and the terminal line shows it apart."""
+    evalset = tmp_path / "eval.jsonl"
+    evalset.write_text(
+        "".join(json.dumps({"id": str(i), "input": f"q {i}", "reference": "x"}) + "\n" for i in range(8))
+    )
+    env = environ_without_keys()
+    env[TEST_KEY_ENV] = TEST_KEY
+    with LoopbackServer() as server:
+        tiers = [
+            {"name": m, "model": f"openai/{m}", "api_base": server.base_url, "api_key_env": TEST_KEY_ENV}
+            | {"price_in_per_mtok": 1.0 + i, "price_out_per_mtok": 2.0 + i}
+            for i, m in enumerate(["small", "large"])
+        ]
+        config = write_config(
+            tmp_path / "routeeval.toml",
+            tiers,
+            replay={"concurrency": 2, "cache": str(tmp_path / "c.sqlite")},
+            scoring={"scorer": "exact"},
+            optimize={"routers": routers, "max_drop": 0.5, "bootstrap": 100},
+        )
+        command = [sys.executable, "-m", "routeeval.cli", "run", str(evalset), "--config", str(config)]
+        command += ["--out", str(tmp_path / "out"), "--no-progress"]
+        done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["replay"]["calls_made"] == 16
+    assert summary["replay"]["import_s"] > 0
+    assert summary["spend"]["phases"]["replay"]["import_s"] == summary["replay"]["import_s"]
+    line = next(line for line in done.stdout.splitlines() if line.startswith("replay: "))
+    assert line.endswith("s importing litellm)"), line
