@@ -21,7 +21,7 @@ promptfoo comes from the npm registry: this script runs ``npm install promptfoo`
 (``--promptfoo-dir``, default under the system's temp folder, reused between runs). Without npm, or when the
 install fails, it prints why and times routeeval alone.
 
-Usage: python bench/bench_vs_promptfoo.py [--rows 350] [--repeat 5] [--quick]
+Usage: python bench/bench_vs_promptfoo.py [--rows 350] [--repeat 5] [--promptfoo-concurrency 16] [--quick]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -169,15 +170,17 @@ def time_routeeval(server, evalset: Path, scratch: Path, rep: int) -> dict:
     command = [sys.executable, "-m", "routeeval.cli", "run", str(evalset), "--config", str(config)]
     command += [*routers, "--out", str(work / "out")]
     env = {**os.environ, "ROUTEEVAL_BENCH_KEY": KEY}
-    before = server.count()
+    before, cpu = server.count(), _children_cpu_s()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    cpu = _children_cpu_s() - cpu
     if done.returncode not in (0, 1):  # 1: no policy met the target; the run itself completed
         raise SystemExit(f"routeeval run exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     replay = json.loads((work / "out" / "summary.json").read_text(encoding="utf-8"))["replay"]
     return {
         "wall": wall,
+        "cpu": cpu,
         "calls": server.count() - before,
         "replay_s": replay["wall_s"],
         "import_s": replay.get("import_s"),
@@ -185,7 +188,7 @@ def time_routeeval(server, evalset: Path, scratch: Path, rep: int) -> dict:
     }
 
 
-def time_promptfoo(server, promptfoo: Path, config_text: str, scratch: Path, rep: int) -> dict:
+def time_promptfoo(server, promptfoo: Path, config_text: str, scratch: Path, rep: int, concurrency: int) -> dict:
     work = scratch / f"promptfoo-{rep}"
     work.mkdir()
     (work / "promptfooconfig.yaml").write_text(config_text, encoding="utf-8")
@@ -198,14 +201,15 @@ def time_promptfoo(server, promptfoo: Path, config_text: str, scratch: Path, rep
         PROMPTFOO_REQUEST_BACKOFF_MS="10",
     )
     command = [str(promptfoo), "eval", "-c", "promptfooconfig.yaml", "--no-cache"]
-    command += ["--max-concurrency", str(CONCURRENCY), "--no-progress-bar"]
-    before = server.count()
+    command += ["--max-concurrency", str(concurrency), "--no-progress-bar"]
+    before, cpu = server.count(), _children_cpu_s()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    cpu = _children_cpu_s() - cpu
     if done.returncode not in (0, 100):  # 100: some tests failed, as they should
         raise SystemExit(f"promptfoo eval exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return {"wall": wall, "calls": server.count() - before}
+    return {"wall": wall, "cpu": cpu, "calls": server.count() - before}
 
 
 def main() -> None:
@@ -214,6 +218,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--promptfoo-dir", type=Path, default=Path(tempfile.gettempdir()) / "routeeval-bench-promptfoo")
     parser.add_argument("--no-promptfoo", action="store_true", help="time routeeval alone")
+    parser.add_argument(
+        "--promptfoo-concurrency", type=int, default=CONCURRENCY, help="promptfoo's --max-concurrency (its default: 4)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke-sized run (40 rows, once), not recorded")
     args = parser.parse_args()
     if args.quick:
@@ -238,7 +245,8 @@ def main() -> None:
                     ours.append(time_routeeval(server, evalset, scratch, rep))
                     print(f"rep {rep + 1}: routeeval {ours[-1]}", flush=True)
                 elif promptfoo is not None:
-                    theirs.append(time_promptfoo(server, promptfoo, pf_config, scratch, rep))
+                    run = time_promptfoo(server, promptfoo, pf_config, scratch, rep, args.promptfoo_concurrency)
+                    theirs.append(run)
                     print(f"rep {rep + 1}: promptfoo {theirs[-1]}", flush=True)
 
     def median(runs: list[dict], key: str) -> float:
@@ -249,6 +257,7 @@ def main() -> None:
         raise SystemExit(f"expected {calls} calls per run, the server counted {wrong_calls}")
     table = [
         (f"routeeval run, cold, {len(rows)} rows × 3 tiers: wall s, median (runs)", _runs(ours, "wall")),
+        ("  its CPU s (user + system), median (runs)", _runs(ours, "cpu")),
         ("  of which the replay (summary.json replay.wall_s), s", _runs(ours, "replay_s")),
         ("  and the litellm import (replay.import_s), s", _runs(ours, "import_s")),
     ]
@@ -256,15 +265,18 @@ def main() -> None:
         ratios = sorted(a["wall"] / b["wall"] for a, b in zip(ours, theirs, strict=False))
         table += [
             (f"promptfoo eval, {len(rows)} rows × 3 providers: wall s, median (runs)", _runs(theirs, "wall")),
+            ("  its CPU s (user + system), median (runs)", _runs(theirs, "cpu")),
             (
                 "routeeval / promptfoo, ratio of medians (per repetition: min–max)",
                 f"{median(ours, 'wall') / median(theirs, 'wall'):.2f} "
                 f"({ratios[0]:.2f}–{ratios[-1]:.2f}) (target ≤ 0.50)",
             ),
+            ("routeeval / promptfoo, CPU s, ratio of medians", f"{median(ours, 'cpu') / median(theirs, 'cpu'):.2f}"),
         ]
     table.append(("calls per run counted by the server (each tool)", f"{calls:,} (expected rows × 3 = {calls:,})"))
     notes = [
-        f"Loopback server answering after {DELAY_MS} ms; concurrency {CONCURRENCY} for both; "
+        f"Loopback server answering after {DELAY_MS} ms; concurrency {CONCURRENCY} for routeeval, "
+        f"{args.promptfoo_concurrency} for promptfoo; "
         f"{args.repeat} repetitions, interleaved (order alternating); routeeval with a fresh cache each run, routers "
         f"{', '.join(ROUTERS)} (the llm router's triage calls left out); promptfoo with --no-cache and a fresh "
         "config folder each run."
@@ -278,6 +290,12 @@ def main() -> None:
         save=not args.quick,
         notes=notes,
     )
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished children (the tool just run, node's threads too)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _runs(runs: list[dict], key: str) -> str:
