@@ -22,7 +22,7 @@ from routeeval.errors import ProviderError
 from routeeval.files import write_text_atomic
 from routeeval.logs import LogSet, load_logs, log_date_range
 from routeeval.outcomes import ChosenRows
-from routeeval.pricing import TierPrice, cost_map_version, price_tiers
+from routeeval.pricing import TierPrice, cost_map_version, litellm_import_s, price_tiers
 from routeeval.replay import (
     CallRequest,
     ReplayProgress,
@@ -93,6 +93,7 @@ def run_evaluation(
     """Replay an eval set (and optional logs) against every tier and write scored outcomes. ``labels_path``: a
     labels file (routeeval label) whose easy/hard labels replace the eval rows' ``label`` by id; ``subset``: only
     some of the eval rows (--limit / --sample), recorded in summary.json and the report."""
+    imported_s = litellm_import_s()
     config = checked_run_config(config or load_config(config_path), overrides, max_cost_usd, monthly_queries)
     monthly_queries = config.logs.monthly_queries
     prices = price_tiers(config.tiers, config.path)  # an unpriced model stops us before any call is made
@@ -108,6 +109,8 @@ def run_evaluation(
     with ResponseCache(config.replay.cache) as cache:
         paid = PaidCalls(prices, config.replay, cache, ledger, progress)
         report = paid.replay(requests, "replay")
+        # the litellm import, in the replay or before it (prices, the log-probability check): apart from wall_s
+        report.import_s = litellm_import_s() - imported_s
         # Eval and log rows are kept apart by where they sit, never by id: the two files may reuse ids.
         names = [tier.name for tier in config.tiers]
         n_eval = len(eval_set.rows) * len(names)
@@ -596,6 +599,7 @@ def _merged(first: ReplayReport, second: ReplayReport) -> ReplayReport:
         skipped_budget=first.skipped_budget + second.skipped_budget,
         errors=first.errors + second.errors,
         wall_s=first.wall_s + second.wall_s,
+        import_s=first.import_s + second.import_s,
         retries=first.retries + second.retries,
         errors_by_kind=summed(first.errors_by_kind, second.errors_by_kind),
         errors_by_tier={
@@ -831,6 +835,7 @@ def _replay_entry(report: ReplayReport) -> dict:
         "errors_by_tier": {tier: dict(kinds) for tier, kinds in report.errors_by_tier.items()},
         "stopped_tiers": dict(report.stopped_tiers),
         "wall_s": round(report.wall_s, 3),
+        "import_s": round(report.import_s, 3),
     }
 
 

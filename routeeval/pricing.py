@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,9 +23,18 @@ from routeeval.errors import ConfigError
 _COST_MAP_FILE = "model_prices_and_context_window_backup.json"
 
 
+_import_seconds = [0.0]  # how long import_litellm's one import took (0 until it ran, or when litellm was loaded)
+
+
+def litellm_import_s() -> float:
+    """Seconds this process spent importing litellm through :func:`import_litellm` (0 before it did)."""
+    return _import_seconds[0]
+
+
 @cache
 def import_litellm():
     """Import litellm for offline use: the bundled cost map, no telemetry, no debug banners."""
+    started = time.perf_counter()
     # litellm reads these once, at import time; they only ever point it at its own bundled files.
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
@@ -34,6 +44,7 @@ def import_litellm():
     litellm.telemetry = False
     litellm.suppress_debug_info = True
     litellm.set_verbose = False
+    _import_seconds[0] = time.perf_counter() - started
     return litellm
 
 

@@ -91,7 +91,8 @@ class ReplayReport:
     budget_usd: float | None = None
     skipped_budget: int = 0
     errors: int = 0
-    wall_s: float = 0.0
+    wall_s: float = 0.0  # the replay's own time: lookups, calls, cache writes (not the litellm import)
+    import_s: float = 0.0  # time this replay waited for litellm's first import (0 when it was imported already)
     retries: int = 0
     errors_by_kind: dict[str, int] = field(default_factory=dict)  # final failures by kind (ERROR_KINDS)
     errors_by_tier: dict[str, dict[str, int]] = field(default_factory=dict)  # tier -> kind -> failed calls
@@ -220,7 +221,9 @@ class _Replayer:
 
         if pending:
             if self.completion_fn is None:
+                importing = time.perf_counter()
                 litellm = import_litellm()
+                self.report.import_s = time.perf_counter() - importing
                 if any(r.tier.simulated for r in self.requests):
                     register_simulated_provider(litellm)
                 self.completion_fn = litellm.acompletion
@@ -240,7 +243,7 @@ class _Replayer:
 
         self.report.results = [r for r in results if r is not None]
         self.report.errors = sum(1 for r in self.report.results if not r.ok)
-        self.report.wall_s = time.perf_counter() - started
+        self.report.wall_s = time.perf_counter() - started - self.report.import_s
         if self.progress:
             self.progress.finish()
         return self.report

@@ -219,7 +219,8 @@ class ReplayStats(Record):
     errors_by_kind: dict[str, int] | None = _optional()
     errors_by_tier: dict[str, dict[str, int]] | None = _optional()
     stopped_tiers: dict[str, str] | None = _optional()
-    wall_s: float = 0.0
+    wall_s: float = 0.0  # the replay's own time, without the litellm import (import_s)
+    import_s: float | None = _optional()  # the litellm import this replay waited for, s
 
 
 @dataclass

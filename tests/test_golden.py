@@ -23,6 +23,7 @@ MASKED = frozenset(
         "cost_map_version",
         "checksum",  # covers the provenance above
         "wall_s",
+        "import_s",  # how long the litellm import took
         "calls_made",  # a warm cache turns calls into hits
         "cache_hits",
         "spent_usd",

@@ -177,6 +177,23 @@ def _on_rows(summary: RunSummary, baseline: Baseline) -> str:
     return f" on the {baseline.rows:,} {baseline.basis or 'selection rows'}"
 
 
+def replay_line(replay) -> str:
+    """The replay's calls, cache hits, errors, spend and time; the litellm import it waited for is shown apart
+    (it is no part of the replay's own time and costs the same for 10 calls as for 100,000)."""
+    kinds = replay.errors_by_kind or {}
+    errors = f"{replay.errors} errors" + (
+        " (" + ", ".join(f"{kind} {n}" for kind, n in kinds.items()) + ")" if kinds else ""
+    )
+    line = (
+        f"replay: {replay.calls} calls, {replay.cache_hits} from cache, "
+        f"{replay.calls_made} made ({replay.retries} retries), {errors}, "
+        f"${replay.spent_usd or 0:.4f} spent, {replay.wall_s or 0:.1f}s"
+    )
+    if replay.import_s and replay.import_s >= 0.05:
+        line += f" (+ {replay.import_s:.1f}s importing litellm)"
+    return line
+
+
 def render_run(result, console) -> None:
     """Everything `routeeval run` and `routeeval optimize` print after the progress bars (``result.summary``:
     the run's :class:`~routeeval.summary.RunSummary`)."""
@@ -188,15 +205,7 @@ def render_run(result, console) -> None:
         console.print(tier_table(summary, title=title, logs=True))
     replay = summary.replay
     if replay is not None:
-        kinds = replay.errors_by_kind or {}
-        errors = f"{replay.errors} errors" + (
-            " (" + ", ".join(f"{kind} {n}" for kind, n in kinds.items()) + ")" if kinds else ""
-        )
-        console.print(
-            f"replay: {replay.calls} calls, {replay.cache_hits} from cache, "
-            f"{replay.calls_made} made ({replay.retries} retries), {errors}, "
-            f"${replay.spent_usd or 0:.4f} spent, {replay.wall_s or 0:.1f}s"
-        )
+        console.print(replay_line(replay))
     spend = spend_text(summary)
     if spend:
         console.print(f"spend, every paid call of the run: {spend}")
