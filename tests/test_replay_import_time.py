@@ -88,6 +88,7 @@ def test_a_run_reports_the_import_in_summary_and_terminal(tmp_path, routers):
     )
     env = environ_without_keys()
     env[TEST_KEY_ENV] = TEST_KEY
+    env.pop("COLUMNS", None)  # off a terminal the line is as wide as its content unless COLUMNS says otherwise
     with LoopbackServer() as server:
         tiers = [
             {"name": m, "model": f"openai/{m}", "api_base": server.base_url, "api_key_env": TEST_KEY_ENV}
