@@ -12,7 +12,8 @@ from __future__ import annotations
 import inspect
 from functools import cache
 
-from routeeval.runtime import QUANTUM, query_text
+from routeeval.routers.featurize import distinct_feature_matrix
+from routeeval.runtime import QUANTUM
 
 
 class RouterBase:
@@ -88,29 +89,17 @@ def has_both_classes(scores) -> bool:
 
 
 def feature_matrix(featurizer, queries, dense: bool = True):
-    """scipy CSR of ``featurizer.vector`` for each query: the numbers the runtime computes, by construction."""
-    import numpy as np
-    from scipy import sparse
+    """scipy CSR of ``featurizer.vector`` for each query: the numbers the runtime computes, by construction.
 
-    indptr = [0]
-    indices: list[int] = []
-    data: list[float] = []
-    for number, query in enumerate(queries):
-        try:
-            text, turns = query_text(query)
-        except ValueError as exc:
-            raise ValueError(f"query {number}: {exc}") from None
-        ids, values = featurizer.vector(text, turns, dense=dense)
-        indices += ids
-        data += values
-        indptr.append(len(indices))
-    width = featurizer.n_features if dense and featurizer.dense else featurizer.n_tfidf
-    matrix = sparse.csr_matrix(
-        (np.asarray(data, dtype=float), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
-        shape=(len(indptr) - 1, width),
-    )
-    matrix.sort_indices()
-    return matrix
+    Each distinct text is featurized once (:func:`routeeval.routers.featurize.distinct_feature_matrix`)."""
+    matrix, codes = distinct_feature_matrix(featurizer, queries, dense=dense)
+    return matrix if len(codes) == matrix.shape[0] and _ascending(codes) else matrix[codes]
+
+
+def _ascending(codes) -> bool:
+    import numpy as np
+
+    return bool(np.array_equal(codes, np.arange(len(codes))))
 
 
 def quantize_array(values):

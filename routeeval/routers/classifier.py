@@ -29,6 +29,7 @@ from routeeval.routers.base import (
     target_matrix,
     tier_names,
 )
+from routeeval.routers.featurize import fit_featurizer
 from routeeval.runtime import TextFeaturizer
 
 
@@ -65,7 +66,7 @@ class ClassifierRouter(RouterBase):
         targets = target_matrix(y, len(X))
         n_tiers = targets.shape[1]
         self.tiers_ = tier_names(self.tiers, n_tiers)
-        self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
+        self.featurizer_ = fit_featurizer(TextFeaturizer(**(self.featurizer or {})), X)
         matrix = feature_matrix(self.featurizer_, X)
         self.coef_ = np.zeros((n_tiers, matrix.shape[1]))
         self.intercept_ = np.zeros(n_tiers)
