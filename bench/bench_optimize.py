@@ -138,11 +138,12 @@ def generate_outcomes(path: Path, n_queries: int, seed: int = 0, n_tiers: int = 
     return n_rows
 
 
-def time_optimize(outcomes: Path, out_dir: Path, routers: list[str]) -> dict:
+def time_optimize(outcomes: Path, out_dir: Path, routers: list[str], root: Path = ROOT) -> dict:
     """Wall s, CPU s (user + system), peak RSS MB and exit code of `routeeval optimize` in a fresh child.
 
     ``os.wait4`` gives this child's own resource usage, so runs in one bench process do not mix (and the bench
-    process stays small: Linux counts the parent's size at fork in a child's peak RSS).
+    process stays small: Linux counts the parent's size at fork in a child's peak RSS). ``root``: the checkout
+    whose ``routeeval`` runs (the child's working folder, first on its path); no ``routers``: the default ones.
     """
     # --allow-metadata-routers: the table has no log rows, and static/intent is part of the work measured
     command = [
@@ -160,7 +161,7 @@ def time_optimize(outcomes: Path, out_dir: Path, routers: list[str]) -> dict:
     load = os.getloadavg()
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
-        child = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(command, cwd=root, stdout=output, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
         wall_s = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -189,9 +190,10 @@ def main() -> None:
         "--quick", action="store_true", help="a smoke-sized run (20,000 and 2,000 queries), not recorded"
     )
     parser.add_argument("--generate-only", type=Path, metavar="PATH", help="write the --queries table; no timing")
+    parser.add_argument("--tiers", type=int, default=len(TIERS), help="tiers in a --generate-only table (2 to 5)")
     args = parser.parse_args()
     if args.generate_only:
-        n_rows = generate_outcomes(args.generate_only, args.queries, seed=args.seed)
+        n_rows = generate_outcomes(args.generate_only, args.queries, seed=args.seed, n_tiers=args.tiers)
         print(f"generated {n_rows:,} rows ({args.generate_only.stat().st_size / 1e6:.0f} MB; not timed)")
         return
     if args.quick:

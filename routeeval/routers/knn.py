@@ -97,11 +97,11 @@ class KnnRouter(RouterBase):
                 groups = similarity.indices[low:high]
                 keep = sims > 0
                 sims, groups = sims[keep], groups[keep]
-                order = np.argsort(-sims, kind="stable")
-                sims, groups = sims[order], groups[order]
-                reached = np.searchsorted(np.cumsum(group_sizes[groups]), k)  # the group holding the k-th row
-                if reached < sims.size:
-                    taken = sims >= sims[reached]  # and every group tied with it
+                if sims.size > k:  # the k-th row is in one of the k most similar groups (each holds a row)
+                    top = np.argpartition(-sims, k - 1)[:k]
+                    top = top[np.argsort(-sims[top], kind="stable")]
+                    reached = np.searchsorted(np.cumsum(group_sizes[groups[top]]), k)  # the group holding it
+                    taken = sims >= sims[top[min(reached, k - 1)]]  # and every group as similar
                     sims, groups = sims[taken], groups[taken]
                 heads = np.minimum(group_sizes[groups], k)  # a group gives at most k rows, its first ones
                 rows = members[np.repeat(group_starts[groups], heads) + _ramps(heads)]
