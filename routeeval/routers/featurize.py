@@ -42,21 +42,17 @@ def distinct_texts(featurizer: TextFeaturizer, queries) -> tuple[list[tuple[str,
 
     prefix = featurizer.prefix_chars
     seen: dict[tuple[str, int], int] = {}
+    by_object: dict[int, int] = {}  # id(query) -> code: a pivoted table hands equal texts as one object
     codes = np.empty(len(queries), dtype=np.int64)
-    last_query: Any = None
-    last_code = -1
-    for number, query in enumerate(queries):
-        if query is last_query:  # a pivoted table hands equal texts as one object, often in runs
-            codes[number] = last_code
-            continue
-        try:
-            text, turns = query_text(query)
-        except ValueError as exc:
-            raise ValueError(f"query {number}: {exc}") from None
-        key = (text[:prefix], turns)
-        code = seen.setdefault(key, len(seen))
-        codes[number] = last_code = code
-        last_query = query
+    for number, query in enumerate(queries):  # (``queries`` holds every query object: their ids stay theirs)
+        code = by_object.get(id(query))
+        if code is None:
+            try:
+                text, turns = query_text(query)
+            except ValueError as exc:
+                raise ValueError(f"query {number}: {exc}") from None
+            code = by_object[id(query)] = seen.setdefault((text[:prefix], turns), len(seen))
+        codes[number] = code
     return list(seen), codes
 
 
@@ -89,11 +85,14 @@ def fit_featurizer(featurizer: TextFeaturizer, queries) -> TextFeaturizer:
     """A fitted copy of ``featurizer`` (its arguments; what it learnt before is ignored): what
     ``featurizer.fit(queries)`` learns, the same vocabularies and idf, with each distinct text's terms counted
     once, times its number of rows."""
-    prefix = featurizer.prefix_chars
+    import numpy as np
+
+    queries = queries if isinstance(queries, list) else list(queries)
+    keys, codes = distinct_texts(featurizer, queries)
     rows: Counter[str] = Counter()
-    for query in queries:
-        rows[query_text(query)[0][:prefix]] += 1  # ValueError for an odd query, as fit raises
-    n_docs = rows.total()
+    for (text, _turns), count in zip(keys, np.bincount(codes, minlength=len(keys)).tolist(), strict=True):
+        rows[text] += count
+    n_docs = len(queries)
     word_sizes = _sizes(featurizer.word_ngrams)
     char_sizes = _sizes(featurizer.char_ngrams)
     token_words: dict[str, tuple[str, ...]] = {}
