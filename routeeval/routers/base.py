@@ -319,9 +319,9 @@ def choose_C(
             if not has_both_classes(scores[known]) or not known_test.any():
                 continue
             known_rows = np.flatnonzero(known)
-            rows, labels, weights = merge_soft_labels(
-                *soft_label_rows(scores[known]), None if codes is None else codes[train][known_rows]
-            )
+            rows, labels, weights = soft_label_rows(scores[known])
+            if codes is not None:
+                rows, labels, weights = merge_soft_labels(rows, labels, weights, codes[train][known_rows])
             fit_rows, test_rows, held_out = (
                 fit_part[known_rows[rows]],
                 test_part[known_test],
@@ -351,7 +351,8 @@ def fit_logistic(features, scores, *, C: float, max_iter: int, random_state: int
     """
     from sklearn.linear_model import LogisticRegression
 
-    rows, labels, weights = merge_soft_labels(*soft_label_rows(scores), codes)
+    rows, labels, weights = soft_label_rows(scores)
+    rows, labels, weights = merge_soft_labels(rows, labels, weights, codes)
     model = LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
     with one_thread():
         model.fit(features[rows], labels, sample_weight=weights)

@@ -114,14 +114,14 @@ def fit_featurizer(featurizer: TextFeaturizer, queries) -> TextFeaturizer:
         oov = featurizer.char_scope == "oov"
         token_chars: dict[str, tuple[str, ...]] = {}  # a token's character n-grams; () when it holds a known word
         for tokens, count in docs:
-            grams: set[str] = set()
+            char_grams: set[str] = set()
             for token in tokens:
                 chars = token_chars.get(token)
                 if chars is None:
                     known = oov and not unigrams.isdisjoint(token_words[token])
                     chars = token_chars[token] = () if known else tuple(_char_terms(token, char_sizes))
-                grams.update(chars)
-            _add(char_df, grams, count)
+                char_grams.update(chars)
+            _add(char_df, char_grams, count)
     char_vocabulary = featurizer._select(char_df, n_docs, featurizer.max_char_features)
     fitted = featurizer.to_dict()
     fitted.update(

@@ -101,7 +101,7 @@ class KnnRouter(RouterBase):
                     top = np.argpartition(-sims, k - 1)[:k]
                     top = top[np.argsort(-sims[top], kind="stable")]
                     reached = np.searchsorted(np.cumsum(group_sizes[groups[top]]), k)  # the group holding it
-                    taken = sims >= sims[top[min(reached, k - 1)]]  # and every group as similar
+                    taken = sims >= sims[top[min(int(reached), k - 1)]]  # and every group as similar
                     sims, groups = sims[taken], groups[taken]
                 heads = np.minimum(group_sizes[groups], k)  # a group gives at most k rows, its first ones
                 rows = members[np.repeat(group_starts[groups], heads) + _ramps(heads)]
