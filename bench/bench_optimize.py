@@ -48,15 +48,17 @@ profile language region currency transfer bank wire limit fraud dispute chargeba
 OPENERS = ("how do i", "why is my", "can you help with", "what happens to my", "i need to change my", "where is my")
 
 
-def generate_outcomes(path: Path, n_queries: int, seed: int = 0) -> int:
-    """Write the synthetic outcomes Parquet for ``n_queries`` x 5 tiers; returns the number of long rows."""
+def generate_outcomes(path: Path, n_queries: int, seed: int = 0, n_tiers: int = len(TIERS)) -> int:
+    """Write the synthetic outcomes Parquet for ``n_queries`` x ``n_tiers`` tiers (the first, middle and last
+    of the five for 3); returns the number of long rows."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     rng = np.random.default_rng(seed)
-    n_tiers = len(TIERS)
+    picks = np.linspace(0, len(TIERS) - 1, n_tiers).round().astype(int)  # 3: nano, small, large
+    tier_names = [TIERS[i] for i in picks]
     vocabulary = VOCABULARY_TEXT.split()
 
     # ~5,000 templates from a small vocabulary (a loop over templates, not rows).
@@ -80,14 +82,14 @@ def generate_outcomes(path: Path, n_queries: int, seed: int = 0) -> int:
     query = np.repeat(np.arange(n_queries), n_tiers)
     tier = np.tile(np.arange(n_tiers), n_queries)
     n_rows = query.size
-    skill = np.asarray(SKILL)[tier]
+    skill = np.asarray(SKILL)[picks][tier]
     p_correct = 1.0 / (1.0 + np.exp(-2.5 * (skill - difficulty[query])))
     correct = rng.random(n_rows) < p_correct
     failed = rng.random(n_rows) < 0.005
     completion_tokens = rng.integers(20, 400, n_rows)
     tokens = prompt_tokens[query] + completion_tokens
-    cost = np.asarray(COST_PER_CALL_USD)[tier] * tokens / 250.0
-    latency = np.asarray(LATENCY_MS)[tier] * rng.lognormal(0.0, 0.35, n_rows)
+    cost = np.asarray(COST_PER_CALL_USD)[picks][tier] * tokens / 250.0
+    latency = np.asarray(LATENCY_MS)[picks][tier] * rng.lognormal(0.0, 0.35, n_rows)
     logprob = np.where(correct, -rng.uniform(0.01, 0.45, n_rows), -rng.uniform(0.15, 1.6, n_rows))
 
     answers = [f"Answer {i}: please see the {vocabulary[i % len(vocabulary)]} page." for i in range(500)]
@@ -107,7 +109,7 @@ def generate_outcomes(path: Path, n_queries: int, seed: int = 0) -> int:
     table = pa.table(
         {
             "row_id": row_ids.take(pa.array(query)),
-            "tier": pa.array(TIERS).take(pa.array(tier)),
+            "tier": pa.array(tier_names).take(pa.array(tier)),
             "response": pc.if_else(failed, null_string, pa.array(answers + wrong).take(pa.array(response_index))),
             "score": nullable(correct.astype(float), failed),
             "cost_usd": nullable(cost, failed),
@@ -128,7 +130,7 @@ def generate_outcomes(path: Path, n_queries: int, seed: int = 0) -> int:
     )
     metadata = {
         b"routeeval.dataset": b"bench-synthetic",
-        b"routeeval.tiers": json.dumps(list(TIERS)).encode(),
+        b"routeeval.tiers": json.dumps(tier_names).encode(),
         b"routeeval.queries": str(n_queries).encode(),
     }
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
@@ -136,11 +138,12 @@ def generate_outcomes(path: Path, n_queries: int, seed: int = 0) -> int:
     return n_rows
 
 
-def time_optimize(outcomes: Path, out_dir: Path, routers: list[str]) -> dict:
+def time_optimize(outcomes: Path, out_dir: Path, routers: list[str], root: Path = ROOT) -> dict:
     """Wall s, CPU s (user + system), peak RSS MB and exit code of `routeeval optimize` in a fresh child.
 
     ``os.wait4`` gives this child's own resource usage, so runs in one bench process do not mix (and the bench
-    process stays small: Linux counts the parent's size at fork in a child's peak RSS).
+    process stays small: Linux counts the parent's size at fork in a child's peak RSS). ``root``: the checkout
+    whose ``routeeval`` runs (the child's working folder, first on its path); no ``routers``: the default ones.
     """
     # --allow-metadata-routers: the table has no log rows, and static/intent is part of the work measured
     command = [
@@ -158,7 +161,7 @@ def time_optimize(outcomes: Path, out_dir: Path, routers: list[str]) -> dict:
     load = os.getloadavg()
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
-        child = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(command, cwd=root, stdout=output, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
         wall_s = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -187,9 +190,10 @@ def main() -> None:
         "--quick", action="store_true", help="a smoke-sized run (20,000 and 2,000 queries), not recorded"
     )
     parser.add_argument("--generate-only", type=Path, metavar="PATH", help="write the --queries table; no timing")
+    parser.add_argument("--tiers", type=int, default=len(TIERS), help="tiers in a --generate-only table (2 to 5)")
     args = parser.parse_args()
     if args.generate_only:
-        n_rows = generate_outcomes(args.generate_only, args.queries, seed=args.seed)
+        n_rows = generate_outcomes(args.generate_only, args.queries, seed=args.seed, n_tiers=args.tiers)
         print(f"generated {n_rows:,} rows ({args.generate_only.stat().st_size / 1e6:.0f} MB; not timed)")
         return
     if args.quick:

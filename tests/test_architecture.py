@@ -45,6 +45,7 @@ LAYERS = [
     {"outcomes"},
     {"promptfoo", "inspect_logs"},  # other eval tools' results as outcomes
     {"importers"},
+    {"routers.featurize"},  # the routers' offline featurizing: runtime.TextFeaturizer's numbers, once per text
     {
         "routers.base",
         "routers.baselines",

@@ -12,7 +12,8 @@ from __future__ import annotations
 import inspect
 from functools import cache
 
-from routeeval.runtime import QUANTUM, query_text
+from routeeval.routers.featurize import distinct_feature_matrix
+from routeeval.runtime import QUANTUM
 
 
 class RouterBase:
@@ -88,29 +89,17 @@ def has_both_classes(scores) -> bool:
 
 
 def feature_matrix(featurizer, queries, dense: bool = True):
-    """scipy CSR of ``featurizer.vector`` for each query: the numbers the runtime computes, by construction."""
-    import numpy as np
-    from scipy import sparse
+    """scipy CSR of ``featurizer.vector`` for each query: the numbers the runtime computes, by construction.
 
-    indptr = [0]
-    indices: list[int] = []
-    data: list[float] = []
-    for number, query in enumerate(queries):
-        try:
-            text, turns = query_text(query)
-        except ValueError as exc:
-            raise ValueError(f"query {number}: {exc}") from None
-        ids, values = featurizer.vector(text, turns, dense=dense)
-        indices += ids
-        data += values
-        indptr.append(len(indices))
-    width = featurizer.n_features if dense and featurizer.dense else featurizer.n_tfidf
-    matrix = sparse.csr_matrix(
-        (np.asarray(data, dtype=float), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
-        shape=(len(indptr) - 1, width),
-    )
-    matrix.sort_indices()
-    return matrix
+    Each distinct text is featurized once (:func:`routeeval.routers.featurize.distinct_feature_matrix`)."""
+    matrix, codes = distinct_feature_matrix(featurizer, queries, dense=dense)
+    return matrix if len(codes) == matrix.shape[0] and _ascending(codes) else matrix[codes]
+
+
+def _ascending(codes) -> bool:
+    import numpy as np
+
+    return bool(np.array_equal(codes, np.arange(len(codes))))
 
 
 def quantize_array(values):
@@ -270,6 +259,23 @@ def soft_label_rows(scores):
     return rows[keep], labels[keep], weights[keep]
 
 
+def merge_soft_labels(rows, labels, weights, codes):
+    """``soft_label_rows``' (row, label, weight) with the rows of one text merged: ``codes`` gives each row's
+    text (equal codes: equal feature rows), and a text's rows with one label become its first such row, weighing
+    their summed weight. A logistic regression's loss is a weighted sum over rows, so this is the same objective
+    with fewer rows (a log sample repeating a few thousand texts fits in a fraction of the time); without a
+    repeated text (or without ``codes``) the rows come back as given, so the fit is bit for bit the plain one."""
+    import numpy as np
+
+    if codes is None:
+        return rows, labels, weights
+    keys = np.asarray(codes, dtype=np.int64)[rows] * 2 + (labels == 0)
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    if unique.size == keys.size:
+        return rows, labels, weights
+    return rows[first], labels[first], np.bincount(inverse, weights=weights, minlength=unique.size)
+
+
 C_GRID = (0.0625, 0.25, 1.0, 4.0)  # inverse L2 strengths C="auto" tries; C=16 never won on the bench data
 INNER_FOLDS = 3
 
@@ -283,7 +289,9 @@ def check_C(C) -> None:
         raise ValueError(f"C must be 'auto' or a positive number, got {C!r}")
 
 
-def choose_C(features, targets, *, grid=C_GRID, folds: int = INNER_FOLDS, max_iter: int, random_state: int) -> float:
+def choose_C(
+    features, targets, *, grid=C_GRID, folds: int = INNER_FOLDS, max_iter: int, random_state: int, codes=None
+) -> float:
     """The ``grid`` value whose per-tier logistic regressions predict the graded ``targets`` best out of sample.
 
     ``targets`` is n x T (NaN for an unknown score). ``folds``-fold cross-validation inside the rows given
@@ -293,7 +301,7 @@ def choose_C(features, targets, *, grid=C_GRID, folds: int = INNER_FOLDS, max_it
     (measured on MT-Bench: a C per tier made the utility rule's APGR 0.60 instead of 0.65). A tier with one
     class in an inner training part predicts its constant mean for every C there, so it cannot tip the
     choice. Ties go to the smaller C (the stronger regularisation). Too few rows to split: the middle of
-    the grid.
+    the grid. ``codes``: each row's text, to fit each text once (:func:`merge_soft_labels`).
     """
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -310,9 +318,12 @@ def choose_C(features, targets, *, grid=C_GRID, folds: int = INNER_FOLDS, max_it
             known, known_test = ~np.isnan(scores), ~np.isnan(held_out)
             if not has_both_classes(scores[known]) or not known_test.any():
                 continue
+            known_rows = np.flatnonzero(known)
             rows, labels, weights = soft_label_rows(scores[known])
+            if codes is not None:
+                rows, labels, weights = merge_soft_labels(rows, labels, weights, codes[train][known_rows])
             fit_rows, test_rows, held_out = (
-                fit_part[np.flatnonzero(known)[rows]],
+                fit_part[known_rows[rows]],
                 test_part[known_test],
                 held_out[known_test],
             )
@@ -327,12 +338,13 @@ def choose_C(features, targets, *, grid=C_GRID, folds: int = INNER_FOLDS, max_it
     return grid[int(np.argmin(loss))]
 
 
-def fit_logistic(features, scores, *, C: float, max_iter: int, random_state: int):
+def fit_logistic(features, scores, *, C: float, max_iter: int, random_state: int, codes=None):
     """A scikit-learn LogisticRegression of graded ``scores`` (in [0, 1]) fit on one BLAS/OpenMP thread.
 
     Its probability estimates the expected score: each row enters as soft labels
     (:func:`soft_label_rows`), so for 0/1 scores this is the plain fit on the rows as given. The scores
-    need both classes (:func:`has_both_classes`).
+    need both classes (:func:`has_both_classes`). ``codes``: each row's text, to fit each text once
+    (:func:`merge_soft_labels`).
 
     The problems are small and sparse; with several threads on a shared 2-core machine the solver's
     threads spin against each other (measured: 10 s instead of 0.26 s for one RouterBench tier).
@@ -340,6 +352,7 @@ def fit_logistic(features, scores, *, C: float, max_iter: int, random_state: int
     from sklearn.linear_model import LogisticRegression
 
     rows, labels, weights = soft_label_rows(scores)
+    rows, labels, weights = merge_soft_labels(rows, labels, weights, codes)
     model = LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
     with one_thread():
         model.fit(features[rows], labels, sample_weight=weights)

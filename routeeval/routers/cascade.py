@@ -19,6 +19,7 @@ from routeeval.routers.base import (
     target_matrix,
     tier_names,
 )
+from routeeval.routers.featurize import fit_featurizer
 from routeeval.runtime import TextFeaturizer
 
 SOURCES = ("auto", "logprob", "verifier")
@@ -85,9 +86,9 @@ class CascadeRouter(RouterBase):
 
             if answers is None:  # a verifier tier was found above from these answers
                 answers = _answers(responses, n_rows, n_tiers)
-            self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
+            self.featurizer_ = fit_featurizer(TextFeaturizer(**(self.featurizer or {})), X)
             texts = [a for t in verifier_tiers for a in answers[:, t] if isinstance(a, str)]
-            self.response_featurizer_ = TextFeaturizer(**(self.response_featurizer or {})).fit(texts)
+            self.response_featurizer_ = fit_featurizer(TextFeaturizer(**(self.response_featurizer or {})), texts)
             query_matrix = feature_matrix(self.featurizer_, X)
             for tier in verifier_tiers:
                 usable = ~np.isnan(targets[:, tier]) & np.array([isinstance(a, str) for a in answers[:, tier]])

@@ -29,6 +29,7 @@ from routeeval.routers.base import (
     target_matrix,
     tier_names,
 )
+from routeeval.routers.featurize import distinct_feature_matrix, fit_featurizer
 from routeeval.runtime import TextFeaturizer
 
 
@@ -65,8 +66,9 @@ class ClassifierRouter(RouterBase):
         targets = target_matrix(y, len(X))
         n_tiers = targets.shape[1]
         self.tiers_ = tier_names(self.tiers, n_tiers)
-        self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
-        matrix = feature_matrix(self.featurizer_, X)
+        self.featurizer_ = fit_featurizer(TextFeaturizer(**(self.featurizer or {})), X)
+        distinct, codes = distinct_feature_matrix(self.featurizer_, X)
+        matrix = distinct[codes]
         self.coef_ = np.zeros((n_tiers, matrix.shape[1]))
         self.intercept_ = np.zeros(n_tiers)
         self.constant_: list[float | None] = [None] * n_tiers
@@ -78,9 +80,14 @@ class ClassifierRouter(RouterBase):
                 self.constant_[tier] = float(quantize_array(scores.mean() if scores.size else 0.0))
                 continue
             if self.C_ is None:
-                self.C_ = choose_C(matrix, targets, max_iter=self.max_iter, random_state=self.random_state)
+                self.C_ = choose_C(matrix, targets, max_iter=self.max_iter, random_state=self.random_state, codes=codes)
             model = fit_logistic(
-                matrix[known], scores, C=self.C_, max_iter=self.max_iter, random_state=self.random_state
+                matrix[known],
+                scores,
+                C=self.C_,
+                max_iter=self.max_iter,
+                random_state=self.random_state,
+                codes=codes[known],
             )
             self.coef_[tier] = model.coef_[0]
             self.intercept_[tier] = model.intercept_[0]

@@ -13,12 +13,12 @@ from __future__ import annotations
 from routeeval.routers.base import (
     RouterBase,
     choose_tiers,
-    feature_matrix,
     mean_cost,
     quantize_array,
     target_matrix,
     tier_names,
 )
+from routeeval.routers.featurize import distinct_feature_matrix, fit_featurizer
 from routeeval.runtime import TextFeaturizer
 
 SCORE_DECIMALS = 6  # graded scores are kept, and exported, rounded to this many decimals
@@ -53,8 +53,10 @@ class KnnRouter(RouterBase):
         targets = target_matrix(y, len(X))
         n_tiers = targets.shape[1]
         self.tiers_ = tier_names(self.tiers, n_tiers)
-        self.featurizer_ = TextFeaturizer(**(self.featurizer or {})).fit(X)
-        self.docs_ = feature_matrix(self.featurizer_, X, dense=False)
+        self.featurizer_ = fit_featurizer(TextFeaturizer(**(self.featurizer or {})), X)
+        distinct, codes = distinct_feature_matrix(self.featurizer_, X, dense=False)
+        self.docs_ = distinct[codes]
+        self.doc_groups_ = (distinct, codes)  # each distinct fitted text's vector once, and each row's text
         self.correct_ = np.round(targets, SCORE_DECIMALS)  # the numbers the policy exports, used here too
         with np.errstate(invalid="ignore"):
             prior = np.nanmean(np.where(np.isnan(targets).all(axis=0)[None, :], 0.0, self.correct_), axis=0)
@@ -64,30 +66,59 @@ class KnnRouter(RouterBase):
 
     def neighbours(self, X) -> list:
         """Per query, the fitted rows voting for it (best first)."""
+        queries, codes = distinct_feature_matrix(self.featurizer_, list(X), dense=False)
+        found = self._distinct_neighbours(queries)
+        return [found[code] for code in codes]
+
+    def _distinct_neighbours(self, queries) -> list:
+        """Per row of ``queries`` (a feature matrix), the fitted rows voting for it, best first: the rows with
+        the ``n_neighbors`` largest quantized similarities > 0, ties by row order.
+
+        Similarities are computed once per distinct fitted text (its rows share its vector); a query takes whole
+        groups of rows, most similar first, until it holds k rows and every group as similar as the last one
+        taken, then ranks those rows as the runtime does. The similarity of a query and a fitted row is the same
+        sum of the same products in the same order as with one column per row, so the same bits.
+        """
         import numpy as np
 
-        self._check_fitted("docs_")
-        queries = feature_matrix(self.featurizer_, list(X), dense=False)
-        docs_t = self.docs_.T.tocsc()
+        self._check_fitted("doc_groups_")
+        k = self.n_neighbors
+        docs, codes = self.doc_groups_
+        members = np.argsort(codes, kind="stable")  # each group's rows, ascending, group after group
+        group_starts = np.r_[0, np.cumsum(np.bincount(codes, minlength=docs.shape[0]))]
+        group_sizes = np.diff(group_starts)
+        docs_t = docs.T.tocsc()
         found = []
         for start in range(0, queries.shape[0], self.chunk_rows):
             similarity = (queries[start : start + self.chunk_rows] @ docs_t).tocsr()
             for row in range(similarity.shape[0]):
                 low, high = similarity.indptr[row], similarity.indptr[row + 1]
                 sims = quantize_array(similarity.data[low:high])
-                cols = similarity.indices[low:high]
+                groups = similarity.indices[low:high]
                 keep = sims > 0
-                sims, cols = sims[keep], cols[keep]
-                order = np.lexsort((cols, -sims))[: self.n_neighbors]
-                found.append(cols[order])
+                sims, groups = sims[keep], groups[keep]
+                if sims.size > k:  # the k-th row is in one of the k most similar groups (each holds a row)
+                    top = np.argpartition(-sims, k - 1)[:k]
+                    top = top[np.argsort(-sims[top], kind="stable")]
+                    reached = np.searchsorted(np.cumsum(group_sizes[groups[top]]), k)  # the group holding it
+                    taken = sims >= sims[top[min(int(reached), k - 1)]]  # and every group as similar
+                    sims, groups = sims[taken], groups[taken]
+                heads = np.minimum(group_sizes[groups], k)  # a group gives at most k rows, its first ones
+                rows = members[np.repeat(group_starts[groups], heads) + _ramps(heads)]
+                row_sims = np.repeat(sims, heads)
+                best = np.lexsort((rows, -row_sims))[:k]
+                found.append(rows[best])
         return found
 
     def predict_proba(self, X):
         """n x T expected score per tier from the neighbours' scores, quantized like the runtime's."""
+        queries, codes = distinct_feature_matrix(self.featurizer_, list(X), dense=False)
+        return self._vote(self._distinct_neighbours(queries))[codes]
+
+    def _vote(self, neighbours: list):
         import numpy as np
 
         k = self.n_neighbors
-        neighbours = self.neighbours(X)
         n_tiers = self.correct_.shape[1]
         padded = np.vstack([self.correct_, np.full((1, n_tiers), np.nan)])  # row -1: no neighbour, no vote
         scores = np.empty((len(neighbours), n_tiers))
@@ -126,6 +157,14 @@ class KnnRouter(RouterBase):
             "docs": rows,
             "correct": correct,
         }
+
+
+def _ramps(lengths):
+    """0, 1, ..., n - 1 for each n in ``lengths``, concatenated."""
+    import numpy as np
+
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths, lengths)
 
 
 def _score_entry(value: float) -> int | float | None:
