@@ -12,9 +12,11 @@ Usage: ``python scripts/readme_fields.py`` rewrites the block; ``--check`` only 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import readme_help
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -43,34 +45,12 @@ def field_tables() -> str:
 
 
 def split_readme(text: str) -> tuple[str, str, str]:
-    """README text as (up to and including the begin marker line, the block, from the end marker line on)."""
-    lines = text.splitlines(keepends=True)
-    begins = [i for i, line in enumerate(lines) if line.startswith(BEGIN)]
-    ends = [i for i, line in enumerate(lines) if line.strip() == END]
-    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
-        raise SystemExit(f"{README.name}: expected one line starting {BEGIN!r} and, after it, one line {END!r}")
-    start, stop = begins[0] + 1, ends[0]
-    return "".join(lines[:start]), "".join(lines[start:stop]), "".join(lines[stop:])
+    """README text as (up to and including the begin marker line, the field tables, from the end marker on)."""
+    return readme_help.split_readme(text, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the README's block is out of date")
-    args = parser.parse_args(argv)
-    text = README.read_text(encoding="utf-8")
-    before, block, after = split_readme(text)
-    wanted = "\n" + field_tables() + "\n"
-    if block == wanted:
-        print(f"{README.name}: the field tables are up to date")
-        return 0
-    if args.check:
-        print(f"{README.name}: the field tables are out of date; run python scripts/readme_fields.py")
-        return 1
-    draft = README.with_name(README.name + ".tmp")
-    draft.write_text(before + wanted + after, encoding="utf-8")
-    draft.replace(README)  # whole or not at all
-    print(f"{README.name}: rewrote the field tables")
-    return 0
+    return readme_help.update_block(argv, field_tables(), "field tables", "readme_fields.py", BEGIN, END)
 
 
 if __name__ == "__main__":

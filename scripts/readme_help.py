@@ -69,35 +69,42 @@ def command_reference() -> str:
     return "\n".join(sections)
 
 
-def split_readme(text: str) -> tuple[str, str, str]:
+def split_readme(text: str, begin: str = BEGIN, end: str = END) -> tuple[str, str, str]:
     """README text as (up to and including the begin marker line, the block, from the end marker line on)."""
     lines = text.splitlines(keepends=True)
-    begins = [i for i, line in enumerate(lines) if line.startswith(BEGIN)]
-    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    begins = [i for i, line in enumerate(lines) if line.startswith(begin)]
+    ends = [i for i, line in enumerate(lines) if line.strip() == end]
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
-        raise SystemExit(f"{README.name}: expected one line starting {BEGIN!r} and, after it, one line {END!r}")
+        raise SystemExit(f"{README.name}: expected one line starting {begin!r} and, after it, one line {end!r}")
     start, stop = begins[0] + 1, ends[0]
     return "".join(lines[:start]), "".join(lines[start:stop]), "".join(lines[stop:])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def update_block(
+    argv: list[str] | None, wanted: str, what: str, script: str, begin: str = BEGIN, end: str = END
+) -> int:
+    """The main of a script that writes one marked README block: rewrite it when it differs from ``wanted``
+    (``--check``: exit 1 instead)."""
+    parser = argparse.ArgumentParser(description=f"Write the README's {what}.")
     parser.add_argument("--check", action="store_true", help="exit 1 if the README's block is out of date")
     args = parser.parse_args(argv)
-    text = README.read_text(encoding="utf-8")
-    before, block, after = split_readme(text)
-    wanted = "\n" + command_reference() + "\n"
+    before, block, after = split_readme(README.read_text(encoding="utf-8"), begin, end)
+    wanted = "\n" + wanted + "\n"
     if block == wanted:
-        print(f"{README.name}: the command reference is up to date")
+        print(f"{README.name}: {what}: up to date")
         return 0
     if args.check:
-        print(f"{README.name}: the command reference is out of date; run python scripts/readme_help.py")
+        print(f"{README.name}: {what}: out of date; run python scripts/{script}")
         return 1
     draft = README.with_name(README.name + ".tmp")
     draft.write_text(before + wanted + after, encoding="utf-8")
     draft.replace(README)  # whole or not at all
-    print(f"{README.name}: rewrote the command reference ({len(command_paths())} commands)")
+    print(f"{README.name}: {what}: rewritten")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return update_block(argv, command_reference(), "command reference", "readme_help.py")
 
 
 if __name__ == "__main__":
