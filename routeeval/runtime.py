@@ -1012,64 +1012,72 @@ class _KnnPolicy(_ScoredPolicy):
                 entry[0].append(doc)
                 entry[1].append(float(v))
         self.n_docs = len(docs)
-        # the inverted index: per term id, the (row, value) pairs of the rows holding it and the set of those rows;
-        # None for a term no row holds
+        # the inverted index: per term id, the (row, value) pairs of the rows holding it; None for a term no row holds
         self.postings: list[tuple[tuple[int, float], ...] | None] = [None] * n_terms
-        self._rows: list[frozenset[int] | None] = [None] * n_terms
         for j, (rows, values) in postings.items():
             self.postings[j] = tuple(zip(rows, values, strict=True))
-            self._rows[j] = frozenset(rows)
         # no negative weight (the featurizer never gives one): no similarity is negative, and the rows that share
-        # no term with a query, at 0.0, need not be looked at (see ranked)
+        # no term with a query, at 0.0, need not be looked at (see top)
         self._unsigned = min(self.featurizer.idf_, default=0.0) >= 0.0 and all(
             min(values) >= 0.0 for _, values in postings.values()
         )
 
     def scores(self, text: str, turns: int) -> list[float]:
-        sims, touched = self.touched(text, turns)
-        neighbours = self.ranked(sims, touched) if self._unsigned else self.nearest(sims)
-        return knn_vote(list(map(self.correct.__getitem__, neighbours)), self.prior, self.k)
+        return knn_vote(list(map(self.correct.__getitem__, self.neighbours(text, turns))), self.prior, self.k)
+
+    def neighbours(self, text: str, turns: int) -> list[int]:
+        """The k rows of highest quantized similarity (> 0) to the query, ties by row order."""
+        shared = self.shared(text, turns)
+        if self._unsigned:
+            return self.top(shared)
+        sims = [0.0] * self.n_docs
+        for doc, sim in shared.items():
+            sims[doc] = sim
+        return self.nearest(sims)
 
     def similarities(self, text: str, turns: int) -> list[float]:
         """Cosine similarity of the query to each fitted row, through the inverted index."""
-        return self.touched(text, turns)[0]
+        sims = [0.0] * self.n_docs
+        for doc, sim in self.shared(text, turns).items():
+            sims[doc] = sim
+        return sims
 
-    def touched(self, text: str, turns: int) -> tuple[list[float], frozenset[int]]:
-        """(:meth:`similarities`, the rows sharing a term with the query: every other row's similarity is 0.0).
+    def shared(self, text: str, turns: int) -> dict[int, float]:
+        """``{row: similarity}`` of the rows sharing a term with the query; every other row's similarity is 0.0.
 
         Each row's similarity starts at 0.0 and adds the query's terms in increasing id, as the offline sparse
-        product does: the same numbers, bit for bit.
+        product does: the same numbers, bit for bit. A dict of the rows touched, not a list of every row: the
+        work grows with the query's postings, not with the policy's rows.
         """
         featurizer = self.featurizer
-        sims = [0.0] * self.n_docs
-        pairs, rows = self.postings, self._rows
+        pairs = self.postings
+        shared: dict[int, float] = {}
+        get = shared.get
         if featurizer.tf == "binary":  # as vector(): a present term's value is idf x the scale of the same set
             present = featurizer._scan(featurizer._entries(text[: featurizer.prefix_chars]))[0]
             if not present:
-                return sims, frozenset()
+                return shared
             scale = featurizer.binary_scale(present)
             idf = featurizer.idf_
-            ids = sorted(present)
-            for j in ids:
+            for j in sorted(present):
                 posting = pairs[j]
                 if posting is not None:
                     v = idf[j] * scale
                     for doc, w in posting:
-                        sims[doc] += v * w
+                        shared[doc] = get(doc, 0.0) + v * w
         else:
-            ids = []
             for j, v in sorted(zip(*featurizer.vector(text, turns, dense=False), strict=True)):
-                ids.append(j)
                 posting = pairs[j]
                 if posting is not None:
                     for doc, w in posting:
-                        sims[doc] += v * w
-        return sims, frozenset().union(*filter(None, map(rows.__getitem__, ids)))
+                        shared[doc] = get(doc, 0.0) + v * w
+        return shared
 
     def nearest(self, sims: list[float]) -> list[int]:
         """The k rows of highest quantized similarity (> 0), ties by row order; only the leaders are quantized."""
         if all(map(ge, sims, repeat(0.0))):
-            return self.ranked(sims, compress(range(len(sims)), sims))
+            rows = list(compress(range(len(sims)), sims))
+            return self.top(dict(zip(rows, map(sims.__getitem__, rows), strict=True)))
         k = self.k  # a policy with negative weights: every row counts, and the k-th largest may be negative
         floor = 0.0  # the k-th largest similarity, quantized
         if len(sims) > k:  # a sort in C is quicker for a few hundred rows, a heap for many
@@ -1083,22 +1091,25 @@ class _KnnPolicy(_ScoredPolicy):
         ranked = sorted([(-quantize(sims[doc]), doc) for doc in rows])[:k]
         return [doc for negative, doc in ranked if negative < 0]
 
-    def ranked(self, sims: list[float], touched: Iterable[int]) -> list[int]:
-        """:meth:`nearest` when no similarity is negative, looking only at the rows in ``touched`` (at least every
-        row of non-zero similarity, each once): the others are 0.0, at or below every one of them, so the k-th
-        largest similarity is among them, or 0.0."""
+    def top(self, shared: dict[int, float]) -> list[int]:
+        """:meth:`nearest` when no similarity is negative, from the rows of non-zero similarity (``shared``, or a
+        superset): every other row is 0.0, at or below each of them, so the k-th largest similarity is among them,
+        or 0.0."""
         k = self.k
-        rows = touched = list(touched)
-        if len(sims) > k and len(touched) >= k:
-            values = list(map(sims.__getitem__, touched))
-            floor = quantize(sorted(values)[-k] if len(values) <= _SORT_ROWS else heapq.nlargest(k, values)[-1])
+        low = 0.0  # every row in shared when there are at most k
+        if len(shared) > k:
+            values = list(shared.values())
+            if len(values) <= _SORT_ROWS:  # a sort in C is quicker for a few hundred rows, a heap for many
+                values.sort()
+                kth = values[-k]
+            else:
+                kth = heapq.nlargest(k, values)[-1]
             # quantize is monotone: the rows whose quantized similarity reaches the k-th largest one's all have a
             # similarity above it minus one quantum
-            if floor > 0.0:
-                rows = compress(touched, map(ge, values, repeat(floor - 1.0 / QUANTUM)))  # type: ignore[assignment]
+            low = quantize(kth) - 1.0 / QUANTUM
         # -quantize(similarity), written out: a function call per row costs as much as the rest
-        ranked = sorted([(-(_floor(sims[doc] * QUANTUM + 0.5) / QUANTUM), doc) for doc in rows])[:k]
-        return [doc for negative, doc in ranked if negative < 0]
+        ranked = sorted([(-(_floor(sim * QUANTUM + 0.5) / QUANTUM), doc) for doc, sim in shared.items() if sim >= low])
+        return [doc for negative, doc in ranked[:k] if negative < 0]
 
 
 def _knn_row(loader: _Loader, row: Any, number: int) -> tuple[float | None, ...]:

@@ -682,7 +682,9 @@ def test_knn_similarities_and_neighbours_equal_the_featurizer_vectors_for_every_
                     expected[row] += v * doc_values[doc_ids.index(j)]
         assert runtime_router._knn_similarities(text, 1) == expected, text
         ranking = sorted((-quantize(s), row) for row, s in enumerate(expected))
-        assert runtime_router._nearest(expected) == [row for negative, row in ranking if negative < 0][:3], text
+        leaders = [row for negative, row in ranking if negative < 0][:3]
+        assert runtime_router._nearest(expected) == leaders, text
+        assert runtime_router._knn().neighbours(text, 1) == leaders, text  # route()'s own path
 
 
 @pytest.mark.parametrize("n_rows", [5, 40, runtime._SORT_ROWS + 7])

@@ -106,9 +106,29 @@ def test_the_knn_policy_finds_the_neighbours_its_golden_file_says():
             text, turns = query_text(query)
         except ValueError:
             text, turns = "", 1
-        produced.append(router._nearest(router._knn_similarities(text, turns)))
+        neighbours = router._knn().neighbours(text, turns)  # what route() votes with
+        assert neighbours == router._nearest(router._knn_similarities(text, turns)), text  # the plain ranking's
+        produced.append(neighbours)
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     if os.environ.get("ROUTEEVAL_UPDATE_GOLDEN") == "1":
         golden[KNN_NEIGHBOURS] = produced
         GOLDEN.write_text(_one_decision_a_line(golden), encoding="utf-8")
     assert produced == golden[KNN_NEIGHBOURS]
+
+
+def test_the_knn_policy_ranks_like_a_sort_of_every_row_on_random_queries():
+    """route()'s ranking looks only at the rows sharing a term; on queries drawn from the policy's own vocabulary
+    (many shared terms, many near ties) it picks the rows a sort of every row's quantized similarity picks."""
+    import random
+
+    from routeeval.runtime import quantize
+
+    router = Router.load(DATA / "runtime" / "knn-policy.json")
+    knn = router._knn()
+    words = [term for term in knn.featurizer.word_vocabulary_ if " " not in term]
+    rng = random.Random(16)
+    for _ in range(500):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 60)))
+        sims = router._knn_similarities(text, 1)
+        ranking = sorted((-quantize(sim), row) for row, sim in enumerate(sims))
+        assert knn.neighbours(text, 1) == [row for negative, row in ranking if negative < 0][: knn.k], text
