@@ -1027,13 +1027,7 @@ class _KnnPolicy(_ScoredPolicy):
 
     def neighbours(self, text: str, turns: int) -> list[int]:
         """The k rows of highest quantized similarity (> 0) to the query, ties by row order."""
-        shared = self.shared(text, turns)
-        if self._unsigned:
-            return self.top(shared)
-        sims = [0.0] * self.n_docs
-        for doc, sim in shared.items():
-            sims[doc] = sim
-        return self.nearest(sims)
+        return self.top(self.shared(text, turns)) if self._unsigned else self.nearest(self.similarities(text, turns))
 
     def similarities(self, text: str, turns: int) -> list[float]:
         """Cosine similarity of the query to each fitted row, through the inverted index."""
@@ -1096,19 +1090,28 @@ class _KnnPolicy(_ScoredPolicy):
         superset): every other row is 0.0, at or below each of them, so the k-th largest similarity is among them,
         or 0.0."""
         k = self.k
-        low = 0.0  # every row in shared when there are at most k
+        near: Iterable[tuple[int, float]] = shared.items()
+        low = 0.0  # with k rows or fewer, every one
         if len(shared) > k:
-            values = list(shared.values())
+            # a first cut at the mean similarity (any cut would do: it only saves work) usually leaves k or more
+            # rows, far fewer than all: the k-th largest is then among them
+            cut = sum(shared.values()) / len(shared)
+            near = [(doc, sim) for doc, sim in near if sim >= cut]
+            if len(near) < k:
+                near, cut = shared.items(), 0.0
+            values = [sim for _, sim in near]
             if len(values) <= _SORT_ROWS:  # a sort in C is quicker for a few hundred rows, a heap for many
                 values.sort()
                 kth = values[-k]
             else:
                 kth = heapq.nlargest(k, values)[-1]
             # quantize is monotone: the rows whose quantized similarity reaches the k-th largest one's all have a
-            # similarity above it minus one quantum
+            # similarity above it minus one quantum (below the cut too, when that reaches below it)
             low = quantize(kth) - 1.0 / QUANTUM
+            if low < cut:
+                near = shared.items()
         # -quantize(similarity), written out: a function call per row costs as much as the rest
-        ranked = sorted([(-(_floor(sim * QUANTUM + 0.5) / QUANTUM), doc) for doc, sim in shared.items() if sim >= low])
+        ranked = sorted([(-(_floor(sim * QUANTUM + 0.5) / QUANTUM), doc) for doc, sim in near if sim >= low])
         return [doc for negative, doc in ranked[:k] if negative < 0]
 
 

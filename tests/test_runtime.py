@@ -687,6 +687,16 @@ def test_knn_similarities_and_neighbours_equal_the_featurizer_vectors_for_every_
         assert runtime_router._knn().neighbours(text, 1) == leaders, text  # route()'s own path
 
 
+def test_knn_ranking_looks_below_its_first_cut_when_a_tie_reaches_there():
+    """The ranking first keeps the rows at or above the mean similarity; a row below the mean whose quantized
+    similarity ties the k-th largest one's (and whose lower row number wins the tie) must still be found."""
+    router = Router.load(knn_policy(k=2))
+    sims = [0.4999999996, 1.0, 0.5000000001, 0.25, 0.25]  # mean 0.49999999994: row 0 is below it
+    assert quantize(sims[0]) == quantize(sims[2]) == 0.5
+    assert sims[0] < sum(sims) / len(sims) <= sims[2]
+    assert router._nearest(sims) == [1, 0]
+
+
 @pytest.mark.parametrize("n_rows", [5, 40, runtime._SORT_ROWS + 7])
 @pytest.mark.parametrize("k", [1, 4, 15])
 def test_knn_neighbours_are_ranked_by_quantized_similarity_then_row(n_rows, k):
