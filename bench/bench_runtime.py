@@ -11,7 +11,9 @@ Then the decisions that matter in production: the demo's own classifier and knn 
 decisions test pins, tests/data/runtime/) routing each of the demo's 400 log queries ``--passes`` times, median µs
 per decision. With ``--baseline DIR`` (a checkout of another revision, e.g. ``git archive main | tar -x -C DIR``)
 those are timed in fresh processes, the baseline's and this checkout's interleaved over ``--rounds`` rounds
-(PYTHONPATH picks the code), and the median of the rounds' medians is shown for each with their ratio.
+(PYTHONPATH picks the code), and the median of the rounds' medians is shown for each with their ratio; the
+classifier and knn policies fit above are timed that way on the 300-character query too (both checkouts load the
+same policy files).
 
 Usage: python bench/bench_runtime.py [--rows 300] [--repeats 20000] [--passes 20] [--baseline DIR] [--rounds 5]
        [--record] [--quick]
@@ -50,9 +52,13 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the numbers to bench/RESULTS.md")
     parser.add_argument("--quick", action="store_true", help="a smoke-sized run (2,000 repeats), not recorded")
     parser.add_argument("--demo-worker", action="store_true", help=argparse.SUPPRESS)  # one timing, as JSON
+    parser.add_argument("--worker-policies", type=Path, help=argparse.SUPPRESS)  # the worker's fitted policies
     args = parser.parse_args()
     if args.demo_worker:
-        print(json.dumps(_demo_medians(args.passes)))
+        medians = _demo_medians(args.passes)
+        timings = {f"{kind}: route() median, demo log queries": medians[kind] for kind in DEMO_KINDS}
+        timings.update(_fitted_medians(args.worker_policies, args.repeats))
+        print(json.dumps(timings))
         return
     if args.quick:
         args.repeats, args.passes, args.rounds, args.record = min(args.repeats, 2000), 3, 1, False
@@ -106,8 +112,8 @@ def main() -> None:
         rows.insert(
             0, ("classifier: transform_one() median / best-block median", f"{featurize_us:.1f} / {best_us:.1f} µs")
         )
-    rows.append(("fit rows / query characters", f"{len(texts)} / {len(query)}"))
-    rows += _demo_rows(args)
+        rows.append(("fit rows / query characters", f"{len(texts)} / {len(query)}"))
+        rows += _demo_rows(args, Path(folder), query)
     command = "python bench/bench_runtime.py " + " ".join(sys.argv[1:])
     if args.record:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -120,25 +126,29 @@ def main() -> None:
             print(f"{label:<{width}}  {value}")
 
 
-def _demo_rows(args) -> list[tuple[str, str]]:
-    """Median µs per decision of the demo's policies on its log queries; with a baseline, both side by side."""
+def _demo_rows(args, folder: Path, query: str) -> list[tuple[str, str]]:
+    """Median µs per decision of the demo's policies on its log queries; with a baseline, both side by side, and
+    the policies fit above (in ``folder``) on the 300-character ``query`` too."""
     if args.baseline is None:
         medians = _demo_medians(args.passes)
         return [(f"{kind}: route() median, demo log queries", f"{medians[kind]:.1f} µs") for kind in DEMO_KINDS]
+    query_file = folder / "query.txt"
+    query_file.write_text(query, encoding="utf-8")
     runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this": []}
     for _ in range(args.rounds):
         for name, code in (("baseline", args.baseline.resolve()), ("this", ROOT)):
             env = {**os.environ, "PYTHONPATH": str(code)}
             worker = [sys.executable, str(Path(__file__).resolve()), "--demo-worker", "--passes", str(args.passes)]
+            worker += ["--worker-policies", str(folder), "--repeats", str(args.repeats)]
             out = subprocess.run(worker, env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
             runs[name].append(json.loads(out))
     rows = []
-    for kind in DEMO_KINDS:
-        before = statistics.median(run[kind] for run in runs["baseline"])
-        after = statistics.median(run[kind] for run in runs["this"])
+    for key in runs["this"][0]:
+        before = statistics.median(run[key] for run in runs["baseline"])
+        after = statistics.median(run[key] for run in runs["this"])
         rows.append(
             (
-                f"{kind}: route() median, demo log queries, baseline → this ({args.rounds} rounds)",
+                f"{key}, baseline → this ({args.rounds} rounds)",
                 f"{before:.1f} → {after:.1f} µs ({after / before:.2f}×)",
             )
         )
@@ -168,6 +178,21 @@ def _demo_medians(passes: int) -> dict[str, float]:
         finally:
             gc.enable()
         medians[kind] = statistics.median(timings) / 1e3
+    return medians
+
+
+def _fitted_medians(folder: Path | None, repeats: int) -> dict[str, float]:
+    """Median µs per ``route()`` of each policy fit by the main process (in ``folder``) on its 300-char query."""
+    from routeeval.runtime import Router
+
+    if folder is None:
+        return {}
+    query = (folder / "query.txt").read_text(encoding="utf-8")
+    medians = {}
+    for kind in ("classifier", "knn"):
+        route = Router.load(folder / f"{kind}.json").route
+        median_ns = _median_ns(lambda route=route: route(query), repeats)[0]
+        medians[f"{kind}: route() median, 300-char query"] = median_ns / 1e3
     return medians
 
 

@@ -1012,10 +1012,15 @@ class _KnnPolicy(_ScoredPolicy):
                 entry[0].append(doc)
                 entry[1].append(float(v))
         self.n_docs = len(docs)
-        # the inverted index: per term id, the (row, value) pairs of the rows holding it; None for a term no row holds
-        self.postings: list[tuple[tuple[int, float], ...] | None] = [None] * n_terms
+        # the inverted index: per term id, the (row, value) pairs of the rows holding it (none for some terms)
+        self.postings: list[tuple[tuple[int, float], ...]] = [()] * n_terms
         for j, (rows, values) in postings.items():
             self.postings[j] = tuple(zip(rows, values, strict=True))
+        # a query of more terms than this likely touches twice as many (row, term) pairs as there are rows, and its
+        # similarities go to a list of every row (see shared): twice the rows over the expected length of a
+        # query term's postings (their length weighted by itself: a term many rows hold is more likely in a query)
+        lengths = [len(rows) for rows, _ in postings.values()]
+        self._dense_terms = 2 * self.n_docs * sum(lengths) / max(1, sum(length * length for length in lengths))
         # no negative weight (the featurizer never gives one): no similarity is negative, and the rows that share
         # no term with a query, at 0.0, need not be looked at (see top)
         self._unsigned = min(self.featurizer.idf_, default=0.0) >= 0.0 and all(
@@ -1027,51 +1032,58 @@ class _KnnPolicy(_ScoredPolicy):
 
     def neighbours(self, text: str, turns: int) -> list[int]:
         """The k rows of highest quantized similarity (> 0) to the query, ties by row order."""
-        return self.top(self.shared(text, turns)) if self._unsigned else self.nearest(self.similarities(text, turns))
+        if self._unsigned:
+            return self.top(self.shared(text, turns))
+        return self.nearest(self.similarities(text, turns))
 
     def similarities(self, text: str, turns: int) -> list[float]:
         """Cosine similarity of the query to each fitted row, through the inverted index."""
+        shared = self.shared(text, turns)
+        if isinstance(shared, list):
+            return shared
         sims = [0.0] * self.n_docs
-        for doc, sim in self.shared(text, turns).items():
+        for doc, sim in shared.items():
             sims[doc] = sim
         return sims
 
-    def shared(self, text: str, turns: int) -> dict[int, float]:
-        """``{row: similarity}`` of the rows sharing a term with the query; every other row's similarity is 0.0.
+    def shared(self, text: str, turns: int) -> dict[int, float] | list[float]:
+        """The similarity to the query of at least every row sharing a term with it (every other row's is 0.0):
+        ``{row: similarity}``, or a list of every row's when the query's postings likely outnumber the rows (a
+        long query), where indexing a list is the quicker. The dict keeps the work growing with the query's
+        postings rather than the policy's rows. Both give the same numbers.
 
         Each row's similarity starts at 0.0 and adds the query's terms in increasing id, as the offline sparse
-        product does: the same numbers, bit for bit. A dict of the rows touched, not a list of every row: the
-        work grows with the query's postings, not with the policy's rows.
+        product does: the same numbers, bit for bit.
         """
         featurizer = self.featurizer
-        pairs = self.postings
-        shared: dict[int, float] = {}
-        get = shared.get
         if featurizer.tf == "binary":  # as vector(): a present term's value is idf x the scale of the same set
             present = featurizer._scan(featurizer._entries(text[: featurizer.prefix_chars]))[0]
             if not present:
-                return shared
+                return {}
+            ids: list[int] = sorted(present)
             scale = featurizer.binary_scale(present)
-            idf = featurizer.idf_
-            for j in sorted(present):
-                posting = pairs[j]
-                if posting is not None:
-                    v = idf[j] * scale
-                    for doc, w in posting:
-                        shared[doc] = get(doc, 0.0) + v * w
+            values: list[float] = list(map(mul, map(featurizer.idf_.__getitem__, ids), repeat(scale)))
         else:
-            for j, v in sorted(zip(*featurizer.vector(text, turns, dense=False), strict=True)):
-                posting = pairs[j]
-                if posting is not None:
-                    for doc, w in posting:
-                        shared[doc] = get(doc, 0.0) + v * w
+            terms = sorted(zip(*featurizer.vector(text, turns, dense=False), strict=True))
+            ids, values = [j for j, _ in terms], [v for _, v in terms]
+        pairs = self.postings
+        if len(ids) > self._dense_terms:
+            sims = [0.0] * self.n_docs
+            for j, v in zip(ids, values, strict=True):
+                for doc, w in pairs[j]:
+                    sims[doc] += v * w
+            return sims
+        shared: dict[int, float] = {}
+        get = shared.get
+        for j, v in zip(ids, values, strict=True):
+            for doc, w in pairs[j]:
+                shared[doc] = get(doc, 0.0) + v * w
         return shared
 
     def nearest(self, sims: list[float]) -> list[int]:
         """The k rows of highest quantized similarity (> 0), ties by row order; only the leaders are quantized."""
         if all(map(ge, sims, repeat(0.0))):
-            rows = list(compress(range(len(sims)), sims))
-            return self.top(dict(zip(rows, map(sims.__getitem__, rows), strict=True)))
+            return self.top(sims)
         k = self.k  # a policy with negative weights: every row counts, and the k-th largest may be negative
         floor = 0.0  # the k-th largest similarity, quantized
         if len(sims) > k:  # a sort in C is quicker for a few hundred rows, a heap for many
@@ -1085,20 +1097,21 @@ class _KnnPolicy(_ScoredPolicy):
         ranked = sorted([(-quantize(sims[doc]), doc) for doc in rows])[:k]
         return [doc for negative, doc in ranked if negative < 0]
 
-    def top(self, shared: dict[int, float]) -> list[int]:
-        """:meth:`nearest` when no similarity is negative, from the rows of non-zero similarity (``shared``, or a
-        superset): every other row is 0.0, at or below each of them, so the k-th largest similarity is among them,
-        or 0.0."""
+    def top(self, sims: dict[int, float] | list[float]) -> list[int]:
+        """:meth:`nearest` when no similarity is negative, from :meth:`shared`'s similarities (a dict or a list of
+        every row): the rows left out are 0.0, at or below each of them, so the k-th largest similarity is among
+        them, or 0.0."""
         k = self.k
-        near: Iterable[tuple[int, float]] = shared.items()
+        is_dict = isinstance(sims, dict)
+        near: Iterable[tuple[int, float]] = sims.items() if is_dict else enumerate(sims)  # type: ignore[union-attr]
         low = 0.0  # with k rows or fewer, every one
-        if len(shared) > k:
+        if len(sims) > k:
             # a first cut at the mean similarity (any cut would do: it only saves work) usually leaves k or more
             # rows, far fewer than all: the k-th largest is then among them
-            cut = sum(shared.values()) / len(shared)
+            cut = sum(sims.values() if is_dict else sims) / len(sims)  # type: ignore[union-attr]
             near = [(doc, sim) for doc, sim in near if sim >= cut]
             if len(near) < k:
-                near, cut = shared.items(), 0.0
+                near, cut = list(sims.items() if is_dict else enumerate(sims)), 0.0  # type: ignore[union-attr]
             values = [sim for _, sim in near]
             if len(values) <= _SORT_ROWS:  # a sort in C is quicker for a few hundred rows, a heap for many
                 values.sort()
@@ -1109,7 +1122,7 @@ class _KnnPolicy(_ScoredPolicy):
             # similarity above it minus one quantum (below the cut too, when that reaches below it)
             low = quantize(kth) - 1.0 / QUANTUM
             if low < cut:
-                near = shared.items()
+                near = sims.items() if is_dict else enumerate(sims)  # type: ignore[union-attr]
         # -quantize(similarity), written out: a function call per row costs as much as the rest
         ranked = sorted([(-(_floor(sim * QUANTUM + 0.5) / QUANTUM), doc) for doc, sim in near if sim >= low])
         return [doc for negative, doc in ranked[:k] if negative < 0]

@@ -132,3 +132,21 @@ def test_the_knn_policy_ranks_like_a_sort_of_every_row_on_random_queries():
         sims = router._knn_similarities(text, 1)
         ranking = sorted((-quantize(sim), row) for row, sim in enumerate(sims))
         assert knn.neighbours(text, 1) == [row for negative, row in ranking if negative < 0][: knn.k], text
+
+
+def test_the_knn_policy_gives_the_same_similarities_through_its_dict_and_its_list():
+    """Short queries add into a dict of the rows they touch, long ones into a list of every row: forced each way on
+    every demo query, the similarities and the neighbours are the same, bit for bit."""
+    knn = Router.load(DATA / "runtime" / "knn-policy.json")._knn()
+    texts = []
+    for query in demo_queries():
+        try:
+            texts.append(query_text(query))
+        except ValueError:
+            continue
+    results = {}
+    for dense_terms in (0, float("inf")):
+        knn._dense_terms = dense_terms
+        results[dense_terms] = [(knn.similarities(*text), knn.neighbours(*text)) for text in texts]
+    assert results[0] == results[float("inf")]
+    assert sum(1 for sims, _ in results[0] if any(sims)) > 300
