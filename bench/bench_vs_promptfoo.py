@@ -10,18 +10,22 @@ interleaved (the order alternates):
     --router knn --out DIR`` with a fresh cache (a new file every time). The llm router is left out: it makes one
     more triage call per row, and promptfoo would have no counterpart. The terminal line and summary.json give the
     replay's own time and, apart, the time the litellm import took (``replay.import_s``).
-  * promptfoo: ``promptfoo eval -c promptfooconfig.yaml --no-cache --max-concurrency 16`` with a fresh config
-    folder (its results database) every time, the same three providers pointed at the server.
+  * promptfoo: ``promptfoo eval -c promptfooconfig.yaml --no-cache --max-concurrency N`` with a fresh config
+    folder (its results database) every time, the same three providers pointed at the server; once at each N of
+    ``--promptfoo-concurrency`` (default 4 and 16).
 
-Concurrency: 16 for both, routeeval's default (``[replay] concurrency``); promptfoo's default is 4, which would
-have it wait on the server four times as long, so it gets 16 too. Both make their own retries off (they are not
-needed: the server does not fail). The server counts requests: each tool must make exactly rows × 3 calls.
+Concurrency: routeeval runs at its default, 16 (``[replay] concurrency``). promptfoo runs at its own default, 4
+(``options.maxConcurrency || 4`` in its evaluator, 0.121.20): each tool as a user gets it, the comparison issue 16
+states its target in; and at 16, routeeval's, so that neither waits on the server more than the other (the
+like-for-like figure for the tools' own work). Both ratios are printed, each with the target. Both tools make their
+own retries off (they are not needed: the server does not fail). The server counts requests: each tool must make
+exactly rows × 3 calls.
 
 promptfoo comes from the npm registry: this script runs ``npm install promptfoo`` in a scratch folder
 (``--promptfoo-dir``, default under the system's temp folder, reused between runs). Without npm, or when the
 install fails, it prints why and times routeeval alone.
 
-Usage: python bench/bench_vs_promptfoo.py [--rows 350] [--repeat 5] [--promptfoo-concurrency 16] [--quick]
+Usage: python bench/bench_vs_promptfoo.py [--rows 350] [--repeat 5] [--promptfoo-concurrency 4 16] [--quick]
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ sys.path.insert(0, str(ROOT))
 EVALSET = ROOT / "evalsets" / "support.jsonl"
 KEY = "sk-bench-promptfoo"
 DELAY_MS = 50
-CONCURRENCY = 16
+CONCURRENCY = 16  # routeeval's default ([replay] concurrency)
+PROMPTFOO_DEFAULT_CONCURRENCY = 4  # promptfoo eval's: `options.maxConcurrency || 4` in its evaluator (0.121.20)
 TIERS = (  # name, model (the loopback server waits DELAY_MS, then answers), price in/out per Mtok, skill
     ("small", f"slow-{DELAY_MS}-small", 0.15, 0.6, 0.5),
     ("medium", f"slow-{DELAY_MS}-medium", 1.0, 5.0, 0.62),
@@ -188,7 +193,7 @@ def time_routeeval(server, evalset: Path, scratch: Path, rep: int) -> dict:
     }
 
 
-def time_promptfoo(server, promptfoo: Path, config_text: str, scratch: Path, rep: int, concurrency: int) -> dict:
+def time_promptfoo(server, promptfoo: Path, config_text: str, scratch: Path, rep: str, concurrency: int) -> dict:
     work = scratch / f"promptfoo-{rep}"
     work.mkdir()
     (work / "promptfooconfig.yaml").write_text(config_text, encoding="utf-8")
@@ -219,7 +224,11 @@ def main() -> None:
     parser.add_argument("--promptfoo-dir", type=Path, default=Path(tempfile.gettempdir()) / "routeeval-bench-promptfoo")
     parser.add_argument("--no-promptfoo", action="store_true", help="time routeeval alone")
     parser.add_argument(
-        "--promptfoo-concurrency", type=int, default=CONCURRENCY, help="promptfoo's --max-concurrency (its default: 4)"
+        "--promptfoo-concurrency",
+        type=int,
+        nargs="+",
+        default=[PROMPTFOO_DEFAULT_CONCURRENCY, CONCURRENCY],
+        help="promptfoo's --max-concurrency, one run per value each repetition (its default: 4)",
     )
     parser.add_argument("--quick", action="store_true", help="a smoke-sized run (40 rows, once), not recorded")
     args = parser.parse_args()
@@ -231,52 +240,70 @@ def main() -> None:
     promptfoo = None if args.no_promptfoo else install_promptfoo(args.promptfoo_dir)
     rows = eval_rows(args.rows)
     calls = len(rows) * len(TIERS)
+    levels = list(dict.fromkeys(args.promptfoo_concurrency))
     ours: list[dict] = []
-    theirs: list[dict] = []
+    theirs: dict[int, list[dict]] = {level: [] for level in levels}
     with LoopbackServer(answers=answer_table(rows)) as server, tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         evalset = scratch / "evalset.jsonl"
         evalset.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
         pf_config = promptfoo_config(server.base_url, rows)
         for rep in range(args.repeat):
-            order = ["routeeval", "promptfoo"] if rep % 2 == 0 else ["promptfoo", "routeeval"]
-            for tool in order:
+            tools = ["routeeval", *(level for level in levels if promptfoo is not None)]
+            for tool in tools if rep % 2 == 0 else tools[::-1]:
                 if tool == "routeeval":
                     ours.append(time_routeeval(server, evalset, scratch, rep))
                     print(f"rep {rep + 1}: routeeval {ours[-1]}", flush=True)
-                elif promptfoo is not None:
-                    run = time_promptfoo(server, promptfoo, pf_config, scratch, rep, args.promptfoo_concurrency)
-                    theirs.append(run)
-                    print(f"rep {rep + 1}: promptfoo {theirs[-1]}", flush=True)
+                else:
+                    run = time_promptfoo(server, promptfoo, pf_config, scratch, f"{rep}-{tool}", tool)
+                    theirs[tool].append(run)
+                    print(f"rep {rep + 1}: promptfoo at {tool} {run}", flush=True)
 
     def median(runs: list[dict], key: str) -> float:
         return statistics.median(run[key] for run in runs)
 
-    wrong_calls = [run["calls"] for run in ours + theirs if run["calls"] != calls]
+    wrong_calls = [run["calls"] for run in ours + sum(theirs.values(), []) if run["calls"] != calls]
     if wrong_calls:
         raise SystemExit(f"expected {calls} calls per run, the server counted {wrong_calls}")
     table = [
-        (f"routeeval run, cold, {len(rows)} rows × 3 tiers: wall s, median (runs)", _runs(ours, "wall")),
+        (
+            f"routeeval run, cold, {len(rows)} rows × 3 tiers, concurrency {CONCURRENCY}: wall s, median (runs)",
+            _runs(ours, "wall"),
+        ),
         ("  its CPU s (user + system), median (runs)", _runs(ours, "cpu")),
         ("  of which the replay (summary.json replay.wall_s), s", _runs(ours, "replay_s")),
         ("  and the litellm import (replay.import_s), s", _runs(ours, "import_s")),
     ]
-    if theirs:
-        ratios = sorted(a["wall"] / b["wall"] for a, b in zip(ours, theirs, strict=False))
+    for level, runs in theirs.items():
+        if not runs:
+            continue
+        which = (
+            "its default"
+            if level == PROMPTFOO_DEFAULT_CONCURRENCY
+            else "routeeval's"
+            if level == CONCURRENCY
+            else "given"
+        )
+        ratios = sorted(a["wall"] / b["wall"] for a, b in zip(ours, runs, strict=False))
         table += [
-            (f"promptfoo eval, {len(rows)} rows × 3 providers: wall s, median (runs)", _runs(theirs, "wall")),
-            ("  its CPU s (user + system), median (runs)", _runs(theirs, "cpu")),
             (
-                "routeeval / promptfoo, ratio of medians (per repetition: min–max)",
-                f"{median(ours, 'wall') / median(theirs, 'wall'):.2f} "
-                f"({ratios[0]:.2f}–{ratios[-1]:.2f}) (target ≤ 0.50)",
+                f"promptfoo eval, {len(rows)} rows × 3 providers, concurrency {level} ({which}): wall s, median (runs)",
+                _runs(runs, "wall"),
             ),
-            ("routeeval / promptfoo, CPU s, ratio of medians", f"{median(ours, 'cpu') / median(theirs, 'cpu'):.2f}"),
+            ("  its CPU s (user + system), median (runs)", _runs(runs, "cpu")),
+            (
+                f"routeeval / promptfoo at {level}, ratio of medians (per repetition: min–max)",
+                f"{median(ours, 'wall') / median(runs, 'wall'):.2f} ({ratios[0]:.2f}–{ratios[-1]:.2f}) (target ≤ 0.50)",
+            ),
+            (
+                f"routeeval / promptfoo at {level}, CPU s, ratio of medians",
+                f"{median(ours, 'cpu') / median(runs, 'cpu'):.2f}",
+            ),
         ]
     table.append(("calls per run counted by the server (each tool)", f"{calls:,} (expected rows × 3 = {calls:,})"))
     notes = [
-        f"Loopback server answering after {DELAY_MS} ms; concurrency {CONCURRENCY} for routeeval, "
-        f"{args.promptfoo_concurrency} for promptfoo; "
+        f"Loopback server answering after {DELAY_MS} ms; concurrency {CONCURRENCY} for routeeval (its default), "
+        f"{' and '.join(map(str, levels))} for promptfoo (its default is {PROMPTFOO_DEFAULT_CONCURRENCY}); "
         f"{args.repeat} repetitions, interleaved (order alternating); routeeval with a fresh cache each run, routers "
         f"{', '.join(ROUTERS)} (the llm router's triage calls left out); promptfoo with --no-cache and a fresh "
         "config folder each run."
