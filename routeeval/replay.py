@@ -388,6 +388,14 @@ class _Replayer:
         tier = request.tier
         kwargs: dict[str, Any] = dict(tier.params)
         kwargs.update(timeout=self.settings.timeout_s, num_retries=0, max_retries=0)
+        # routeeval prices every call itself (TierPrice); telling litellm the same per-token prices (its documented
+        # custom pricing) spares it the cost-map search it runs after every call, which for a model id the map does
+        # not hold (a self-hosted model, the loopback server) walks every fallback pattern and then diagnoses the $0
+        # cost. Nothing of this is sent to the provider, and routeeval never reads litellm's response_cost.
+        price = self.prices[tier.name]
+        kwargs.update(
+            input_cost_per_token=price.price_in_per_mtok / 1e6, output_cost_per_token=price.price_out_per_mtok / 1e6
+        )
         if tier.api_base:
             kwargs["api_base"] = tier.api_base
         api_key = self.api_keys.get(tier.name)

@@ -10,7 +10,7 @@ from helpers import TEST_KEY_ENV
 
 from routeeval.cache import ResponseCache
 from routeeval.config import ReplayConfig, Tier
-from routeeval.pricing import TierPrice
+from routeeval.pricing import TierPrice, import_litellm
 from routeeval.replay import BUDGET_SKIP, CallRequest, replay_calls, retry_after_s
 
 
@@ -61,6 +61,34 @@ def test_replay_answers_prices_and_caches(loopback, tmp_path):
     assert loopback.count() == 5, "a rerun must not call the provider for cached answers"
     assert again.cache_hits == 5 and all(r.cached for r in again.results)
     assert [r.response for r in again.results] == [r.response for r in report.results]
+
+
+def test_litellm_is_told_the_tiers_prices_and_the_provider_sees_none_of_them(loopback, tmp_path):
+    """litellm gets each tier's per-token prices (its custom pricing, so it skips its cost-map search); the request
+    the provider receives holds only the tier's params, exactly as without them."""
+    litellm = import_litellm()
+    small, large = _tier(loopback, "plain", "small", temperature=0), _tier(loopback, "plain", "large", max_tokens=9)
+    large = dataclasses.replace(large, price_in_per_mtok=2.5, price_out_per_mtok=10.0)
+    passed: list[dict] = []
+
+    async def completion(**kwargs):
+        passed.append(kwargs)
+        return await litellm.acompletion(**kwargs)
+
+    settings = _settings(tmp_path)
+    with ResponseCache(settings.cache) as cache:
+        report = replay_calls(
+            _requests(small, 1) + _requests(large, 1, "l"),
+            _prices(small, large),
+            settings,
+            cache,
+            completion_fn=completion,
+        )
+    assert report.errors == 0 and len(passed) == 2
+    prices = {k.get("max_tokens"): (k["input_cost_per_token"], k["output_cost_per_token"]) for k in passed}
+    assert prices == {None: pytest.approx((1.0e-6, 2.0e-6)), 9: pytest.approx((2.5e-6, 10.0e-6))}
+    bodies = sorted((sorted(r.body), r.body.get("temperature"), r.body.get("max_tokens")) for r in loopback.requests)
+    assert bodies == [(["max_tokens", "messages", "model"], None, 9), (["messages", "model", "temperature"], 0, None)]
 
 
 def test_a_cached_answer_is_priced_at_todays_prices(loopback, tmp_path):
