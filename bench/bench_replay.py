@@ -10,7 +10,8 @@ call in its executor threads), with the loopback server in a child process so th
 tiers (``slow-50-small/medium/large``, as bench_vs_promptfoo.py names them: ids litellm's cost map does not hold)
 and, apart, ``gpt-4o-mini`` (an id the map holds), each called through ``litellm.acompletion`` with the arguments
 routeeval's replay passes, with and without the tier's per-token prices (``input_cost_per_token``,
-``output_cost_per_token``: what the replay passes since issue 16, so that litellm skips its cost-map search), and
+``output_cost_per_token``: since issue 16 the replay passes them for a model litellm's cost map does not price, so
+that litellm skips its cost-map search; for one it prices they only add work, and the replay passes none), and
 through routeeval's ``replay_calls`` (fresh cache). Warm (after 50 calls of each model), with the garbage collector's
 thresholds the ``routeeval`` console script sets; the variants interleaved, the order alternating per round; the
 median over ``--rounds``.

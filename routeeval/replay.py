@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from routeeval.cache import CachedResponse, ResponseCache, cache_key
 from routeeval.config import ReplayConfig, Tier
 from routeeval.errors import ConfigError
-from routeeval.pricing import TierPrice, import_litellm
+from routeeval.pricing import TierPrice, import_litellm, lookup_cost_map
 from routeeval.sim import SIM_METADATA_KEY, SimRow, register_simulated_provider
 
 CompletionFn = Callable[..., Awaitable[Any]]
@@ -199,6 +199,7 @@ class _Replayer:
         self.room: asyncio.Condition | None = None  # made in the event loop; signalled when a call settles
         self.failing: dict[str, tuple[tuple[str, str], int]] = {}  # tier -> (last failure, how many in a row)
         self.completion_tokens_seen: dict[str, list[int]] = {}
+        self.litellm_pricing: dict[str, dict[str, float]] = {}  # tier -> custom pricing arguments for litellm
         self.rng = random.Random()
 
     async def run(self) -> ReplayReport:
@@ -388,14 +389,7 @@ class _Replayer:
         tier = request.tier
         kwargs: dict[str, Any] = dict(tier.params)
         kwargs.update(timeout=self.settings.timeout_s, num_retries=0, max_retries=0)
-        # routeeval prices every call itself (TierPrice); telling litellm the same per-token prices (its documented
-        # custom pricing) spares it the cost-map search it runs after every call, which for a model id the map does
-        # not hold (a self-hosted model, the loopback server) walks every fallback pattern and then diagnoses the $0
-        # cost. Nothing of this is sent to the provider, and routeeval never reads litellm's response_cost.
-        price = self.prices[tier.name]
-        kwargs.update(
-            input_cost_per_token=price.price_in_per_mtok / 1e6, output_cost_per_token=price.price_out_per_mtok / 1e6
-        )
+        kwargs.update(self._litellm_pricing(tier))
         if tier.api_base:
             kwargs["api_base"] = tier.api_base
         api_key = self.api_keys.get(tier.name)
@@ -437,6 +431,28 @@ class _Replayer:
             await asyncio.sleep(self._backoff_s(attempt, wait_s))
         suffix = f" (after {attempt + 1} attempts)" if attempt else ""
         return self._count_failure(_failed(request, last_error + suffix, attempt + 1, kind))
+
+    def _litellm_pricing(self, tier: Tier) -> dict[str, float]:
+        """litellm's custom pricing arguments for a tier whose model litellm's cost map does not price, else none.
+
+        routeeval prices every call itself (TierPrice) and never reads litellm's ``response_cost``; but litellm
+        prices each answer too, and for a model id its map does not hold (a self-hosted or fine-tuned model, the
+        loopback server's) it walks every fallback pattern of the map and then diagnoses the $0 cost, after every
+        call. Handed the tier's per-token prices (documented custom pricing), it skips that search. For a model the
+        map prices they would only add work (litellm builds a per-call price entry), so those tiers get none. Nothing
+        of this is sent to the provider.
+        """
+        pricing = self.litellm_pricing.get(tier.name)
+        if pricing is None:
+            price = self.prices[tier.name]
+            pricing = {}
+            if lookup_cost_map(tier.model) in (None, (0.0, 0.0)):
+                pricing = {
+                    "input_cost_per_token": price.price_in_per_mtok / 1e6,
+                    "output_cost_per_token": price.price_out_per_mtok / 1e6,
+                }
+            self.litellm_pricing[tier.name] = pricing
+        return pricing
 
     def _backoff_s(self, attempt: int, retry_after_s: float | None) -> float:
         if retry_after_s is not None:

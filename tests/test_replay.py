@@ -63,12 +63,14 @@ def test_replay_answers_prices_and_caches(loopback, tmp_path):
     assert [r.response for r in again.results] == [r.response for r in report.results]
 
 
-def test_litellm_is_told_the_tiers_prices_and_the_provider_sees_none_of_them(loopback, tmp_path):
-    """litellm gets each tier's per-token prices (its custom pricing, so it skips its cost-map search); the request
-    the provider receives holds only the tier's params, exactly as without them."""
+def test_litellm_is_told_the_prices_of_models_its_cost_map_lacks_and_the_provider_sees_none(loopback, tmp_path):
+    """A tier whose model litellm's cost map does not price hands litellm its per-token prices (custom pricing, so
+    litellm skips its cost-map search); a model the map prices gets none. The provider's request holds only the
+    tier's params either way."""
     litellm = import_litellm()
     small, large = _tier(loopback, "plain", "small", temperature=0), _tier(loopback, "plain", "large", max_tokens=9)
     large = dataclasses.replace(large, price_in_per_mtok=2.5, price_out_per_mtok=10.0)
+    known = _tier(loopback, "gpt-4o-mini", "known", max_tokens=7)  # the loopback server answers any model id
     passed: list[dict] = []
 
     async def completion(**kwargs):
@@ -78,17 +80,21 @@ def test_litellm_is_told_the_tiers_prices_and_the_provider_sees_none_of_them(loo
     settings = _settings(tmp_path)
     with ResponseCache(settings.cache) as cache:
         report = replay_calls(
-            _requests(small, 1) + _requests(large, 1, "l"),
-            _prices(small, large),
+            _requests(small, 1) + _requests(large, 1, "l") + _requests(known, 1, "k"),
+            _prices(small, large, known),
             settings,
             cache,
             completion_fn=completion,
         )
-    assert report.errors == 0 and len(passed) == 2
-    prices = {k.get("max_tokens"): (k["input_cost_per_token"], k["output_cost_per_token"]) for k in passed}
-    assert prices == {None: pytest.approx((1.0e-6, 2.0e-6)), 9: pytest.approx((2.5e-6, 10.0e-6))}
+    assert report.errors == 0 and len(passed) == 3
+    prices = {k.get("max_tokens"): (k.get("input_cost_per_token"), k.get("output_cost_per_token")) for k in passed}
+    assert prices == {None: pytest.approx((1.0e-6, 2.0e-6)), 9: pytest.approx((2.5e-6, 10.0e-6)), 7: (None, None)}
     bodies = sorted((sorted(r.body), r.body.get("temperature"), r.body.get("max_tokens")) for r in loopback.requests)
-    assert bodies == [(["max_tokens", "messages", "model"], None, 9), (["messages", "model", "temperature"], 0, None)]
+    assert bodies == [
+        (["max_tokens", "messages", "model"], None, 7),
+        (["max_tokens", "messages", "model"], None, 9),
+        (["messages", "model", "temperature"], 0, None),
+    ]
 
 
 def test_a_cached_answer_is_priced_at_todays_prices(loopback, tmp_path):
