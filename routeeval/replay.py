@@ -199,7 +199,7 @@ class _Replayer:
         self.room: asyncio.Condition | None = None  # made in the event loop; signalled when a call settles
         self.failing: dict[str, tuple[tuple[str, str], int]] = {}  # tier -> (last failure, how many in a row)
         self.completion_tokens_seen: dict[str, list[int]] = {}
-        self.litellm_pricing: dict[str, dict[str, float]] = {}  # tier -> custom pricing arguments for litellm
+        self.litellm_pricing: dict[str, dict[str, float]] = {}  # tier -> litellm's custom pricing arguments
         self.rng = random.Random()
 
     async def run(self) -> ReplayReport:
@@ -228,6 +228,8 @@ class _Replayer:
                 if any(r.tier.simulated for r in self.requests):
                     register_simulated_provider(litellm)
                 self.completion_fn = litellm.acompletion
+            tiers = {request.tier.name: request.tier for request in (self.requests[i[0]] for i in pending.values())}
+            self.litellm_pricing = {name: litellm_pricing(tier, self.prices[name]) for name, tier in tiers.items()}
             semaphore = asyncio.Semaphore(self.settings.concurrency)
             self.room = asyncio.Condition()
 
@@ -389,7 +391,7 @@ class _Replayer:
         tier = request.tier
         kwargs: dict[str, Any] = dict(tier.params)
         kwargs.update(timeout=self.settings.timeout_s, num_retries=0, max_retries=0)
-        kwargs.update(self._litellm_pricing(tier))
+        kwargs.update(self.litellm_pricing.get(tier.name, {}))
         if tier.api_base:
             kwargs["api_base"] = tier.api_base
         api_key = self.api_keys.get(tier.name)
@@ -431,28 +433,6 @@ class _Replayer:
             await asyncio.sleep(self._backoff_s(attempt, wait_s))
         suffix = f" (after {attempt + 1} attempts)" if attempt else ""
         return self._count_failure(_failed(request, last_error + suffix, attempt + 1, kind))
-
-    def _litellm_pricing(self, tier: Tier) -> dict[str, float]:
-        """litellm's custom pricing arguments for a tier whose model litellm's cost map does not price, else none.
-
-        routeeval prices every call itself (TierPrice) and never reads litellm's ``response_cost``; but litellm
-        prices each answer too, and for a model id its map does not hold (a self-hosted or fine-tuned model, the
-        loopback server's) it walks every fallback pattern of the map and then diagnoses the $0 cost, after every
-        call. Handed the tier's per-token prices (documented custom pricing), it skips that search. For a model the
-        map prices they would only add work (litellm builds a per-call price entry), so those tiers get none. Nothing
-        of this is sent to the provider.
-        """
-        pricing = self.litellm_pricing.get(tier.name)
-        if pricing is None:
-            price = self.prices[tier.name]
-            pricing = {}
-            if lookup_cost_map(tier.model) in (None, (0.0, 0.0)):
-                pricing = {
-                    "input_cost_per_token": price.price_in_per_mtok / 1e6,
-                    "output_cost_per_token": price.price_out_per_mtok / 1e6,
-                }
-            self.litellm_pricing[tier.name] = pricing
-        return pricing
 
     def _backoff_s(self, attempt: int, retry_after_s: float | None) -> float:
         if retry_after_s is not None:
@@ -496,6 +476,24 @@ class _Replayer:
             attempts=attempts,
             usage_estimated=estimated,
         )
+
+
+def litellm_pricing(tier: Tier, price: TierPrice) -> dict[str, float]:
+    """litellm's custom pricing arguments for a tier whose model litellm's cost map does not price, else none.
+
+    routeeval prices every call itself (TierPrice) and never reads litellm's ``response_cost``; but litellm prices
+    each answer too, and for a model id its map does not hold (a self-hosted or fine-tuned model, the loopback
+    server's) it walks every fallback pattern of the map and then diagnoses the $0 cost, after every call. Handed
+    the tier's per-token prices (its documented custom pricing), it skips that search. For a model the map prices
+    they would only add work (litellm builds a per-call price entry), so such a tier gets none. Nothing of this is
+    sent to the provider.
+    """
+    if lookup_cost_map(tier.model) not in (None, (0.0, 0.0)):
+        return {}
+    return {
+        "input_cost_per_token": price.price_in_per_mtok / 1e6,
+        "output_cost_per_token": price.price_out_per_mtok / 1e6,
+    }
 
 
 class BadResponse(Exception):
