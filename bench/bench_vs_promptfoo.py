@@ -21,11 +21,15 @@ like-for-like figure for the tools' own work). Both ratios are printed, each wit
 own retries off (they are not needed: the server does not fail). The server counts requests: each tool must make
 exactly rows × 3 calls.
 
+``--base DIR`` adds another checkout with its own ``.venv`` (e.g. main, before a change): its ``routeeval run`` is
+timed the same way in every repetition, interleaved with the others, and the table gives this checkout / base.
+
 promptfoo comes from the npm registry: this script runs ``npm install promptfoo`` in a scratch folder
 (``--promptfoo-dir``, default under the system's temp folder, reused between runs). Without npm, or when the
 install fails, it prints why and times routeeval alone.
 
-Usage: python bench/bench_vs_promptfoo.py [--rows 350] [--repeat 5] [--promptfoo-concurrency 4 16] [--quick]
+Usage: python bench/bench_vs_promptfoo.py [--rows 350] [--repeat 5] [--promptfoo-concurrency 4 16] [--base DIR]
+       [--quick]
 """
 
 from __future__ import annotations
@@ -166,13 +170,14 @@ def install_promptfoo(folder: Path) -> Path | None:
     return executable
 
 
-def time_routeeval(server, evalset: Path, scratch: Path, rep: int) -> dict:
-    work = scratch / f"routeeval-{rep}"
+def time_routeeval(server, evalset: Path, scratch: Path, rep: int, python: str | None = None, tag: str = "") -> dict:
+    """One cold ``routeeval run`` with ``python`` (default: this interpreter; another checkout's venv for --base)."""
+    work = scratch / f"routeeval{tag}-{rep}"
     work.mkdir()
     config = work / "bench.toml"
     config.write_text(routeeval_config(server.base_url, work / "cache.sqlite"), encoding="utf-8")
     routers = [arg for router in ROUTERS for arg in ("--router", router)]
-    command = [sys.executable, "-m", "routeeval.cli", "run", str(evalset), "--config", str(config)]
+    command = [python or sys.executable, "-m", "routeeval.cli", "run", str(evalset), "--config", str(config)]
     command += [*routers, "--out", str(work / "out")]
     env = {**os.environ, "ROUTEEVAL_BENCH_KEY": KEY}
     before, cpu = server.count(), _children_cpu_s()
@@ -230,10 +235,16 @@ def main() -> None:
         default=[PROMPTFOO_DEFAULT_CONCURRENCY, CONCURRENCY],
         help="promptfoo's --max-concurrency, one run per value each repetition (its default: 4)",
     )
+    parser.add_argument("--base", type=Path, help="another checkout with its own .venv to time too (e.g. main)")
     parser.add_argument("--quick", action="store_true", help="a smoke-sized run (40 rows, once), not recorded")
     args = parser.parse_args()
     if args.quick:
         args.rows, args.repeat = min(args.rows, 40), 1
+    base_python = None
+    if args.base is not None:
+        base_python = args.base.resolve() / ".venv" / "bin" / "python"
+        if not base_python.exists():
+            raise SystemExit(f"--base {args.base}: no {base_python} (run `make .venv/.installed` there first)")
 
     from routeeval.testing.loopback import LoopbackServer
 
@@ -242,6 +253,7 @@ def main() -> None:
     calls = len(rows) * len(TIERS)
     levels = list(dict.fromkeys(args.promptfoo_concurrency))
     ours: list[dict] = []
+    base: list[dict] = []
     theirs: dict[int, list[dict]] = {level: [] for level in levels}
     with LoopbackServer(answers=answer_table(rows)) as server, tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
@@ -249,11 +261,14 @@ def main() -> None:
         evalset.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
         pf_config = promptfoo_config(server.base_url, rows)
         for rep in range(args.repeat):
-            tools = ["routeeval", *(level for level in levels if promptfoo is not None)]
+            tools = ["routeeval", *(["base"] if base_python else []), *(level for level in levels if promptfoo)]
             for tool in tools if rep % 2 == 0 else tools[::-1]:
                 if tool == "routeeval":
                     ours.append(time_routeeval(server, evalset, scratch, rep))
                     print(f"rep {rep + 1}: routeeval {ours[-1]}", flush=True)
+                elif tool == "base":
+                    base.append(time_routeeval(server, evalset, scratch, rep, str(base_python), "-base"))
+                    print(f"rep {rep + 1}: base routeeval {base[-1]}", flush=True)
                 else:
                     run = time_promptfoo(server, promptfoo, pf_config, scratch, f"{rep}-{tool}", tool)
                     theirs[tool].append(run)
@@ -262,7 +277,7 @@ def main() -> None:
     def median(runs: list[dict], key: str) -> float:
         return statistics.median(run[key] for run in runs)
 
-    wrong_calls = [run["calls"] for run in ours + sum(theirs.values(), []) if run["calls"] != calls]
+    wrong_calls = [run["calls"] for run in ours + base + sum(theirs.values(), []) if run["calls"] != calls]
     if wrong_calls:
         raise SystemExit(f"expected {calls} calls per run, the server counted {wrong_calls}")
     table = [
@@ -274,6 +289,18 @@ def main() -> None:
         ("  of which the replay (summary.json replay.wall_s), s", _runs(ours, "replay_s")),
         ("  and the litellm import (replay.import_s), s", _runs(ours, "import_s")),
     ]
+    if base:
+        table += [
+            (f"base routeeval run ({args.base}), cold: wall s, median (runs)", _runs(base, "wall")),
+            ("  its CPU s (user + system), median (runs)", _runs(base, "cpu")),
+            ("  of which the replay (summary.json replay.wall_s), s", _runs(base, "replay_s")),
+            ("  and the litellm import (replay.import_s), s", _runs(base, "import_s")),
+            (
+                "this / base, ratio of medians: wall, CPU, replay",
+                f"{median(ours, 'wall') / median(base, 'wall'):.2f}, {median(ours, 'cpu') / median(base, 'cpu'):.2f}, "
+                f"{median(ours, 'replay_s') / median(base, 'replay_s'):.2f}",
+            ),
+        ]
     for level, runs in theirs.items():
         if not runs:
             continue
