@@ -859,7 +859,13 @@ def _rows_profile(router: Router, rows: RouterData, policy: dict, kind: str, fra
     if kind == "llm":
         finals, calls = routed.tier, np.eye(len(tier_names), dtype=bool)[routed.tier]
     else:
-        walked = route_rows(policy, kind, rows)
+        # a cascade walks on from its first tier; any other policy's first decision is its last (route_rows would
+        # route every row again to find the same tiers)
+        walked = (
+            route_rows(policy, kind, rows)
+            if kind == "cascade"
+            else (routed.tier.astype(int), np.ones(rows.n_rows, dtype=int))
+        )
         finals, _score, _cost, _latency, calls = _policy_rows(rows, policy, walked, kind, tier_names)
     scores = routed.score
     if kind == "cascade" and router.cascade is not None:  # the first tier's confidence in its own answer

@@ -172,23 +172,35 @@ def test_holdout_rows_are_kept_out_of_selection_and_measured(demo):
 def test_the_runtime_routes_each_held_out_row_once_for_the_holdout_and_the_parity_check(demo, monkeypatch):
     import routeeval.optimize as optimize_module
 
-    routed = []
-    route_rows = optimize_module.route_rows
+    walked, profiled = [], []
+    route_rows, route_queries = optimize_module.route_rows, optimize_module.route_queries
 
-    def spy(policy, kind, data):
-        routed.append(data.row_ids)
+    def spy_rows(policy, kind, data):
+        walked.append(data.row_ids)
         return route_rows(policy, kind, data)
 
-    monkeypatch.setattr(optimize_module, "route_rows", spy)
+    def spy_queries(router, queries, *args, **kwargs):
+        profiled.append(queries)
+        return route_queries(router, queries, *args, **kwargs)
+
+    monkeypatch.setattr(optimize_module, "route_rows", spy_rows)
+    monkeypatch.setattr(optimize_module, "route_queries", spy_queries)
     share = dataclasses.replace(QUICK, holdout_share=0.3)
     summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=share).summary
     # once for the hold-out and the parity check, then every eval row once more for the policy's reference profile
+    # (a cascade's walked on from its first tier; any other policy's first decision is its last)
     n_eval = summary["holdout"]["rows"] + summary["selection"]["rows"]
-    assert [len(rows) for rows in routed] == [summary["holdout"]["rows"], n_eval]
+    cascade = summary["chosen"]["policy_kind"] == "cascade"
+    assert [len(rows) for rows in walked] == [summary["holdout"]["rows"]] + [n_eval] * cascade
+    assert [len(rows) for rows in profiled] == [n_eval]
     assert summary["chosen"]["runtime_parity_share"] == 1.0
-    routed.clear()
+    walked.clear()
+    profiled.clear()
     summary = optimize_outcomes(demo, tiers=TIER_ENTRIES, settings=QUICK).summary  # no hold-out: train rows
-    assert summary["holdout"] is None and [len(rows) for rows in routed] == [summary["selection"]["rows"]] * 2
+    cascade = summary["chosen"]["policy_kind"] == "cascade"
+    assert summary["holdout"] is None
+    assert [len(rows) for rows in walked] == [summary["selection"]["rows"]] * (1 + cascade)
+    assert [len(rows) for rows in profiled] == [summary["selection"]["rows"]]
     assert summary["chosen"]["runtime_parity_share"] == 1.0
 
 
