@@ -48,9 +48,12 @@ profile language region currency transfer bank wire limit fraud dispute chargeba
 OPENERS = ("how do i", "why is my", "can you help with", "what happens to my", "i need to change my", "where is my")
 
 
-def generate_outcomes(path: Path, n_queries: int, seed: int = 0, n_tiers: int = len(TIERS)) -> int:
+def generate_outcomes(
+    path: Path, n_queries: int, seed: int = 0, n_tiers: int = len(TIERS), distinct: bool = False
+) -> int:
     """Write the synthetic outcomes Parquet for ``n_queries`` x ``n_tiers`` tiers (the first, middle and last
-    of the five for 3); returns the number of long rows."""
+    of the five for 3); returns the number of long rows. ``distinct``: each query's text ends with its own order
+    number ("... order 0001234?"), so that no two queries share a text, as in a sample of production traffic."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -118,7 +121,9 @@ def generate_outcomes(path: Path, n_queries: int, seed: int = 0, n_tiers: int = 
             "completion_tokens": nullable(completion_tokens, failed),
             "error": pc.if_else(failed, pa.scalar("timeout"), null_string),
             "cached": pa.array(np.zeros(n_rows, dtype=bool)),
-            "input": strings.take(pa.array(template[query])),
+            "input": _distinct_inputs(strings.take(pa.array(template[query])), row_ids.take(pa.array(query)))
+            if distinct
+            else strings.take(pa.array(template[query])),
             "intent": pa.array([f"intent-{i:02d}" for i in range(N_INTENTS)]).take(
                 pa.array(template_intent[template][query])
             ),
@@ -178,6 +183,17 @@ def time_optimize(outcomes: Path, out_dir: Path, routers: list[str], root: Path 
     }
 
 
+def _distinct_inputs(inputs, row_ids):
+    """Each template's text with the query's own order number before its question mark: "... order 0001234?"."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    head = pc.utf8_slice_codeunits(inputs, 0, -1)  # the template without its "?"
+    return pc.binary_join_element_wise(
+        head, pa.scalar(" order "), pc.utf8_slice_codeunits(row_ids, 1), pa.scalar("?"), ""
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=1_000_000)
@@ -191,9 +207,12 @@ def main() -> None:
     )
     parser.add_argument("--generate-only", type=Path, metavar="PATH", help="write the --queries table; no timing")
     parser.add_argument("--tiers", type=int, default=len(TIERS), help="tiers in a --generate-only table (2 to 5)")
+    parser.add_argument("--distinct", action="store_true", help="a --generate-only table of distinct query texts")
     args = parser.parse_args()
     if args.generate_only:
-        n_rows = generate_outcomes(args.generate_only, args.queries, seed=args.seed, n_tiers=args.tiers)
+        n_rows = generate_outcomes(
+            args.generate_only, args.queries, seed=args.seed, n_tiers=args.tiers, distinct=args.distinct
+        )
         print(f"generated {n_rows:,} rows ({args.generate_only.stat().st_size / 1e6:.0f} MB; not timed)")
         return
     if args.quick:

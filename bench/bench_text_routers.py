@@ -10,7 +10,9 @@ so the load average before each run is printed, and the ratio B / A of one run i
 chosen policy of the two checkouts is compared too (router, variant, accuracy, cost): it must not change.
 
 Usage: python bench/bench_text_routers.py --baseline DIR [--sizes 2500 10000 100000] [--repeat 3]
-                                          [--repeat-largest 1] [--no-record] [--quick]
+                                          [--repeat-largest 1] [--distinct] [--no-record] [--quick]
+--distinct: every query a text of its own (an order number in it), as in a sample of production traffic; without
+it the generator's ~5,000 texts repeat.
 DIR: a checkout of the code to compare with, e.g. ``git archive main | tar -x -C DIR``.
 """
 
@@ -36,6 +38,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each checkout at each size")
     parser.add_argument("--repeat-largest", type=int, default=1, help="runs at the largest size (slow before)")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--distinct", action="store_true", help="every query a text of its own (default: ~5,000 texts repeated)"
+    )
     parser.add_argument("--quick", action="store_true", help="2,000 queries, once each, not recorded")
     args = parser.parse_args()
     if args.quick:
@@ -50,7 +55,8 @@ def main() -> None:
         for n_queries in args.sizes:
             path = folder / f"outcomes-{n_queries}.parquet"
             generate = [sys.executable, str(ROOT / "bench" / "bench_optimize.py"), "--generate-only", str(path)]
-            subprocess.run([*generate, "--queries", str(n_queries), "--tiers", str(N_TIERS)], check=True)
+            generate += ["--queries", str(n_queries), "--tiers", str(N_TIERS)] + ["--distinct"] * args.distinct
+            subprocess.run(generate, check=True)
             repeat = args.repeat_largest if n_queries == max(args.sizes) else args.repeat
             runs: dict[str, list[dict]] = {name: [] for name in checkouts}
             for index in range(repeat):
@@ -90,7 +96,8 @@ def main() -> None:
     notes = [
         "Timed: `routeeval optimize outcomes.parquet --out DIR --allow-metadata-routers` (every default router) in a "
         "fresh child per run, wall, user+system CPU and peak RSS from os.wait4; tables from bench_optimize.py's "
-        "generator, --tiers 3 (5,000 input templates, so about 5,000 distinct texts)."
+        "generator, --tiers 3 (5,000 input templates, so about 5,000 distinct texts"
+        + (", each query's made its own by an order number: every text distinct)." if args.distinct else ").")
     ]
     record("optimize: text routers, before / after", command, rows, save=not args.no_record, notes=notes)
 
