@@ -634,6 +634,29 @@ def test_knn_vote_is_the_mean_neighbour_score_with_the_prior_for_missing_ones(da
     assert (scores[-1] == quantize_list(router.prior_)).all()  # no neighbour: the tier's mean score
 
 
+def test_knn_finds_the_same_neighbours_whatever_block_of_similarities_it_computes_at_once(data, monkeypatch):
+    """The similarities are computed a block of queries at a time, a block bounded by its non-zero entries (common
+    words make a query similar to most fitted texts); blocks of every size give the same neighbours."""
+    import routeeval.routers.knn as knn_module
+
+    router = KnnRouter(tiers=TIERS, n_neighbors=5).fit(data.inputs[:200], data.correct()[:200])
+    queries = data.inputs[200:] + ["gdpr", "nothing in common zzz"]
+    whole = router.neighbours(queries)
+    for most_pairs in (1, 50, 5_000):
+        monkeypatch.setattr(knn_module, "SIMILARITY_PAIRS", most_pairs)
+        matrix, docs = _query_and_doc_matrices(router, queries)
+        blocks = list(knn_module._chunks(matrix, docs, router.chunk_rows))
+        assert blocks[0][0] == 0 and blocks[-1][1] == matrix.shape[0] and len(blocks) > 1
+        assert all(stop > start for start, stop in blocks)
+        assert [a.tolist() for a in router.neighbours(queries)] == [a.tolist() for a in whole]
+
+
+def _query_and_doc_matrices(router, queries):
+    from routeeval.routers.featurize import distinct_feature_matrix
+
+    return distinct_feature_matrix(router.featurizer_, list(queries), dense=False)[0], router.doc_groups_[0]
+
+
 def quantize_list(values):
     from routeeval.runtime import quantize
 

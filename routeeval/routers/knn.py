@@ -22,6 +22,7 @@ from routeeval.routers.featurize import distinct_feature_matrix, fit_featurizer
 from routeeval.runtime import TextFeaturizer
 
 SCORE_DECIMALS = 6  # graded scores are kept, and exported, rounded to this many decimals
+SIMILARITY_PAIRS = 20_000_000  # non-zero similarities computed at once (a block of queries x fitted texts): ~0.3 GB
 
 
 class KnnRouter(RouterBase):
@@ -89,8 +90,8 @@ class KnnRouter(RouterBase):
         group_sizes = np.diff(group_starts)
         docs_t = docs.T.tocsc()
         found = []
-        for start in range(0, queries.shape[0], self.chunk_rows):
-            similarity = (queries[start : start + self.chunk_rows] @ docs_t).tocsr()
+        for start, stop in _chunks(queries, docs, self.chunk_rows):
+            similarity = (queries[start:stop] @ docs_t).tocsr()
             for row in range(similarity.shape[0]):
                 low, high = similarity.indptr[row], similarity.indptr[row + 1]
                 sims = quantize_array(similarity.data[low:high])
@@ -174,3 +175,22 @@ def _score_entry(value: float) -> int | float | None:
     if value in (0.0, 1.0):
         return int(value)
     return value
+
+
+def _chunks(queries, docs, most_rows: int, most_pairs: int | None = None):
+    """(start, stop) of consecutive row blocks of ``queries`` whose similarities to ``docs`` hold at most
+    ``most_pairs`` non-zero entries (bounded above by each query's terms' document counts), and at most
+    ``most_rows`` rows; a row of more than ``most_pairs`` makes a block of its own. Common words make a query similar
+    to most fitted texts: on distinct queries a fixed block of rows could hold a dense matrix of several GB."""
+    import numpy as np
+
+    most_pairs = SIMILARITY_PAIRS if most_pairs is None else most_pairs
+    document_counts = np.diff(docs.tocsc().indptr)  # per term, the fitted texts holding it
+    bound = np.minimum(queries.astype(bool).astype(np.int64) @ document_counts, docs.shape[0])
+    start, n_rows = 0, queries.shape[0]
+    while start < n_rows:
+        stop = min(n_rows, start + most_rows)
+        within = np.searchsorted(np.cumsum(bound[start:stop]), most_pairs, side="right")
+        stop = start + max(1, int(within))
+        yield start, stop
+        start = stop
