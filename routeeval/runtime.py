@@ -58,6 +58,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from itertools import chain, compress, repeat
 from operator import ge, itemgetter, mul
 from pathlib import Path
@@ -1102,16 +1103,18 @@ class _KnnPolicy(_ScoredPolicy):
         every row): the rows left out are 0.0, at or below each of them, so the k-th largest similarity is among
         them, or 0.0."""
         k = self.k
-        is_dict = isinstance(sims, dict)
-        near: Iterable[tuple[int, float]] = sims.items() if is_dict else enumerate(sims)  # type: ignore[union-attr]
+        every: Callable[[], Iterable[tuple[int, float]]] = (
+            sims.items if isinstance(sims, dict) else partial(enumerate, sims)
+        )
+        near = every()
         low = 0.0  # with k rows or fewer, every one
         if len(sims) > k:
             # a first cut at the mean similarity (any cut would do: it only saves work) usually leaves k or more
             # rows, far fewer than all: the k-th largest is then among them
-            cut = sum(sims.values() if is_dict else sims) / len(sims)  # type: ignore[union-attr]
+            cut = sum(sims.values() if isinstance(sims, dict) else sims) / len(sims)
             near = [(doc, sim) for doc, sim in near if sim >= cut]
             if len(near) < k:
-                near, cut = list(sims.items() if is_dict else enumerate(sims)), 0.0  # type: ignore[union-attr]
+                near, cut = list(every()), 0.0
             values = [sim for _, sim in near]
             if len(values) <= _SORT_ROWS:  # a sort in C is quicker for a few hundred rows, a heap for many
                 values.sort()
@@ -1122,7 +1125,7 @@ class _KnnPolicy(_ScoredPolicy):
             # similarity above it minus one quantum (below the cut too, when that reaches below it)
             low = quantize(kth) - 1.0 / QUANTUM
             if low < cut:
-                near = sims.items() if is_dict else enumerate(sims)  # type: ignore[union-attr]
+                near = every()
         # -quantize(similarity), written out: a function call per row costs as much as the rest
         ranked = sorted([(-(_floor(sim * QUANTUM + 0.5) / QUANTUM), doc) for doc, sim in near if sim >= low])
         return [doc for negative, doc in ranked[:k] if negative < 0]
