@@ -266,7 +266,7 @@ def run(
     """The whole loop: replay EVALSET against every tier, score, optimize, write the policy and report."""
     from routeeval.config import load_config, with_columns
     from routeeval.pipeline import RowSubset, run_evaluation
-    from routeeval.report.progress import RichReplayProgress
+    from routeeval.report.progress import RichReplayProgress, stage_progress
 
     settings = with_columns(load_config(config), map_)
     subset = RowSubset(limit=limit, sample=sample, seed=seed)
@@ -289,18 +289,20 @@ def run(
     def make_progress(label: str):
         return RichReplayProgress(label, simulated=settings.simulated) if show else None
 
-    result = run_evaluation(
-        evalset,
-        logs_path=logs,
-        config=settings,
-        out_dir=out,
-        max_cost_usd=max_cost,
-        progress=make_progress,
-        overrides=overrides,
-        monthly_queries=monthly_queries,
-        labels_path=labels,
-        subset=subset,
-    )
+    with stage_progress("run", show=show) as stage:  # drawn from its first stage, once the replay's bars are done
+        result = run_evaluation(
+            evalset,
+            logs_path=logs,
+            config=settings,
+            out_dir=out,
+            max_cost_usd=max_cost,
+            progress=make_progress,
+            overrides=overrides,
+            monthly_queries=monthly_queries,
+            labels_path=labels,
+            subset=subset,
+            stage=stage,
+        )
     _finish(result, as_json)
 
 

@@ -89,10 +89,13 @@ def run_evaluation(
     monthly_queries: int | None = None,
     labels_path: str | Path | None = None,
     subset: RowSubset | None = None,
+    stage: Stage | None = None,
 ) -> RunResult:
     """Replay an eval set (and optional logs) against every tier and write scored outcomes. ``labels_path``: a
     labels file (routeeval label) whose easy/hard labels replace the eval rows' ``label`` by id; ``subset``: only
-    some of the eval rows (--limit / --sample), recorded in summary.json and the report."""
+    some of the eval rows (--limit / --sample), recorded in summary.json and the report. ``stage``: called with each
+    stage's name as it starts once the paid calls are done (``progress`` shows those): writing the outcomes, the
+    optimizer's stages (as `routeeval optimize` names them), the reports."""
     imported_s = litellm_import_s()
     config = checked_run_config(config or load_config(config_path), overrides, max_cost_usd, monthly_queries)
     monthly_queries = config.logs.monthly_queries
@@ -132,6 +135,8 @@ def run_evaluation(
 
     from routeeval.outcomes import outcomes_frame, write_outcomes
 
+    stage = stage or (lambda _name: None)
+    stage(f"writing {len(records):,} outcome rows to {out_dir / 'outcomes.parquet'}")
     _start_outputs(out_dir)
     frame = outcomes_frame(records)
     tier_entries = [_tier_entry(t, prices[t.name], logprobs.get(t.name)) for t in config.tiers]
@@ -152,9 +157,10 @@ def run_evaluation(
     summary["spend"] = paid.spend()
     log_notes = list(log_set.notes) if log_set else []
     notes = subset_notes(plan.subset) + _budget_notes(ledger) + log_notes + _data_notes(paid, log_rows)
-    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes)
+    result = _optimize_into(summary, frame, tier_entries, settings, out_dir, notes, stage)
     if summary.get("labels"):
         summary["labels"]["source"] = str(labels_path) if labels_path is not None else "the eval set's label column"
+    stage(f"writing the reports and summary.json to {out_dir}")
     record, reports = _reports_into(summary, frame, result, out_dir, log_set, monthly_queries, config.logs.sample_rate)
     summary_path = _write_summary(record, out_dir)
     return RunResult(

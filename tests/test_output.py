@@ -62,6 +62,35 @@ def test_import_names_its_stages_with_row_counts(tmp_path):
     ]
 
 
+def test_run_names_its_stages_after_the_paid_calls(tmp_path):
+    """The replay and judge calls have their own bars; what follows them (writing the outcomes, the optimizer,
+    the reports) is named stage by stage, as `routeeval optimize` names it."""
+    from routeeval.pipeline import run_evaluation
+
+    rows = [{"id": f"r{i}", "input": f"where is my order {i}?", "reference": "tracking page"} for i in range(12)]
+    evalset = tmp_path / "small.jsonl"
+    evalset.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    stages: list[str] = []
+    out = tmp_path / "run"
+    run_evaluation(evalset, out_dir=out, overrides={"routers": ["static", "cascade"]}, stage=stages.append)
+    assert stages[0] == f"writing 36 outcome rows to {out / 'outcomes.parquet'}"
+    assert sorted(s.split(" on ")[0] for s in stages[1:3]) == ["fitting cascade", "fitting static"]
+    assert any(s.startswith("selecting among ") for s in stages)
+    assert stages[-1] == f"writing the reports and summary.json to {out}"
+
+
+def test_the_stage_progress_draws_nothing_before_its_first_stage():
+    from rich.console import Console
+
+    from routeeval.report.progress import RichStageProgress
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100, color_system=None)
+    with RichStageProgress("run", console=console):
+        pass  # a run that stopped in its replay: the replay's bars were the only live display
+    assert buffer.getvalue() == ""
+
+
 def test_the_stage_progress_draws_each_stage_on_a_terminal():
     from rich.console import Console
 

@@ -61,7 +61,8 @@ class RichStageProgress:
     """Implements the library's stage callback (``stage(name)`` as each stage starts) on rich, on stderr: one line
     per stage with its own elapsed time and a spinner on the stage running.
 
-    Use as a context manager; calling it starts the next stage and stops the clock of the one before.
+    Use as a context manager; calling it starts the next stage and stops the clock of the one before. Nothing is
+    drawn before the first stage starts, so another live display (the replay's bars) may come first.
     """
 
     def __init__(self, label: str, *, console=None) -> None:
@@ -71,22 +72,21 @@ class RichStageProgress:
         self._task: TaskID | None = None
 
     def __enter__(self) -> RichStageProgress:
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self._progress = Progress(
-            SpinnerColumn(finished_text="[green]✓"),
-            TimeElapsedColumn(),  # before the text: a narrow terminal cuts the stage's name, never its time
-            TextColumn(f"{self.label}: " + "{task.description}"),
-            console=self.console or Console(stderr=True),
-            transient=False,
-        )
-        self._progress.start()
         return self
 
     def __call__(self, stage: str) -> None:
         if self._progress is None:
-            return
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(finished_text="[green]✓"),
+                TimeElapsedColumn(),  # before the text: a narrow terminal cuts the stage's name, never its time
+                TextColumn(f"{self.label}: " + "{task.description}"),
+                console=self.console or Console(stderr=True),
+                transient=False,
+            )
+            self._progress.start()
         self._stop_current()
         self._task = self._progress.add_task(stage, total=1)
 
