@@ -185,7 +185,7 @@ def _chunks(queries, docs, most_rows: int, most_pairs: int | None = None):
     import numpy as np
 
     most_pairs = SIMILARITY_PAIRS if most_pairs is None else most_pairs
-    document_counts = np.diff(docs.tocsc().indptr)  # per term, the fitted texts holding it
+    document_counts = np.bincount(docs.indices, minlength=docs.shape[1])  # per term, the fitted texts holding it
     bound = np.minimum(queries.astype(bool).astype(np.int64) @ document_counts, docs.shape[0])
     start, n_rows = 0, queries.shape[0]
     while start < n_rows:
